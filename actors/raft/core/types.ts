@@ -1,0 +1,156 @@
+// The public contract of the pure Raft core. The simulator, the raft actor and the data-driven tests
+// code against these types; the core's internals (messages, progress, log views) are its own.
+// PURE: no node:* imports, no timers, no Date, no Math.random anywhere under actors/raft/core/.
+
+export type NodeId = string;
+
+/** A one-server-at-a-time membership change, carried in a log entry. */
+export type ConfChange =
+  | { t: 'add-voter'; node: NodeId }
+  | { t: 'add-learner'; node: NodeId }
+  | { t: 'promote'; node: NodeId }
+  | { t: 'demote'; node: NodeId }
+  | { t: 'remove'; node: NodeId };
+
+export type EntryPayload =
+  | { t: 'empty' } // appended by a new leader to commit an entry of its own term
+  | { t: 'normal'; data: Uint8Array }
+  | { t: 'conf'; change: ConfChange };
+
+export interface Entry {
+  index: number;
+  term: number;
+  payload: EntryPayload;
+}
+
+export interface HardState {
+  term: number;
+  vote: NodeId | null;
+  commit: number;
+}
+
+export interface ConfState {
+  voters: NodeId[];
+  learners: NodeId[];
+}
+
+export interface SnapshotMeta {
+  index: number;
+  term: number;
+  conf: ConfState;
+}
+
+export interface Snapshot {
+  meta: SnapshotMeta;
+  /** Opaque application state (the FSM image) at meta.index. */
+  data: Uint8Array;
+}
+
+export interface RaftConfig {
+  id: NodeId;
+  /** Base election timeout; the effective one is drawn in [electionTicks, 2*electionTicks) from the seeded PRNG. */
+  electionTicks: number;
+  heartbeatTicks: number;
+  /** Bounded pipeline: AppendEntries messages in flight per follower. */
+  maxInflightMsgs: number;
+  /** Most entries batched into one AppendEntries message. */
+  maxEntriesPerMsg: number;
+  /** InstallSnapshot chunk size. */
+  snapshotChunkBytes: number;
+  preVote: boolean;
+  checkQuorum: boolean;
+  /** Seed of the PRNG held in the state (election jitter). */
+  seed: number;
+}
+
+/** What a node recovers from durable storage on (re)start. */
+export interface RaftStorageState {
+  hardState: HardState;
+  /** Configuration as of the snapshot (or the initial bootstrap configuration when there is none). */
+  snapshot: Snapshot | null;
+  /** Log entries after the snapshot, in order, contiguous. */
+  entries: Entry[];
+  /** Initial configuration for a brand new cluster (ignored when snapshot or conf entries exist). */
+  bootstrap?: ConfState;
+}
+
+export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
+
+export interface ReadState {
+  /** Linearizable once the local applied index reaches it. */
+  index: number;
+  /** The request's correlation id, echoed back. */
+  ctx: string;
+}
+
+/** Output of the core, handed to the host; see RaftNode.ready(). */
+export interface Ready {
+  /** Present when term, vote or commit changed; persist it with `entries`. */
+  hardState: HardState | null;
+  /** Entries to persist (append; an entry at an existing index truncates the persisted log from there). */
+  entries: Entry[];
+  /** A snapshot received from the leader, to persist and apply before `committed`. */
+  snapshot: Snapshot | null;
+  /** Messages that may be sent now. */
+  messages: RaftMessage[];
+  /** Messages that may leave only after `hardState`/`entries`/`snapshot` of this Ready are durable. */
+  messagesAfterPersist: RaftMessage[];
+  /** Committed entries to apply to the FSM, in order. */
+  committed: Entry[];
+  /** Completed ReadIndex requests. */
+  readStates: ReadState[];
+  /** Present when leader or role changed. */
+  softState: { leader: NodeId | null; role: Role } | null;
+}
+
+/**
+ * A message between peers. The core defines the full tagged union in messages.ts; every variant
+ * carries at least these fields, which is all a transport or simulator needs to route it.
+ */
+export interface RaftMessageBase {
+  t: string;
+  from: NodeId;
+  to: NodeId;
+  term: number;
+}
+
+// Re-exported by messages.ts as the concrete union; declared here as the base so hosts need not import internals.
+export type RaftMessage = RaftMessageBase & Record<string, unknown>;
+
+export type ProposeError = 'not-leader' | 'transfer-in-progress' | 'conf-change-pending' | 'no-current-term-commit' | 'too-large';
+
+export interface RaftStatus {
+  id: NodeId;
+  term: number;
+  role: Role;
+  leader: NodeId | null;
+  commit: number;
+  applied: number;
+  lastIndex: number;
+  firstIndex: number;
+  conf: ConfState;
+  /** Leader only: per-peer match/next and whether it is recently active. */
+  progress: Record<NodeId, { match: number; next: number; state: 'probe' | 'replicate' | 'snapshot'; active: boolean }> | null;
+}
+
+/** The node as the host sees it. All methods are synchronous and deterministic. */
+export interface RaftNode {
+  tick(): void;
+  step(msg: RaftMessage): void;
+  propose(data: Uint8Array): { ok: true; index: number; term: number } | { ok: false; error: ProposeError };
+  proposeConfChange(change: ConfChange): { ok: true; index: number; term: number } | { ok: false; error: ProposeError };
+  /** Request a linearizable read point; answered via Ready.readStates (forwarded to the leader when a follower). */
+  readIndex(ctx: string): { ok: true } | { ok: false; error: 'no-leader' };
+  transferLeadership(to: NodeId): { ok: true } | { ok: false; error: 'not-leader' | 'unknown-node' };
+  /** Start an election now (for tests and bootstrapping). */
+  campaign(): void;
+  hasReady(): boolean;
+  ready(): Ready;
+  /** The host persisted and applied (or scheduled) the last Ready; applied = index of the last committed entry handed out. */
+  advance(): void;
+  /** The application took a snapshot at `snapshot.meta.index` (<= applied): the core may drop log entries up to it and serve InstallSnapshot from it. */
+  compact(snapshot: Snapshot): void;
+  status(): RaftStatus;
+}
+
+export type CreateRaftNode = (config: RaftConfig, storage: RaftStorageState) => RaftNode;
