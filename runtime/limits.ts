@@ -20,3 +20,24 @@ export const limits = {
 
 assert(limits.frameBytesMax <= limits.ringBytes / 4, 'a ring must hold at least four of the largest frames');
 assert(limits.entryBytesMax <= limits.frameBytesMax / 2, 'a storage entry must fit in a frame with room to spare');
+
+// ---- runtime/ring and runtime/host (appended) ----
+export const ringLimits = {
+  /** Bytes copied out of a ring in one drain before the consumer yields (at least one whole frame). */
+  drainBytesMax: 256 * 1024,
+  /** Frames queued in one ring outbox (waiting for ring space) before senders get COFFER_ERR_BACKPRESSURE. */
+  outboxFramesMax: 65_536,
+  /** How long an outbox waits for ring space per attempt before it logs and retries. */
+  spaceWaitMs: 1_000,
+  /** A consumer spins this long on an empty ring before it marks itself sleeping (0 = never spin). */
+  ringSpinUs: 50,
+  /** Crash-loop guard: more than this many restarts of one actor ... */
+  actorRestartsMax: 5,
+  /** ... within this window turns 'restart' into 'fail-stop'. */
+  actorRestartWindowMs: 10_000,
+  /** A worker that has not signalled READY by then is treated as crashed during bootstrap. */
+  actorStartTimeoutMs: 10_000,
+} as const;
+
+assert(ringLimits.drainBytesMax >= 4096, 'a drain must cover more than one small frame');
+assert(ringLimits.actorRestartsMax >= 1, 'restart policy must allow one restart');
