@@ -1,0 +1,86 @@
+// The FSM apply loop (guideline 18): decode every entry of the batch first, then ONE transactionSync
+// that applies the ops and records applied = {index, term}. Replays are idempotent (index <= applied is
+// skipped); an undecodable entry throws before anything is written (fail-stop: the node must halt).
+// The apply transaction is committed without waiting for its own fsync to complete under the write lock
+// (flag NO_SYNC_FLUSH, as lmdb-js putSync does with overlappingSync): the log is the durable record,
+// and a crash that loses an apply is repaired by replaying the log from `applied` on open.
+import { assert, assertNever } from '../../runtime/assert.js';
+import type { Entry } from '../raft/core/types.js';
+import { assertWritable, type StorageEnv } from './env.js';
+import { assertIndexTerm, decodeRecord, encodeRecord } from './records.js';
+import { decodeWriteSet, type StorageOp } from './write-set.js';
+
+export const KEY_APPLIED = 'applied';
+
+/** lmdb-js transaction flags: ABORTABLE | SYNCHRONOUS_COMMIT | NO_SYNC_FLUSH. */
+const APPLY_TXN_FLAGS = 0x1 | 0x2 | 0x10000;
+
+export interface AppliedIndex {
+  index: number;
+  term: number;
+}
+
+export function readApplied(env: StorageEnv): AppliedIndex {
+  const bytes = env.meta.get(KEY_APPLIED);
+  if (bytes === undefined) return { index: 0, term: 0 };
+  const applied = decodeRecord<AppliedIndex>(bytes, `meta/${KEY_APPLIED}`);
+  assertIndexTerm(applied, 'applied');
+  return applied;
+}
+
+export class Fsm {
+  private readonly env: StorageEnv;
+  private last: AppliedIndex;
+
+  constructor(env: StorageEnv) {
+    assertWritable(env, 'Fsm');
+    this.env = env;
+    this.last = readApplied(env);
+  }
+
+  applied(): { index: number; term: number } {
+    return { ...this.last };
+  }
+
+  apply(entries: Entry[]): void {
+    const fresh = entries.filter((e) => e.index > this.last.index);
+    if (fresh.length === 0) return;
+    // Decode everything before touching the database.
+    const batch: { ops: StorageOp[] }[] = [];
+    let expected = this.last.index + 1;
+    for (const entry of fresh) {
+      assert(entry.index === expected, `apply: gap, expected index ${expected}, got ${entry.index}`);
+      assert(entry.term >= this.last.term, `apply: term goes down at ${entry.index}`);
+      expected++;
+      const payload = entry.payload;
+      switch (payload.t) {
+        case 'normal':
+          batch.push(decodeWriteSet(payload.data));
+          break;
+        case 'empty':
+        case 'conf':
+          break;
+        default:
+          assertNever(payload, `apply: entry ${entry.index} has an unknown payload`);
+      }
+    }
+    const lastEntry = fresh[fresh.length - 1]!;
+    const applied: AppliedIndex = { index: lastEntry.index, term: lastEntry.term };
+    const { fsm, meta } = this.env;
+    this.env.root.transactionSync(() => {
+      for (const ws of batch) {
+        for (const op of ws.ops) {
+          if (op.t === 'put') fsm.put(op.key, asBuffer(op.value));
+          else fsm.remove(op.key);
+        }
+      }
+      meta.put(KEY_APPLIED, encodeRecord(applied));
+    }, APPLY_TXN_FLAGS);
+    this.last = applied;
+  }
+}
+
+/** A Buffer view of the same bytes (no copy); lmdb's binary encoding wants a Buffer. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
