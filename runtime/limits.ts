@@ -41,3 +41,10 @@ export const ringLimits = {
 
 assert(ringLimits.drainBytesMax >= 4096, 'a drain must cover more than one small frame');
 assert(ringLimits.actorRestartsMax >= 1, 'restart policy must allow one restart');
+
+export const poolLimits = {
+  /** Tasks queued in a CPU pool (beyond those running) before run() rejects with COFFER_ERR_BACKPRESSURE. */
+  cpuPoolQueueMax: 4096,
+  /** A CPU pool thread idle this long exits. */
+  cpuPoolIdleTimeoutMs: 30_000,
+} as const;
