@@ -88,7 +88,9 @@ async function parseInner(name: string, text: string, now: number): Promise<Poli
 
   const rules: PathRule[] = [];
   let templated = false;
-  for (const [pattern, body] of pathEntries(root['path'])) {
+  let entries = pathEntries(root['path']);
+  if (!isJsonText(text)) entries = sourceOrder(entries, text);
+  for (const [pattern, body] of entries) {
     const rule = parseRule(pattern, body, text, now);
     if (rule === undefined) continue; // expired
     if (rule.templated) templated = true;
@@ -99,8 +101,31 @@ async function parseInner(name: string, text: string, now: number): Promise<Poli
   return policy;
 }
 
+/** Vault's rule: text whose first non-space character is `{` is JSON, anything else HCL. */
+function isJsonText(text: string): boolean {
+  return text.trimStart().startsWith('{');
+}
+
+/**
+ * hcl2json goes through a Go map and so returns path blocks sorted by key. Matching does not depend on the order,
+ * but the parsed Policy should read like its source: restore the order of first appearance (stable for duplicates).
+ */
+function sourceOrder(entries: Array<[string, unknown]>, text: string): Array<[string, unknown]> {
+  const pos = new Map<string, number>();
+  for (const [k] of entries) {
+    if (pos.has(k)) continue;
+    const lit = JSON.stringify(k).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const m = new RegExp(`(^|[\\s;}])path\\s*${lit}`).exec(text);
+    pos.set(k, m ? m.index : Number.MAX_SAFE_INTEGER);
+  }
+  return entries
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => pos.get(a.e[0])! - pos.get(b.e[0])! || a.i - b.i)
+    .map((x) => x.e);
+}
+
 async function toTree(text: string): Promise<unknown> {
-  if (text.trimStart().startsWith('{')) {
+  if (isJsonText(text)) {
     try {
       return JSON.parse(text) as unknown;
     } catch (e) {
