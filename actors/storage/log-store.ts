@@ -92,9 +92,14 @@ export class LogStore {
     if (entries.length === 0 && hardState === null) return;
     const truncateFrom = entries.length > 0 ? this.checkAppend(entries) : this.lastIndex() + 1;
     const lastOld = this.lastIndex();
+    const lastNew = entries.length > 0 ? entries[entries.length - 1]!.index : lastOld;
+    if (hardState !== null) {
+      assertSafeInteger(hardState.term, 'hardState.term');
+      assert(hardState.term >= this.hardState.term, `hardState.term goes down: ${hardState.term} < ${this.hardState.term}`);
+      assert(hardState.commit <= lastNew, `hardState.commit ${hardState.commit} > lastIndex ${lastNew}`);
+    }
     const committed = this.env.root.batch(() => {
       for (const entry of entries) this.env.log.put(entry.index, encodeEntry(entry));
-      const lastNew = entries.length > 0 ? entries[entries.length - 1]!.index : lastOld;
       for (let index = lastNew + 1; index <= lastOld; index++) this.env.log.remove(index);
       if (hardState !== null) this.env.hard.put(KEY_HARD_STATE, encodeRecord(hardState));
     });
@@ -108,10 +113,7 @@ export class LogStore {
         this.unstable.set(entry.index, entry);
       }
     }
-    if (hardState !== null) {
-      assert(hardState.commit <= this.lastIndex(), `hardState.commit ${hardState.commit} > lastIndex ${this.lastIndex()}`);
-      this.hardState = { ...hardState };
-    }
+    if (hardState !== null) this.hardState = { ...hardState };
     try {
       await committed;
     } finally {
