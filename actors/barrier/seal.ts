@@ -158,7 +158,9 @@ export async function initializeShamir(opts: {
     shares = [ownCopy(kek)];
   } else {
     // The library checks `constructor === Uint8Array`, so it must get a plain Uint8Array, not a Buffer.
-    const parts = await split(plainBytes(kek), opts.secretShares, opts.secretThreshold);
+    const secret = plainBytes(kek);
+    const parts = await split(secret, opts.secretShares, opts.secretThreshold);
+    secret.fill(0);
     shares = parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength));
     // Self-check: the first T shares give the KEK back (cheap; catches a broken split before anyone relies on it).
     const back = await combine(parts.slice(0, opts.secretThreshold));
