@@ -144,7 +144,8 @@ export class Acl {
           if (resolved === undefined) continue;
           pattern = resolved;
         }
-        while (pattern.startsWith('/')) pattern = pattern.slice(1);
+        // No further `/` stripping here: parsePolicy strips exactly one, as OpenBao does; a pattern still starting
+        // with `/` can never match (request paths are stripped of leading slashes) - a dead rule, as in OpenBao.
         acl.insert(policy.name, pattern, rule);
       }
     }
