@@ -72,6 +72,11 @@ export interface RaftStorageState {
   entries: Entry[];
   /** Initial configuration for a brand new cluster (ignored when snapshot or conf entries exist). */
   bootstrap?: ConfState;
+  /**
+   * ADDED (raft core): index the host's FSM has durably applied (etcd Config.Applied). Committed entries
+   * after it are handed out again in Ready.committed; default: the snapshot index (apply must be idempotent).
+   */
+  applied?: number;
 }
 
 export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';

@@ -1,0 +1,53 @@
+// ReadIndex bookkeeping on the leader (Raft dissertation §6.4).
+// A request records the commit index, then waits until a quorum answered a heartbeat sent after it was
+// recorded. Each request gets a leader-local sequence number; heartbeats carry the newest sequence and
+// followers echo it, so confirming request `seq` is the quorum math over each voter's highest echo.
+import { assert } from '../../../runtime/assert.js';
+import type { NodeId } from './types.js';
+
+export interface ReadRequest {
+  /** Who asked: the leader itself or a follower that forwarded the request. */
+  from: NodeId;
+  ctx: string;
+}
+
+export interface RecordedRead extends ReadRequest {
+  seq: number;
+  index: number;
+}
+
+/** Upper bound on queued requests; more are dropped (the host times out and retries). */
+export const readRequestsMax = 4096;
+
+export class ReadOnly {
+  /** Requests waiting for the leader's first commit in its term (its commit index is not yet known to be current). */
+  waiting: ReadRequest[] = [];
+  /** Recorded requests in sequence order, awaiting heartbeat confirmation. */
+  recorded: RecordedRead[] = [];
+  lastSeq = 0;
+
+  /** False when the queues are full (request dropped). */
+  enqueueWaiting(request: ReadRequest): boolean {
+    if (this.waiting.length + this.recorded.length >= readRequestsMax) return false;
+    this.waiting.push(request);
+    return true;
+  }
+
+  record(request: ReadRequest, index: number): RecordedRead | null {
+    if (this.waiting.length + this.recorded.length >= readRequestsMax) return null;
+    this.lastSeq++;
+    const read: RecordedRead = { ...request, seq: this.lastSeq, index };
+    const prev = this.recorded[this.recorded.length - 1];
+    if (prev !== undefined) assert(prev.index <= index && prev.seq < read.seq, 'reads recorded out of order');
+    this.recorded.push(read);
+    return read;
+  }
+
+  /** Removes and returns every recorded request with seq <= confirmedSeq. */
+  release(confirmedSeq: number): RecordedRead[] {
+    assert(confirmedSeq <= this.lastSeq, 'confirmed a read sequence never issued');
+    let count = 0;
+    while (count < this.recorded.length && this.recorded[count]!.seq <= confirmedSeq) count++;
+    return this.recorded.splice(0, count);
+  }
+}
