@@ -207,6 +207,8 @@ export class Simulation {
       hardState: { ...node.disk.hardState },
       snapshot: node.disk.snapshot === null ? null : cloneData(node.disk.snapshot),
       entries: cloneData(node.disk.entries),
+      // The FSM is volatile here: it restarts from the snapshot, so everything after it is re-applied.
+      applied: node.disk.snapshotIndex,
       ...(this.options.sparesJoinEmpty && !this.bootstrapVoters.includes(node.id) ? {} : { bootstrap: this.bootstrap() }),
     };
     try {
