@@ -133,7 +133,9 @@ export class RaftLog {
       const ours = this.term(i)!;
       if (ours <= term) return { index: i, term: ours };
     }
-    assert(i >= this.snapIndex, 'findConflictByTerm under the snapshot');
+    // Below the snapshot the terms are unknown: the caller probes there and falls back to a snapshot.
+    if (i < this.snapIndex) return { index: i, term: 0 };
+    assert(i === this.snapIndex, 'findConflictByTerm stops at the snapshot');
     return { index: this.snapIndex, term: this.snapTerm };
   }
 

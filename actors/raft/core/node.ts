@@ -118,6 +118,8 @@ class Node implements RaftNode {
   hasReady(): boolean {
     if (this.inReady !== null) return false; // one Ready at a time: advance() first
     const r = this.r;
+    // Closes the batching window: pending appends become messages (deterministic, so safe to do here).
+    if (r.needsFlush) flushLeader(r);
     const hs = this.hardState();
     const prev = this.handedHardState;
     return (
