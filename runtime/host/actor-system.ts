@@ -122,7 +122,7 @@ export class ActorSystem {
     const requestRing = Ring.create(ringBytes);
     const replyRing = Ring.create(ringBytes);
     // Asks made while the worker boots wait in the fresh request ring until it starts serving.
-    cell.client = new AskClient(spec.name, requestRing, replyRing, this.log, 0);
+    cell.client = new AskClient(spec.name, requestRing, replyRing, this.log, ringLimits.ringSpinUs);
     cell.state = 'starting';
     const boot: BootData = {
       coffer: { name: spec.name, requestSab: requestRing.sab, replySab: replyRing.sab, logLevel: this.log.level, spinUs: ringLimits.ringSpinUs },

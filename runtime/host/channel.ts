@@ -34,6 +34,7 @@ export class AskClient {
       replyRing,
       { onFrame: (f) => this.onReply(decode<Envelope>(f)), onError: (err) => log.fatal({ err }, 'reply loop failed') },
       spinUs,
+      () => this.pending.size > 0, // spin for a reply only while one is expected
     );
     this.inbox.start();
   }
