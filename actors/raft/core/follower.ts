@@ -74,7 +74,7 @@ function handleAppend(r: Raft, m: MsgApp): void {
   }
   // Fast back-off: hint the largest index whose term is <= the leader's term at m.index.
   const hint = r.log.findConflictByTerm(Math.min(m.index, r.log.lastIndex()), m.logTerm);
-  assert(hint.index < m.index || m.index > r.log.lastIndex(), 'hint must move the probe back');
+  assert(hint.index <= m.index, 'the hint never points past the probe');
   r.send({ ...reply, index: m.index, reject: true, hintIndex: hint.index, hintTerm: hint.term });
 }
 

@@ -288,8 +288,9 @@ export function step(r: Raft, m: RaftMsg): void {
   if (m.term > r.term) {
     if (m.t === 'vote' || m.t === 'prevote') {
       // Leader stickiness: within the minimum election timeout of hearing from a leader, a vote request
-      // comes from a node that merely lost contact; ignore it unless it is a leadership transfer.
-      const inLease = r.lead !== null && r.electionElapsed < r.cfg.electionTicks;
+      // comes from a node that merely lost contact; ignore it unless it is a leadership transfer. As in etcd
+      // this needs CheckQuorum: only then does a leader that lost its quorum step down, backing the lease.
+      const inLease = r.cfg.checkQuorum && r.lead !== null && r.electionElapsed < r.cfg.electionTicks;
       if (inLease && !m.force) return;
     }
     if (m.t === 'prevote' || (m.t === 'prevote-resp' && !m.reject)) {
