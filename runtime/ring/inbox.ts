@@ -12,11 +12,13 @@ export interface InboxHandlers {
   onError: (err: unknown) => void;
 }
 
+const SPIN_BACKOFF = 16; // idle transitions without spinning after a spin that found nothing
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class RingInbox {
   private closed = false;
   private running = false;
+  private spinSkips = 0;
 
   /**
    * spinUs: after a batch, and after yielding one event-loop turn (so the code that reacts to the
@@ -55,9 +57,15 @@ export class RingInbox {
         continue;
       }
       if (this.closed) break;
-      const spin = busy && this.spinUs > 0 && this.spinWhile() ? this.spinUs : 0;
+      let spin = 0;
+      if (busy && this.spinUs > 0 && this.spinWhile()) {
+        if (this.spinSkips > 0) this.spinSkips--;
+        else spin = this.spinUs;
+      }
       busy = false;
-      await this.ring.waitForData(Infinity, spin);
+      const hit = await this.ring.waitForData(Infinity, spin);
+      // A spin that missed (peer slow or descheduled: 2 vCPUs shared) wasted the core; back off.
+      if (spin > 0 && !hit) this.spinSkips = SPIN_BACKOFF;
     }
   }
 }

@@ -277,20 +277,22 @@ export class Ring {
    * Park until the producer publishes (or timeoutMs passes, or wakeConsumer is called). Protocol:
    * read BELL, set SLEEPING, re-check the ring, then waitAsync(BELL, seen). A producer that publishes
    * after our re-check sees SLEEPING and bumps BELL, so the wait returns at once or is notified.
-   * Optionally spins first for spinUs (only worth it when the peer is likely to answer within µs).
+   * Optionally spins first for spinUs (only worth it when the peer is likely to answer within µs);
+   * resolves true if data arrived during that spin, false otherwise.
    * Note: a pending waitAsync does not keep a Node event loop alive; the caller holds a ref'd handle.
    */
-  async waitForData(timeoutMs = Infinity, spinUs = 0): Promise<void> {
-    if (spinUs > 0 && this.spin(spinUs)) return;
+  async waitForData(timeoutMs = Infinity, spinUs = 0): Promise<boolean> {
+    if (spinUs > 0 && this.spin(spinUs)) return true;
     const bell = Atomics.load(this.header, BELL);
     Atomics.store(this.header, SLEEPING, 1);
     if (!this.isEmpty()) {
       Atomics.store(this.header, SLEEPING, 0);
-      return;
+      return false;
     }
     const res = waitAsync(this.header, BELL, bell, timeoutMs);
     if (res.async) await res.value;
     Atomics.store(this.header, SLEEPING, 0);
+    return false;
   }
 
   /** Busy-check for data for up to spinUs; true if data arrived. */
