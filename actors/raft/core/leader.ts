@@ -70,7 +70,9 @@ function handleAppResp(r: Raft, pr: Progress, m: MsgAppResp): void {
 
 function handleHeartbeatResp(r: Raft, pr: Progress, m: MsgHeartbeatResp): void {
   pr.probeSent = false;
-  if (pr.match < r.log.lastIndex()) r.needsFlush = true;
+  // A lagging follower (e.g. appends lost while in replicate state): an append, even empty, makes it
+  // answer with its position, which moves the progress back to probing where needed.
+  if (pr.match < r.log.lastIndex() && pr.state !== 'snapshot') sendAppend(r, m.from, true);
   if (pr.state === 'snapshot') sendSnapChunk(r, m.from, pr); // resend a chunk that may have been lost
   if (m.readSeq > pr.readAckSeq) {
     pr.readAckSeq = m.readSeq;
@@ -261,7 +263,7 @@ export function transferLeadership(r: Raft, to: NodeId): void {
   r.electionElapsed = 0; // the transfer must finish within one election timeout
   const pr = progressOf(r, to)!;
   if (pr.match === r.log.lastIndex()) sendTimeoutNow(r, to);
-  else r.needsFlush = true;
+  else sendAppend(r, to, true); // catch the target up first; its answer triggers timeout-now
 }
 
 // ---- ReadIndex ---------------------------------------------------------------------------------
