@@ -72,6 +72,10 @@ export class Checker {
     check(known.term === term && known.digest === digest, 'committed-entry-lost', () => `${node}: committed entry ${index} is ${term}/${digest}, elsewhere ${known.term}/${known.digest}`);
   }
 
+  committedAt(index: number): { term: number; digest: string } | undefined {
+    return this.committed[index];
+  }
+
   raiseCommittedMax(index: number): void {
     if (index > this.committedMax) this.committedMax = index;
   }

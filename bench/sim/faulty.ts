@@ -10,12 +10,23 @@ export function corruptAppliedEntry(inner: CreateRaftNode, victim: NodeId, index
     const node = inner(config, storage);
     if (config.id !== victim) return node;
     const corrupt = (entry: Entry): Entry => (entry.index === index ? { ...entry, payload: { t: 'normal', data: new Uint8Array([0x62, 0x61, 0x64]) } } : entry);
-    return Object.assign(Object.create(node) as RaftNode, {
+    return {
+      tick: () => node.tick(),
+      step: (msg) => node.step(msg),
+      propose: (data) => node.propose(data),
+      proposeConfChange: (change) => node.proposeConfChange(change),
+      readIndex: (ctx) => node.readIndex(ctx),
+      transferLeadership: (to) => node.transferLeadership(to),
+      campaign: () => node.campaign(),
+      hasReady: () => node.hasReady(),
       ready: (): Ready => {
         const ready = node.ready();
         return { ...ready, committed: ready.committed.map(corrupt) };
       },
-    });
+      advance: () => node.advance(),
+      compact: (snapshot) => node.compact(snapshot),
+      status: () => node.status(),
+    };
   };
 }
 

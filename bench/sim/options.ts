@@ -34,6 +34,8 @@ export interface WorkloadOptions {
   /** Per step: a client proposes a batch. */
   proposeProbability: number;
   proposeBatchMax: number;
+  /** Host backpressure: no proposal while the target's log holds this many uncommitted entries. */
+  uncommittedEntriesMax: number;
   /** Per step: a membership change is attempted at a leader. */
   confChangeProbability: number;
   /** Per step per node: the host compacts at its applied index. */
@@ -107,6 +109,7 @@ export function swarmOptions(seed: number, steps: number, overrides: CliOverride
   const workload: WorkloadOptions = {
     proposeProbability: 0.05 + rng.float() * 0.6,
     proposeBatchMax: rng.pick([1, 2, 5, 20]),
+    uncommittedEntriesMax: rng.pick([16, 64, 256]),
     confChangeProbability: maybe(0.6, 0.03),
     compactProbability: maybe(0.7, 0.05),
     readIndexProbability: maybe(0.6, 0.1),
@@ -140,15 +143,27 @@ export function swarmOptions(seed: number, steps: number, overrides: CliOverride
   return options;
 }
 
+/** Liveness-phase delay is at most 2 ticks each way, plus a tick of processing on each side. */
+const livenessRoundTripTicks = 2 * 2 + 2;
+
 /**
- * The liveness bound. Worst case after healing: stale messages drain (delay max), a few elections
- * (each up to 2x electionTicks plus a pre-vote round), a snapshot to a lagging node in small chunks
- * (one chunk per round trip), then a commit round trip.
+ * The liveness bound without catch-up: stale messages drain (delay max), up to ten elections (each
+ * up to 2x electionTicks plus a pre-vote round), then a commit round trip. `catchUpTicks` adds the time
+ * to ship the lag at heal; see `livenessCatchUpTicks`.
  */
 export function livenessBoundTicks(options: SimOptions): number {
   const electionsMax = 10;
-  const roundTripTicks = 2 * 2 + 2; // liveness-phase delay is at most 2 ticks each way
-  return options.faults.delayTicksMax + electionsMax * (2 * options.raft.electionTicks + 2 * roundTripTicks) + 400;
+  return options.faults.delayTicksMax + electionsMax * (2 * options.raft.electionTicks + 2 * livenessRoundTripTicks) + 200;
+}
+
+/**
+ * Ticks to ship `lagEntries` to the slowest voter at the probe-state rate, the slowest correct one:
+ * one append of maxEntriesPerMsg entries per round trip plus a heartbeat interval (a snapshot or the
+ * replicate-state pipeline is faster; this is the upper bound), doubled for slack.
+ */
+export function livenessCatchUpTicks(options: SimOptions, lagEntries: number): number {
+  const perRoundTrip = Math.max(1, options.raft.maxEntriesPerMsg);
+  return Math.ceil(lagEntries / perRoundTrip) * (livenessRoundTripTicks + options.raft.heartbeatTicks) * 2;
 }
 
 /** The command line that reproduces a run. */
@@ -168,7 +183,7 @@ export function describeOptions(options: SimOptions): string {
     `  faults: drop=${p(f.dropProbability)} duplicate=${p(f.duplicateProbability)} delay_ticks=[${f.delayTicksMin},${f.delayTicksMax}] reorder=${f.reorder}` +
       ` partition=${p(f.partitionProbability)} asymmetric=${p(f.partitionAsymmetricProbability)} heal=${p(f.healProbability)}` +
       ` crash=${p(f.crashProbability)} crash_in_ready=${p(f.crashInReadyProbability)} restart=${p(f.restartProbability)} tick_probability_min=${p(f.tickProbabilityMin)}`,
-    `  workload: propose=${p(w.proposeProbability)} batch_max=${w.proposeBatchMax} conf_change=${p(w.confChangeProbability)} compact=${p(w.compactProbability)}` +
+    `  workload: propose=${p(w.proposeProbability)} batch_max=${w.proposeBatchMax} uncommitted_max=${w.uncommittedEntriesMax} conf_change=${p(w.confChangeProbability)} compact=${p(w.compactProbability)}` +
       ` read_index=${p(w.readIndexProbability)} transfer=${p(w.transferProbability)} eager_ready=${p(w.eagerReadyProbability)}`,
     `  raft: election_ticks=${r.electionTicks} heartbeat_ticks=${r.heartbeatTicks} max_inflight_msgs=${r.maxInflightMsgs}` +
       ` max_entries_per_msg=${r.maxEntriesPerMsg} snapshot_chunk_bytes=${r.snapshotChunkBytes} pre_vote=${r.preVote} check_quorum=${r.checkQuorum}`,

@@ -8,7 +8,7 @@ import { Checker } from './checker.js';
 import { SimDisk } from './disk.js';
 import { type FsmState, decodeFsm, fsmApply, initialFsm, payloadDigest, snapshotOf, textToBytes } from './fsm.js';
 import { Network, cloneData } from './network.js';
-import type { SimOptions } from './options.js';
+import { type SimOptions, livenessCatchUpTicks } from './options.js';
 import { Prng } from './prng.js';
 import { Violation, check } from './violation.js';
 
@@ -26,8 +26,6 @@ export interface SimNode {
   verifiedCommit: number;
   /** Commit index last seen in status(), this incarnation (monotonic within it). */
   commitSeen: number;
-  /** Liveness markers this incarnation's FSM applied. */
-  markers: Set<string>;
 }
 
 export interface SimStats {
@@ -67,6 +65,12 @@ export interface SimResult {
   ok: boolean;
   failure: SimFailure | null;
   stats: SimStats;
+}
+
+interface Marker {
+  digest: string;
+  leader: NodeId;
+  index: number;
 }
 
 type CrashPoint = 'before-persist' | 'after-persist' | 'before-advance';
@@ -113,7 +117,6 @@ export class Simulation {
         pendingReads: new Map(),
         verifiedCommit: 0,
         commitSeen: 0,
-        markers: new Set(),
       };
       this.nodes.push(node);
       this.byId.set(id, node);
@@ -220,7 +223,6 @@ export class Simulation {
     node.role = 'follower';
     node.leader = null;
     node.commitSeen = node.disk.hardState.commit;
-    node.markers = new Set();
     const snapshot = node.disk.snapshot;
     node.fsm = snapshot === null ? initialFsm(this.bootstrap()) : snapshot.meta.index === 0 ? initialFsm(snapshot.meta.conf) : decodeFsm(snapshot.data);
     this.checker.recordSnapshotState(node.id, node.fsm.index, node.fsm.chain);
@@ -313,10 +315,6 @@ export class Simulation {
     node.fsm = fsmApply(node.fsm, entry);
     if (entry.payload.t === 'conf' && entry.index > this.checker.appliedMax) this.stats.confChangesApplied++;
     this.checker.recordApplied(node.id, entry, node.fsm.chain, node.disk.hardState.term);
-    if (entry.payload.t === 'normal') {
-      const digest = payloadDigest(entry.payload);
-      if (digest.startsWith('n:live-')) node.markers.add(digest);
-    }
   }
 
   private send(node: SimNode, message: RaftMessage): void {
@@ -367,11 +365,12 @@ export class Simulation {
     return this.nodes.filter((n) => n.raft !== null && n.role === 'leader');
   }
 
-  private workload(allowConfChanges: boolean): void {
+  /** Safety phase: everything. Liveness phase: reads and compaction only (the markers are the writes). */
+  private workload(safety: boolean): void {
     const w = this.options.workload;
-    if (this.rng.chance(w.proposeProbability)) this.propose();
-    if (allowConfChanges && this.rng.chance(w.confChangeProbability)) this.confChange();
-    if (allowConfChanges && this.rng.chance(w.transferProbability)) this.transfer();
+    if (safety && this.rng.chance(w.proposeProbability)) this.propose();
+    if (safety && this.rng.chance(w.confChangeProbability)) this.confChange();
+    if (safety && this.rng.chance(w.transferProbability)) this.transfer();
     if (this.rng.chance(w.readIndexProbability)) this.readIndex();
     for (const node of this.nodes) {
       if (node.raft !== null && this.rng.chance(w.compactProbability)) this.compact(node);
@@ -383,6 +382,8 @@ export class Simulation {
     if (up.length === 0) return;
     const leaders = this.upLeaders();
     const node = leaders.length > 0 && this.rng.chance(0.9) ? this.rng.pick(leaders) : this.rng.pick(up);
+    const status = this.callCore(node, (raft) => raft.status());
+    if (status.lastIndex - status.commit >= this.options.workload.uncommittedEntriesMax) return; // backpressure
     const count = this.rng.int(1, this.options.workload.proposeBatchMax);
     for (let k = 0; k < count && node.raft !== null; k++) {
       this.stats.proposals++;
@@ -477,7 +478,7 @@ export class Simulation {
   /** Heal everything, restart every node, then demand a leader and a commit on every voter in bound. */
   private livenessPhase(): void {
     this.network.heal();
-    this.network.faults = { dropProbability: 0, duplicateProbability: 0, delayTicksMin: 0, delayTicksMax: Math.min(2, this.options.faults.delayTicksMax), reorder: true };
+    this.network.faults = { dropProbability: 0, duplicateProbability: 0, delayTicksMin: 0, delayTicksMax: Math.min(2, this.options.faults.delayTicksMax), reorder: false };
     for (const node of this.nodes) {
       node.tickProbability = 1;
       if (node.raft === null) {
@@ -486,23 +487,36 @@ export class Simulation {
       }
     }
     const startTick = this.nowTick;
-    let marker: { digest: string; leader: NodeId } | null = null;
-    for (let t = 0; t < this.options.livenessTicksMax; t++) {
+    const boundTicks = this.options.livenessTicksMax + livenessCatchUpTicks(this.options, this.lagEntries());
+    let marker: Marker | null = null;
+    for (let t = 0; t < boundTicks; t++) {
       this.workload(false);
       this.deliverAndTick();
       this.checkStep();
       this.nowTick++;
       this.stats.livenessTicks++;
-      if (marker !== null && this.markerDone(marker)) {
+      const state = marker === null ? 'lost' : this.markerState(marker);
+      if (state === 'done') {
         this.stats.ticksToCommit = this.nowTick - startTick;
         return;
       }
       const leader = this.stableLeader();
       if (leader === null) continue;
       if (this.stats.ticksToLeader < 0) this.stats.ticksToLeader = this.nowTick - startTick;
-      if (marker === null || marker.leader !== leader.id) marker = this.proposeMarker(leader);
+      if (state === 'lost' || marker?.leader !== leader.id) marker = this.proposeMarker(leader);
     }
-    check(false, 'liveness', () => `no leader with a proposal committed on every voter within ${this.options.livenessTicksMax} ticks after healing; ${this.describeNodes()}`);
+    check(false, 'liveness', () => `no leader with a proposal committed on every voter within ${boundTicks} ticks after healing; ${this.describeNodes()}`);
+  }
+
+  /** Entries the slowest node may have to receive: from the lowest applied index to the longest log. */
+  private lagEntries(): number {
+    let lastMax = 0;
+    let appliedMin = Number.MAX_SAFE_INTEGER;
+    for (const node of this.nodes) {
+      lastMax = Math.max(lastMax, node.disk.lastIndex);
+      appliedMin = Math.min(appliedMin, node.fsm.index);
+    }
+    return Math.max(0, lastMax - appliedMin);
   }
 
   /** A leader whose every voter (by its configuration) follows it. */
@@ -519,17 +533,24 @@ export class Simulation {
     return null;
   }
 
-  private proposeMarker(leader: SimNode): { digest: string; leader: NodeId } | null {
+  private proposeMarker(leader: SimNode): Marker | null {
     const text = `live-${this.markerCounter++}`;
     const result = this.callCore(leader, (raft) => raft.propose(textToBytes(text)));
-    return result.ok ? { digest: `n:${text}`, leader: leader.id } : null;
+    return result.ok ? { digest: `n:${text}`, leader: leader.id, index: result.index } : null;
   }
 
-  private markerDone(marker: { digest: string; leader: NodeId }): boolean {
+  /**
+   * 'done' once every voter's FSM is at or past the marker's index and the entry committed there is the
+   * marker (chains are checked equal on every apply and snapshot, so the FSM holds it, even when it
+   * arrived inside a snapshot); 'lost' when another entry was committed at its index.
+   */
+  private markerState(marker: Marker): 'done' | 'pending' | 'lost' {
+    const committed = this.checker.committedAt(marker.index);
+    if (committed !== undefined && committed.digest !== marker.digest) return 'lost';
     const leader = this.byId.get(marker.leader)!;
-    if (leader.raft === null) return false;
+    if (committed === undefined || leader.raft === null) return 'pending';
     const voters = this.callCore(leader, (raft) => raft.status()).conf.voters;
-    return voters.every((id) => this.byId.get(id)?.markers.has(marker.digest) === true);
+    return voters.every((id) => (this.byId.get(id)?.fsm.index ?? 0) >= marker.index) ? 'done' : 'pending';
   }
 
   describeNodes(): string {
