@@ -145,7 +145,7 @@ async function main(): Promise<void> {
 function writeReport(results: CaseResult[], best: CaseResult, ratio: number, verdict: string): void {
   mkdirSync('docs/bench', { recursive: true });
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  const rows = results.map((r) => [r.batch, r.entries, r.seconds.toFixed(2), r.entriesPerSecond, r.cyclesPerBatch.toFixed(1), (r.entriesPerSecond / targetEntriesPerSecond).toFixed(2) + 'x']);
+  const rows = results.map((r) => [String(r.batch), r.entries.toLocaleString('en-US'), r.seconds.toFixed(2), r.entriesPerSecond, r.cyclesPerBatch.toFixed(1), (r.entriesPerSecond / targetEntriesPerSecond).toFixed(2) + 'x']);
   const md = [
     '# Raft core throughput (pure core, 3 nodes, one thread)',
     '',
