@@ -6,6 +6,8 @@ export const errorCatalogue = {
   COFFER_ERR_NOT_INITIALIZED: { httpStatus: 400, message: 'Vault is not initialized' },
   COFFER_ERR_ALREADY_INITIALIZED: { httpStatus: 400, message: 'Vault is already initialized' },
   COFFER_ERR_INVALID_REQUEST: { httpStatus: 400, message: 'invalid request' },
+  /** A 400 whose errors array is empty, as Vault answers some malformed query parameters. */
+  COFFER_ERR_BAD_QUERY: { httpStatus: 400, message: '' },
   COFFER_ERR_PERMISSION_DENIED: { httpStatus: 403, message: 'permission denied' },
   COFFER_ERR_NOT_FOUND: { httpStatus: 404, message: '' },
   COFFER_ERR_UNSUPPORTED_PATH: { httpStatus: 404, message: 'unsupported path' },

@@ -1,0 +1,325 @@
+// The core of one node: seal state, barrier, tokens and the single write path.
+// Runs inside the core actor's worker (actors/core/worker.ts) but has no thread code itself, so it is
+// also driven directly by tests. Every durable change goes through `commit`, one write-set per request.
+import { randomUUID } from 'node:crypto';
+import { CofferError } from '../../runtime/errors.js';
+import { Barrier } from '../barrier/barrier.js';
+import { Keyring } from '../barrier/keyring.js';
+import { initializeShamir, openKeyring, readSealConfig, rotateKeyring, validateSealConfig, type SealConfig } from '../barrier/seal.js';
+import { UnsealProgress } from '../barrier/unseal-progress.js';
+import { LocalWritePath } from '../storage/write-path.js';
+import type { StorageOp } from '../storage/write-set.js';
+import type { CoreReplies, CoreRequest, HealthInfo, KeyStatus, SealStatus } from './messages.js';
+import { handleRaw } from './raw.js';
+import {
+  TOKEN_SALT_KEY,
+  newAccessor,
+  newSalt,
+  newServiceToken,
+  rootTokenEntry,
+  tokenAccessorKey,
+  tokenIdKey,
+  validateCustomTokenId,
+  type TokenEntry,
+} from './tokens.js';
+
+export const COFFER_VERSION = '0.1.0';
+const CLUSTER_INFO_KEY = 'core/cluster/local/info';
+
+export interface CoreOptions {
+  dataDir: string;
+  /** Config `raw_storage_endpoint`; on in dev mode. */
+  rawStorageEndpoint: boolean;
+  /** Wall clock in ms; injected so tests can move time. */
+  nowMs?: () => number;
+}
+
+interface Unsealed {
+  barrier: Barrier;
+  tokenSalt: string;
+  clusterName: string;
+  clusterId: string;
+}
+
+export class CoreNode {
+  private readonly writePath: LocalWritePath;
+  private readonly nowMs: () => number;
+  private unsealed: Unsealed | null = null;
+  private progress: UnsealProgress | null = null;
+  /** Serialises init and unseal: each reads state, awaits, then changes it. */
+  private lifecycleLock: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly opts: CoreOptions) {
+    this.writePath = LocalWritePath.open(opts.dataDir);
+    this.nowMs = opts.nowMs ?? Date.now;
+  }
+
+  static open(opts: CoreOptions): CoreNode {
+    return new CoreNode(opts);
+  }
+
+  async close(): Promise<void> {
+    this.unsealed = null;
+    await this.writePath.close();
+  }
+
+  async handle<R extends CoreRequest>(req: R): Promise<CoreReplies[R['t']]> {
+    return (await this.dispatch(req)) as CoreReplies[R['t']];
+  }
+
+  private async dispatch(req: CoreRequest): Promise<CoreReplies[keyof CoreReplies]> {
+    switch (req.t) {
+      case 'seal-status':
+        return this.sealStatus();
+      case 'init-status':
+        return { initialized: this.sealConfig() !== null };
+      case 'init':
+        return this.locked(() => this.init(req));
+      case 'unseal':
+        return this.locked(() => this.unseal(req.key, req.reset));
+      case 'seal':
+        this.requireRoot(req.token);
+        this.seal();
+        return null;
+      case 'health':
+        return this.health();
+      case 'leader':
+        this.requireUnsealed();
+        return { ha_enabled: false };
+      case 'rotate':
+        this.requireRoot(req.token);
+        return this.rotate();
+      case 'key-status':
+        this.requireRoot(req.token);
+        return this.keyStatus();
+      case 'raw': {
+        if (!this.opts.rawStorageEndpoint) throw new CofferError('COFFER_ERR_UNSUPPORTED_PATH', `no handler for route "sys/raw/${req.path}". route entry not found.`);
+        const u = this.requireRoot(req.token);
+        return handleRaw(req, {
+          barrier: u.barrier,
+          read: (k) => this.readPhysical(k),
+          list: (prefix) => this.writePath.reader.list(prefix),
+          commit: (ops) => this.commit(ops),
+        });
+      }
+      case 'dev-setup':
+        return this.locked(() => this.devSetup(req.rootTokenId));
+      case 'route-miss': {
+        // The ACL check comes before routing (§0.2): only a root token learns that a route is missing.
+        this.requireRoot(req.token);
+        throw new CofferError('COFFER_ERR_UNSUPPORTED_PATH', `no handler for route "${req.path}". route entry not found.`);
+      }
+      case 'stats': {
+        const s = this.writePath.stats();
+        return { appliedIndex: s.appliedIndex, flushes: s.flushes, writeSets: s.writeSets };
+      }
+    }
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------------
+
+  private async init(req: Extract<CoreRequest, { t: 'init' }>): Promise<CoreReplies['init']> {
+    if (this.sealConfig() !== null) throw new CofferError('COFFER_ERR_ALREADY_INITIALIZED');
+    if (req.hasRecoveryParams) {
+      throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'parameters recovery_shares,recovery_threshold,recovery_pgp_keys not applicable to seal type shamir');
+    }
+    if (req.hasPgpKeys) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'pgp_keys are not supported by this server');
+    const invalid = validateSealConfig(req.secretShares, req.secretThreshold);
+    if (invalid !== null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', invalid);
+
+    const nowMs = this.nowMs();
+    const { shares, keyring, physical } = await initializeShamir({ secretShares: req.secretShares, secretThreshold: req.secretThreshold, nowMs });
+    const barrier = new Barrier(keyring);
+    const tokenSalt = newSalt();
+    const rootToken = newServiceToken();
+    const clusterInfo = { name: `coffer-cluster-${randomUUID().slice(0, 8)}`, id: randomUUID() };
+    // One write-set: a crash leaves the node either uninitialised or fully initialised.
+    const ops: StorageOp[] = [
+      ...physical.map((w): StorageOp => ({ t: 'put', key: w.key, value: w.value })),
+      sealedPut(barrier, TOKEN_SALT_KEY, Buffer.from(tokenSalt)),
+      sealedPut(barrier, CLUSTER_INFO_KEY, Buffer.from(JSON.stringify(clusterInfo))),
+      ...rootTokenOps(barrier, tokenSalt, rootToken, nowMs),
+    ];
+    await this.commit(ops);
+    this.progress = null; // re-created from the new seal config on the first unseal
+    return {
+      keys: shares.map((s) => s.toString('hex')),
+      keys_base64: shares.map((s) => s.toString('base64')),
+      root_token: rootToken,
+    };
+  }
+
+  private async unseal(key: string | null, reset: boolean): Promise<SealStatus> {
+    const cfg = this.sealConfig();
+    if (cfg === null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'Vault is not initialized');
+    if (reset) {
+      if (this.unsealed) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'vault is unsealed');
+      this.progressFor(cfg).reset();
+      return this.sealStatus();
+    }
+    if (key === null || key === '') {
+      throw new CofferError('COFFER_ERR_INVALID_REQUEST', "'key' must be specified in request body as JSON, or 'reset' set to true");
+    }
+    if (this.unsealed) return this.sealStatus();
+    const result = await this.progressFor(cfg).submit(key);
+    if (result.kind === 'complete') {
+      const keyring = openKeyring(result.kek, (k) => this.readPhysical(k));
+      this.installKeyring(keyring);
+    }
+    return this.sealStatus();
+  }
+
+  private installKeyring(keyring: Keyring): void {
+    const barrier = new Barrier(keyring);
+    const salt = this.readSealed(barrier, TOKEN_SALT_KEY);
+    const info = this.readSealed(barrier, CLUSTER_INFO_KEY);
+    if (salt === undefined || info === undefined) throw new CofferError('COFFER_ERR_INTERNAL', 'storage is missing core records: cannot unseal');
+    const cluster = JSON.parse(info.toString('utf8')) as { name: string; id: string };
+    this.unsealed = { barrier, tokenSalt: salt.toString('utf8'), clusterName: cluster.name, clusterId: cluster.id };
+  }
+
+  private seal(): void {
+    this.unsealed = null;
+    this.progress = null;
+  }
+
+  private async devSetup(rootTokenId: string | null): Promise<CoreReplies['dev-setup']> {
+    if (rootTokenId !== null) {
+      const bad = validateCustomTokenId(rootTokenId);
+      if (bad !== null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', bad);
+    }
+    const init = await this.init({ t: 'init', secretShares: 1, secretThreshold: 1, hasPgpKeys: false, hasRecoveryParams: false });
+    const unsealKeyB64 = init.keys_base64[0] as string;
+    await this.unseal(unsealKeyB64, false);
+    const u = this.requireUnsealed();
+    let rootToken = init.root_token;
+    if (rootTokenId !== null) {
+      // Like Vault's -dev-root-token-id: create the chosen root token, revoke the generated one.
+      const generated = this.lookupToken(rootToken);
+      const ops = rootTokenOps(u.barrier, u.tokenSalt, rootTokenId, this.nowMs());
+      ops.push({ t: 'delete', key: tokenIdKey(u.tokenSalt, rootToken) });
+      if (generated) ops.push({ t: 'delete', key: tokenAccessorKey(u.tokenSalt, generated.accessor) });
+      await this.commit(ops);
+      rootToken = rootTokenId;
+    }
+    return { unsealKeyB64, rootToken };
+  }
+
+  private async rotate(): Promise<null> {
+    const u = this.requireUnsealed();
+    const { keyring, physical } = rotateKeyring(u.barrier.keyring, this.nowMs());
+    await this.commit(physical.map((w): StorageOp => ({ t: 'put', key: w.key, value: w.value })));
+    this.unsealed = { ...u, barrier: new Barrier(keyring) };
+    return null;
+  }
+
+  private keyStatus(): KeyStatus {
+    const active = this.requireUnsealed().barrier.keyring.activeKey();
+    return { term: active.term, install_time: new Date(active.installTimeMs).toISOString(), encryptions: active.encryptions };
+  }
+
+  // ---- status ----------------------------------------------------------------------------------
+
+  private sealStatus(): SealStatus {
+    const cfg = this.sealConfig();
+    const status: SealStatus = {
+      type: 'shamir',
+      initialized: cfg !== null,
+      sealed: this.unsealed === null,
+      t: cfg?.secret_threshold ?? 0,
+      n: cfg?.secret_shares ?? 0,
+      progress: cfg && !this.unsealed ? this.progressFor(cfg).progress : 0,
+      nonce: cfg && !this.unsealed ? this.progressFor(cfg).nonce : '',
+      version: COFFER_VERSION,
+      build_date: '',
+      migration: false,
+      recovery_seal: false,
+      storage_type: 'raft',
+    };
+    if (this.unsealed) {
+      status.cluster_name = this.unsealed.clusterName;
+      status.cluster_id = this.unsealed.clusterId;
+    }
+    return status;
+  }
+
+  private health(): HealthInfo {
+    const info: HealthInfo = {
+      initialized: this.sealConfig() !== null,
+      sealed: this.unsealed === null,
+      // Vault reports standby=true while sealed or uninitialised; a lone unsealed node is active.
+      standby: this.unsealed === null,
+      server_time_utc: Math.floor(this.nowMs() / 1000),
+      version: COFFER_VERSION,
+    };
+    if (this.unsealed) {
+      info.cluster_name = this.unsealed.clusterName;
+      info.cluster_id = this.unsealed.clusterId;
+    }
+    return info;
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------------
+
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lifecycleLock.then(fn, fn);
+    this.lifecycleLock = run.catch(() => undefined);
+    return run;
+  }
+
+  private progressFor(cfg: SealConfig): UnsealProgress {
+    this.progress ??= new UnsealProgress(cfg);
+    return this.progress;
+  }
+
+  private sealConfig(): SealConfig | null {
+    return readSealConfig((k) => this.readPhysical(k));
+  }
+
+  private readPhysical(key: string): Buffer | undefined {
+    return this.writePath.reader.get(key);
+  }
+
+  private readSealed(barrier: Barrier, key: string): Buffer | undefined {
+    const blob = this.readPhysical(key);
+    return blob === undefined ? undefined : barrier.decrypt(key, blob);
+  }
+
+  private requireUnsealed(): Unsealed {
+    if (this.unsealed === null) throw new CofferError('COFFER_ERR_SEALED');
+    return this.unsealed;
+  }
+
+  private lookupToken(token: string): TokenEntry | null {
+    const u = this.requireUnsealed();
+    const raw = this.readSealed(u.barrier, tokenIdKey(u.tokenSalt, token));
+    return raw === undefined ? null : (JSON.parse(raw.toString('utf8')) as TokenEntry);
+  }
+
+  /** Root-only endpoints (seal, rotate, raw): anything else is 403 with Vault's message. */
+  private requireRoot(token: string | null): Unsealed {
+    const u = this.requireUnsealed();
+    const entry = token ? this.lookupToken(token) : null;
+    if (entry === null || !entry.policies.includes('root')) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
+    return u;
+  }
+
+  private async commit(ops: StorageOp[]): Promise<void> {
+    await this.writePath.submit({ ops });
+    this.writePath.reader.refresh();
+  }
+}
+
+function sealedPut(barrier: Barrier, key: string, plaintext: Buffer): StorageOp {
+  return { t: 'put', key, value: barrier.encrypt(key, plaintext) };
+}
+
+function rootTokenOps(barrier: Barrier, salt: string, token: string, nowMs: number): StorageOp[] {
+  const accessor = newAccessor();
+  const entry = Buffer.from(JSON.stringify(rootTokenEntry(accessor, nowMs)));
+  return [
+    sealedPut(barrier, tokenIdKey(salt, token), entry),
+    // The accessor index stores the salted token key, never the token itself.
+    sealedPut(barrier, tokenAccessorKey(salt, accessor), Buffer.from(tokenIdKey(salt, token))),
+  ];
+}

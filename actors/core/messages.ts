@@ -1,0 +1,95 @@
+// The core actor's protocol: one tagged union in, one reply type per variant.
+// The core actor owns the durable state of a node: the seal, the barrier keyring, the write path.
+// It is fail-stop: if it dies, the node stops and recovery runs on restart.
+
+/** What the HTTP front asks of the core. Tokens travel as presented; only the core resolves them. */
+export type CoreRequest =
+  | { t: 'seal-status' }
+  | { t: 'init-status' }
+  | { t: 'init'; secretShares: number; secretThreshold: number; hasRecoveryParams: boolean; hasPgpKeys: boolean }
+  | { t: 'unseal'; key: string | null; reset: boolean }
+  | { t: 'seal'; token: string | null }
+  | { t: 'health' }
+  | { t: 'leader' }
+  | { t: 'rotate'; token: string | null }
+  | { t: 'key-status'; token: string | null }
+  | { t: 'raw'; token: string | null; op: 'read' | 'update' | 'delete' | 'list'; path: string; value: string | null }
+  | { t: 'dev-setup'; rootTokenId: string | null }
+  | { t: 'route-miss'; token: string | null; path: string }
+  | { t: 'stats' };
+
+export interface SealStatus {
+  type: 'shamir';
+  initialized: boolean;
+  sealed: boolean;
+  t: number;
+  n: number;
+  progress: number;
+  nonce: string;
+  version: string;
+  build_date: string;
+  migration: boolean;
+  recovery_seal: boolean;
+  storage_type: string;
+  cluster_name?: string;
+  cluster_id?: string;
+}
+
+export interface InitResult {
+  keys: string[];
+  keys_base64: string[];
+  root_token: string;
+}
+
+export interface HealthInfo {
+  initialized: boolean;
+  sealed: boolean;
+  standby: boolean;
+  server_time_utc: number;
+  version: string;
+  cluster_name?: string;
+  cluster_id?: string;
+}
+
+export interface KeyStatus {
+  term: number;
+  install_time: string;
+  encryptions: number;
+}
+
+export interface RawResult {
+  /** null → 404 with empty errors (read of nothing, list with no keys). */
+  data: Record<string, unknown> | null;
+  /** true when the operation returns no body (204). */
+  noContent: boolean;
+}
+
+export interface DevSetupResult {
+  unsealKeyB64: string;
+  rootToken: string;
+}
+
+export interface CoreStats {
+  appliedIndex: number;
+  flushes: number;
+  writeSets: number;
+}
+
+/** Reply type by request variant, so callers get precise types from `ask`. */
+export interface CoreReplies {
+  'seal-status': SealStatus;
+  'init-status': { initialized: boolean };
+  init: InitResult;
+  unseal: SealStatus;
+  seal: null;
+  health: HealthInfo;
+  leader: { ha_enabled: false };
+  rotate: null;
+  'key-status': KeyStatus;
+  raw: RawResult;
+  'dev-setup': DevSetupResult;
+  stats: CoreStats;
+  'route-miss': never;
+}
+
+export type CoreReply = CoreReplies[keyof CoreReplies];

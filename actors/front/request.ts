@@ -1,0 +1,99 @@
+// Turning a node:http request into a parsed API request: method → operation, query, body, token.
+// Everything here is stateless; limits and error texts follow Vault's HTTP layer (§0.1, §0.2).
+import type { IncomingMessage } from 'node:http';
+import { CofferError } from '../../runtime/errors.js';
+import { limits } from '../../runtime/limits.js';
+
+export type Operation = 'read' | 'update' | 'delete' | 'list' | 'patch' | 'header';
+
+export interface ApiRequest {
+  method: string;
+  operation: Operation;
+  /** Path after /v1/, without a leading slash; LIST adds a trailing slash as Vault does. */
+  path: string;
+  query: URLSearchParams;
+  body: Record<string, unknown>;
+  token: string | null;
+  headers: IncomingMessage['headers'];
+}
+
+const METHOD_OPERATION: Record<string, Operation> = {
+  GET: 'read',
+  POST: 'update',
+  PUT: 'update',
+  DELETE: 'delete',
+  LIST: 'list',
+  PATCH: 'patch',
+  HEAD: 'header',
+};
+
+export function tokenFrom(headers: IncomingMessage['headers']): string | null {
+  const vault = headers['x-vault-token'];
+  if (typeof vault === 'string' && vault !== '') return vault;
+  const auth = headers.authorization;
+  // Only exactly "Bearer <token>" is taken; other schemes are left for plugins (§0.2).
+  if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice('Bearer '.length).trim() || null;
+  return null;
+}
+
+function parseBool(name: string, value: string): boolean {
+  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
+  throw new CofferError('COFFER_ERR_INVALID_REQUEST', `error parsing ${name} parameter: invalid syntax`);
+}
+
+/** Reads the whole body, refusing more than the listener limit with 413 before buffering it all. */
+export async function readBody(req: IncomingMessage, maxBytes = limits.requestBodyBytesMax): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (declared > maxBytes) throw new CofferError('COFFER_ERR_TOO_LARGE');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) throw new CofferError('COFFER_ERR_TOO_LARGE');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export function parseBody(raw: Buffer, contentType: string | undefined): Record<string, unknown> {
+  const text = raw.toString('utf8').trim();
+  if (text === '') return {};
+  if (contentType?.startsWith('application/x-www-form-urlencoded') && text[0] !== '{' && text[0] !== '[') {
+    return Object.fromEntries(new URLSearchParams(text));
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new CofferError('COFFER_ERR_INVALID_REQUEST', `failed to parse JSON input: ${(e as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'failed to parse JSON input: the body must be a JSON object');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+export async function parseRequest(req: IncomingMessage): Promise<ApiRequest | null> {
+  const url = new URL(req.url ?? '/', 'http://front');
+  if (!url.pathname.startsWith('/v1/')) return null;
+  const method = (req.method ?? 'GET').toUpperCase();
+  let operation = METHOD_OPERATION[method];
+  if (operation === undefined) throw new CofferError('COFFER_ERR_METHOD_NOT_ALLOWED');
+  const query = url.searchParams;
+  let path = decodeURIComponent(url.pathname.slice('/v1/'.length));
+  if (method === 'GET' && query.has('list')) {
+    if (query.has('scan')) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'list and scan cannot both be set');
+    if (parseBool('list', query.get('list') as string)) operation = 'list';
+    query.delete('list');
+  }
+  if (operation === 'list' && !path.endsWith('/')) path += '/';
+  if (operation === 'patch' && !req.headers['content-type']?.startsWith('application/merge-patch+json')) {
+    throw new CofferError('COFFER_ERR_UNSUPPORTED_MEDIA', 'PATCH requires the Content-Type application/merge-patch+json');
+  }
+  const raw = await readBody(req);
+  const body = parseBody(raw, req.headers['content-type']);
+  return { method, operation, path, query, body, token: tokenFrom(req.headers), headers: req.headers };
+}
+
+export { parseBool };

@@ -1,0 +1,153 @@
+// The lifecycle routes of the HTTP front: which core message each request becomes, and how its reply
+// is written. The front holds no state; every decision about seal, tokens and storage is the core's.
+import type { ServerResponse } from 'node:http';
+import { CofferError } from '../../runtime/errors.js';
+import type { CoreReplies, CoreRequest, HealthInfo } from '../core/messages.js';
+import { parseBool, type ApiRequest } from './request.js';
+import { envelope, sendJson, sendNoContent } from './respond.js';
+
+export type AskCore = <R extends CoreRequest>(msg: R) => Promise<CoreReplies[R['t']]>;
+
+type Route = (req: ApiRequest, res: ServerResponse, ask: AskCore) => Promise<void>;
+
+/** Paths answered even while sealed (§0.4, §1). */
+export const SEALED_OK = new Set(['sys/init', 'sys/unseal', 'sys/seal-status', 'sys/health', 'sys/leader']);
+
+function methodNotAllowed(): never {
+  throw new CofferError('COFFER_ERR_METHOD_NOT_ALLOWED');
+}
+
+function intField(body: Record<string, unknown>, name: string): number {
+  const v = body[name];
+  if (v === undefined || v === null) return 0;
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n)) throw new CofferError('COFFER_ERR_INVALID_REQUEST', `invalid value for ${name}: expected an integer`);
+  return n;
+}
+
+const init: Route = async (req, res, ask) => {
+  if (req.operation === 'read') return sendJson(res, 200, await ask({ t: 'init-status' }));
+  if (req.operation !== 'update') methodNotAllowed();
+  const b = req.body;
+  const hasRecoveryParams = ['recovery_shares', 'recovery_threshold', 'recovery_pgp_keys'].some((k) => b[k] !== undefined && b[k] !== 0 && b[k] !== null);
+  const hasPgpKeys = Array.isArray(b.pgp_keys) && b.pgp_keys.length > 0;
+  const reply = await ask({ t: 'init', secretShares: intField(b, 'secret_shares'), secretThreshold: intField(b, 'secret_threshold'), hasRecoveryParams, hasPgpKeys });
+  sendJson(res, 200, reply);
+};
+
+/** Go decodes JSON field names case-insensitively, and clients rely on it for `key`. */
+function fieldCi(body: Record<string, unknown>, name: string): unknown {
+  for (const [k, v] of Object.entries(body)) if (k.toLowerCase() === name) return v;
+  return undefined;
+}
+
+const unseal: Route = async (req, res, ask) => {
+  if (req.operation !== 'update') methodNotAllowed();
+  const key = fieldCi(req.body, 'key');
+  const reset = fieldCi(req.body, 'reset');
+  if (key !== undefined && typeof key !== 'string') throw new CofferError('COFFER_ERR_INVALID_REQUEST', "'key' must be a valid hex or base64 string");
+  sendJson(res, 200, await ask({ t: 'unseal', key: (key as string | undefined) ?? null, reset: reset === true || reset === 'true' }));
+};
+
+const sealStatus: Route = async (req, res, ask) => {
+  if (req.operation !== 'read') methodNotAllowed();
+  sendJson(res, 200, await ask({ t: 'seal-status' }));
+};
+
+const seal: Route = async (req, res, ask) => {
+  if (req.operation !== 'update') methodNotAllowed();
+  await ask({ t: 'seal', token: req.token });
+  sendNoContent(res);
+};
+
+/** Query codes for sys/health; a non-integer is a 400 with an empty errors array (§1.7). */
+function healthCode(query: URLSearchParams, name: string, fallback: number): number {
+  const v = query.get(name);
+  if (v === null) return fallback;
+  if (!/^-?\d+$/.test(v)) throw new CofferError('COFFER_ERR_BAD_QUERY');
+  return Number(v);
+}
+
+export function healthStatus(h: HealthInfo, query: URLSearchParams): number {
+  const standbyOk = query.has('standbyok') ? parseHealthBool(query.get('standbyok') as string) : false;
+  // OpenBao behaviour: perfstandbyok, performancestandbycode and drsecondarycode are accepted and ignored.
+  if (query.has('perfstandbyok')) parseHealthBool(query.get('perfstandbyok') as string);
+  for (const ignored of ['performancestandbycode', 'drsecondarycode']) healthCode(query, ignored, 0);
+  const active = healthCode(query, 'activecode', 200);
+  const standby = healthCode(query, 'standbycode', 429);
+  const sealed = healthCode(query, 'sealedcode', 503);
+  const uninit = healthCode(query, 'uninitcode', 501);
+  if (!h.initialized) return uninit;
+  if (h.sealed) return sealed;
+  if (h.standby) return standbyOk ? active : standby;
+  return active;
+}
+
+function parseHealthBool(v: string): boolean {
+  try {
+    return parseBool('standbyok', v);
+  } catch {
+    throw new CofferError('COFFER_ERR_BAD_QUERY');
+  }
+}
+
+const health: Route = async (req, res, ask) => {
+  if (req.operation !== 'read' && req.operation !== 'header') methodNotAllowed();
+  const h = await ask({ t: 'health' });
+  const status = healthStatus(h, req.query);
+  const body = { ...h, replication_performance_mode: 'disabled', replication_dr_mode: 'disabled' };
+  sendJson(res, status, body, req.operation === 'header');
+};
+
+const leader: Route = async (req, res, ask) => {
+  if (req.operation !== 'read') methodNotAllowed();
+  sendJson(res, 200, await ask({ t: 'leader' }));
+};
+
+const rotate: Route = async (req, res, ask) => {
+  if (req.operation !== 'update') methodNotAllowed();
+  await ask({ t: 'rotate', token: req.token });
+  sendNoContent(res);
+};
+
+const keyStatus: Route = async (req, res, ask) => {
+  if (req.operation !== 'read') methodNotAllowed();
+  const status = await ask({ t: 'key-status', token: req.token });
+  sendJson(res, 200, envelope({ ...status }, { inject: true }));
+};
+
+const RAW_OPS = { read: 'read', update: 'update', delete: 'delete', list: 'list' } as const;
+
+const raw: Route = async (req, res, ask) => {
+  const op = RAW_OPS[req.operation as keyof typeof RAW_OPS];
+  if (op === undefined) methodNotAllowed();
+  let path = req.path.slice('sys/raw'.length).replace(/^\//, '');
+  if (op !== 'list') path = path.replace(/\/$/, '');
+  const value = req.body.value;
+  if (value !== undefined && typeof value !== 'string') throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'value must be a string');
+  const reply = await ask({ t: 'raw', token: req.token, op, path, value: (value as string | undefined) ?? null });
+  if (reply.noContent) return sendNoContent(res);
+  if (reply.data === null) return sendJson(res, 404, { errors: [] });
+  sendJson(res, 200, envelope(reply.data));
+};
+
+const EXACT: Record<string, Route> = {
+  'sys/init': init,
+  'sys/unseal': unseal,
+  'sys/seal-status': sealStatus,
+  'sys/seal': seal,
+  'sys/health': health,
+  'sys/leader': leader,
+  'sys/rotate': rotate,
+  'sys/rotate/keyring': rotate,
+  'sys/key-status': keyStatus,
+};
+
+export function findRoute(path: string): Route | null {
+  const exact = EXACT[path.replace(/\/$/, '')];
+  if (exact) return exact;
+  if (path === 'sys/raw' || path.startsWith('sys/raw/')) return raw;
+  return null;
+}
+
+export type { Route };

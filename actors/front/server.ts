@@ -1,0 +1,85 @@
+// The thin HTTP front: parse, route to the core actor over a ring, write the reply. No state.
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { CofferError } from '../../runtime/errors.js';
+import { serveListMethod } from './list-method.js';
+import { parseRequest } from './request.js';
+import { errorValueOf, sendError, sendErrorValue } from './respond.js';
+import { SEALED_OK, findRoute, type AskCore } from './routes.js';
+
+/** How long the front keeps discarding an over-limit body after its 413 before closing. */
+const TOO_LARGE_DRAIN_MS = 5_000;
+
+export interface ListenerConfig {
+  address: string;
+  tlsDisable: boolean;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+}
+
+export function createRequestHandler(ask: AskCore, log: Logger) {
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    try {
+      const api = await parseRequest(req);
+      if (api === null) return sendError(res, 404, []);
+      const route = findRoute(api.path);
+      if (!SEALED_OK.has(api.path.replace(/\/$/, '')) && route === null) {
+        await ask({ t: 'route-miss', token: api.token, path: api.path });
+        return;
+      }
+      if (route === null) throw new CofferError('COFFER_ERR_UNSUPPORTED_PATH');
+      await route(api, res, ask);
+    } catch (err) {
+      const value = errorValueOf(err);
+      if (value.code === 'COFFER_ERR_INTERNAL') log.error({ err }, 'request failed');
+      if (value.code === 'COFFER_ERR_TOO_LARGE' && !res.headersSent) {
+        // Lingering close, as Go's server does: node discards the rest of the body after the response
+        // so the client reads the 413 (destroying a socket with unread bytes sends a reset that can
+        // overtake the response), but only for a bounded time, then the connection is cut.
+        res.once('finish', () => {
+          const timer = setTimeout(() => req.destroy(), TOO_LARGE_DRAIN_MS);
+          req.once('end', () => clearTimeout(timer));
+          req.resume();
+        });
+      }
+      if (!res.headersSent) sendErrorValue(res, value);
+      else res.destroy();
+    } finally {
+      if (log.isLevelEnabled('debug')) {
+        log.debug({ method: req.method, status: res.statusCode, us: Number(process.hrtime.bigint() - started) / 1000 }, 'request');
+      }
+    }
+  };
+}
+
+export function splitAddress(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  if (i < 0) throw new Error(`listener address must be host:port, got "${address}"`);
+  const port = Number(address.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad port in listener address "${address}"`);
+  return { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port };
+}
+
+export async function listen(listener: ListenerConfig, handler: ReturnType<typeof createRequestHandler>): Promise<{ server: Server; url: string }> {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => void handler(req, res);
+  let server: Server;
+  if (listener.tlsDisable) {
+    server = createHttpServer({ keepAliveTimeout: 65_000 }, onRequest);
+  } else {
+    if (!listener.tlsCertFile || !listener.tlsKeyFile) throw new Error('listener "tcp": tls_cert_file and tls_key_file are required unless tls_disable = true');
+    server = createHttpsServer({ cert: readFileSync(listener.tlsCertFile), key: readFileSync(listener.tlsKeyFile), keepAliveTimeout: 65_000 }, onRequest);
+  }
+  serveListMethod(server, handler);
+  const { host, port } = splitAddress(listener.address);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return { server, url: `${listener.tlsDisable ? 'http' : 'https'}://${shownHost}:${addr.port}` };
+}

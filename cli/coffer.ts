@@ -1,0 +1,171 @@
+#!/usr/bin/env node
+// The `coffer` command line: Vault's CLI habits (single-dash flags, VAULT_ADDR/VAULT_TOKEN, table or
+// -format=json output, exit code 2 for a sealed `status`) on top of commander.
+import { Command, Option } from 'commander';
+import { createLogger, startDevNode, startNode, type RunningNode } from '../actors/node/node.js';
+import { ApiError, Client } from '../sdk/client.js';
+import { parseConfigFile } from './config.js';
+import { normaliseArgv, printTable } from './output.js';
+
+const program = new Command();
+program.name('coffer').description('A Vault/OpenBao-compatible secrets manager').showHelpAfterError();
+
+function client(): Client {
+  return new Client();
+}
+
+function format(opts: { format?: string }): 'table' | 'json' {
+  const f = opts.format ?? process.env.VAULT_FORMAT ?? 'table';
+  if (f !== 'table' && f !== 'json') throw new Error(`unknown format "${f}": use table or json`);
+  return f;
+}
+
+const formatOption = () => new Option('--format <format>', 'output format: table or json').default(undefined);
+
+// ---- server --------------------------------------------------------------------------------------
+
+program
+  .command('server')
+  .description('start a Coffer server')
+  .option('--dev', 'in-process dev mode: temp storage, one unseal share, unsealed, KV at secret/')
+  .option('--dev-root-token-id <id>', 'the root token of the dev server', process.env.COFFER_DEV_ROOT_TOKEN_ID ?? process.env.VAULT_DEV_ROOT_TOKEN_ID)
+  .option('--dev-listen-address <addr>', 'address of the dev listener', process.env.COFFER_DEV_LISTEN_ADDRESS ?? process.env.VAULT_DEV_LISTEN_ADDRESS ?? '127.0.0.1:8200')
+  .option('--config <file>', 'server configuration file (HCL)')
+  .option('--log-level <level>', 'trace, debug, info, warn, error', process.env.COFFER_LOG_LEVEL ?? 'info')
+  .action(async (opts: { dev?: boolean; devRootTokenId?: string; devListenAddress: string; config?: string; logLevel: string }) => {
+    const log = createLogger(opts.logLevel);
+    let node: RunningNode;
+    if (opts.dev) {
+      const dev = await startDevNode({ listenAddress: opts.devListenAddress, rootTokenId: opts.devRootTokenId ?? null }, log);
+      node = dev;
+      process.stdout.write(
+        [
+          'WARNING! dev mode is enabled! In this mode, Coffer runs with its storage in a temporary',
+          'directory, already initialized and unsealed, and prints its root token. Do not run dev mode in production.',
+          '',
+          'You may need to set the following environment variables:',
+          '',
+          `    $ export VAULT_ADDR='${dev.url}'`,
+          '',
+          'The unseal key and root token are displayed below in case you want to seal/unseal the Vault',
+          'or re-authenticate.',
+          '',
+          `Unseal Key: ${dev.unsealKey}`,
+          `Root Token: ${dev.rootToken}`,
+          '',
+          `Storage: ${dev.dataDir}`,
+          '',
+        ].join('\n'),
+      );
+    } else if (opts.config) {
+      const config = await parseConfigFile(opts.config);
+      node = await startNode({ ...config, logLevel: opts.logLevel }, log);
+      process.stdout.write(`Coffer server started. Listening on ${node.url}; storage at ${config.dataDir}.\n`);
+    } else {
+      throw new Error('either -dev or -config=FILE is required');
+    }
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      node.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+
+// ---- operator ------------------------------------------------------------------------------------
+
+const operator = program.command('operator').description('operate a Coffer server: init, unseal, seal');
+
+operator
+  .command('init')
+  .description('initialise the server: generates the unseal key shares and the initial root token')
+  .option('--key-shares <n>', 'number of key shares', '5')
+  .option('--key-threshold <n>', 'number of shares needed to unseal', '3')
+  .addOption(formatOption())
+  .action(async (opts: { keyShares: string; keyThreshold: string; format?: string }) => {
+    const result = await client().init({ secret_shares: Number(opts.keyShares), secret_threshold: Number(opts.keyThreshold) });
+    if (format(opts) === 'json') {
+      const json = { unseal_keys_b64: result.keys_base64, unseal_keys_hex: result.keys, unseal_shares: Number(opts.keyShares), unseal_threshold: Number(opts.keyThreshold), root_token: result.root_token };
+      process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+      return;
+    }
+    const lines = result.keys_base64.map((k, i) => `Unseal Key ${i + 1}: ${k}`);
+    lines.push('', `Initial Root Token: ${result.root_token}`, '');
+    lines.push(`Coffer initialized with ${opts.keyShares} key shares and a key threshold of ${opts.keyThreshold}. Unseal the server with`);
+    lines.push(`${opts.keyThreshold} of these keys (coffer operator unseal), and keep them apart: they are the only way to unseal.`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+  });
+
+operator
+  .command('unseal')
+  .description('submit one unseal key share')
+  .argument('[key]', 'the key share (hex or base64); read from stdin when omitted')
+  .option('--reset', 'discard the shares submitted so far')
+  .addOption(formatOption())
+  .action(async (key: string | undefined, opts: { reset?: boolean; format?: string }) => {
+    const c = client();
+    let status;
+    if (opts.reset) status = await c.unsealReset();
+    else {
+      const share = key ?? (await readStdin()).trim();
+      if (!share) throw new Error('an unseal key is required');
+      status = await c.unseal(share);
+    }
+    printSealStatus(status, format(opts));
+  });
+
+operator
+  .command('seal')
+  .description('seal the server: it forgets its keys until unsealed again')
+  .action(async () => {
+    await client().seal();
+    process.stdout.write('Success! Coffer is sealed.\n');
+  });
+
+// ---- status --------------------------------------------------------------------------------------
+
+program
+  .command('status')
+  .description('print the seal status; exit code 2 when sealed')
+  .addOption(formatOption())
+  .action(async (opts: { format?: string }) => {
+    const c = client();
+    const status = await c.sealStatus();
+    printSealStatus(status, format(opts), status.sealed ? null : await c.leader().catch(() => null));
+    if (status.sealed) process.exitCode = 2;
+  });
+
+function printSealStatus(status: Awaited<ReturnType<Client['sealStatus']>>, fmt: 'table' | 'json', leader: { ha_enabled: boolean } | null = null): void {
+  if (fmt === 'json') {
+    process.stdout.write(`${JSON.stringify({ ...status, ...(leader ?? {}) }, null, 2)}\n`);
+    return;
+  }
+  const rows: [string, string][] = [
+    ['Seal Type', status.type],
+    ['Initialized', String(status.initialized)],
+    ['Sealed', String(status.sealed)],
+    ['Total Shares', String(status.n)],
+    ['Threshold', String(status.t)],
+  ];
+  if (status.sealed) rows.push(['Unseal Progress', `${status.progress}/${status.t}`], ['Unseal Nonce', status.nonce || 'n/a']);
+  rows.push(['Version', status.version], ['Storage Type', status.storage_type]);
+  if (status.cluster_name) rows.push(['Cluster Name', status.cluster_name], ['Cluster ID', status.cluster_id ?? '']);
+  if (leader) rows.push(['HA Enabled', String(leader.ha_enabled)]);
+  printTable(['Key', 'Value'], rows);
+}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('Unseal Key (will be hidden): ');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+program.parseAsync(normaliseArgv(process.argv)).catch((err: unknown) => {
+  if (err instanceof ApiError) process.stderr.write(`Error: ${err.message}\n`);
+  else process.stderr.write(`Error: ${(err as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,69 @@
+// The server configuration file, HCL as Vault writes it, parsed with a real HCL parser (hcl2json).
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse } from '@cdktf/hcl2json';
+import type { NodeConfig } from '../actors/node/node.js';
+
+type Block = Record<string, unknown>;
+
+function firstBlock(value: unknown): Block | undefined {
+  // hcl2json turns every block into an array of bodies; a labelled block is {label: [body]}.
+  return Array.isArray(value) ? (value[0] as Block | undefined) : (value as Block | undefined);
+}
+
+function asBool(v: unknown, name: string): boolean {
+  if (v === undefined) return false;
+  if (typeof v === 'boolean') return v;
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new Error(`config: ${name} must be a boolean`);
+}
+
+function asString(v: unknown, name: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new Error(`config: ${name} must be a string`);
+  return v;
+}
+
+export async function parseConfigText(fileName: string, text: string): Promise<Omit<NodeConfig, 'onFailStop'>> {
+  let doc: Block;
+  try {
+    doc = (await parse(fileName, text)) as Block;
+  } catch (err) {
+    throw new Error(`config: ${fileName} is not valid HCL: ${(err as Error).message}`);
+  }
+  const listeners = (doc.listener as Block | undefined)?.tcp;
+  const listener = firstBlock(listeners);
+  if (!listener) throw new Error('config: a listener "tcp" block is required');
+  const raft = firstBlock((doc.storage as Block | undefined)?.raft);
+  if (!raft) throw new Error('config: a storage "raft" block is required');
+  const path = asString(raft.path, 'storage.raft.path');
+  if (!path) throw new Error('config: storage "raft" needs a path');
+  const tlsDisable = asBool(listener.tls_disable, 'listener.tls_disable');
+  const config: Omit<NodeConfig, 'onFailStop'> = {
+    dataDir: resolve(path),
+    listener: {
+      address: asString(listener.address, 'listener.address') ?? '127.0.0.1:8200',
+      tlsDisable,
+      ...(listener.tls_cert_file !== undefined ? { tlsCertFile: asString(listener.tls_cert_file, 'tls_cert_file') as string } : {}),
+      ...(listener.tls_key_file !== undefined ? { tlsKeyFile: asString(listener.tls_key_file, 'tls_key_file') as string } : {}),
+    },
+    rawStorageEndpoint: asBool(doc.raw_storage_endpoint, 'raw_storage_endpoint'),
+  };
+  const apiAddr = asString(doc.api_addr, 'api_addr');
+  const clusterAddr = asString(doc.cluster_addr, 'cluster_addr');
+  const nodeId = asString(raft.node_id, 'storage.raft.node_id');
+  const logLevel = asString(doc.log_level, 'log_level');
+  if (apiAddr) config.apiAddr = apiAddr;
+  if (clusterAddr) config.clusterAddr = clusterAddr;
+  if (nodeId) config.nodeId = nodeId;
+  if (logLevel) config.logLevel = logLevel;
+  if (!tlsDisable && (!config.listener.tlsCertFile || !config.listener.tlsKeyFile)) {
+    throw new Error('config: listener "tcp" needs tls_cert_file and tls_key_file, or tls_disable = true');
+  }
+  return config;
+}
+
+export async function parseConfigFile(file: string): Promise<Omit<NodeConfig, 'onFailStop'>> {
+  return parseConfigText(file, readFileSync(file, 'utf8'));
+}

@@ -1,0 +1,82 @@
+// The `coffer` CLI as a user runs it: a dev server, then operator init/unseal/seal and status against a
+// configured server, with Vault's single-dash flags, VAULT_ADDR, -format=json and exit codes.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { after, describe, it } from 'node:test';
+import { COFFER_BIN, http, spawnCoffer, startServerProcess, tempDir } from './helpers/server-process.js';
+
+function coffer(args: string[], env: Record<string, string>) {
+  const r = spawnSync(process.execPath, [COFFER_BIN, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('coffer CLI', () => {
+  const dir = tempDir('cli');
+  after(() => dir.remove());
+
+  it('server -dev starts unsealed with the chosen root token', async () => {
+    const dev = await spawnCoffer(['server', '-dev', '-dev-listen-address=127.0.0.1:0', '-dev-root-token-id=devroot'], /export VAULT_ADDR='(\S+)'/);
+    try {
+      const st = await http(dev.url, 'GET', 'sys/seal-status');
+      assert.equal(st.body.sealed, false);
+      assert.equal(st.body.t, 1);
+      assert.equal((await http(dev.url, 'PUT', 'sys/raw/x', { token: 'devroot', body: { value: 'y' } })).status, 204);
+      const status = coffer(['status', '-format=json'], { VAULT_ADDR: dev.url });
+      assert.equal(status.code, 0, status.stderr);
+      assert.equal(JSON.parse(status.stdout).sealed, false);
+    } finally {
+      await dev.kill();
+    }
+  });
+
+  it('operator init, unseal, seal and status against a configured server', async () => {
+    const server = await startServerProcess(dir.path);
+    const env = { VAULT_ADDR: server.url };
+    try {
+      const init = coffer(['operator', 'init', '-key-shares=3', '-key-threshold=2', '-format=json'], env);
+      assert.equal(init.code, 0, init.stderr);
+      const out = JSON.parse(init.stdout);
+      assert.equal(out.unseal_keys_b64.length, 3);
+      assert.match(out.root_token, /^s\./);
+
+      const sealed = coffer(['status'], env);
+      assert.equal(sealed.code, 2, 'status exits 2 while sealed');
+      assert.match(sealed.stdout, /Sealed\s+true/);
+      assert.match(sealed.stdout, /Unseal Progress\s+0\/2/);
+
+      const first = coffer(['operator', 'unseal', out.unseal_keys_b64[0]], env);
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stdout, /Unseal Progress\s+1\/2/);
+      coffer(['operator', 'unseal', out.unseal_keys_hex[1]], env);
+      const open = coffer(['status'], env);
+      assert.equal(open.code, 0);
+      assert.match(open.stdout, /Sealed\s+false/);
+
+      const denied = coffer(['operator', 'seal'], { ...env, VAULT_TOKEN: 'bogus' });
+      assert.equal(denied.code, 1);
+      assert.match(denied.stderr, /permission denied/);
+      const seal = coffer(['operator', 'seal'], { ...env, COFFER_TOKEN: out.root_token });
+      assert.equal(seal.code, 0, seal.stderr);
+      assert.equal(coffer(['status'], env).code, 2);
+
+      const again = coffer(['operator', 'init'], env);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /already initialized/);
+    } finally {
+      await server.kill();
+    }
+  });
+
+  it('refuses a config file that is not valid HCL', async () => {
+    const bad = tempDir('cli-bad');
+    try {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(`${bad.path}/bad.hcl`, 'storage "raft" {\n  path = \n');
+      const r = coffer(['server', `-config=${bad.path}/bad.hcl`], {});
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /not valid HCL/);
+    } finally {
+      bad.remove();
+    }
+  });
+});

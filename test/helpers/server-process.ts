@@ -1,0 +1,115 @@
+// Real server processes for end-to-end tests: `coffer server -config` as a child process on 127.0.0.1.
+import { request as httpRequest } from 'node:http';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const COFFER_BIN = fileURLToPath(new URL('../../cli/coffer.js', import.meta.url));
+
+export function tempDir(prefix: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), `coffer-${prefix}-`));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface ServerProcess {
+  url: string;
+  child: ChildProcess;
+  /** Everything the process wrote to stderr (its logs), for failure messages. */
+  stderr(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Writes a config for `dataDir` and starts `coffer server -config` on an ephemeral port. */
+export async function startServerProcess(dataDir: string, extraConfig = ''): Promise<ServerProcess> {
+  const configPath = join(dataDir, 'coffer.hcl');
+  writeFileSync(
+    configPath,
+    `storage "raft" {\n  path = "${join(dataDir, 'data')}"\n  node_id = "node1"\n}\nlistener "tcp" {\n  address = "127.0.0.1:0"\n  tls_disable = true\n}\nraw_storage_endpoint = true\n${extraConfig}`,
+  );
+  return spawnCoffer(['server', `-config=${configPath}`], /Listening on (\S+?);/);
+}
+
+/** Spawns the CLI and resolves once stdout matches `ready` (group 1 is the URL). */
+export function spawnCoffer(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [COFFER_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, COFFER_LOG_LEVEL: 'warn', ...env } });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 20 s; stderr:\n${err}`)), 20_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before it was ready; stderr:\n${err}`));
+    });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = ready.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({
+          url: m[1] as string,
+          child,
+          stderr: () => err,
+          kill: async (signal: NodeJS.Signals = 'SIGTERM') => {
+            if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+            await exited;
+          },
+        });
+      }
+    });
+  });
+}
+
+/** Raw HTTP for asserting exact statuses and bodies. */
+export async function http(url: string, method: string, path: string, opts: { token?: string; body?: unknown; rawBody?: string | Buffer; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+  if (opts.token) headers['X-Vault-Token'] = opts.token;
+  let body: string | Buffer | undefined;
+  if (opts.rawBody !== undefined) body = opts.rawBody;
+  else if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers['Content-Type'] ??= 'application/json';
+  }
+  const res = await fetch(`${url}/v1/${path}`, { method, headers, ...(body !== undefined ? { body: body as string } : {}) });
+  const text = await res.text();
+  let json: any = null;
+  try {
+    json = text === '' ? null : JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, body: json, headers: res.headers };
+}
+
+/**
+ * Sends a large body with node:http and resolves with the response even if the server stops reading
+ * early (it answers 413 and closes): fetch would surface that as a socket error instead of the status.
+ */
+export function sendLargeBody(url: string, path: string, token: string, bytes: number): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const req = httpRequest(`${url}/v1/${path}`, { method: 'PUT', headers: { 'X-Vault-Token': token, 'Content-Type': 'application/json', 'Content-Length': bytes } }, (res) => {
+      answered = true;
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null }));
+    });
+    // Once the 413 is in, the server closing the socket under our upload is expected, not a failure.
+    req.on('error', (e) => {
+      if (!answered) reject(e);
+    });
+    const chunk = Buffer.alloc(1024 * 1024, 0x61);
+    let sent = 0;
+    const pump = () => {
+      while (sent < bytes) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return void req.once('drain', pump);
+      }
+      req.end();
+    };
+    req.on('socket', () => pump());
+  });
+}
