@@ -36,6 +36,13 @@ export class Inflights {
     assert(this.count >= 0 && this.count <= this.capacity, 'inflights count out of range');
   }
 
+  /** Frees the oldest message (etcd FreeFirstOne): it is presumed lost, so one more may be sent. */
+  freeFirstOne(): void {
+    if (this.count === 0) return;
+    this.start = (this.start + 1) % this.capacity;
+    this.count--;
+  }
+
   reset(): void {
     this.start = 0;
     this.count = 0;

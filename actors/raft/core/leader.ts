@@ -70,6 +70,10 @@ function handleAppResp(r: Raft, pr: Progress, m: MsgAppResp): void {
 
 function handleHeartbeatResp(r: Raft, pr: Progress, m: MsgHeartbeatResp): void {
   pr.probeSent = false;
+  // A full replicate window may hold only lost appends, which nobody will ever answer: free one slot
+  // (etcd FreeFirstOne) so the append below can go out. The follower either acknowledges it or rejects
+  // the gap, which moves the progress back to probing and resends from match + 1.
+  if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
   // A lagging follower (e.g. appends lost while in replicate state): an append, even empty, makes it
   // answer with its position, which moves the progress back to probing where needed.
   if (pr.match < r.log.lastIndex() && pr.state !== 'snapshot') sendAppend(r, m.from, true);

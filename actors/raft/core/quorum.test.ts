@@ -78,6 +78,9 @@ test('inflights behave as a bounded FIFO of last indexes (against an array)', ()
       next += 1 + prng.intBelow(3);
       ring.add(next);
       model.push(next);
+    } else if (prng.intBelow(4) === 0) {
+      ring.freeFirstOne();
+      model = model.slice(1);
     } else {
       const upTo = next - prng.intBelow(6);
       ring.freeLE(upTo);
