@@ -1,0 +1,93 @@
+// Running one request against one mount: route, validate fields, existence check (create vs
+// update), handler, then commit the write-set with its guards, executing again on a conflict.
+// The request pipeline and the backend unit tests share this function; only `commit` differs.
+import { CofferError } from '../../../runtime/errors.js';
+import { handlerFor, route, validateFields, type CompiledBackend } from './router.js';
+import { ScopedStorage, type PhysicalReader, type ValueCrypto, type WriteSetWithGuards } from './storage-view.js';
+import type { CallerInfo, HandlerResult, MountInfo, Operation, PathSpec } from './types.js';
+
+/** Commits a write-set; resolves `{ ok: false }` when a guard no longer holds. */
+export type Commit = (ws: WriteSetWithGuards) => Promise<{ ok: true; index: number } | { ok: false; conflictKey: string }>;
+
+export interface MountRequest {
+  /** read | update | delete | list | patch as the HTTP layer saw it; create is decided here. */
+  operation: Exclude<Operation, 'create'>;
+  path: string;
+  data: Record<string, unknown>;
+  caller: CallerInfo;
+  nowMs: number;
+  headers: Record<string, string>;
+}
+
+export interface MountDeps {
+  physical: PhysicalReader;
+  crypto: ValueCrypto;
+  commit: Commit;
+  /** Called before each attempt after a conflict, so readers see the newest committed state. */
+  refresh?: () => void;
+}
+
+export interface Executed {
+  result: HandlerResult;
+  /** The operation as the ACL must check it (create or update for writes). */
+  operation: Operation;
+  spec: PathSpec;
+  unknownFields: string[];
+  /** Log index of the write, when the request wrote. */
+  index: number | null;
+}
+
+/** Conflicts are retried this many times; each retry re-reads, so a loser sees the winner's write. */
+export const CONFLICT_RETRIES_MAX = 16;
+
+export async function resolveOperation(
+  compiled: CompiledBackend,
+  mount: MountInfo,
+  req: MountRequest,
+  deps: MountDeps,
+): Promise<{ spec: PathSpec; params: Record<string, string>; operation: Operation } | null> {
+  const match = route(compiled, req.path);
+  if (!match) return null;
+  let operation: Operation = req.operation;
+  if (operation === 'update' && match.spec.existenceCheck) {
+    const probe = new ScopedStorage(storagePrefix(mount), deps.physical, deps.crypto);
+    const exists = await match.spec.existenceCheck({ ...baseRequest(mount, req, match.params), operation }, probe);
+    if (!exists) operation = 'create';
+  }
+  return { spec: match.spec, params: match.params, operation };
+}
+
+function baseRequest(mount: MountInfo, req: MountRequest, params: Record<string, string>) {
+  return { path: req.path, params, fields: {}, data: req.data, caller: req.caller, nowMs: req.nowMs, mount, headers: req.headers };
+}
+
+/** Where a mount's data lives (§6): the system backend sees everything, the token store sys/token/. */
+export function storagePrefix(mount: MountInfo): string {
+  if (mount.type === 'system') return '';
+  if (mount.type === 'token') return 'sys/token/';
+  return `${mount.path.startsWith('auth/') ? 'auth' : 'logical'}/${mount.uuid}/`;
+}
+
+export async function executeOnMount(
+  compiled: CompiledBackend,
+  mount: MountInfo,
+  req: MountRequest,
+  resolved: { spec: PathSpec; params: Record<string, string>; operation: Operation },
+  deps: MountDeps,
+): Promise<Executed> {
+  const { spec, params, operation } = resolved;
+  const handler = handlerFor(spec, operation);
+  if (!handler) throw new CofferError('COFFER_ERR_METHOD_NOT_ALLOWED');
+  const { fields, unknown } = validateFields(spec.fields, req.data);
+  for (let attempt = 0; ; attempt++) {
+    const storage = new ScopedStorage(storagePrefix(mount), deps.physical, deps.crypto);
+    const result = await handler({ ...baseRequest(mount, req, params), operation, fields }, storage);
+    if (!storage.hasWrites) return { result, operation, spec, unknownFields: unknown, index: null };
+    const committed = await deps.commit(storage.writeSet());
+    if (committed.ok) return { result, operation, spec, unknownFields: unknown, index: committed.index };
+    if (attempt >= CONFLICT_RETRIES_MAX) {
+      throw new CofferError('COFFER_ERR_INTERNAL', 'too many concurrent writes to the same keys; retry the request');
+    }
+    deps.refresh?.();
+  }
+}

@@ -1,0 +1,149 @@
+// The storage view a handler sees: scoped to its mount's prefix, decrypting on read, buffering writes.
+// Each key read is remembered with a hash of the ciphertext that was read (or "absent"); the commit
+// refuses the write-set if any of them changed since (docs/concurrency.md), and the pipeline runs the
+// request again on fresh state. Ciphertexts carry a random nonce, so a hash identifies one version.
+import { createHash } from 'node:crypto';
+import type { StorageOp } from '../../storage/write-set.js';
+import type { StorageView } from './types.js';
+
+/** Physical storage as the handler worker reads it: ciphertext by full key. */
+export interface PhysicalReader {
+  get(key: string): Buffer | undefined;
+  /** Vault list semantics over full keys. */
+  list(prefix: string): string[];
+}
+
+export interface ValueCrypto {
+  encrypt(path: string, plaintext: Uint8Array): Buffer;
+  decrypt(path: string, blob: Uint8Array): Buffer;
+}
+
+export interface Guard {
+  key: string;
+  /** Hash of the ciphertext read, or null when the key was absent. */
+  hash: string | null;
+}
+
+export interface WriteSetWithGuards {
+  ops: StorageOp[];
+  guards: Guard[];
+}
+
+export function versionHash(blob: Uint8Array | undefined): string | null {
+  return blob === undefined ? null : createHash('sha256').update(blob).digest('base64').slice(0, 22);
+}
+
+export class ScopedStorage implements StorageView {
+  private readonly guards = new Map<string, string | null>();
+  /** Pending writes by full key: plaintext, or null for a delete. Reads see them (read-your-writes). */
+  private readonly pending = new Map<string, Buffer | null>();
+
+  constructor(
+    readonly prefix: string,
+    private readonly physical: PhysicalReader,
+    private readonly crypto: ValueCrypto,
+  ) {}
+
+  private full(key: string): string {
+    if (key.startsWith('/') || key.split('/').includes('..')) throw new Error(`storage key "${key}" escapes its mount`);
+    return this.prefix + key;
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    const full = this.full(key);
+    if (this.pending.has(full)) return this.pending.get(full) ?? undefined;
+    const blob = this.physical.get(full);
+    if (!this.guards.has(full)) this.guards.set(full, versionHash(blob));
+    return blob === undefined ? undefined : this.crypto.decrypt(full, blob);
+  }
+
+  async getJson<T>(key: string): Promise<T | undefined> {
+    const raw = await this.get(key);
+    return raw === undefined ? undefined : (JSON.parse(raw.toString('utf8')) as T);
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const full = this.full(prefix);
+    const names = new Set(this.physical.list(full));
+    for (const [key, value] of this.pending) {
+      if (!key.startsWith(full)) continue;
+      const rest = key.slice(full.length);
+      const slash = rest.indexOf('/');
+      const name = slash >= 0 ? rest.slice(0, slash + 1) : rest;
+      if (value !== null) names.add(name);
+      else if (slash < 0) names.delete(name);
+    }
+    return [...names].sort();
+  }
+
+  put(key: string, value: Uint8Array): void {
+    this.pending.set(this.full(key), Buffer.from(value));
+  }
+
+  putJson(key: string, value: unknown): void {
+    this.put(key, Buffer.from(JSON.stringify(value)));
+  }
+
+  delete(key: string): void {
+    this.pending.set(this.full(key), null);
+  }
+
+  get hasWrites(): boolean {
+    return this.pending.size > 0;
+  }
+
+  /** The request's write-set, values encrypted under their full path, with the guards of what was read. */
+  writeSet(): WriteSetWithGuards {
+    const ops: StorageOp[] = [];
+    for (const [key, value] of this.pending) {
+      ops.push(value === null ? { t: 'delete', key } : { t: 'put', key, value: this.crypto.encrypt(key, value) });
+    }
+    return { ops, guards: [...this.guards].map(([key, hash]) => ({ key, hash })) };
+  }
+}
+
+/** An in-memory physical store with identity-free test crypto, for backend unit tests. */
+export class MemoryPhysical implements PhysicalReader {
+  readonly data = new Map<string, Buffer>();
+  get(key: string): Buffer | undefined {
+    return this.data.get(key);
+  }
+  list(prefix: string): string[] {
+    const out = new Set<string>();
+    for (const key of this.data.keys()) {
+      if (!key.startsWith(prefix)) continue;
+      const rest = key.slice(prefix.length);
+      const slash = rest.indexOf('/');
+      out.add(slash >= 0 ? rest.slice(0, slash + 1) : rest);
+    }
+    return [...out].sort();
+  }
+  /** Applies a write-set if its guards still hold; returns the conflicting key otherwise. */
+  commit(ws: WriteSetWithGuards): string | null {
+    for (const g of ws.guards) if (versionHash(this.data.get(g.key)) !== g.hash) return g.key;
+    for (const op of ws.ops) {
+      if (op.t === 'put') this.data.set(op.key, Buffer.from(op.value));
+      else this.data.delete(op.key);
+    }
+    return null;
+  }
+}
+
+/**
+ * Test crypto: a reversible, path-bound framing with a per-write counter, so every write yields a new
+ * "ciphertext" (as real nonces do) and a value read under the wrong path is noticed.
+ */
+let testCounter = 0;
+export const testCrypto: ValueCrypto = {
+  encrypt: (path, plaintext) => {
+    const counter = Buffer.alloc(8);
+    counter.writeBigUInt64BE(BigInt(++testCounter));
+    return Buffer.concat([Buffer.from(`${path}\0`), counter, Buffer.from(plaintext)]);
+  },
+  decrypt: (path, blob) => {
+    const b = Buffer.from(blob);
+    const head = Buffer.from(`${path}\0`);
+    if (!b.subarray(0, head.length).equals(head)) throw new Error(`value read under the wrong path: ${path}`);
+    return b.subarray(head.length + 8);
+  },
+};

@@ -1,0 +1,16 @@
+// Mount types → backend factories. A mount's backend is compiled once when the mount table that holds
+// it is loaded (actors/handler), never per request.
+import type { BackendFactory } from './framework/types.js';
+import { kvBackend } from './kv/backend.js';
+import { systemBackend } from './sys/backend.js';
+import { tokenBackend } from './token/backend.js';
+
+export const backendFactories: Record<string, BackendFactory> = {
+  kv: kvBackend,
+  system: systemBackend,
+  token: tokenBackend,
+};
+
+/** Types `sys/mounts` may enable; system and token are built in and cannot be mounted again. */
+export const MOUNTABLE_SECRET_TYPES = ['kv'] as const;
+export const MOUNTABLE_AUTH_TYPES: readonly string[] = [];
