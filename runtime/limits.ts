@@ -48,3 +48,41 @@ export const poolLimits = {
   /** A CPU pool thread idle this long exits. */
   cpuPoolIdleTimeoutMs: 30_000,
 } as const;
+
+// ---- actors/raft: the raft actor and its peer transport (appended) ----
+export const raftLimits = {
+  /** One Raft tick of the raft actor's timer. */
+  tickMs: 100,
+  /** Base election timeout in ticks (effective: [electionTicks, 2*electionTicks) ticks = 1-2 s). */
+  electionTicks: 10,
+  /** Leader heartbeat interval in ticks. */
+  heartbeatTicks: 1,
+  /** AppendEntries messages in flight per follower. */
+  maxInflightMsgs: 256,
+  /** Entries in one AppendEntries message (each at most entryBytesMax, so a message stays below peerFrameBytesMax). */
+  maxEntriesPerMsg: 64,
+  /** InstallSnapshot chunk. */
+  snapshotChunkBytes: 256 * 1024,
+  /** Compact the log behind the applied index once it holds this many entries. */
+  logEntriesCompactAt: 20_000,
+  /** Largest frame on the peer wire; a peer sending more is disconnected. */
+  peerFrameBytesMax: 64 * 1024 * 1024,
+  /** Frames queued per peer (connecting, or socket backed up) before new ones are dropped and counted. */
+  peerSendQueueFramesMax: 4096,
+  /** Bytes queued per peer before new frames are dropped. */
+  peerSendQueueBytesMax: 128 * 1024 * 1024,
+  /** Reconnect backoff: first delay, doubled per failure up to the max (plus up to 50% jitter). */
+  peerReconnectMinMs: 50,
+  peerReconnectMaxMs: 2_000,
+  /** TCP/TLS connect attempt timeout. */
+  peerConnectTimeoutMs: 3_000,
+  /** A proposal made while no leader is known waits this long for one before failing. */
+  proposeWaitLeaderMs: 5_000,
+  /** Proposals waiting for their entry to be applied, per raft actor, before COFFER_ERR_BACKPRESSURE. */
+  pendingProposalsMax: 65_536,
+} as const;
+
+assert(raftLimits.heartbeatTicks < raftLimits.electionTicks, 'heartbeats must come more often than elections');
+assert(raftLimits.maxEntriesPerMsg * limits.entryBytesMax * 2 <= raftLimits.peerFrameBytesMax, 'a full AppendEntries message must fit in a peer frame');
+assert(raftLimits.snapshotChunkBytes * 2 <= raftLimits.peerFrameBytesMax, 'a snapshot chunk must fit in a peer frame');
+assert(raftLimits.peerReconnectMinMs <= raftLimits.peerReconnectMaxMs, 'backoff bounds in order');

@@ -1,0 +1,496 @@
+// The Raft host: drives the pure core (actors/raft/core) with a real timer, persists its Readies in the
+// node's LMDB env (LogStore), applies committed entries to the FSM (Fsm.apply) and answers proposers.
+// No thread code: the raft actor (actor.ts) runs it on its worker; tests may drive it directly.
+//
+// One Ready at a time (the core's contract), in this order:
+//   1. softState; send `messages` at once (the transport queues, never blocks)
+//   2. a snapshot from the leader: persist its image, replace the log (LogStore.compact), restore the FSM
+//   3. LogStore.append(entries, hardState): ONE transaction, ONE flush. Group commit: every proposal
+//      made since the previous Ready is in this Ready's entries.
+//      While that flush runs, committed entries that were ALREADY durable here (index <= durableIndex)
+//      are applied and their proposers answered: the apply of batch N overlaps the flush of batch N+1.
+//   4. after the flush: send `messagesAfterPersist`, apply the remaining committed entries
+//   5. advance(), then maybe compact.
+// A Ready that only moves the commit index (no entries, no vote/term change, no messagesAfterPersist)
+// is written but its flush is not awaited: the commit index needs no durability (a restart clamps the
+// FSM's applied index to the recovered commit and replays idempotently), so a single-node write costs one
+// flush, not two.
+// Any storage or core failure is fail-stop: every pending proposal is rejected and the host stops.
+import type { Logger } from 'pino';
+import { assert } from '../../runtime/assert.js';
+import { decode, encode } from '../../runtime/codec.js';
+import { CofferError } from '../../runtime/errors.js';
+import { raftLimits } from '../../runtime/limits.js';
+import { openStorageEnv, type StorageEnv } from '../storage/env.js';
+import { Fsm, KEY_APPLIED } from '../storage/fsm.js';
+import { LogStore } from '../storage/log-store.js';
+import { decodeRecord, encodeRecord } from '../storage/records.js';
+import { createRaftNode } from './core/index.js';
+import type { ConfState, Entry, HardState, RaftMessage, RaftNode, RaftStatus, Ready, Snapshot, SnapshotMeta } from './core/types.js';
+import type { RaftHostStats } from './protocol.js';
+
+/** Key of the latest snapshot image {meta, data} in the `hard` db (LogStore keeps only the meta). */
+const KEY_SNAPSHOT_IMAGE = 'raft-snapshot';
+/** lmdb-js transaction flags, as Fsm.apply: ABORTABLE | SYNCHRONOUS_COMMIT | NO_SYNC_FLUSH. */
+const RESTORE_TXN_FLAGS = 0x1 | 0x2 | 0x10000;
+
+export interface RaftHostOptions {
+  id: string;
+  dataDir: string;
+  voters: string[];
+  /** Hands messages to the transport (must not block or throw). */
+  send(msg: RaftMessage): void;
+  log: Logger;
+  tickMs?: number;
+  electionTicks?: number;
+  heartbeatTicks?: number;
+  compactAt?: number;
+  seed?: number;
+  snapshotChunkBytes?: number;
+  /** Called once when the host fails (fail-stop); the actor crashes its worker. */
+  onFailure?: (err: unknown) => void;
+}
+
+interface Pending {
+  term: number;
+  resolve(index: number): void;
+  reject(err: unknown): void;
+}
+
+export class RaftHost {
+  readonly env: StorageEnv;
+  readonly logStore: LogStore;
+  private fsm: Fsm;
+  private readonly node: RaftNode;
+  private readonly opts: RaftHostOptions;
+  private readonly pending = new Map<number, Pending>();
+  private leaderWaiters: { resolve(): void; timer: NodeJS.Timeout }[] = [];
+  private leader: string | null = null;
+  private role: string = 'follower';
+  /** Highest log index known flushed here. */
+  private durableIndex: number;
+  private lastHard: HardState;
+  private snapshotIndex: number;
+  private scheduled = false;
+  private running = false;
+  private closed = false;
+  private failure: unknown = null;
+  private ticker: NodeJS.Timeout | null = null;
+  private idle: (() => void)[] = [];
+  private background = new Set<Promise<unknown>>();
+  private readonly compactAt: number;
+  /** Commit index recovered at open; the FSM must reach it before the node serves reads. */
+  private readonly recoveredCommit: number;
+  private recoveredWaiters: (() => void)[] = [];
+  private counters: RaftHostStats = {
+    readies: 0,
+    flushes: 0,
+    entriesPersisted: 0,
+    entriesPerFlushMax: 0,
+    applied: 0,
+    proposals: 0,
+    proposalsLost: 0,
+    compactions: 0,
+    snapshotsInstalled: 0,
+  };
+
+  private constructor(opts: RaftHostOptions, env: StorageEnv, logStore: LogStore, snapshot: Snapshot | null) {
+    this.opts = opts;
+    this.env = env;
+    this.logStore = logStore;
+    this.fsm = new Fsm(env);
+    this.compactAt = opts.compactAt ?? raftLimits.logEntriesCompactAt;
+    const snapIndex = snapshot?.meta.index ?? 0;
+    this.snapshotIndex = snapIndex;
+    const hardState = logStore.currentHardState();
+    const last = logStore.lastIndex();
+    const entries = last > snapIndex ? logStore.entries(Math.max(logStore.firstIndex(), snapIndex + 1), last + 1) : [];
+    this.durableIndex = last;
+    this.lastHard = hardState;
+    this.recoveredCommit = Math.min(Math.max(hardState.commit, snapIndex), Math.max(last, snapIndex));
+    this.node = createRaftNode(
+      {
+        id: opts.id,
+        electionTicks: opts.electionTicks ?? raftLimits.electionTicks,
+        heartbeatTicks: opts.heartbeatTicks ?? raftLimits.heartbeatTicks,
+        maxInflightMsgs: raftLimits.maxInflightMsgs,
+        maxEntriesPerMsg: raftLimits.maxEntriesPerMsg,
+        snapshotChunkBytes: opts.snapshotChunkBytes ?? raftLimits.snapshotChunkBytes,
+        preVote: true,
+        checkQuorum: true,
+        seed: opts.seed ?? hashId(opts.id),
+      },
+      {
+        hardState: { ...hardState, commit: this.recoveredCommit },
+        snapshot,
+        entries,
+        bootstrap: { voters: [...opts.voters], learners: [] },
+        applied: this.fsm.applied().index,
+      },
+    );
+  }
+
+  /**
+   * Opens the node's storage and recovers: hard state, log and snapshot from LMDB (LogStore.load), the
+   * FSM's applied index (Fsm.applied), and finishes a snapshot install or compaction a crash cut short.
+   */
+  static async open(opts: RaftHostOptions): Promise<RaftHost> {
+    assert(opts.voters.includes(opts.id), `voters ${opts.voters.join(',')} must include ${opts.id}`);
+    const env = openStorageEnv(opts.dataDir);
+    try {
+      const logStore = new LogStore(env);
+      let image = readImage(env);
+      const loaded = logStore.load();
+      const metaIndex = loaded.snapshotMeta?.index ?? 0;
+      if (image !== null && image.meta.index > metaIndex) {
+        // Crash between writing the image and compacting the log: finish the compaction (replaces the
+        // log when the image lies past it or conflicts with it).
+        await logStore.compact(image.meta.index, image.meta);
+      } else if (image === null && loaded.snapshotMeta !== null) {
+        // A log compacted by the single-node LocalWritePath (no image, empty conf): snapshot the FSM now.
+        const applied = new Fsm(env).applied();
+        assert(applied.index >= metaIndex, `FSM applied ${applied.index} is behind the compacted log (${metaIndex}) and there is no snapshot image`);
+        image = { meta: { index: applied.index, term: applied.term, conf: { voters: [...opts.voters], learners: [] } }, data: imageOfFsm(env) };
+        await writeImage(env, image);
+        await logStore.compact(Math.min(applied.index, logStore.lastIndex()), image.meta);
+      }
+      if (image !== null) {
+        const fsmApplied = new Fsm(env).applied();
+        if (fsmApplied.index < image.meta.index) restoreFsm(env, image);
+      }
+      return new RaftHost(opts, env, logStore, image);
+    } catch (err) {
+      await env.close();
+      throw err;
+    }
+  }
+
+  /** Starts the tick timer; a single-voter group elects itself at once. */
+  start(): void {
+    assert(this.ticker === null, 'raft host started twice');
+    this.ticker = setInterval(() => {
+      if (this.closed || this.failure !== null) return;
+      this.guard(() => this.node.tick());
+      this.kick();
+    }, this.opts.tickMs ?? raftLimits.tickMs);
+    if (this.opts.voters.length === 1) this.guard(() => this.node.campaign());
+    this.kick();
+  }
+
+  /** A message from a peer. */
+  step(msg: RaftMessage): void {
+    if (this.closed || this.failure !== null) return;
+    this.guard(() => this.node.step(msg));
+    this.kick();
+  }
+
+  /** Propose one entry; resolves with its index once applied here, rejects if it was lost. */
+  async propose(data: Uint8Array): Promise<number> {
+    for (;;) {
+      if (this.failure !== null) throw this.failure;
+      if (this.closed) throw new CofferError('COFFER_ERR_INTERNAL', 'raft is closed');
+      if (this.pending.size >= raftLimits.pendingProposalsMax) throw new CofferError('COFFER_ERR_BACKPRESSURE');
+      const r = this.node.propose(data);
+      if (r.ok) {
+        this.counters.proposals++;
+        this.kick();
+        return new Promise<number>((resolve, reject) => this.pending.set(r.index, { term: r.term, resolve, reject }));
+      }
+      if (r.error === 'not-leader' && this.leader === null) {
+        // Election in progress (e.g. right after start): wait for a leader, bounded.
+        if (!(await this.waitForLeader(raftLimits.proposeWaitLeaderMs))) throw new CofferError('COFFER_ERR_NOT_LEADER', 'no raft leader elected');
+        continue;
+      }
+      if (r.error === 'not-leader') throw new CofferError('COFFER_ERR_NOT_LEADER', `raft leader is ${this.leader}`);
+      if (r.error === 'too-large') throw new CofferError('COFFER_ERR_TOO_LARGE', 'proposal too large');
+      throw new CofferError('COFFER_ERR_NOT_LEADER', `proposal refused: ${r.error}`);
+    }
+  }
+
+  /** Resolves once the FSM has applied everything known committed at open (replay after a restart). */
+  whenRecovered(): Promise<void> {
+    if (this.fsm.applied().index >= this.recoveredCommit) return Promise.resolve();
+    return new Promise<void>((resolve) => this.recoveredWaiters.push(resolve));
+  }
+
+  status(): RaftStatus {
+    return this.node.status();
+  }
+
+  stats(): RaftHostStats {
+    return { ...this.counters, applied: this.fsm.applied().index };
+  }
+
+  fsmApplied(): { index: number; term: number } {
+    return this.fsm.applied();
+  }
+
+  snapshotAt(): number {
+    return this.snapshotIndex;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ticker !== null) clearInterval(this.ticker);
+    for (const w of this.leaderWaiters) clearTimeout(w.timer);
+    this.leaderWaiters = [];
+    if (this.running || this.scheduled) await new Promise<void>((resolve) => this.idle.push(resolve));
+    await Promise.allSettled([...this.background]);
+    this.rejectAll(new CofferError('COFFER_ERR_INTERNAL', 'raft closed'));
+    await this.env.close();
+  }
+
+  // ---- the Ready loop ---------------------------------------------------------------------------
+
+  private kick(): void {
+    if (this.scheduled || this.running || this.closed) return;
+    this.scheduled = true;
+    // setImmediate: everything arriving in this event-loop turn (a drained ring, a TCP read) joins.
+    setImmediate(() => void this.run());
+  }
+
+  private async run(): Promise<void> {
+    this.scheduled = false;
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.failure === null && !this.closed && this.node.hasReady()) {
+        await this.handleReady(this.node.ready());
+      }
+    } catch (err) {
+      this.failStop(err);
+    } finally {
+      this.running = false;
+      const idle = this.idle;
+      this.idle = [];
+      for (const wake of idle) wake();
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    this.counters.readies++;
+    if (rd.softState !== null) this.onSoftState(rd.softState.leader, rd.softState.role);
+    for (const m of rd.messages) this.opts.send(m);
+
+    if (rd.snapshot !== null) await this.installSnapshot(rd.snapshot);
+
+    // Proposals whose index is rewritten by another term's entry are lost (leader change).
+    const first = rd.entries[0];
+    if (first !== undefined) {
+      for (const e of rd.entries) {
+        const p = this.pending.get(e.index);
+        if (p !== undefined && p.term !== e.term) this.lose(e.index, p);
+      }
+      this.durableIndex = Math.min(this.durableIndex, first.index - 1);
+    }
+    const hs = rd.hardState;
+    const mustFlush =
+      rd.entries.length > 0 ||
+      rd.messagesAfterPersist.length > 0 ||
+      (hs !== null && (hs.term !== this.lastHard.term || hs.vote !== this.lastHard.vote));
+    const persisted = rd.entries.length > 0 || hs !== null ? this.logStore.append(rd.entries, hs) : null;
+    if (hs !== null) this.lastHard = hs;
+
+    // Committed entries already durable here are applied while this Ready's flush runs.
+    let k = 0;
+    while (k < rd.committed.length && rd.committed[k]!.index <= this.durableIndex) k++;
+    if (k > 0) this.apply(rd.committed.slice(0, k));
+
+    if (persisted !== null) {
+      if (mustFlush) {
+        await persisted;
+        this.counters.flushes++;
+        this.counters.entriesPersisted += rd.entries.length;
+        this.counters.entriesPerFlushMax = Math.max(this.counters.entriesPerFlushMax, rd.entries.length);
+        const last = rd.entries[rd.entries.length - 1];
+        if (last !== undefined) this.durableIndex = last.index;
+      } else {
+        this.track(persisted);
+      }
+    }
+    for (const m of rd.messagesAfterPersist) this.opts.send(m);
+    if (k < rd.committed.length) this.apply(k === 0 ? rd.committed : rd.committed.slice(k));
+    this.node.advance();
+    await this.maybeCompact();
+  }
+
+  private apply(entries: Entry[]): void {
+    this.fsm.apply(entries);
+    for (const e of entries) {
+      const p = this.pending.get(e.index);
+      if (p === undefined) continue;
+      this.pending.delete(e.index);
+      if (p.term === e.term) p.resolve(e.index);
+      else this.lose(e.index, p);
+    }
+    this.wakeRecovered();
+  }
+
+  private wakeRecovered(): void {
+    if (this.recoveredWaiters.length === 0 || this.fsm.applied().index < this.recoveredCommit) return;
+    const waiters = this.recoveredWaiters;
+    this.recoveredWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  private lose(index: number, p: Pending): void {
+    this.pending.delete(index);
+    this.counters.proposalsLost++;
+    p.reject(new CofferError('COFFER_ERR_NOT_LEADER', `entry ${index} was lost to a leader change; retry`));
+  }
+
+  private onSoftState(leader: string | null, role: string): void {
+    this.leader = leader;
+    this.role = role;
+    if (leader !== null) {
+      const waiters = this.leaderWaiters;
+      this.leaderWaiters = [];
+      for (const w of waiters) {
+        clearTimeout(w.timer);
+        w.resolve();
+      }
+    }
+    this.opts.log.info({ leader, role }, 'raft role');
+  }
+
+  private waitForLeader(timeoutMs: number): Promise<boolean> {
+    if (this.leader !== null) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const w = {
+        resolve: () => resolve(true),
+        timer: setTimeout(() => {
+          this.leaderWaiters = this.leaderWaiters.filter((x) => x !== w);
+          resolve(false);
+        }, timeoutMs),
+      };
+      this.leaderWaiters.push(w);
+    });
+  }
+
+  // ---- snapshots --------------------------------------------------------------------------------
+
+  /** InstallSnapshot from the leader: image, then the log replaced, then the FSM restored (see open()). */
+  private async installSnapshot(snapshot: Snapshot): Promise<void> {
+    const image: SnapshotImage = { meta: snapshot.meta, data: snapshot.data };
+    if (snapshot.meta.index > 0) await writeImage(this.env, image);
+    await this.logStore.compact(snapshot.meta.index, snapshot.meta);
+    if (snapshot.meta.index > 0 && this.fsm.applied().index < snapshot.meta.index) {
+      restoreFsm(this.env, image);
+      this.fsm = new Fsm(this.env); // re-reads meta.applied
+    }
+    this.durableIndex = snapshot.meta.index;
+    this.snapshotIndex = Math.max(this.snapshotIndex, snapshot.meta.index);
+    this.counters.snapshotsInstalled++;
+    this.wakeRecovered();
+    // Proposals at or below the snapshot: their fate is unknown here.
+    for (const [index, p] of this.pending) if (index <= snapshot.meta.index) this.lose(index, p);
+  }
+
+  /** Snapshot the FSM at its applied index and drop the log behind it, once it holds compactAt entries. */
+  private async maybeCompact(): Promise<void> {
+    const applied = this.fsm.applied();
+    const status = this.node.status();
+    if (applied.index - this.logStore.firstIndex() + 1 < this.compactAt) return;
+    if (applied.index > status.applied || applied.index <= status.firstIndex - 1) return;
+    const meta: SnapshotMeta = { index: applied.index, term: applied.term, conf: confCopy(status.conf) };
+    const image: SnapshotImage = { meta, data: imageOfFsm(this.env) };
+    this.node.compact({ meta, data: image.data });
+    await writeImage(this.env, image);
+    await this.logStore.compact(meta.index, meta);
+    this.snapshotIndex = meta.index;
+    this.counters.compactions++;
+    this.opts.log.info({ index: meta.index, bytes: image.data.length }, 'raft: compacted the log behind a snapshot');
+  }
+
+  // ---- failure ----------------------------------------------------------------------------------
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.failStop(err);
+    }
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.background.add(p);
+    p.then(
+      () => this.background.delete(p),
+      (err: unknown) => {
+        this.background.delete(p);
+        this.failStop(err);
+      },
+    );
+  }
+
+  private failStop(err: unknown): void {
+    if (this.failure !== null) return;
+    this.failure = err;
+    this.opts.log.fatal({ err }, 'raft host failed (fail-stop)');
+    this.rejectAll(err);
+    if (this.ticker !== null) clearInterval(this.ticker);
+    this.opts.onFailure?.(err);
+  }
+
+  private rejectAll(err: unknown): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+}
+
+// ---- snapshot images: the FSM key/values, encoded --------------------------------------------------
+
+interface SnapshotImage {
+  meta: SnapshotMeta;
+  data: Uint8Array;
+}
+
+/** The FSM as snapshot data: encode({kv: [key0, value0, key1, value1, ...]}) in key order. */
+export function imageOfFsm(env: StorageEnv): Buffer {
+  env.root.resetReadTxn();
+  const kv: (string | Uint8Array)[] = [];
+  for (const { key, value } of env.fsm.getRange({})) kv.push(key, value);
+  return encode({ kv });
+}
+
+function readImage(env: StorageEnv): SnapshotImage | null {
+  const bytes = env.hard.get(KEY_SNAPSHOT_IMAGE);
+  return bytes === undefined ? null : decodeRecord<SnapshotImage>(bytes, `hard/${KEY_SNAPSHOT_IMAGE}`);
+}
+
+async function writeImage(env: StorageEnv, image: SnapshotImage): Promise<void> {
+  const written = env.hard.put(KEY_SNAPSHOT_IMAGE, encodeRecord({ meta: image.meta, data: image.data }));
+  const flushed = new Promise<unknown>((resolve, reject) => env.root.flushed.then(resolve, reject));
+  await written;
+  await flushed;
+}
+
+/** Replace the FSM with the image and set applied = the image's (index, term), in ONE transaction. */
+function restoreFsm(env: StorageEnv, image: SnapshotImage): void {
+  const { kv } = decode<{ kv: (string | Uint8Array)[] }>(image.data);
+  assert(Array.isArray(kv) && kv.length % 2 === 0, 'snapshot image: malformed');
+  const { fsm, meta } = env;
+  env.root.transactionSync(() => {
+    const old = [...fsm.getKeys({})];
+    for (const key of old) fsm.remove(key);
+    for (let i = 0; i < kv.length; i += 2) {
+      const key = kv[i];
+      const value = kv[i + 1];
+      assert(typeof key === 'string' && value instanceof Uint8Array, 'snapshot image: bad pair');
+      fsm.put(key, Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+    }
+    meta.put(KEY_APPLIED, encodeRecord({ index: image.meta.index, term: image.meta.term }));
+  }, RESTORE_TXN_FLAGS);
+  env.root.resetReadTxn();
+}
+
+function confCopy(c: ConfState): ConfState {
+  return { voters: [...c.voters], learners: [...c.learners] };
+}
+
+function hashId(id: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
+  return h >>> 0;
+}

@@ -1,0 +1,329 @@
+// Raft peer transport: TCP over mutual TLS (node:tls), frames = u32 big-endian length + runtime/codec
+// msgpack of one RaftMessage.
+//
+// - Each node listens once; to send to peer P it keeps ONE outbound connection to P (messages flow one
+//   way on a connection: we write, P reads). P sends to us over its own outbound connection.
+// - Mutual TLS against the cluster CA: the server has requestCert + rejectUnauthorized, the client
+//   verifies the server's chain and that its certificate CN is the peer id it dialled. A peer whose
+//   certificate does not verify never gets a message through (the handshake fails: counted as
+//   `tlsRejected`). Inbound messages must carry `from` = the CN of the certificate that sent them and
+//   `to` = us; anything else is dropped and counted (`badFrames`).
+// - Per peer a bounded send queue (frames and bytes, raftLimits). When it is full, new frames are
+//   dropped and counted: Raft tolerates loss and resends. While a socket is backed up (writableNeedDrain)
+//   frames wait in our queue, not in the socket's unbounded buffer.
+// - Reconnect with exponential backoff plus jitter, after any error/close of the outbound connection.
+import { createServer, connect, type TLSSocket, type Server } from 'node:tls';
+import type { PeerCertificate } from 'node:tls';
+import type { Logger } from 'pino';
+import { assert } from '../../runtime/assert.js';
+import { decode, encode } from '../../runtime/codec.js';
+import { raftLimits } from '../../runtime/limits.js';
+import type { RaftMessage } from './core/types.js';
+
+export interface PeerAddress {
+  host: string;
+  port: number;
+}
+
+export interface TransportTls {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
+export interface TransportOptions {
+  id: string;
+  listen: PeerAddress;
+  /** Static peer list (ids other than ours). */
+  peers: Record<string, PeerAddress>;
+  tls: TransportTls;
+  onMessage(msg: RaftMessage): void;
+  log: Logger;
+  sendQueueFramesMax?: number;
+}
+
+export interface PeerStats {
+  connected: boolean;
+  queued: number;
+  sent: number;
+  dropped: number;
+  connects: number;
+}
+
+export interface TransportStats {
+  port: number;
+  received: number;
+  badFrames: number;
+  tlsRejected: number;
+  peers: Record<string, PeerStats>;
+}
+
+const HEADER_BYTES = 4;
+
+export class PeerTransport {
+  private readonly opts: TransportOptions;
+  private readonly server: Server;
+  private readonly links = new Map<string, PeerLink>();
+  private readonly inbound = new Set<TLSSocket>();
+  private closed = false;
+  private counters = { received: 0, badFrames: 0, tlsRejected: 0 };
+  port = 0;
+
+  private constructor(opts: TransportOptions) {
+    this.opts = opts;
+    assert(!(opts.id in opts.peers), 'the peer list must not contain ourselves');
+    this.server = createServer(
+      {
+        key: opts.tls.keyPem,
+        cert: opts.tls.certPem,
+        ca: opts.tls.caPem,
+        requestCert: true,
+        rejectUnauthorized: true,
+        minVersion: 'TLSv1.3',
+      },
+      (socket) => this.onInbound(socket),
+    );
+    this.server.on('tlsClientError', (err) => {
+      this.counters.tlsRejected++;
+      opts.log.warn({ err: err.message }, 'raft transport: refused a peer (TLS)');
+    });
+    for (const [id, address] of Object.entries(opts.peers)) this.links.set(id, new PeerLink(this.opts, id, address, () => this.closed));
+  }
+
+  static async start(opts: TransportOptions): Promise<PeerTransport> {
+    const t = new PeerTransport(opts);
+    await new Promise<void>((resolve, reject) => {
+      t.server.once('error', reject);
+      t.server.listen(opts.listen.port, opts.listen.host, () => {
+        t.server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = t.server.address();
+    assert(address !== null && typeof address === 'object', 'raft transport: no listen address');
+    t.port = address.port;
+    return t;
+  }
+
+  /** Queue a message for its peer; never blocks, never throws for a busy or absent peer (drops instead). */
+  send(msg: RaftMessage): void {
+    if (this.closed) return;
+    const link = this.links.get(msg.to);
+    if (link === undefined) {
+      this.opts.log.warn({ to: msg.to, t: msg.t }, 'raft transport: message for an unknown peer dropped');
+      return;
+    }
+    link.enqueue(frame(msg));
+  }
+
+  stats(): TransportStats {
+    const peers: Record<string, PeerStats> = {};
+    for (const [id, link] of this.links) peers[id] = link.stats();
+    return { port: this.port, ...this.counters, peers };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const link of this.links.values()) link.close();
+    for (const s of this.inbound) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private onInbound(socket: TLSSocket): void {
+    const cert: PeerCertificate = socket.getPeerCertificate();
+    const peerId = typeof cert?.subject?.CN === 'string' ? cert.subject.CN : null;
+    if (!socket.authorized || peerId === null || !(peerId in this.opts.peers)) {
+      this.counters.tlsRejected++;
+      this.opts.log.warn({ peerId, authorized: socket.authorized }, 'raft transport: refused an inbound peer');
+      socket.destroy();
+      return;
+    }
+    this.inbound.add(socket);
+    socket.setNoDelay(true);
+    const reader = new FrameReader(raftLimits.peerFrameBytesMax);
+    socket.on('data', (chunk: Buffer) => {
+      let frames: Buffer[];
+      try {
+        frames = reader.push(chunk);
+      } catch (err) {
+        this.counters.badFrames++;
+        this.opts.log.warn({ peerId, err: (err as Error).message }, 'raft transport: bad frame, disconnecting');
+        socket.destroy();
+        return;
+      }
+      for (const f of frames) this.deliver(peerId, f);
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.inbound.delete(socket));
+  }
+
+  private deliver(peerId: string, bytes: Buffer): void {
+    let msg: RaftMessage;
+    try {
+      msg = decode<RaftMessage>(bytes);
+    } catch {
+      this.counters.badFrames++;
+      return;
+    }
+    if (typeof msg !== 'object' || msg === null || typeof msg.t !== 'string' || msg.from !== peerId || msg.to !== this.opts.id || !Number.isSafeInteger(msg.term) || msg.term < 0) {
+      this.counters.badFrames++;
+      return;
+    }
+    this.counters.received++;
+    this.opts.onMessage(msg);
+  }
+}
+
+/** One outbound connection with its bounded queue and reconnect loop. */
+class PeerLink {
+  private socket: TLSSocket | null = null;
+  private ready = false;
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private backoffMs: number = raftLimits.peerReconnectMinMs;
+  private timer: NodeJS.Timeout | null = null;
+  private counters = { sent: 0, dropped: 0, connects: 0 };
+  private readonly framesMax: number;
+
+  constructor(
+    private readonly opts: TransportOptions,
+    private readonly peerId: string,
+    private readonly address: PeerAddress,
+    private readonly isClosed: () => boolean,
+  ) {
+    this.framesMax = opts.sendQueueFramesMax ?? raftLimits.peerSendQueueFramesMax;
+    this.connect();
+  }
+
+  enqueue(f: Buffer): void {
+    if (this.queue.length >= this.framesMax || this.queuedBytes + f.length > raftLimits.peerSendQueueBytesMax) {
+      this.counters.dropped++;
+      return;
+    }
+    this.queue.push(f);
+    this.queuedBytes += f.length;
+    this.flush();
+  }
+
+  stats(): PeerStats {
+    return { connected: this.ready, queued: this.queue.length, ...this.counters };
+  }
+
+  close(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.socket?.destroy();
+    this.socket = null;
+    this.ready = false;
+  }
+
+  private flush(): void {
+    const s = this.socket;
+    if (!this.ready || s === null) return;
+    // Cork so a burst of small frames (one Ready's messages) goes out in few TLS records.
+    s.cork();
+    while (this.queue.length > 0 && !s.writableNeedDrain) {
+      const f = this.queue.shift()!;
+      this.queuedBytes -= f.length;
+      s.write(f);
+      this.counters.sent++;
+    }
+    process.nextTick(() => s.uncork());
+  }
+
+  private connect(): void {
+    if (this.isClosed()) return;
+    const { tls, log } = this.opts;
+    const socket = connect({
+      host: this.address.host,
+      port: this.address.port,
+      key: tls.keyPem,
+      cert: tls.certPem,
+      ca: tls.caPem,
+      servername: this.peerId,
+      minVersion: 'TLSv1.3',
+      rejectUnauthorized: true,
+      // The chain is verified against the cluster CA by node; the identity is the node id in the CN.
+      checkServerIdentity: (_host, cert) =>
+        cert.subject?.CN === this.peerId ? undefined : new Error(`peer certificate CN ${String(cert.subject?.CN)} is not ${this.peerId}`),
+    });
+    this.socket = socket;
+    const connectTimer = setTimeout(() => socket.destroy(new Error('connect timeout')), raftLimits.peerConnectTimeoutMs);
+    socket.once('secureConnect', () => {
+      clearTimeout(connectTimer);
+      if (!socket.authorized) {
+        socket.destroy(new Error(`peer ${this.peerId} not authorized: ${String(socket.authorizationError)}`));
+        return;
+      }
+      socket.setNoDelay(true);
+      this.ready = true;
+      this.counters.connects++;
+      this.backoffMs = raftLimits.peerReconnectMinMs;
+      this.flush();
+    });
+    socket.on('drain', () => this.flush());
+    socket.on('data', () => {}); // nothing flows back on an outbound connection
+    socket.on('error', (err) => {
+      if (!this.isClosed()) log.debug({ peer: this.peerId, err: err.message }, 'raft transport: outbound connection error');
+    });
+    socket.once('close', () => {
+      clearTimeout(connectTimer);
+      if (this.socket === socket) {
+        this.socket = null;
+        this.ready = false;
+        this.scheduleReconnect();
+      }
+    });
+  }
+
+  private scheduleReconnect(): void {
+    if (this.isClosed() || this.timer !== null) return;
+    const delay = this.backoffMs * (1 + Math.random() * 0.5);
+    this.backoffMs = Math.min(this.backoffMs * 2, raftLimits.peerReconnectMaxMs);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.connect();
+    }, delay);
+  }
+}
+
+export function frame(msg: RaftMessage): Buffer {
+  const body = encode(msg);
+  assert(body.length <= raftLimits.peerFrameBytesMax, `raft message ${msg.t} of ${body.length} bytes exceeds the peer frame limit`);
+  const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+  out.writeUInt32BE(body.length, 0);
+  body.copy(out, HEADER_BYTES);
+  return out;
+}
+
+/** Reassembles length-prefixed frames from a byte stream; throws on a frame above the limit. */
+export class FrameReader {
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+
+  constructor(private readonly frameBytesMax: number) {}
+
+  push(chunk: Buffer): Buffer[] {
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+    const out: Buffer[] = [];
+    for (;;) {
+      if (this.bytes < HEADER_BYTES) break;
+      const head = this.chunks[0]!.length >= HEADER_BYTES ? this.chunks[0]! : this.collapse();
+      const length = head.readUInt32BE(0);
+      if (length > this.frameBytesMax) throw new Error(`frame of ${length} bytes exceeds ${this.frameBytesMax}`);
+      if (this.bytes < HEADER_BYTES + length) break;
+      const all = this.collapse();
+      out.push(all.subarray(HEADER_BYTES, HEADER_BYTES + length));
+      const rest = all.subarray(HEADER_BYTES + length);
+      this.chunks = rest.length > 0 ? [rest] : [];
+      this.bytes = rest.length;
+    }
+    return out;
+  }
+
+  private collapse(): Buffer {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.bytes)];
+    return this.chunks[0]!;
+  }
+}
