@@ -81,7 +81,7 @@ function handleAppend(r: Raft, m: MsgApp): void {
 function handleHeartbeat(r: Raft, m: MsgHeartbeat): void {
   // The leader sends min(match, commit), so the entry is present here.
   r.commitTo(m.commit);
-  r.send({ t: 'heartbeat-resp', from: r.id, to: m.from, term: r.term, readSeq: m.readSeq });
+  r.send({ t: 'heartbeat-resp', from: r.id, to: m.from, term: r.term, readSeq: m.readSeq, commit: r.log.committed });
 }
 
 function handleSnap(r: Raft, m: MsgSnap): void {

@@ -82,6 +82,29 @@ function handleHeartbeatResp(r: Raft, pr: Progress, m: MsgHeartbeatResp): void {
     pr.readAckSeq = m.readSeq;
     confirmReads(r);
   }
+  if (m.commit > pr.commitAck) {
+    pr.commitAck = m.commit;
+    if (r.leavingAt > 0) maybeHandOver(r);
+  }
+}
+
+/**
+ * A leaving leader (removed or demoted, see onLeaderConfChanged) steps down once a quorum of the new voters
+ * knows the change committed: they then elect among themselves without us. The most caught-up of them is
+ * told to campaign at once (timeout-now), as a leadership transfer would.
+ */
+function maybeHandOver(r: Raft): void {
+  assert(r.role === 'leader' && r.leavingAt > 0, 'hand over without leaving');
+  const known = committedIndex(r.conf.voters, (id) => progressOf(r, id)?.commitAck ?? 0);
+  if (known < r.leavingAt) return;
+  let target: NodeId | null = null;
+  let best = -1;
+  for (const id of r.conf.voters) {
+    const pr = progressOf(r, id);
+    if (pr !== undefined && pr.commitAck >= r.leavingAt && pr.match > best) (target = id), (best = pr.match);
+  }
+  if (target !== null && best === r.log.lastIndex()) sendTimeoutNow(r, target);
+  becomeFollower(r, r.term, null);
 }
 
 function handleSnapResp(r: Raft, pr: Progress, m: MsgSnapResp): void {
@@ -210,12 +233,16 @@ export function onLeaderConfChanged(r: Raft): void {
     else pr.learner = learner;
   }
   if (r.leadTransferee !== null && !conf.voters.includes(r.leadTransferee)) r.leadTransferee = null;
-  if (!conf.voters.includes(r.id)) {
-    // Removed or demoted: spread the commit index that carries the change, then step down for good.
+  if (conf.voters.includes(r.id)) r.leavingAt = 0; // (re-added by a later entry of the tail)
+  else if (r.leavingAt === 0) {
+    // Removed or demoted. Configurations take effect at commit, and so far only we know that this one
+    // committed: the other voters still count us in and may need our vote, which we (no longer a voter,
+    // perhaps with a longer log) would never give. So keep leading, with proposals refused, until a quorum
+    // of the new voters acknowledged a commit index >= the change (heartbeat answers), then hand over (F5).
+    r.leavingAt = r.confIndex;
+    r.leadTransferee = null;
     r.commitMoved = true;
-    flushLeader(r);
-    becomeFollower(r, r.term, null);
-    return;
+    bcastHeartbeat(r);
   }
   maybeCommit(r);
   confirmReads(r);

@@ -33,9 +33,16 @@ export interface MsgVote extends Base {
   logTerm: number;
   force: boolean;
 }
+/**
+ * `commit`/`commitTerm`: the voter's commit index and the term of that entry. A committed entry is a fact
+ * for everyone: a candidate holding the same entry (same index and term) may commit up to it, which is how
+ * it learns of a committed membership change only a removed leader knew of (F5).
+ */
 export interface MsgVoteResp extends Base {
   t: 'vote-resp' | 'prevote-resp';
   reject: boolean;
+  commit: number;
+  commitTerm: number;
 }
 /** Heartbeat; `readSeq` > 0 confirms leadership for ReadIndex requests up to that sequence. */
 export interface MsgHeartbeat extends Base {
@@ -43,9 +50,11 @@ export interface MsgHeartbeat extends Base {
   commit: number;
   readSeq: number;
 }
+/** `commit`: the follower's commit index after the heartbeat (a leaving leader waits for it, see leader.ts). */
 export interface MsgHeartbeatResp extends Base {
   t: 'heartbeat-resp';
   readSeq: number;
+  commit: number;
 }
 /** One InstallSnapshot chunk: bytes [offset, offset + data.length) of the snapshot image. */
 export interface MsgSnap extends Base {
@@ -182,7 +191,7 @@ export function describe(msg: RaftMsg): string {
       return `${head} Log:${msg.logTerm}/${msg.index}${msg.force ? ' Force' : ''}`;
     case 'vote-resp':
     case 'prevote-resp':
-      return msg.reject ? `${head} Rejected` : head;
+      return msg.reject ? `${head} Rejected Commit:${msg.commitTerm}/${msg.commit}` : head;
     case 'heartbeat':
       return `${head} Commit:${msg.commit}${msg.readSeq > 0 ? ` Read:${msg.readSeq}` : ''}`;
     case 'heartbeat-resp':

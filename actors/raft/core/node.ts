@@ -68,6 +68,7 @@ class Node implements RaftNode {
 
   proposeConfChange(change: ConfChange): { ok: true; index: number; term: number } | { ok: false; error: ProposeError } {
     const r = this.r;
+    if (r.role === 'leader' && r.leavingAt > 0) return { ok: false, error: 'leader-stepping-down' };
     if (r.role === 'leader' && r.leadTransferee === null) {
       if (r.log.term(r.log.committed) !== r.term) return { ok: false, error: 'no-current-term-commit' };
       if (r.pendingConfIndex > r.log.committed) return { ok: false, error: 'conf-change-pending' };
@@ -80,6 +81,7 @@ class Node implements RaftNode {
   private append(payload: EntryPayload): { ok: true; index: number; term: number } | { ok: false; error: ProposeError } {
     const r = this.r;
     if (r.role !== 'leader') return { ok: false, error: 'not-leader' };
+    if (r.leavingAt > 0) return { ok: false, error: 'leader-stepping-down' };
     if (r.leadTransferee !== null) return { ok: false, error: 'transfer-in-progress' };
     const entry: Entry = { index: r.log.lastIndex() + 1, term: r.term, payload };
     r.log.append([entry]);

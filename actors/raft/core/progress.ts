@@ -20,6 +20,8 @@ export class Progress {
   recentActive = false;
   /** Highest ReadIndex sequence this follower echoed in a heartbeat answer. */
   readAckSeq = 0;
+  /** Highest commit index this follower reported in a heartbeat answer. */
+  commitAck = 0;
   readonly inflights: Inflights;
 
   constructor(next: number, inflightsMax: number, public learner: boolean) {

@@ -54,6 +54,11 @@ export class Raft {
   readonly prng: Prng;
   leadTransferee: NodeId | null = null;
   pendingConfIndex = 0;
+  /**
+   * Leader removed or demoted by the committed conf entry at this index (0: not leaving). It keeps leading
+   * (refusing proposals) until a quorum of the new voters acknowledged a commit index >= it (F5).
+   */
+  leavingAt = 0;
   reads = new ReadOnly();
   readSeqSent = 0;
   /** Leader: appends to send at the next flush (batching), and whether the commit index moved. */
@@ -153,6 +158,7 @@ function reset(r: Raft, term: number): void {
   r.votes.clear();
   r.selfVotePending = false;
   r.leadTransferee = null;
+  r.leavingAt = 0;
   r.reads = new ReadOnly();
   r.readSeqSent = 0;
   r.needsFlush = false;
@@ -256,6 +262,11 @@ function campaign(r: Raft, kind: 'prevote' | 'vote', force: boolean): void {
 export function poll(r: Raft, from: NodeId, granted: boolean): void {
   assert(r.role === 'pre-candidate' || r.role === 'candidate', 'poll outside an election');
   if (!r.votes.has(from)) r.votes.set(from, granted);
+  tally(r);
+}
+
+/** Acts on the votes so far (also after the configuration changed under a running election). */
+function tally(r: Raft): void {
   const result = voteResult(r.conf.voters, r.votes);
   if (result === 'won') {
     if (r.role === 'pre-candidate') campaign(r, 'vote', false);
@@ -270,19 +281,49 @@ function handleVoteRequest(r: Raft, m: MsgVote): void {
   const canVote = r.vote === m.from || (r.vote === null && r.lead === null) || (m.t === 'prevote' && m.term > r.term);
   if (canVote && r.log.isUpToDate(m.index, m.logTerm)) {
     // Granting answers at the candidate's term (for a pre-vote, the term it would campaign in).
-    r.send({ t: respType, from: r.id, to: m.from, term: m.term, reject: false });
+    r.send({ t: respType, from: r.id, to: m.from, term: m.term, reject: false, ...commitHint(r) });
     if (m.t === 'vote') {
       r.electionElapsed = 0;
       r.vote = m.from;
     }
   } else {
-    r.send({ t: respType, from: r.id, to: m.from, term: r.term, reject: true });
+    r.send({ t: respType, from: r.id, to: m.from, term: r.term, reject: true, ...commitHint(r) });
   }
+}
+
+/** Our highest committed entry we hold (the commit index may run ahead of a restarted log). */
+function commitHint(r: Raft): { commit: number; commitTerm: number } {
+  const commit = Math.min(r.log.committed, r.log.lastIndex());
+  const commitTerm = r.log.term(commit);
+  if (commitTerm === undefined) return { commit: 0, commitTerm: 0 };
+  return { commit, commitTerm };
+}
+
+/**
+ * A vote answer told us the voter's commit index. When we hold the same entry there (same term), Log
+ * Matching makes our log up to it identical to the voter's, so it is committed here too. This is how a
+ * candidate learns that a membership change committed when the only node that knew it was the removed
+ * or demoted leader (F5): under the old configuration it would need that node's vote, which the node
+ * (longer log, no longer a voter) never gives. The new configuration may decide the election at once.
+ */
+function learnCommit(r: Raft, commit: number, commitTerm: number): void {
+  if (r.role === 'leader' || commit <= r.log.committed || r.log.term(commit) !== commitTerm) return;
+  r.commitTo(commit);
+  if (r.role !== 'pre-candidate' && r.role !== 'candidate') return;
+  if (!r.promotable()) becomeFollower(r, r.term, null);
+  else tally(r);
 }
 
 // ---- step: the role-independent half -------------------------------------------------------------
 
 export function step(r: Raft, m: RaftMsg): void {
+  // Whatever its term: a commit index is a fact, not an opinion of that term. Learnt first, so that this
+  // very answer is counted under the configuration it may reveal.
+  if (m.t === 'vote-resp' || m.t === 'prevote-resp') learnCommit(r, m.commit, m.commitTerm);
+  stepMsg(r, m);
+}
+
+function stepMsg(r: Raft, m: RaftMsg): void {
   assert(m.to === r.id, `message for ${m.to} stepped on ${r.id}`);
   assert(m.from !== r.id, 'a node never messages itself');
   if (m.term > r.term) {
@@ -305,7 +346,7 @@ export function step(r: Raft, m: RaftMsg): void {
       // A stale leader (or a node whose term we out-ran while partitioned) learns our term from this answer.
       r.send({ t: 'app-resp', from: r.id, to: m.from, term: r.term, index: 0, reject: false, hintIndex: 0, hintTerm: 0, noBase: false });
     } else if (m.t === 'prevote') {
-      r.send({ t: 'prevote-resp', from: r.id, to: m.from, term: r.term, reject: true });
+      r.send({ t: 'prevote-resp', from: r.id, to: m.from, term: r.term, reject: true, ...commitHint(r) });
     }
     return;
   }

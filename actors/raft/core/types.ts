@@ -122,7 +122,11 @@ export interface RaftMessageBase {
 // Re-exported by messages.ts as the concrete union; declared here as the base so hosts need not import internals.
 export type RaftMessage = RaftMessageBase & Record<string, unknown>;
 
-export type ProposeError = 'not-leader' | 'transfer-in-progress' | 'conf-change-pending' | 'no-current-term-commit' | 'too-large';
+/**
+ * `leader-stepping-down`: this leader was removed or demoted by a committed membership change and hands
+ * over once a quorum of the new voters knows the change committed; retry at the next leader.
+ */
+export type ProposeError = 'not-leader' | 'transfer-in-progress' | 'conf-change-pending' | 'no-current-term-commit' | 'too-large' | 'leader-stepping-down';
 
 export interface RaftStatus {
   id: NodeId;
