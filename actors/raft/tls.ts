@@ -2,6 +2,8 @@
 // certificate per node, signed by it, with the node id as subject CN and as a DNS SAN, usable for both
 // TLS server and client auth (every peer connection is mutual TLS). Real X.509 via @peculiar/x509 on
 // node's webcrypto; everything is returned as PEM, ready for node:tls.
+// @peculiar/x509 (via tsyringe) needs a Reflect metadata polyfill loaded before it.
+import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { assert } from '../../runtime/assert.js';
