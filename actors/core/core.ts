@@ -8,9 +8,13 @@ import { Keyring } from '../barrier/keyring.js';
 import { initializeShamir, openKeyring, readSealConfig, rotateKeyring, validateSealConfig, type SealConfig } from '../barrier/seal.js';
 import { UnsealProgress } from '../barrier/unseal-progress.js';
 import { LocalWritePath } from '../storage/write-path.js';
-import type { StorageOp } from '../storage/write-set.js';
+import type { FsmReader } from '../storage/fsm-reader.js';
+import type { StorageOp, WriteSet } from '../storage/write-set.js';
 import type { CoreReplies, CoreRequest, HealthInfo, KeyStatus, SealStatus } from './messages.js';
 import { handleRaw } from './raw.js';
+import { initialState, withDevKvMount } from './initial-state.js';
+import { versionHash, type Guard } from '../mounts/framework/storage-view.js';
+import { MOUNTS_KEY, type MountTable } from '../mounts/mount-table.js';
 import {
   TOKEN_SALT_KEY,
   newAccessor,
@@ -32,6 +36,19 @@ export interface CoreOptions {
   rawStorageEndpoint: boolean;
   /** Wall clock in ms; injected so tests can move time. */
   nowMs?: () => number;
+  /**
+   * Int32 word shared with the handler workers: bumped on every unseal, seal and rotation, so a handler
+   * holding keys of an older epoch refetches them (or learns the node is sealed) before serving.
+   */
+  sealEpoch?: SharedArrayBuffer;
+}
+
+/** What the core needs from a write path: LocalWritePath (commit = flushed here) or RaftWritePath. */
+export interface CoreWritePath {
+  readonly reader: FsmReader;
+  submit(ws: WriteSet): Promise<{ index: number }>;
+  stats(): { flushes: number; writeSets: number; appliedIndex: number };
+  close(): Promise<void>;
 }
 
 interface Unsealed {
@@ -42,20 +59,31 @@ interface Unsealed {
 }
 
 export class CoreNode {
-  private readonly writePath: LocalWritePath;
+  private readonly writePath: CoreWritePath;
   private readonly nowMs: () => number;
   private unsealed: Unsealed | null = null;
   private progress: UnsealProgress | null = null;
+  /**
+   * Version hashes of keys written by write-sets not yet applied (null = pending delete), with how many
+   * in-flight write-sets touch each key: guards are checked against these first, then the FSM.
+   */
+  private readonly pendingVersions = new Map<string, { hash: string | null; inFlight: number }>();
+  private readonly sealEpoch: Int32Array | null;
   /** Serialises init and unseal: each reads state, awaits, then changes it. */
   private lifecycleLock: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly opts: CoreOptions) {
-    this.writePath = LocalWritePath.open(opts.dataDir);
+  private constructor(
+    private readonly opts: CoreOptions,
+    writePath?: CoreWritePath,
+  ) {
+    this.writePath = writePath ?? LocalWritePath.open(opts.dataDir);
     this.nowMs = opts.nowMs ?? Date.now;
+    this.sealEpoch = opts.sealEpoch ? new Int32Array(opts.sealEpoch) : null;
   }
 
-  static open(opts: CoreOptions): CoreNode {
-    return new CoreNode(opts);
+  /** `writePath` defaults to LocalWritePath on opts.dataDir (tests); the node injects RaftWritePath. */
+  static open(opts: CoreOptions, writePath?: CoreWritePath): CoreNode {
+    return new CoreNode(opts, writePath);
   }
 
   async close(): Promise<void> {
@@ -109,6 +137,14 @@ export class CoreNode {
         this.requireRoot(req.token);
         throw new CofferError('COFFER_ERR_UNSUPPORTED_PATH', `no handler for route "${req.path}". route entry not found.`);
       }
+      case 'commit': {
+        this.requireUnsealed();
+        return this.commitGuarded(req.ops, req.guards);
+      }
+      case 'keyring': {
+        const epoch = this.sealEpoch ? Atomics.load(this.sealEpoch, 0) : 0;
+        return { epoch, keyring: this.unsealed ? this.unsealed.barrier.keyring.toBytes() : null };
+      }
       case 'stats': {
         const s = this.writePath.stats();
         return { appliedIndex: s.appliedIndex, flushes: s.flushes, writeSets: s.writeSets };
@@ -139,6 +175,7 @@ export class CoreNode {
       sealedPut(barrier, TOKEN_SALT_KEY, Buffer.from(tokenSalt)),
       sealedPut(barrier, CLUSTER_INFO_KEY, Buffer.from(JSON.stringify(clusterInfo))),
       ...rootTokenOps(barrier, tokenSalt, rootToken, nowMs),
+      ...initialState().map((w) => sealedPut(barrier, w.key, w.value)),
     ];
     await this.commit(ops);
     this.progress = null; // re-created from the new seal config on the first unseal
@@ -176,11 +213,17 @@ export class CoreNode {
     if (salt === undefined || info === undefined) throw new CofferError('COFFER_ERR_INTERNAL', 'storage is missing core records: cannot unseal');
     const cluster = JSON.parse(info.toString('utf8')) as { name: string; id: string };
     this.unsealed = { barrier, tokenSalt: salt.toString('utf8'), clusterName: cluster.name, clusterId: cluster.id };
+    this.bumpSealEpoch();
+  }
+
+  private bumpSealEpoch(): void {
+    if (this.sealEpoch) Atomics.add(this.sealEpoch, 0, 1);
   }
 
   private seal(): void {
     this.unsealed = null;
     this.progress = null;
+    this.bumpSealEpoch();
   }
 
   private async devSetup(rootTokenId: string | null): Promise<CoreReplies['dev-setup']> {
@@ -192,6 +235,8 @@ export class CoreNode {
     const unsealKeyB64 = init.keys_base64[0] as string;
     await this.unseal(unsealKeyB64, false);
     const u = this.requireUnsealed();
+    const mounts = JSON.parse((this.readSealed(u.barrier, MOUNTS_KEY) as Buffer).toString('utf8')) as MountTable;
+    await this.commit([sealedPut(u.barrier, MOUNTS_KEY, Buffer.from(JSON.stringify(withDevKvMount(mounts))))]);
     let rootToken = init.root_token;
     if (rootTokenId !== null) {
       // Like Vault's -dev-root-token-id: create the chosen root token, revoke the generated one.
@@ -210,6 +255,7 @@ export class CoreNode {
     const { keyring, physical } = rotateKeyring(u.barrier.keyring, this.nowMs());
     await this.commit(physical.map((w): StorageOp => ({ t: 'put', key: w.key, value: w.value })));
     this.unsealed = { ...u, barrier: new Barrier(keyring) };
+    this.bumpSealEpoch();
     return null;
   }
 
@@ -304,10 +350,42 @@ export class CoreNode {
     return u;
   }
 
-  private async commit(ops: StorageOp[]): Promise<void> {
-    await this.writePath.submit({ ops });
-    this.writePath.reader.refresh();
+  /** A handler's write-set: refused when any key it read has changed since (its guard's hash). */
+  private async commitGuarded(ops: StorageOp[], guards: Guard[]): Promise<CoreReplies['commit']> {
+    for (const g of guards) {
+      const pending = this.pendingVersions.get(g.key);
+      const current = pending ? pending.hash : versionHash(this.readPhysical(g.key));
+      if (current !== g.hash) return { ok: false, conflictKey: g.key };
+    }
+    const index = await this.commit(ops);
+    return { ok: true, index };
   }
+
+  /**
+   * The one way this node writes. The pending versions are registered synchronously, before the first
+   * await, so a guard check that runs while this write-set is in flight already sees it.
+   */
+  private async commit(ops: StorageOp[]): Promise<number> {
+    for (const op of ops) {
+      const entry = this.pendingVersions.get(op.key);
+      const hash = op.t === 'put' ? versionHash(op.value) : null;
+      if (entry) {
+        entry.hash = hash;
+        entry.inFlight++;
+      } else this.pendingVersions.set(op.key, { hash, inFlight: 1 });
+    }
+    try {
+      const { index } = await this.writePath.submit({ ops });
+      this.writePath.reader.refresh();
+      return index;
+    } finally {
+      for (const op of ops) {
+        const entry = this.pendingVersions.get(op.key);
+        if (entry && --entry.inFlight === 0) this.pendingVersions.delete(op.key);
+      }
+    }
+  }
+
 }
 
 function sealedPut(barrier: Barrier, key: string, plaintext: Buffer): StorageOp {

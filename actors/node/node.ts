@@ -8,13 +8,19 @@ import { pino, type Logger } from 'pino';
 import { ActorSystem, type ActorRef } from '../../runtime/host/actor-system.js';
 import type { CoreOptions } from '../core/core.js';
 import type { CoreReplies, CoreReply, CoreRequest } from '../core/messages.js';
+import type { CoreWorkerData } from '../core/worker.js';
+import type { RaftActorConfig } from '../raft/protocol.js';
 import { createRequestHandler, listen, type ListenerConfig } from '../front/server.js';
+import type { HandlerMessage, LogicalReply, LogicalRequest } from '../handler/messages.js';
+import type { HandlerWorkerData } from '../handler/worker.js';
 import type { AskCore } from '../front/routes.js';
 
 export interface NodeConfig {
   dataDir: string;
   listener: ListenerConfig;
   rawStorageEndpoint: boolean;
+  /** Number of handler workers running the mounts (config `handler_workers`); 1 by default. */
+  handlerWorkers?: number;
   apiAddr?: string;
   clusterAddr?: string;
   nodeId?: string;
@@ -39,16 +45,44 @@ export function createLogger(level = process.env.COFFER_LOG_LEVEL ?? 'info'): Lo
 
 export async function startNode(config: NodeConfig, log: Logger = createLogger(config.logLevel)): Promise<RunningNode> {
   const system = new ActorSystem({ logger: log, ...(config.onFailStop ? { onFailStop: config.onFailStop } : {}) });
-  const coreOptions: CoreOptions = { dataDir: config.dataDir, rawStorageEndpoint: config.rawStorageEndpoint };
-  log.info({ dataDir: config.dataDir }, 'starting the core actor (opens storage, replays the log)');
+  // One Int32 shared by the core and the handler workers: bumped on unseal, seal and rotation.
+  const sealEpoch = new SharedArrayBuffer(4);
+  const coreOptions: CoreOptions = { dataDir: config.dataDir, rawStorageEndpoint: config.rawStorageEndpoint, sealEpoch };
+  // The write path is a single-node Raft group: the raft actor owns log + FSM writes, the core proposes.
+  const raftConfig: RaftActorConfig = { id: config.nodeId ?? 'node1', dataDir: config.dataDir, voters: [config.nodeId ?? 'node1'] };
+  log.info({ dataDir: config.dataDir }, 'starting the raft actor (opens storage, recovers the log, replays the FSM)');
+  await system.spawn({ name: 'raft', workerFile: new URL('../raft/actor.js', import.meta.url), supervision: 'fail-stop', workerData: raftConfig });
+  log.info('starting the core actor');
   const core: ActorRef<CoreRequest, CoreReply> = await system.spawn<CoreRequest, CoreReply>({
     name: 'core',
     workerFile: new URL('../core/worker.js', import.meta.url),
     supervision: 'fail-stop',
-    workerData: coreOptions,
+    workerData: { ...coreOptions, writePath: 'raft' } satisfies CoreWorkerData,
   });
+  await system.link('core', 'raft');
   const ask: AskCore = <R extends CoreRequest>(msg: R) => core.ask(msg) as Promise<CoreReplies[R['t']]>;
-  const { server, url } = await listen(config.listener, createRequestHandler(ask, log));
+  // Handler workers run the mounts; one beat two on 2 cores (shared/anchors/hop-probe.md), so 1 by default.
+  const handlerCount = Math.max(1, config.handlerWorkers ?? 1);
+  const handlers: ActorRef<HandlerMessage, LogicalReply>[] = [];
+  for (let i = 0; i < handlerCount; i++) {
+    const name = `handler-${i}`;
+    log.info({ name }, 'starting a handler actor');
+    handlers.push(
+      await system.spawn<HandlerMessage, LogicalReply>({
+        name,
+        workerFile: new URL('../handler/worker.js', import.meta.url),
+        supervision: 'restart',
+        workerData: { dataDir: config.dataDir, sealEpoch } satisfies HandlerWorkerData,
+      }),
+    );
+    await system.link(name, 'core');
+  }
+  let next = 0;
+  const askHandler = (req: LogicalRequest): Promise<LogicalReply> => {
+    const h = handlers[next++ % handlers.length] as ActorRef<HandlerMessage, LogicalReply>;
+    return h.ask({ t: 'request', req });
+  };
+  const { server, url } = await listen(config.listener, createRequestHandler(ask, log, askHandler));
   log.info({ url }, 'listening');
   let closed = false;
   return {
