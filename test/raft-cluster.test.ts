@@ -158,6 +158,7 @@ describe('raft cluster: 3 processes over mutual TLS', () => {
         electionTicks: 10,
         compactAt: COMPACT_AT,
         snapshotChunkBytes: 64 * 1024,
+        digestApplied: true,
       });
     });
     for (const id of IDS) nodes.set(id, startNode(configs.get(id)!));
@@ -189,10 +190,33 @@ describe('raft cluster: 3 processes over mutual TLS', () => {
       }
     };
 
+    // Same order, checked as we go: after each batch, every live node's log (where compaction has not
+    // already dropped it) holds each acked key at exactly the index it was acknowledged with.
+    let indexChecks = 0;
+    const checkBatch = async (keys: string[]) => {
+      const idx = keys.map((k) => acked.get(k)!);
+      const lo = Math.min(...idx);
+      const hi = Math.max(...idx);
+      await until('batch replicated', 10_000, async () => ((await Promise.all(live().map((n) => n.status()))).every((s) => s.logLastIndex >= hi) ? true : null));
+      for (const n of live()) {
+        const entries = await n.call<{ index: number; digest: string | null }[]>('log-entries', { lo, hi: hi + 1 });
+        const at = new Map(entries.map((e) => [e.index, e.digest]));
+        for (const k of keys) {
+          const d = at.get(acked.get(k)!);
+          if (d === undefined) continue; // compacted on that node already
+          assert.ok(d !== null && Buffer.from(d, 'base64').includes(Buffer.from(k)), `${n.id}: entry ${acked.get(k)} is not ${k}`);
+          indexChecks++;
+        }
+      }
+    };
+    const batch = async (prefix: string, b: number) => {
+      const keys = Array.from({ length: BATCH }, (_, i) => `${prefix}/${String(b * BATCH + i).padStart(6, '0')}`);
+      await propose(keys);
+      await checkBatch(keys);
+    };
+
     const t1 = Date.now();
-    for (let b = 0; b < TOTAL / BATCH; b++) {
-      await propose(Array.from({ length: BATCH }, (_, i) => `k/${String(b * BATCH + i).padStart(6, '0')}`));
-    }
+    for (let b = 0; b < TOTAL / BATCH; b++) await batch('k', b);
     const replicateMs = Date.now() - t1;
     process.stdout.write(`# ${TOTAL} entries acknowledged in ${replicateMs} ms (${Math.round((TOTAL / replicateMs) * 1000)}/s, batches of ${BATCH})\n`);
     assert.equal(acked.size, TOTAL);
@@ -213,7 +237,7 @@ describe('raft cluster: 3 processes over mutual TLS', () => {
     process.stdout.write(`# killed ${killed.id}; new leader ${leader.id} after ${Date.now() - t2} ms\n`);
 
     // Enough new entries that the survivors compact past the killed node's log.
-    for (let b = 0; b < 3; b++) await propose(Array.from({ length: BATCH }, (_, i) => `m/${String(b * BATCH + i).padStart(6, '0')}`));
+    for (let b = 0; b < 3; b++) await batch('m', b);
     const survivors = live();
     const finalIndex = Math.max(...acked.values());
     await until('survivors applied', 15_000, async () => ((await Promise.all(survivors.map((n) => n.status()))).every((s) => s.fsmApplied.index >= finalIndex) ? true : null));
@@ -249,6 +273,12 @@ describe('raft cluster: 3 processes over mutual TLS', () => {
       }
     }
     const st = await Promise.all(survivors.map((n) => n.status()));
+    // Both survivors applied the identical sequence of entries (SHA-256 chain over index/term/payload).
+    const digests = st.map((s) => s.host.appliedDigest!);
+    assert.equal(digests[0]!.index, digests[1]!.index);
+    assert.equal(digests[0]!.from, 0);
+    assert.equal(digests[0]!.hex, digests[1]!.hex, 'survivors applied different sequences');
+    process.stdout.write(`# order: ${indexChecks} (node, acked entry) index checks during replication; applied digests equal through ${digests[0]!.index}\n`);
     process.stdout.write(`# survivors: compared ${compared} log entries, ${checkedAcked} acked entries at their index; snapshot at ${st.map((s) => s.snapshotIndex).join('/')}, killed node's log ended at ${killedLast}\n`);
     assert.ok(st.every((s) => s.snapshotIndex > killedLast), 'the survivors compacted past the killed node\'s log');
 

@@ -66,6 +66,7 @@ serveActor<RaftRequest, RaftReply>(
         ...(config.electionTicks !== undefined ? { electionTicks: config.electionTicks } : {}),
         ...(config.compactAt !== undefined ? { compactAt: config.compactAt } : {}),
         ...(config.seed !== undefined ? { seed: config.seed } : {}),
+        ...(config.digestApplied !== undefined ? { digestApplied: config.digestApplied } : {}),
         ...(config.snapshotChunkBytes !== undefined ? { snapshotChunkBytes: config.snapshotChunkBytes } : {}),
         onFailure: (err) =>
           process.nextTick(() => {

@@ -16,6 +16,7 @@
 // FSM's applied index to the recovered commit and replays idempotently), so a single-node write costs one
 // flush, not two.
 // Any storage or core failure is fail-stop: every pending proposal is rejected and the host stops.
+import { createHash, type Hash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { assert } from '../../runtime/assert.js';
 import { decode, encode } from '../../runtime/codec.js';
@@ -47,6 +48,8 @@ export interface RaftHostOptions {
   compactAt?: number;
   seed?: number;
   snapshotChunkBytes?: number;
+  /** Tests: keep a SHA-256 chain over every entry applied since open (index, term, payload). */
+  digestApplied?: boolean;
   /** Called once when the host fails (fail-stop); the actor crashes its worker. */
   onFailure?: (err: unknown) => void;
 }
@@ -82,6 +85,7 @@ export class RaftHost {
   /** Commit index recovered at open; the FSM must reach it before the node serves reads. */
   private readonly recoveredCommit: number;
   private recoveredWaiters: (() => void)[] = [];
+  private digest: { from: number; index: number; hex: string } | null = null;
   private counters: RaftHostStats = {
     readies: 0,
     flushes: 0,
@@ -107,6 +111,10 @@ export class RaftHost {
     const entries = last > snapIndex ? logStore.entries(Math.max(logStore.firstIndex(), snapIndex + 1), last + 1) : [];
     this.durableIndex = last;
     this.lastHard = hardState;
+    if (opts.digestApplied) {
+      const applied = this.fsm.applied().index;
+      this.digest = { from: applied, index: applied, hex: '' };
+    }
     this.recoveredCommit = Math.min(Math.max(hardState.commit, snapIndex), Math.max(last, snapIndex));
     this.node = createRaftNode(
       {
@@ -218,7 +226,7 @@ export class RaftHost {
   }
 
   stats(): RaftHostStats {
-    return { ...this.counters, applied: this.fsm.applied().index };
+    return { ...this.counters, applied: this.fsm.applied().index, ...(this.digest !== null ? { appliedDigest: { ...this.digest } } : {}) };
   }
 
   fsmApplied(): { index: number; term: number } {
@@ -317,6 +325,14 @@ export class RaftHost {
 
   private apply(entries: Entry[]): void {
     this.fsm.apply(entries);
+    if (this.digest !== null) {
+      for (const e of entries) {
+        if (e.index <= this.digest.index) continue;
+        const h: Hash = createHash('sha256').update(this.digest.hex).update(`${e.index}/${e.term}/${e.payload.t}/`);
+        if (e.payload.t === 'normal') h.update(e.payload.data);
+        this.digest = { from: this.digest.from, index: e.index, hex: h.digest('hex') };
+      }
+    }
     for (const e of entries) {
       const p = this.pending.get(e.index);
       if (p === undefined) continue;
@@ -380,6 +396,7 @@ export class RaftHost {
       this.fsm = new Fsm(this.env); // re-reads meta.applied
     }
     this.durableIndex = snapshot.meta.index;
+    if (this.digest !== null) this.digest = { from: snapshot.meta.index, index: snapshot.meta.index, hex: `snapshot:${snapshot.meta.index}` };
     this.snapshotIndex = Math.max(this.snapshotIndex, snapshot.meta.index);
     this.counters.snapshotsInstalled++;
     this.wakeRecovered();

@@ -31,6 +31,8 @@ export interface RaftHostStats {
   proposalsLost: number;
   compactions: number;
   snapshotsInstalled: number;
+  /** With digestApplied: SHA-256 chain over the entries applied in (from, index]. */
+  appliedDigest?: { from: number; index: number; hex: string };
 }
 
 export interface RaftActorStatus {
@@ -66,6 +68,8 @@ export interface RaftActorConfig {
   /** Compact the log once it holds this many entries behind the applied index. */
   compactAt?: number;
   seed?: number;
+  /** Tests: chain a digest over applied entries (RaftHostStats.appliedDigest). */
+  digestApplied?: boolean;
   /** Bytes per InstallSnapshot chunk. */
   snapshotChunkBytes?: number;
 }
