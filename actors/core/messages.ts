@@ -1,5 +1,7 @@
 // The core actor's protocol: one tagged union in, one reply type per variant.
 // The core actor owns the durable state of a node: the seal, the barrier keyring, the write path.
+import type { Guard } from '../mounts/framework/storage-view.js';
+import type { StorageOp } from '../storage/write-set.js';
 // It is fail-stop: if it dies, the node stops and recovery runs on restart.
 
 /** What the HTTP front asks of the core. Tokens travel as presented; only the core resolves them. */
@@ -16,7 +18,11 @@ export type CoreRequest =
   | { t: 'raw'; token: string | null; op: 'read' | 'update' | 'delete' | 'list'; path: string; value: string | null }
   | { t: 'dev-setup'; rootTokenId: string | null }
   | { t: 'route-miss'; token: string | null; path: string }
-  | { t: 'stats' };
+  | { t: 'stats' }
+  /** A handler's write-set: committed only if every guard still holds (docs/concurrency.md). */
+  | { t: 'commit'; ops: StorageOp[]; guards: Guard[] }
+  /** A handler worker fetches the keyring when the seal epoch it holds is stale. */
+  | { t: 'keyring' };
 
 export interface SealStatus {
   type: 'shamir';
@@ -90,6 +96,17 @@ export interface CoreReplies {
   'dev-setup': DevSetupResult;
   stats: CoreStats;
   'route-miss': never;
+  commit: CommitReply;
+  keyring: KeyringReply;
+}
+
+export type CommitReply = { ok: true; index: number } | { ok: false; conflictKey: string };
+
+export interface KeyringReply {
+  /** The seal epoch this keyring belongs to (see CoreOptions.sealEpoch). */
+  epoch: number;
+  /** Keyring bytes (Keyring.toBytes) while unsealed; null while sealed. */
+  keyring: Uint8Array | null;
 }
 
 export type CoreReply = CoreReplies[keyof CoreReplies];

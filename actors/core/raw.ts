@@ -11,7 +11,7 @@ export interface RawDeps {
   barrier: Barrier;
   read(key: string): Buffer | undefined;
   list(prefix: string): string[];
-  commit(ops: StorageOp[]): Promise<void>;
+  commit(ops: StorageOp[]): Promise<unknown>;
 }
 
 const PROTECTED_PREFIXES = ['core/'];

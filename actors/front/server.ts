@@ -7,8 +7,9 @@ import type { Logger } from 'pino';
 import { CofferError } from '../../runtime/errors.js';
 import { serveListMethod } from './list-method.js';
 import { parseRequest } from './request.js';
-import { errorValueOf, sendError, sendErrorValue } from './respond.js';
-import { SEALED_OK, findRoute, type AskCore } from './routes.js';
+import type { LogicalReply, LogicalRequest } from '../handler/messages.js';
+import { errorValueOf, sendError, sendErrorValue, sendJson, sendNoContent } from './respond.js';
+import { findRoute, type AskCore } from './routes.js';
 
 /** How long the front keeps discarding an over-limit body after its 413 before closing. */
 const TOO_LARGE_DRAIN_MS = 5_000;
@@ -20,19 +21,29 @@ export interface ListenerConfig {
   tlsKeyFile?: string;
 }
 
-export function createRequestHandler(ask: AskCore, log: Logger) {
+export type AskHandler = (req: LogicalRequest) => Promise<LogicalReply>;
+
+/** Headers a handler may need, lower-cased; the token travels separately and nothing else is passed. */
+const FORWARDED_HEADERS = ['content-type', 'x-vault-wrap-ttl', 'x-vault-wrap-format', 'x-vault-namespace', 'x-vault-request'];
+
+export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskHandler) {
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     try {
       const api = await parseRequest(req);
       if (api === null) return sendError(res, 404, []);
       const route = findRoute(api.path);
-      if (!SEALED_OK.has(api.path.replace(/\/$/, '')) && route === null) {
-        await ask({ t: 'route-miss', token: api.token, path: api.path });
-        return;
+      if (route !== null) return await route(api, res, ask);
+      if (api.operation === 'header') throw new CofferError('COFFER_ERR_METHOD_NOT_ALLOWED');
+      const headers: Record<string, string> = {};
+      for (const h of FORWARDED_HEADERS) {
+        const v = req.headers[h];
+        if (typeof v === 'string') headers[h] = v;
       }
-      if (route === null) throw new CofferError('COFFER_ERR_UNSUPPORTED_PATH');
-      await route(api, res, ask);
+      const data = api.operation === 'read' || api.operation === 'delete' || api.operation === 'list' ? { ...Object.fromEntries(api.query), ...api.body } : api.body;
+      const reply = await askHandler({ operation: api.operation, path: api.path, data, token: api.token, headers });
+      if (reply.body === null) sendNoContent(res);
+      else sendJson(res, reply.status, reply.body);
     } catch (err) {
       const value = errorValueOf(err);
       if (value.code === 'COFFER_ERR_INTERNAL') log.error({ err }, 'request failed');

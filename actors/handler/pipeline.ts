@@ -1,0 +1,176 @@
+// The request pipeline of a handler worker: keys → mount → token → ACL → backend → write-set → reply.
+// Everything it reads comes from LMDB through validate-on-read caches (blob-cache.ts), so a change
+// committed by any worker is seen by the next request; writes go to the core actor as guarded
+// write-sets (docs/concurrency.md).
+import { randomUUID } from 'node:crypto';
+import { CofferError } from '../../runtime/errors.js';
+import type { Barrier } from '../barrier/barrier.js';
+import type { CommitReply } from '../core/messages.js';
+import { TOKEN_SALT_KEY } from '../core/tokens.js';
+import { executeOnMount, resolveOperation, type MountDeps, type MountRequest } from '../mounts/framework/execute.js';
+import { compileBackend, type CompiledBackend } from '../mounts/framework/router.js';
+import { versionHash, type PhysicalReader, type WriteSetWithGuards } from '../mounts/framework/storage-view.js';
+import type { CallerInfo, HandlerResult, MountInfo, Operation } from '../mounts/framework/types.js';
+import { AUTH_KEY, MOUNTS_KEY, longestPrefix, mountInfoOf, type MountTable } from '../mounts/mount-table.js';
+import { Acl } from '../mounts/policy/acl.js';
+import { isSysRootPath } from '../mounts/policy/builtin.js';
+import { parsePolicy } from '../mounts/policy/parse.js';
+import type { Policy } from '../mounts/policy/types.js';
+import { backendFactories } from '../mounts/registry.js';
+import { policyKey, type StoredPolicy } from '../mounts/sys/policy-store.js';
+import { resolveToken } from '../mounts/token/store.js';
+import { BlobCache } from './blob-cache.js';
+import type { LogicalReply, LogicalRequest } from './messages.js';
+
+export interface PipelineDeps {
+  physical: PhysicalReader & { refresh(): void };
+  /** The barrier of the current seal epoch, or null while sealed. */
+  barrier(): Promise<Barrier | null>;
+  commit(ws: WriteSetWithGuards): Promise<CommitReply>;
+  nowMs(): number;
+}
+
+const ANONYMOUS: CallerInfo = { tokenKey: null, accessor: null, policies: [], isRoot: false, displayName: '', entityId: '', entry: null };
+
+export class Pipeline {
+  private readonly tables = new BlobCache<MountInfo[]>(2);
+  private readonly salt = new BlobCache<string>(1);
+  private readonly policies = new BlobCache<Promise<Policy>>(1024);
+  private readonly compiled = new Map<string, CompiledBackend>();
+  private readonly acls = new Map<string, Acl>();
+
+  constructor(private readonly deps: PipelineDeps) {}
+
+  async handle(req: LogicalRequest): Promise<LogicalReply> {
+    const barrier = await this.deps.barrier();
+    if (barrier === null) throw new CofferError('COFFER_ERR_SEALED');
+    this.deps.physical.refresh();
+    const physical = this.deps.physical;
+    const nowMs = this.deps.nowMs();
+    const mounts = this.mountTable(barrier);
+    const mount = longestPrefix(mounts, req.path);
+    const caller = this.caller(barrier, req.token, nowMs);
+
+    if (mount === null) return this.noRoute(req, caller, null);
+    const compiled = this.compiledFor(mount);
+    const mountDeps: MountDeps = {
+      physical,
+      crypto: barrier,
+      commit: (ws) => this.deps.commit(ws),
+      refresh: () => physical.refresh(),
+    };
+    const mountReq: MountRequest = {
+      operation: req.operation,
+      path: req.path.length > mount.path.length ? req.path.slice(mount.path.length) : '',
+      data: req.data,
+      caller: caller ?? ANONYMOUS,
+      nowMs,
+      headers: req.headers,
+    };
+    const resolved = await resolveOperation(compiled, mount, mountReq, mountDeps);
+    if (resolved === null) return this.noRoute(req, caller, mount);
+    if (!resolved.spec.unauthenticated) await this.authorize(req, caller, resolved.operation, resolved.spec.sudo === true);
+    const executed = await executeOnMount(compiled, mount, mountReq, resolved, mountDeps);
+    const warnings = executed.unknownFields.length > 0 && resolved.spec.fields ? [`Endpoint ignored these unrecognized parameters: [${executed.unknownFields.join(' ')}]`] : [];
+    return shapeReply(executed.result, executed.operation, warnings, mount);
+  }
+
+  /** Vault checks the ACL before routing: only a caller allowed on the path learns it has no handler. */
+  private async noRoute(req: LogicalRequest, caller: CallerInfo | null, mount: MountInfo | null): Promise<LogicalReply> {
+    if (caller === null) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
+    const acl = await this.aclFor(caller.policies);
+    if (!caller.isRoot && !acl.allows(req.path, aclOperation(req.operation))) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
+    if (mount === null) throw new CofferError('COFFER_ERR_UNSUPPORTED_PATH', `no handler for route "${req.path}". route entry not found.`);
+    throw new CofferError('COFFER_ERR_UNSUPPORTED_PATH', 'unsupported path');
+  }
+
+  private async authorize(req: LogicalRequest, caller: CallerInfo | null, operation: Operation, specSudo: boolean): Promise<void> {
+    if (caller === null) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
+    if (caller.isRoot) return;
+    const acl = await this.aclFor(caller.policies);
+    const sudo = specSudo || isSysRootPath(req.path);
+    if (!acl.allows(req.path, operation, { sudo, data: req.data })) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
+  }
+
+  private caller(barrier: Barrier, token: string | null, nowMs: number): CallerInfo | null {
+    if (!token) return null;
+    const salt = this.salt.get(this.deps.physical, TOKEN_SALT_KEY, (blob) => barrier.decrypt(TOKEN_SALT_KEY, blob).toString('utf8'));
+    if (salt === undefined) return null;
+    return resolveToken(this.deps.physical, barrier, salt, token, nowMs)?.caller ?? null;
+  }
+
+  private mountTable(barrier: Barrier): MountInfo[] {
+    const load = (key: string, table: 'mounts' | 'auth') =>
+      this.tables.get(this.deps.physical, key, (blob) => (JSON.parse(barrier.decrypt(key, blob).toString('utf8')) as MountTable).entries.map((e) => mountInfoOf(e, table))) ?? [];
+    return [...load(MOUNTS_KEY, 'mounts'), ...load(AUTH_KEY, 'auth')];
+  }
+
+  private compiledFor(mount: MountInfo): CompiledBackend {
+    const key = `${mount.uuid}|${mount.type}|${JSON.stringify(mount.options)}|${mount.path}`;
+    let compiled = this.compiled.get(key);
+    if (!compiled) {
+      const factory = backendFactories[mount.type];
+      if (!factory) throw new CofferError('COFFER_ERR_INTERNAL', `mount ${mount.path} has unknown type ${mount.type}`);
+      compiled = compileBackend(factory(mount));
+      this.compiled.set(key, compiled);
+    }
+    return compiled;
+  }
+
+  /** The ACL for a set of policy names, rebuilt only when one of their stored texts changed. */
+  private async aclFor(names: string[]): Promise<Acl> {
+    const barrier = await this.deps.barrier();
+    if (barrier === null) throw new CofferError('COFFER_ERR_SEALED');
+    const loaded: Policy[] = [];
+    const versions: string[] = [];
+    for (const name of [...new Set(names)].sort()) {
+      if (name === 'root') {
+        loaded.push({ name: 'root', rules: [], raw: '' } as unknown as Policy);
+        versions.push('root');
+        continue;
+      }
+      const key = policyKey(name);
+      const policy = this.policies.get(this.deps.physical, key, (blob) => {
+        const stored = JSON.parse(barrier.decrypt(key, blob).toString('utf8')) as StoredPolicy;
+        return parsePolicy(stored.name, stored.raw);
+      });
+      if (policy === undefined) continue; // a token may name a policy that was deleted since
+      loaded.push(await policy);
+      versions.push(`${name}@${versionHash(this.deps.physical.get(key))}`);
+    }
+    const cacheKey = versions.join(',');
+    let acl = this.acls.get(cacheKey);
+    if (!acl) {
+      acl = Acl.compile(loaded);
+      if (this.acls.size > 4096) this.acls.clear();
+      this.acls.set(cacheKey, acl);
+    }
+    return acl;
+  }
+}
+
+function aclOperation(op: LogicalRequest['operation']): Operation {
+  return op;
+}
+
+/** Shapes a handler result into Vault's HTTP reply (§0.3, §0.4). */
+export function shapeReply(result: HandlerResult, operation: Operation, extraWarnings: string[], mount: MountInfo): LogicalReply {
+  if (result === null) return operation === 'read' || operation === 'list' ? { status: 404, body: { errors: [] } } : { status: 204, body: null };
+  if (result.raw) return { status: result.raw.status, body: result.raw.body };
+  const data = result.data ?? null;
+  if (operation === 'list' && (data === null || (Array.isArray(data.keys) && data.keys.length === 0))) return { status: 404, body: { errors: [] } };
+  const warnings = [...(result.warnings ?? []), ...extraWarnings];
+  const body: Record<string, unknown> = {
+    request_id: randomUUID(),
+    lease_id: result.lease?.leaseId ?? '',
+    renewable: result.lease?.renewable ?? false,
+    lease_duration: result.lease?.durationS ?? 0,
+    data,
+    wrap_info: null,
+    warnings: warnings.length > 0 ? warnings : null,
+    auth: result.auth ?? null,
+    mount_type: mount.type === 'system' ? 'system' : mount.type,
+  };
+  if (result.injectData && data) for (const [k, v] of Object.entries(data)) if (!(k in body)) body[k] = v;
+  return { status: 200, body };
+}

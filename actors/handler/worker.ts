@@ -1,0 +1,43 @@
+// A handler worker: hosts the mounts' backends and runs the request pipeline. Stateless (restart
+// supervision): its only state is caches, validated against LMDB on every use, and the keyring of
+// the current seal epoch, fetched from the core actor whenever the shared epoch word moves.
+import { serveActor, type PeerRef } from '../../runtime/host/worker-host.js';
+import { Barrier } from '../barrier/barrier.js';
+import { Keyring } from '../barrier/keyring.js';
+import type { CoreReply, CoreRequest, CommitReply, KeyringReply } from '../core/messages.js';
+import { openStorageEnv } from '../storage/env.js';
+import { FsmReader } from '../storage/fsm-reader.js';
+import type { HandlerMessage, LogicalReply } from './messages.js';
+import { Pipeline } from './pipeline.js';
+
+export interface HandlerWorkerData {
+  dataDir: string;
+  /** Int32 seal epoch shared with the core (CoreOptions.sealEpoch). */
+  sealEpoch: SharedArrayBuffer;
+}
+
+let pipeline: Pipeline | null = null;
+
+serveActor<HandlerMessage, LogicalReply>((msg) => (pipeline as Pipeline).handle(msg.req), {
+  init: (ctx) => {
+    const data = ctx.workerData as HandlerWorkerData;
+    const reader = new FsmReader(openStorageEnv(data.dataDir, { readOnly: true }));
+    const core = ctx.peer<CoreRequest, CoreReply>('core');
+    const epoch = new Int32Array(data.sealEpoch);
+    let held: { epoch: number; barrier: Barrier | null } = { epoch: -1, barrier: null };
+    const barrier = async (): Promise<Barrier | null> => {
+      const now = Atomics.load(epoch, 0);
+      if (now !== held.epoch) {
+        const reply = (await core.ask({ t: 'keyring' })) as KeyringReply;
+        held = { epoch: reply.epoch, barrier: reply.keyring ? new Barrier(Keyring.fromBytes(reply.keyring)) : null };
+      }
+      return held.barrier;
+    };
+    pipeline = new Pipeline({
+      physical: reader,
+      barrier,
+      commit: (ws) => (core as PeerRef<CoreRequest, CoreReply>).ask({ t: 'commit', ops: ws.ops, guards: ws.guards }) as Promise<CommitReply>,
+      nowMs: Date.now,
+    });
+  },
+});
