@@ -23,6 +23,8 @@ export interface MountEntry {
     listing_visibility?: string;
     passthrough_request_headers?: string[];
     allowed_response_headers?: string[];
+    /** Auth mounts only: "default-service" (Vault's default), "default-batch", "service" or "batch". */
+    token_type?: string;
   };
   options: Record<string, string> | null;
   local: boolean;
@@ -59,4 +61,60 @@ export function longestPrefix<T extends { path: string }>(mounts: T[], path: str
     if ((path === m.path.slice(0, -1) || path.startsWith(m.path)) && (best === null || m.path.length > best.path.length)) best = m;
   }
   return best;
+}
+
+// ---- helpers shared by sys/mounts, sys/auth and the pipeline's init (additive) ----------------------
+
+/** The running version Vault reports for built-in plugins: `v<version>+builtin.<product>`. */
+export const BUILTIN_RUNNING_VERSION = 'v0.1.0+builtin.coffer';
+
+/** What a caller may set when enabling a mount; everything else gets Vault's defaults. */
+export interface NewMountOptions {
+  description?: string;
+  config?: Partial<MountEntry['config']>;
+  options?: Record<string, string> | null;
+  local?: boolean;
+  seal_wrap?: boolean;
+  external_entropy_access?: boolean;
+  plugin_version?: string;
+}
+
+/**
+ * A new mount table row. `path` must already be normalised (trailing `/`, no leading `/`; auth paths without
+ * "auth/"). TTLs 0 mean "system default" as in Vault.
+ */
+export function newMountEntry(type: string, path: string, opts: NewMountOptions, uuid: string, accessor: string): MountEntry {
+  return {
+    path,
+    type,
+    description: opts.description ?? '',
+    uuid,
+    accessor,
+    config: { default_lease_ttl: 0, max_lease_ttl: 0, force_no_cache: false, ...(opts.config ?? {}) },
+    options: opts.options ?? null,
+    local: opts.local ?? false,
+    seal_wrap: opts.seal_wrap ?? false,
+    external_entropy_access: opts.external_entropy_access ?? false,
+    plugin_version: opts.plugin_version ?? '',
+    running_plugin_version: BUILTIN_RUNNING_VERSION,
+    running_sha256: '',
+  };
+}
+
+/**
+ * Vault's mount accessor: `<type>_<8 hex>` for secrets engines, `auth_<type>_<8 hex>` for auth methods
+ * (e.g. "kv_1a2b3c4d", "auth_token_5e6f7a8b"). `hex8` is 8 random lower-case hex characters.
+ */
+export function mountAccessor(table: 'mounts' | 'auth', type: string, hex8: string): string {
+  return table === 'auth' ? `auth_${type}_${hex8}` : `${type}_${hex8}`;
+}
+
+/** The storage key of a table. */
+export function tableKey(table: 'mounts' | 'auth'): string {
+  return table === 'auth' ? AUTH_KEY : MOUNTS_KEY;
+}
+
+/** Where a mount's own data lives (§6): `logical/<uuid>/` or `auth/<uuid>/`. */
+export function mountDataPrefix(table: 'mounts' | 'auth', uuid: string): string {
+  return `${table === 'auth' ? 'auth' : 'logical'}/${uuid}/`;
 }

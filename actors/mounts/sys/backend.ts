@@ -1,4 +1,12 @@
-// The system backend (sys/). Placeholder until it lands: no paths.
+// The system backend (sys/): mount and auth tables, policies, capabilities. Other sys paths (init, seal,
+// raw, leases, ...) are served by the core and the HTTP front, not here.
 import type { BackendFactory } from '../framework/types.js';
+import { capabilitiesPaths } from './capabilities.js';
+import { mountPaths } from './mounts.js';
+import { policyPaths } from './policies.js';
 
-export const systemBackend: BackendFactory = () => ({ type: 'system', help: 'system backend (in progress)', paths: [] });
+export const systemBackend: BackendFactory = () => ({
+  type: 'system',
+  help: 'The system backend: secrets engines (sys/mounts), auth methods (sys/auth), ACL policies (sys/policies/acl, sys/policy) and capabilities.',
+  paths: [...mountPaths, ...policyPaths, ...capabilitiesPaths],
+});

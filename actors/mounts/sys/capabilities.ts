@@ -1,0 +1,107 @@
+// sys/capabilities-self, sys/capabilities {token, paths}, sys/capabilities-accessor {accessor, paths}
+// (OpenBao's handleCapabilities / Core.Capabilities: facts, own code). None is sudo-protected.
+import { CofferError } from '../../../runtime/errors.js';
+import { TOKEN_SALT_KEY, tokenAccessorKey, tokenIdKey, type TokenEntry } from '../../core/tokens.js';
+import type { FieldSchema, HandlerRequest, LogicalResponse, PathSpec, StorageView } from '../framework/types.js';
+import type { Capability } from '../policy/types.js';
+import { isExpired } from '../token/store.js';
+import { aclOf } from './policy-store.js';
+import { badRequest, commaSlice } from './util.js';
+
+const pathFields: Record<string, FieldSchema> = {
+  paths: { type: 'comma-string-slice', description: 'Paths on which capabilities are being queried.' },
+  path: { type: 'comma-string-slice', description: "Deprecated: use 'paths'." },
+};
+
+async function tokenSalt(storage: StorageView): Promise<string | null> {
+  const raw = await storage.get(TOKEN_SALT_KEY);
+  return raw === undefined ? null : raw.toString('utf8');
+}
+
+/** A token entry by token, through the storage view (so the read is guarded like any other). */
+async function entryByToken(storage: StorageView, token: string, nowMs: number): Promise<TokenEntry | null> {
+  const salt = await tokenSalt(storage);
+  if (salt === null) return null;
+  const entry = await storage.getJson<TokenEntry>(tokenIdKey(salt, token));
+  return entry && !isExpired(entry, nowMs) ? entry : null;
+}
+
+/** A token entry by accessor: the accessor index holds the entry's full storage key. */
+async function entryByAccessor(storage: StorageView, accessor: string, nowMs: number): Promise<TokenEntry | null> {
+  const salt = await tokenSalt(storage);
+  if (salt === null) return null;
+  const ref = await storage.get(tokenAccessorKey(salt, accessor));
+  if (ref === undefined) return null;
+  let key = ref.toString('utf8');
+  if (key.startsWith('"') || key.startsWith('{')) {
+    const parsed = JSON.parse(key) as unknown;
+    key = typeof parsed === 'string' ? parsed : String((parsed as { key?: string; id_key?: string }).key ?? (parsed as { id_key?: string }).id_key ?? '');
+  }
+  if (!key.startsWith('sys/token/id/')) key = `sys/token/id/${key}`;
+  const entry = await storage.getJson<TokenEntry>(key);
+  return entry && !isExpired(entry, nowMs) ? entry : null;
+}
+
+function requestedPaths(req: HandlerRequest): string[] {
+  let paths = commaSlice(req.fields.paths);
+  if (paths.length === 0) paths = commaSlice(req.fields.path);
+  if (paths.length === 0) badRequest('paths must be supplied');
+  return paths;
+}
+
+/** Capabilities of a policy set on each path; `capabilities` too when exactly one path was asked. */
+async function answer(storage: StorageView, policies: readonly string[], paths: string[], nowMs: number): Promise<LogicalResponse> {
+  const data: Record<string, unknown> = {};
+  const { acl } = policies.length > 0 ? await aclOf(storage, policies, nowMs) : { acl: null };
+  for (const path of paths) {
+    const caps: Capability[] = acl === null ? ['deny'] : acl.capabilities(path);
+    data[path] = [...caps].sort();
+  }
+  if (paths.length === 1) data.capabilities = data[paths[0] as string];
+  return { data, injectData: true };
+}
+
+export const capabilitiesPaths: PathSpec[] = [
+  {
+    pattern: 'capabilities-self',
+    fields: { ...pathFields, token: { type: 'string', description: 'Ignored: the calling token is used.' } },
+    operations: {
+      update: async (req, storage) => {
+        if (req.caller.tokenKey === null && !req.caller.isRoot) throw new CofferError('COFFER_ERR_INTERNAL', 'no token found');
+        const paths = requestedPaths(req);
+        return answer(storage, req.caller.isRoot ? ['root'] : req.caller.policies, paths, req.nowMs);
+      },
+    },
+    help: { synopsis: "Capabilities of the caller's token on paths.", description: 'POST {paths: [...]}: data and the top level map each path to its sorted capabilities.' },
+  },
+  {
+    pattern: 'capabilities',
+    fields: { ...pathFields, token: { type: 'string', description: 'Token for which capabilities are being queried.' } },
+    operations: {
+      update: async (req, storage) => {
+        const token = typeof req.fields.token === 'string' ? req.fields.token : '';
+        if (token === '') throw new CofferError('COFFER_ERR_INTERNAL', 'no token found');
+        const paths = requestedPaths(req);
+        const entry = await entryByToken(storage, token, req.nowMs);
+        if (!entry) badRequest('invalid token');
+        return answer(storage, entry.policies, paths, req.nowMs);
+      },
+    },
+    help: { synopsis: 'Capabilities of a given token on paths.', description: 'POST {token, paths}. An unknown token is 400 "invalid token".' },
+  },
+  {
+    pattern: 'capabilities-accessor',
+    fields: { ...pathFields, accessor: { type: 'string', description: 'Accessor of the token for which capabilities are being queried.' } },
+    operations: {
+      update: async (req, storage) => {
+        const accessor = typeof req.fields.accessor === 'string' ? req.fields.accessor : '';
+        if (accessor === '') badRequest('missing accessor');
+        const entry = await entryByAccessor(storage, accessor, req.nowMs);
+        if (!entry) badRequest('invalid accessor');
+        const paths = requestedPaths(req);
+        return answer(storage, entry.policies, paths, req.nowMs);
+      },
+    },
+    help: { synopsis: 'Capabilities of the token behind an accessor on paths.', description: 'POST {accessor, paths}. An unknown accessor is 400 "invalid accessor".' },
+  },
+];
