@@ -1,7 +1,7 @@
 // Token identity and storage keys. Tokens are never stored in plaintext: the storage key is an HMAC
 // of the token under a per-cluster salt, so a stolen FSM yields no usable token (and every value is
 // barrier-encrypted on top). Lookups go by hash, so no plaintext token is ever compared.
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -50,6 +50,57 @@ export interface TokenEntry {
   num_uses: number;
   orphan: boolean;
   meta: Record<string, string> | null;
+  // ---- Token store fields (auth/token/). All optional: entries written before them (the init root
+  // token) stay readable, and an absent field means what the init root token needs.
+  /** Salted id (`h…`, the key under sys/token/id/) of the parent token; absent or null for orphans. Never the token. */
+  parent?: string | null;
+  /** Hard ceiling on the token's life from creation (0/absent: none). */
+  explicit_max_ttl_s?: number;
+  /** Periodic token: each renewal sets the TTL to this (0/absent: not periodic). */
+  period_s?: number;
+  /** Whether renew may extend it (absent: false). */
+  renewable?: boolean;
+  type?: 'service';
+  entity_id?: string;
+  /** Lease issue time (creation). Absent for the init root token, which has no lease (no issue_time in lookups). */
+  issue_time_ms?: number;
+  /** Lease expiry; null = never (root). Absent = legacy rule: creation_time_ms + ttl_s (0 = never). */
+  expire_time_ms?: number | null;
+  /** The lease's current TTL: the creation TTL, then each renewal's; used as the default increment. */
+  lease_ttl_s?: number;
+  last_renewal_time_ms?: number;
+}
+
+/** num_uses of an entry whose last use was consumed: it resolves to nothing (Vault's tokenRevocationPending). */
+export const TOKEN_REVOCATION_PENDING = -1;
+
+/** Relative keys inside the token store's storage view (rooted at sys/token/). */
+export const TOKEN_STORE_PREFIX = 'sys/token/';
+export const tokenParentKey = (salt: string, parent: string, child: string) => `sys/token/parent/${saltedId(salt, parent)}/${saltedId(salt, child)}`;
+
+/** When the entry stops being valid (ms), or null if never. */
+export function tokenExpiresAtMs(entry: TokenEntry): number | null {
+  let at: number | null;
+  if (entry.expire_time_ms !== undefined) at = entry.expire_time_ms;
+  else at = entry.ttl_s > 0 ? entry.creation_time_ms + entry.ttl_s * 1000 : null;
+  const max = entry.explicit_max_ttl_s ?? 0;
+  if (max > 0) {
+    // Vault truncates the start to whole seconds before adding the explicit max.
+    const hard = Math.floor(entry.creation_time_ms / 1000) * 1000 + max * 1000;
+    at = at === null ? hard : Math.min(at, hard);
+  }
+  return at;
+}
+
+/** Constant-time string equality (length leaks, content does not); for anything secret or derived from a secret. */
+export function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  if (x.length !== y.length) {
+    timingSafeEqual(x, x);
+    return false;
+  }
+  return timingSafeEqual(x, y);
 }
 
 export function rootTokenEntry(accessor: string, nowMs: number): TokenEntry {
@@ -71,5 +122,13 @@ export function validateCustomTokenId(id: string): string | null {
   if (id.length === 0) return 'token id must not be empty';
   if (id.startsWith('s.') || id.startsWith('hvs.') || id.startsWith('b.') || id.startsWith('hvb.')) return 'custom token ID cannot have the "s." or "hvs." prefix';
   if (id.includes('.')) return 'custom token ID cannot contain a "."';
+  return null;
+}
+
+/** Vault's checks (and messages) for a token id chosen through auth/token/create `id`. Empty = unset. */
+export function customTokenIdError(id: string): string | null {
+  if (id.startsWith('hvs.')) return "custom token ID cannot have the 'hvs.' prefix";
+  if (id.startsWith('s.')) return "custom token ID cannot have the 's.' prefix";
+  if (id.includes('.')) return "custom token ID cannot have a '.' in the value";
   return null;
 }

@@ -1,4 +1,424 @@
-// The token store (auth/token/). Placeholder until it lands: no paths.
-import type { BackendFactory } from '../framework/types.js';
+// The token store (auth/token/), following OpenBao's token_store.go: create / create-orphan, lookup,
+// lookup-self, lookup-accessor, renew, renew-self, renew-accessor, revoke, revoke-self,
+// revoke-accessor, revoke-orphan, LIST accessors. Storage is the view rooted at sys/token/ (§6);
+// tokens exist there only as salted hashes (entries.ts). One request = one write-set: a revoked
+// subtree, a created child with its indexes, a renewal are each committed atomically.
+import { CofferError } from '../../../runtime/errors.js';
+import { customTokenIdError, newAccessor, newServiceToken, saltedId, safeEqual, tokenIdKey, type TokenEntry } from '../../core/tokens.js';
+import { parseDurationSeconds } from '../framework/router.js';
+import type { BackendFactory, CallerInfo, FieldSchema, HandlerRequest, HandlerResult, PathSpec, StorageView } from '../framework/types.js';
+import {
+  accessorIndexTarget,
+  accessorKey,
+  accessorMatches,
+  accessorTarget,
+  authOf,
+  calculateTtl,
+  idKey,
+  loadLive,
+  loadRaw,
+  lookupData,
+  parentKey,
+  renewableNow,
+  requestToken,
+  revokeOrphan,
+  revokeTree,
+  saltedFromTokenKey,
+  tokenSalt,
+} from './entries.js';
 
-export const tokenBackend: BackendFactory = () => ({ type: 'token', help: 'token store (in progress)', paths: [] });
+/**
+ * What the pipeline may add to CallerInfo for this mount: `sudo` = the ACL grants `sudo` on the request
+ * path (root tokens always count as sudo). Needed for `id`, `no_parent`, `period`, revoke-orphan.
+ */
+export type TokenStoreCaller = CallerInfo & { sudo?: boolean };
+
+/** Policies a token can never carry (Vault's NonAssignablePolicies). */
+const NON_ASSIGNABLE_POLICIES = ['response-wrapping'];
+
+const invalid = (msg: string) => new CofferError('COFFER_ERR_INVALID_REQUEST', msg);
+
+function isSudo(req: HandlerRequest): boolean {
+  return req.caller.isRoot || (req.caller as TokenStoreCaller).sudo === true;
+}
+
+/** Vault's policyutil.SanitizePolicies: trim, lower-case, "root" alone wins, optional "default", dedupe, sort. */
+export function sanitizePolicies(input: readonly string[], addDefault: boolean): string[] {
+  let policies = input.map((p) => p.trim().toLowerCase());
+  let defaultFound = false;
+  for (const p of policies) {
+    if (p === '') continue;
+    if (p === 'root') {
+      policies = ['root'];
+      defaultFound = true;
+      break;
+    }
+    if (p === 'default') defaultFound = true;
+  }
+  if (addDefault && (policies.length === 0 || !defaultFound)) policies.push('default');
+  return [...new Set(policies.filter((p) => p !== ''))].sort();
+}
+
+function resolvePolicies(requested: string[], parent: TokenEntry, sudo: boolean, noDefault: boolean): string[] {
+  let policies = requested;
+  let addDefault = false;
+  if (requested.length === 0) {
+    // Inherit the parent's set; "default" only if the parent has it.
+    policies = sanitizePolicies(parent.policies, false);
+  } else if (!sudo) {
+    const want = sanitizePolicies(requested, false);
+    const have = sanitizePolicies(parent.policies, false);
+    if (!want.every((p) => have.includes(p))) throw invalid('child policies must be subset of parent');
+    if (!noDefault && parent.policies.includes('default')) addDefault = true;
+  } else {
+    addDefault = !noDefault;
+  }
+  let final = sanitizePolicies(policies, addDefault);
+  if (noDefault) final = final.filter((p) => p !== 'default');
+  for (const p of final) if (NON_ASSIGNABLE_POLICIES.includes(p)) throw invalid(`cannot assign policy "${p}"`);
+  return final;
+}
+
+/** Optional duration given as a string or int; "" or absent = unset (Vault's TypeString duration fields). */
+function optionalDuration(fields: Record<string, unknown>, name: string): number | null {
+  const v = fields[name];
+  if (v === undefined || v === null || v === '') return null;
+  return parseDurationSeconds(v, name);
+}
+
+function toStringMap(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof v === 'string') out[k] = v;
+    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+    else throw invalid(`error converting input for field "meta": value of "${k}" is not a string`);
+  }
+  return out;
+}
+
+function sanitizeDisplayName(name: string): string {
+  let full = `token-${name}`.replace(/[^a-zA-Z0-9-]/g, '-');
+  if (full.endsWith('-')) full = full.slice(0, -1);
+  return full;
+}
+
+function mountTtls(req: HandlerRequest) {
+  return { mountDefaultS: req.mount.defaultLeaseTtlS, mountMaxS: req.mount.maxLeaseTtlS };
+}
+
+/** The caller's own token (from the request headers), checked in constant time against the resolved caller. */
+async function selfToken(req: HandlerRequest, salt: string): Promise<{ token: string; salted: string }> {
+  const callerSalted = saltedFromTokenKey(req.caller.tokenKey);
+  const token = requestToken(req);
+  if (callerSalted === null || token === null) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
+  const salted = saltedId(salt, token);
+  if (!safeEqual(salted, callerSalted)) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
+  return { token, salted };
+}
+
+// ---- create ---------------------------------------------------------------------------------------
+
+async function handleCreate(req: HandlerRequest, storage: StorageView, orphanPath: boolean): Promise<HandlerResult> {
+  const f = req.fields;
+  const salt = await tokenSalt(storage);
+  const parentSalted = saltedFromTokenKey(req.caller.tokenKey);
+  const parent = parentSalted ? await loadLive(storage, parentSalted, req.nowMs) : null;
+  if (!parent || parentSalted === null) throw invalid('parent token lookup failed: no parent found');
+  // A restricted-use token could escape its count through children.
+  if (parent.num_uses > 0) throw invalid('restricted use token cannot generate child tokens');
+  const sudo = isSudo(req);
+
+  const type = (f['type'] as string | undefined) ?? '';
+  if (type === 'batch') throw invalid('batch tokens are not supported');
+  if (type !== '' && type !== 'service') throw invalid("invalid 'token_type' value");
+  let renewable = (f['renewable'] as boolean | undefined) ?? true;
+  const numUses = (f['num_uses'] as number | undefined) ?? 0;
+  if (numUses < 0) throw invalid('number of uses cannot be negative');
+  if (f['entity_alias']) throw invalid("'entity_alias' is only allowed in combination with token role");
+
+  const meta = f['meta'] === undefined ? null : toStringMap(f['meta']);
+  const displayNameIn = (f['display_name'] as string | undefined) ?? '';
+  const displayName = displayNameIn !== '' ? sanitizeDisplayName(displayNameIn) : 'token';
+
+  const id = (f['id'] as string | undefined) ?? '';
+  if (id !== '' && !sudo) throw invalid('root or sudo privileges required to specify token id');
+
+  const policies = resolvePolicies((f['policies'] as string[] | undefined) ?? [], parent, sudo, (f['no_default_policy'] as boolean | undefined) ?? false);
+  if (policies.includes('root') && !parent.policies.includes('root')) {
+    throw invalid('root tokens may not be created without parent token being root');
+  }
+
+  let orphan = orphanPath;
+  if (f['no_parent'] === true) {
+    if (!sudo) throw invalid('root or sudo privileges required to create orphan token');
+    orphan = true;
+  }
+
+  const explicitMax = optionalDuration(f, 'explicit_max_ttl') ?? 0;
+  if (explicitMax < 0) throw invalid('explicit_max_ttl must be positive');
+  const period = optionalDuration(f, 'period') ?? 0;
+  if (period < 0) throw invalid('period must be positive');
+  if (period > 0 && !sudo) throw invalid('root or sudo privileges required to create periodic token');
+  let ttl = 0;
+  const ttlIn = optionalDuration(f, 'ttl');
+  if (ttlIn !== null) {
+    if (ttlIn < 0) throw invalid('ttl must be positive');
+    ttl = ttlIn;
+  } else {
+    const lease = optionalDuration(f, 'lease');
+    if (lease !== null) {
+      if (lease < 0) throw invalid('lease must be positive');
+      ttl = lease;
+    }
+  }
+
+  const warnings: string[] = [];
+  let expireMs: number | null = null;
+  // Only compute a TTL when periodic, given a TTL, or not a root token (root may be non-expiring).
+  if (period > 0 || ttl > 0 || !policies.includes('root')) {
+    const r = calculateTtl({ ...mountTtls(req), incrementS: 0, backendTtlS: ttl, periodS: period, explicitMaxS: explicitMax, startMs: req.nowMs, nowMs: req.nowMs });
+    ttl = r.ttlS;
+    expireMs = r.expireMs;
+    warnings.push(...r.warnings);
+  }
+  // Root tokens are still bound by an explicit max TTL.
+  if (ttl === 0 && explicitMax > 0) {
+    ttl = explicitMax;
+    expireMs = req.nowMs + explicitMax * 1000;
+  }
+  if (ttl === 0) {
+    if (parent.ttl_s !== 0) throw invalid('expiring root tokens cannot create non-expiring root tokens');
+    renewable = false;
+  }
+
+  let token: string;
+  if (id !== '') {
+    const bad = customTokenIdError(id);
+    if (bad) throw invalid(bad);
+    if ((await storage.get(idKey(saltedId(salt, id)))) !== undefined) throw invalid('cannot create a token with a duplicate ID');
+    token = id;
+  } else {
+    token = newServiceToken();
+  }
+  const accessor = newAccessor();
+  const salted = saltedId(salt, token);
+
+  const entry: TokenEntry = {
+    accessor,
+    policies,
+    path: `auth/token/${req.path}`,
+    display_name: displayName,
+    creation_time_ms: req.nowMs,
+    ttl_s: ttl,
+    num_uses: numUses,
+    orphan,
+    meta,
+    parent: orphan ? null : parentSalted,
+    explicit_max_ttl_s: explicitMax,
+    period_s: period,
+    renewable,
+    type: 'service',
+    entity_id: orphan ? '' : (parent.entity_id ?? ''),
+    issue_time_ms: req.nowMs,
+    expire_time_ms: expireMs,
+    lease_ttl_s: ttl,
+  };
+  storage.putJson(idKey(salted), entry);
+  // The accessor index holds the salted entry key, as the core writes it for the root token.
+  storage.put(accessorKey(saltedId(salt, accessor)), Buffer.from(tokenIdKey(salt, token)));
+  if (!orphan) {
+    storage.put(parentKey(parentSalted, salted), Buffer.alloc(0));
+    // Rewrite the parent entry unchanged: a concurrent revocation of the parent (or of an ancestor)
+    // read it, so its commit now conflicts and re-runs, and then sees this child.
+    storage.putJson(idKey(parentSalted), parent);
+  }
+  return { data: null, auth: authOf(entry, token, ttl, renewable), warnings };
+}
+
+// ---- lookup ---------------------------------------------------------------------------------------
+
+async function lookupByToken(req: HandlerRequest, storage: StorageView, token: string): Promise<HandlerResult> {
+  const salt = await tokenSalt(storage);
+  const entry = await loadLive(storage, saltedId(salt, token), req.nowMs);
+  if (!entry) throw new CofferError('COFFER_ERR_PERMISSION_DENIED', 'bad token');
+  return { data: lookupData(entry, token, req.nowMs) };
+}
+
+async function handleLookup(req: HandlerRequest, storage: StorageView): Promise<HandlerResult> {
+  const token = (req.fields['token'] as string | undefined) || requestToken(req);
+  if (!token) throw invalid('missing token ID');
+  return lookupByToken(req, storage, token);
+}
+
+async function handleLookupSelf(req: HandlerRequest, storage: StorageView): Promise<HandlerResult> {
+  const salt = await tokenSalt(storage);
+  const self = await selfToken(req, salt);
+  const entry = await loadLive(storage, self.salted, req.nowMs);
+  if (entry) return { data: lookupData(entry, self.token, req.nowMs) };
+  // This request was the token's last use: consumeUse already deleted it, and the pipeline hands us the
+  // entry with num_uses -1 (Vault shows the revocation-pending entry the same way).
+  const pending = req.caller.entry as unknown as TokenEntry | null;
+  if (pending && pending.num_uses === -1) return { data: lookupData(pending, self.token, req.nowMs) };
+  throw new CofferError('COFFER_ERR_PERMISSION_DENIED', 'bad token');
+}
+
+async function handleLookupAccessor(req: HandlerRequest, storage: StorageView): Promise<HandlerResult> {
+  const accessor = (req.fields['accessor'] as string | undefined) ?? '';
+  if (accessor === '') throw invalid('missing accessor');
+  const salt = await tokenSalt(storage);
+  const target = await accessorTarget(storage, salt, accessor);
+  if (target === null) throw invalid('invalid accessor');
+  const entry = await loadLive(storage, target, req.nowMs);
+  if (!entry) throw new CofferError('COFFER_ERR_PERMISSION_DENIED', 'bad token');
+  if (!accessorMatches(entry, accessor)) throw invalid('invalid accessor');
+  return { data: lookupData(entry, '', req.nowMs) };
+}
+
+// ---- renew ----------------------------------------------------------------------------------------
+
+async function renewSalted(req: HandlerRequest, storage: StorageView, salted: string, clientToken: string): Promise<HandlerResult> {
+  const entry = await loadLive(storage, salted, req.nowMs);
+  if (!entry) throw invalid('token not found');
+  const why = renewableNow(entry, req.nowMs);
+  if (why) throw invalid(why);
+  const increment = Math.max(0, (req.fields['increment'] as number | undefined) ?? 0);
+  const r = calculateTtl({
+    ...mountTtls(req),
+    incrementS: increment,
+    backendTtlS: entry.lease_ttl_s ?? entry.ttl_s,
+    periodS: entry.period_s ?? 0,
+    explicitMaxS: entry.explicit_max_ttl_s ?? 0,
+    startMs: entry.issue_time_ms as number,
+    nowMs: req.nowMs,
+  });
+  const renewed: TokenEntry = { ...entry, expire_time_ms: r.expireMs, lease_ttl_s: r.ttlS, last_renewal_time_ms: req.nowMs };
+  storage.putJson(idKey(salted), renewed);
+  return { data: null, auth: authOf(renewed, clientToken, r.ttlS, renewed.renewable === true), warnings: r.warnings };
+}
+
+async function handleRenew(req: HandlerRequest, storage: StorageView): Promise<HandlerResult> {
+  const token = (req.fields['token'] as string | undefined) ?? '';
+  if (token === '') throw invalid('missing token ID');
+  const salt = await tokenSalt(storage);
+  return renewSalted(req, storage, saltedId(salt, token), token);
+}
+
+async function handleRenewSelf(req: HandlerRequest, storage: StorageView): Promise<HandlerResult> {
+  const salt = await tokenSalt(storage);
+  const self = await selfToken(req, salt);
+  return renewSalted(req, storage, self.salted, self.token);
+}
+
+async function handleRenewAccessor(req: HandlerRequest, storage: StorageView): Promise<HandlerResult> {
+  const accessor = (req.fields['accessor'] as string | undefined) ?? '';
+  if (accessor === '') throw invalid('missing accessor');
+  const salt = await tokenSalt(storage);
+  const target = await accessorTarget(storage, salt, accessor);
+  const entry = target === null ? undefined : await loadRaw(storage, target);
+  if (target === null || !entry || !accessorMatches(entry, accessor)) throw invalid('invalid accessor');
+  // The token itself is never revealed through its accessor.
+  return renewSalted(req, storage, target, '');
+}
+
+// ---- revoke ---------------------------------------------------------------------------------------
+
+async function handleRevoke(req: HandlerRequest, storage: StorageView): Promise<HandlerResult> {
+  const token = (req.fields['token'] as string | undefined) ?? '';
+  if (token === '') throw invalid('missing token ID');
+  const salt = await tokenSalt(storage);
+  const salted = saltedId(salt, token);
+  // An unknown token is a silent success (204), as in Vault; a dead-but-present entry is cleaned up.
+  if ((await loadRaw(storage, salted)) !== undefined) await revokeTree(storage, salt, salted);
+  return null;
+}
+
+async function handleRevokeSelf(req: HandlerRequest, storage: StorageView): Promise<HandlerResult> {
+  const salt = await tokenSalt(storage);
+  const salted = saltedFromTokenKey(req.caller.tokenKey);
+  if (salted !== null && (await loadRaw(storage, salted)) !== undefined) await revokeTree(storage, salt, salted);
+  return null;
+}
+
+async function handleRevokeAccessor(req: HandlerRequest, storage: StorageView): Promise<HandlerResult> {
+  const accessor = (req.fields['accessor'] as string | undefined) ?? '';
+  if (accessor === '') throw invalid('missing accessor');
+  const salt = await tokenSalt(storage);
+  const target = await accessorTarget(storage, salt, accessor);
+  if (target === null) return { data: null, warnings: ['No token found with this accessor'] };
+  const entry = await loadLive(storage, target, req.nowMs);
+  if (!entry || !accessorMatches(entry, accessor)) throw invalid('token not found');
+  await revokeTree(storage, salt, target);
+  return null;
+}
+
+async function handleRevokeOrphan(req: HandlerRequest, storage: StorageView): Promise<HandlerResult> {
+  const token = (req.fields['token'] as string | undefined) ?? '';
+  if (token === '') throw invalid('missing token ID');
+  if (!isSudo(req)) throw invalid('root or sudo privileges required to revoke and orphan');
+  const salt = await tokenSalt(storage);
+  const salted = saltedId(salt, token);
+  if (!(await loadLive(storage, salted, req.nowMs))) throw invalid('token to revoke not found');
+  await revokeOrphan(storage, salt, salted);
+  return null;
+}
+
+// ---- accessors ------------------------------------------------------------------------------------
+
+async function handleAccessorList(req: HandlerRequest, storage: StorageView): Promise<HandlerResult> {
+  const keys: string[] = [];
+  for (const name of await storage.list('accessor/')) {
+    if (name.endsWith('/')) continue;
+    const raw = await storage.get(`accessor/${name}`);
+    if (raw === undefined) continue;
+    const target = accessorIndexTarget(raw);
+    if (target === null) continue;
+    const entry = await loadLive(storage, target, req.nowMs);
+    if (entry) keys.push(entry.accessor);
+  }
+  if (keys.length === 0) throw new CofferError('COFFER_ERR_NOT_FOUND');
+  return { data: { keys } };
+}
+
+// ---- path table -----------------------------------------------------------------------------------
+
+const createFields: Record<string, FieldSchema> = {
+  id: { type: 'string', description: 'Token value (root or sudo only); may not start with "s." or "hvs." nor contain "."' },
+  role_name: { type: 'string', description: 'Token role (not supported)' },
+  policies: { type: 'comma-string-slice', description: 'Policies of the token: a subset of the caller\'s unless root/sudo' },
+  meta: { type: 'map', description: 'Arbitrary string metadata' },
+  no_parent: { type: 'bool', description: 'Create an orphan token (root or sudo only)' },
+  no_default_policy: { type: 'bool', description: 'Do not add the "default" policy' },
+  renewable: { type: 'bool', description: 'Allow renewal', default: true },
+  ttl: { type: 'string', description: 'Time to live (duration or seconds)' },
+  lease: { type: 'string', description: 'Deprecated alias of ttl' },
+  explicit_max_ttl: { type: 'string', description: 'Hard maximum lifetime, beyond renewals' },
+  display_name: { type: 'string', description: 'Display name, prefixed "token-"' },
+  num_uses: { type: 'int', description: 'Number of uses (0 = unlimited)' },
+  period: { type: 'string', description: 'Renewal period of a periodic token (root or sudo only)' },
+  type: { type: 'string', description: 'Token type: "service"' },
+  entity_alias: { type: 'string', description: 'Entity alias (with a role only)' },
+};
+const tokenField: Record<string, FieldSchema> = { token: { type: 'string', description: 'The token' } };
+const accessorField: Record<string, FieldSchema> = { accessor: { type: 'string', description: 'The token accessor' } };
+const incrementField: Record<string, FieldSchema> = { increment: { type: 'duration', description: 'Requested TTL extension', default: 0 } };
+
+const help = (synopsis: string): PathSpec['help'] => ({ synopsis, description: synopsis });
+
+export const tokenPaths: PathSpec[] = [
+  { pattern: 'create', fields: createFields, operations: { update: (r, s) => handleCreate(r, s, false) }, alwaysWrites: ['update'], help: help('Create a child token (an orphan with no_parent, root/sudo only)') },
+  { pattern: 'create-orphan', fields: createFields, operations: { update: (r, s) => handleCreate(r, s, true) }, alwaysWrites: ['update'], help: help('Create an orphan token') },
+  { pattern: 'lookup', fields: tokenField, operations: { read: handleLookup, update: handleLookup }, help: help('Look up a token') },
+  { pattern: 'lookup-self', fields: tokenField, operations: { read: handleLookupSelf, update: handleLookupSelf }, help: help('Look up the calling token') },
+  { pattern: 'lookup-accessor', fields: accessorField, operations: { update: handleLookupAccessor }, help: help('Look up a token by its accessor') },
+  { pattern: 'renew', fields: { ...tokenField, ...incrementField }, operations: { update: handleRenew }, alwaysWrites: ['update'], help: help('Renew a token') },
+  { pattern: 'renew-self', fields: { ...tokenField, ...incrementField }, operations: { update: handleRenewSelf }, alwaysWrites: ['update'], help: help('Renew the calling token') },
+  { pattern: 'renew-accessor', fields: { ...accessorField, ...incrementField }, operations: { update: handleRenewAccessor }, alwaysWrites: ['update'], help: help('Renew a token by its accessor') },
+  { pattern: 'revoke', fields: tokenField, operations: { update: handleRevoke }, alwaysWrites: ['update'], help: help('Revoke a token and all its children') },
+  { pattern: 'revoke-self', operations: { update: handleRevokeSelf }, alwaysWrites: ['update'], help: help('Revoke the calling token and all its children') },
+  { pattern: 'revoke-accessor', fields: accessorField, operations: { update: handleRevokeAccessor }, alwaysWrites: ['update'], help: help('Revoke a token and its children by accessor') },
+  { pattern: 'revoke-orphan', fields: tokenField, operations: { update: handleRevokeOrphan }, alwaysWrites: ['update'], help: help('Revoke a token, leaving its children as orphans (root or sudo)') },
+  { pattern: 'accessors', operations: { list: handleAccessorList }, sudo: true, help: help('List token accessors (sudo)') },
+  { pattern: 'accessors/', operations: { list: handleAccessorList }, sudo: true, help: help('List token accessors (sudo)') },
+];
+
+export const tokenBackend: BackendFactory = () => ({ type: 'token', help: 'The token store: create, look up, renew and revoke tokens.', paths: tokenPaths });
