@@ -99,6 +99,14 @@ export interface LogicalResponse {
   injectData?: boolean;
   /** A raw (non-envelope) body with this status, e.g. 204 or a bespoke JSON. */
   raw?: { status: number; body: unknown } | null;
+  /**
+   * HTTP status for the *enveloped* response instead of 200 (Vault's RespondWithStatusCode with a
+   * response): KV v2 answers a read of a deleted or destroyed version 404 with the full envelope
+   * (data and metadata), and invalid KV v2 paths 404 with an envelope carrying only a warning.
+   * (Vault's RespondWithStatusCode with *no* response, a bare status with an empty body, is
+   * `raw: { status, body: null }`: a null raw body means no body at all.)
+   */
+  statusCode?: number;
 }
 
 export interface AuthResponse {
