@@ -8,6 +8,7 @@ import type { Barrier } from '../barrier/barrier.js';
 import type { CommitReply } from '../core/messages.js';
 import { TOKEN_SALT_KEY } from '../core/tokens.js';
 import { executeOnMount, resolveOperation, type MountDeps, type MountRequest } from '../mounts/framework/execute.js';
+import { helpResponse } from '../mounts/framework/help.js';
 import { compileBackend, type CompiledBackend } from '../mounts/framework/router.js';
 import { versionHash, type PhysicalReader, type WriteSetWithGuards } from '../mounts/framework/storage-view.js';
 import type { CallerInfo, HandlerResult, MountInfo, Operation } from '../mounts/framework/types.js';
@@ -69,6 +70,13 @@ export class Pipeline {
     };
     const resolved = await resolveOperation(compiled, mount, mountReq, mountDeps);
     if (resolved === null) return this.noRoute(req, caller, mount);
+    if (req.operation === 'read' && isHelpRequest(req.data)) {
+      // Help needs a token with some capability on the path (not necessarily the one of the operation).
+      if (caller === null) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
+      const acl = await this.aclFor(caller.policies);
+      if (!caller.isRoot && acl.capabilities(req.path).every((c) => c === 'deny')) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
+      return { status: 200, body: helpResponse(mount, resolved.spec) };
+    }
     if (!resolved.spec.unauthenticated) await this.authorize(req, caller, resolved.operation, resolved.spec.sudo === true);
     const executed = await executeOnMount(compiled, mount, mountReq, resolved, mountDeps);
     const warnings = executed.unknownFields.length > 0 && resolved.spec.fields ? [`Endpoint ignored these unrecognized parameters: [${executed.unknownFields.join(' ')}]`] : [];
@@ -147,6 +155,11 @@ export class Pipeline {
     }
     return acl;
   }
+}
+
+function isHelpRequest(data: Record<string, unknown>): boolean {
+  const h = data.help;
+  return h === '1' || h === 'true' || h === true || h === 1;
 }
 
 function aclOperation(op: LogicalRequest['operation']): Operation {

@@ -68,6 +68,28 @@ export function storagePrefix(mount: MountInfo): string {
   return `${mount.path.startsWith('auth/') ? 'auth' : 'logical'}/${mount.uuid}/`;
 }
 
+/**
+ * Per-mount write mutexes, per worker thread. Writes start optimistically; once one conflicts, its
+ * retries and any new writes to that mount in this worker queue behind the mutex while it is held, so
+ * a retry competes only with other workers, not with fresh attempts from its own: under sustained
+ * contention on one key every request still finishes (optimistic retries alone can starve).
+ */
+const contended = new Map<string, { tail: Promise<void>; holders: number }>();
+
+async function lockMount(uuid: string): Promise<() => void> {
+  const entry = contended.get(uuid) ?? { tail: Promise.resolve(), holders: 0 };
+  contended.set(uuid, entry);
+  entry.holders++;
+  let release!: () => void;
+  const previous = entry.tail;
+  entry.tail = new Promise<void>((r) => (release = r));
+  await previous;
+  return () => {
+    release();
+    if (--entry.holders === 0) contended.delete(uuid);
+  };
+}
+
 export async function executeOnMount(
   compiled: CompiledBackend,
   mount: MountInfo,
@@ -79,15 +101,22 @@ export async function executeOnMount(
   const handler = handlerFor(spec, operation);
   if (!handler) throw new CofferError('COFFER_ERR_METHOD_NOT_ALLOWED');
   const { fields, unknown } = validateFields(spec.fields, req.data);
-  for (let attempt = 0; ; attempt++) {
-    const storage = new ScopedStorage(storagePrefix(mount), deps.physical, deps.crypto);
-    const result = await handler({ ...baseRequest(mount, req, params), operation, fields }, storage);
-    if (!storage.hasWrites) return { result, operation, spec, unknownFields: unknown, index: null };
-    const committed = await deps.commit(storage.writeSet());
-    if (committed.ok) return { result, operation, spec, unknownFields: unknown, index: committed.index };
-    if (attempt >= CONFLICT_RETRIES_MAX) {
-      throw new CofferError('COFFER_ERR_INTERNAL', 'too many concurrent writes to the same keys; retry the request');
+  const writes = operation !== 'read' && operation !== 'list';
+  let unlock: (() => void) | null = writes && contended.has(mount.uuid) ? await lockMount(mount.uuid) : null;
+  try {
+    for (let attempt = 0; ; attempt++) {
+      const storage = new ScopedStorage(storagePrefix(mount), deps.physical, deps.crypto);
+      const result = await handler({ ...baseRequest(mount, req, params), operation, fields }, storage);
+      if (!storage.hasWrites) return { result, operation, spec, unknownFields: unknown, index: null };
+      const committed = await deps.commit(storage.writeSet());
+      if (committed.ok) return { result, operation, spec, unknownFields: unknown, index: committed.index };
+      if (attempt >= CONFLICT_RETRIES_MAX) {
+        throw new CofferError('COFFER_ERR_INTERNAL', 'too many concurrent writes to the same keys; retry the request');
+      }
+      unlock ??= await lockMount(mount.uuid);
+      deps.refresh?.();
     }
-    deps.refresh?.();
+  } finally {
+    unlock?.();
   }
 }
