@@ -170,6 +170,9 @@ describe('node lifecycle over HTTP', () => {
     const huge = await sendLargeBody(server.url, 'sys/raw/app/one', root, 33 * 1024 * 1024);
     assert.equal(huge.status, 413);
     assert.deepEqual(huge.body, { errors: ['http: request body too large'] });
+    const overEntry = await http(server.url, 'PUT', 'sys/raw/app/one', { token: root, body: { value: 'y'.repeat(2 * 1024 * 1024) } });
+    assert.equal(overEntry.status, 413);
+    assert.match(overEntry.body.errors[0], /^request too large: \d+ bytes, the largest request the storage accepts is \d+ bytes$/);
     assert.equal((await http(server.url, 'GET', 'sys/raw/app/one', { token: root })).body.data.value, 'hello', 'stored value unchanged');
     const outside = await fetch(`${server.url}/not-under-v1`);
     assert.equal(outside.status, 404);

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { CofferError, httpStatusOf, isErrorValue, type ErrorValue } from '../../runtime/errors.js';
+import { RingFrameTooLargeError } from '../../runtime/ring/ring.js';
 
 const BASE_HEADERS = { 'Cache-Control': 'no-store' };
 
@@ -23,6 +24,10 @@ export function sendError(res: ServerResponse, status: number, messages: string[
 /** Maps anything thrown while serving to Vault's error shape; internal details never reach the client. */
 export function errorValueOf(err: unknown): ErrorValue {
   if (err instanceof CofferError) return err.value;
+  // A request whose message exceeds a ring frame cannot become one storage entry either.
+  if (err instanceof RingFrameTooLargeError) {
+    return { code: 'COFFER_ERR_TOO_LARGE', messages: [`request too large: ${err.frameBytes} bytes, the largest request the storage accepts is ${err.frameBytesMax} bytes`] };
+  }
   if (isErrorValue(err)) return err;
   return { code: 'COFFER_ERR_INTERNAL', messages: ['internal error'] };
 }
