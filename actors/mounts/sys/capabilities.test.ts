@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CofferError, type ErrorCode } from '../../../runtime/errors.js';
-import { TOKEN_SALT_KEY, tokenAccessorKey, tokenIdKey, type TokenEntry } from '../../core/tokens.js';
+import { TOKEN_SALT_KEY, saltedId, tokenAccessorKey, tokenIdKey, type TokenEntry } from '../../core/tokens.js';
 import type { TestMount } from '../framework/test-harness.js';
 import { callerWith, putPlain, seededSys } from './test-seed.js';
 
@@ -88,6 +88,10 @@ describe('sys/capabilities and sys/capabilities-accessor', () => {
     await rejects(sys.request('update', 'capabilities', { token: 's.nope', paths: ['a'] }), 'COFFER_ERR_INVALID_REQUEST', 'invalid token');
     await rejects(sys.request('update', 'capabilities', { token: 's.expired000000000000000000', paths: ['a'] }), 'COFFER_ERR_INVALID_REQUEST', 'invalid token');
     await rejects(sys.request('update', 'capabilities', { paths: ['a'] }), 'COFFER_ERR_INTERNAL', 'no token found');
+    // a child whose parent is gone is gone too
+    seedToken(sys, 's.orphaned00000000000000000', 'accessorOrphaned000000000', ['app'], { parent: saltedId(SALT, 's.revokedparent') });
+    await rejects(sys.request('update', 'capabilities', { token: 's.orphaned00000000000000000', paths: ['a'] }), 'COFFER_ERR_INVALID_REQUEST', 'invalid token');
+    await rejects(sys.request('update', 'capabilities-accessor', { accessor: 'accessorOrphaned000000000', paths: ['a'] }), 'COFFER_ERR_INVALID_REQUEST', 'invalid accessor');
     await rejects(sys.request('update', 'capabilities-accessor', { paths: ['a'] }), 'COFFER_ERR_INVALID_REQUEST', 'missing accessor');
     await rejects(sys.request('update', 'capabilities-accessor', { accessor: 'nope', paths: ['a'] }), 'COFFER_ERR_INVALID_REQUEST', 'invalid accessor');
   });

@@ -1,45 +1,42 @@
 // sys/capabilities-self, sys/capabilities {token, paths}, sys/capabilities-accessor {accessor, paths}
 // (OpenBao's handleCapabilities / Core.Capabilities: facts, own code). None is sudo-protected.
 import { CofferError } from '../../../runtime/errors.js';
-import { TOKEN_SALT_KEY, tokenAccessorKey, tokenIdKey, type TokenEntry } from '../../core/tokens.js';
+import { TOKEN_SALT_KEY, TOKEN_STORE_PREFIX, saltedId, type TokenEntry } from '../../core/tokens.js';
 import type { FieldSchema, HandlerRequest, LogicalResponse, PathSpec, StorageView } from '../framework/types.js';
 import type { Capability } from '../policy/types.js';
-import { isExpired } from '../token/store.js';
+import { accessorMatches, accessorTarget, loadLive } from '../token/entries.js';
 import { aclOf } from './policy-store.js';
-import { badRequest, commaSlice } from './util.js';
+import { badRequest, commaSlice, subView } from './util.js';
 
 const pathFields: Record<string, FieldSchema> = {
   paths: { type: 'comma-string-slice', description: 'Paths on which capabilities are being queried.' },
   path: { type: 'comma-string-slice', description: "Deprecated: use 'paths'." },
 };
 
+/** The token store's keyspace (sys/token/), seen through this request's view. */
+const tokenStore = (storage: StorageView) => subView(storage, TOKEN_STORE_PREFIX);
+
 async function tokenSalt(storage: StorageView): Promise<string | null> {
   const raw = await storage.get(TOKEN_SALT_KEY);
   return raw === undefined ? null : raw.toString('utf8');
 }
 
-/** A token entry by token, through the storage view (so the read is guarded like any other). */
+/** A live token entry by token (its ancestors live too), read through the storage view. */
 async function entryByToken(storage: StorageView, token: string, nowMs: number): Promise<TokenEntry | null> {
   const salt = await tokenSalt(storage);
   if (salt === null) return null;
-  const entry = await storage.getJson<TokenEntry>(tokenIdKey(salt, token));
-  return entry && !isExpired(entry, nowMs) ? entry : null;
+  return loadLive(tokenStore(storage), saltedId(salt, token), nowMs);
 }
 
-/** A token entry by accessor: the accessor index holds the entry's full storage key. */
+/** A live token entry by accessor: the accessor index holds the entry's storage key. */
 async function entryByAccessor(storage: StorageView, accessor: string, nowMs: number): Promise<TokenEntry | null> {
   const salt = await tokenSalt(storage);
   if (salt === null) return null;
-  const ref = await storage.get(tokenAccessorKey(salt, accessor));
-  if (ref === undefined) return null;
-  let key = ref.toString('utf8');
-  if (key.startsWith('"') || key.startsWith('{')) {
-    const parsed = JSON.parse(key) as unknown;
-    key = typeof parsed === 'string' ? parsed : String((parsed as { key?: string; id_key?: string }).key ?? (parsed as { id_key?: string }).id_key ?? '');
-  }
-  if (!key.startsWith('sys/token/id/')) key = `sys/token/id/${key}`;
-  const entry = await storage.getJson<TokenEntry>(key);
-  return entry && !isExpired(entry, nowMs) ? entry : null;
+  const store = tokenStore(storage);
+  const salted = await accessorTarget(store, salt, accessor);
+  if (salted === null) return null;
+  const entry = await loadLive(store, salted, nowMs);
+  return entry && accessorMatches(entry, accessor) ? entry : null;
 }
 
 function requestedPaths(req: HandlerRequest): string[] {
