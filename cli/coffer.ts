@@ -2,16 +2,21 @@
 // The `coffer` command line: Vault's CLI habits (single-dash flags, VAULT_ADDR/VAULT_TOKEN, table or
 // -format=json output, exit code 2 for a sealed `status`) on top of commander.
 import { Command, Option } from 'commander';
-import { createLogger, startDevNode, startNode, type RunningNode } from '../actors/node/node.js';
+import type { RunningNode } from '../actors/node/node.js';
 import { ApiError, Client } from '../sdk/client.js';
-import { parseConfigFile } from './config.js';
+import { CliError, cliToken } from './common.js';
+import { registerKv } from './commands/kv.js';
+import { registerLogin } from './commands/login.js';
+import { registerPolicy } from './commands/policy.js';
+import { registerAuth, registerSecrets } from './commands/secrets.js';
+import { registerToken } from './commands/token.js';
 import { normaliseArgv, printTable } from './output.js';
 
 const program = new Command();
 program.name('coffer').description('A Vault/OpenBao-compatible secrets manager').showHelpAfterError();
 
 function client(): Client {
-  return new Client();
+  return new Client({ token: cliToken() });
 }
 
 function format(opts: { format?: string }): 'table' | 'json' {
@@ -33,6 +38,9 @@ program
   .option('--config <file>', 'server configuration file (HCL)')
   .option('--log-level <level>', 'trace, debug, info, warn, error', process.env.COFFER_LOG_LEVEL ?? 'info')
   .action(async (opts: { dev?: boolean; devRootTokenId?: string; devListenAddress: string; config?: string; logLevel: string }) => {
+    // The server modules load only for `server`, so client commands start faster.
+    const { createLogger, startDevNode, startNode } = await import('../actors/node/node.js');
+    const { parseConfigFile } = await import('./config.js');
     const log = createLogger(opts.logLevel);
     let node: RunningNode;
     if (opts.dev) {
@@ -164,7 +172,21 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+registerKv(program);
+registerToken(program);
+registerPolicy(program);
+registerSecrets(program);
+registerAuth(program);
+registerLogin(program);
+
+// Exit codes: the kv/token/policy/secrets/auth/login commands exit 2 for an error returned by the
+// server and 1 for a local one (bad flags, unreadable file), as Vault's CLI does. The older
+// operator/status commands still exit 1 on API errors (see docs/cli.md).
 program.parseAsync(normaliseArgv(process.argv)).catch((err: unknown) => {
+  if (err instanceof CliError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(err.exitCode);
+  }
   if (err instanceof ApiError) process.stderr.write(`Error: ${err.message}\n`);
   else process.stderr.write(`Error: ${(err as Error).message}\n`);
   process.exit(1);

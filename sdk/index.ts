@@ -2,7 +2,27 @@
 import { startDevNode, type DevNodeOptions } from '../actors/node/node.js';
 import { Client } from './client.js';
 
-export { Client, ApiError, type ClientOptions } from './client.js';
+export {
+  Client,
+  ApiError,
+  type ClientOptions,
+  type Envelope,
+  type AuthInfo,
+  type KvSecret,
+  type KvVersionMetadata,
+  type KvMetadata,
+  type KvMetadataInput,
+  type KvConfig,
+  type TokenCreateRequest,
+  type TokenLookup,
+  type MountInput,
+  type MountConfigInput,
+  type MountEntry,
+  type MountTune,
+  type MountTuneInput,
+  type UiMount,
+  type ResponseRecord,
+} from './client.js';
 
 export interface EmbeddedNode {
   /** Base URL of the node's listener (ephemeral port on 127.0.0.1 by default). */
