@@ -67,7 +67,7 @@ export class CoreNode {
    * Version hashes of keys written by write-sets not yet applied (null = pending delete), with how many
    * in-flight write-sets touch each key: guards are checked against these first, then the FSM.
    */
-  private readonly pendingVersions = new Map<string, { hash: string | null; inFlight: number }>();
+  private readonly pendingVersions = new Map<string, { hash: string | null; inFlight: number; landed: Promise<unknown> }>();
   private readonly sealEpoch: Int32Array | null;
   /** Serialises init and unseal: each reads state, awaits, then changes it. */
   private lifecycleLock: Promise<unknown> = Promise.resolve();
@@ -355,7 +355,11 @@ export class CoreNode {
     for (const g of guards) {
       const pending = this.pendingVersions.get(g.key);
       const current = pending ? pending.hash : versionHash(this.readPhysical(g.key));
-      if (current !== g.hash) return { ok: false, conflictKey: g.key };
+      if (current === g.hash) continue;
+      // Lost to a write still in flight: answer once it has landed, so the re-executed request reads
+      // the winner's value instead of conflicting with it again and again.
+      if (pending) await pending.landed.catch(() => undefined);
+      return { ok: false, conflictKey: g.key };
     }
     const index = await this.commit(ops);
     return { ok: true, index };
@@ -366,16 +370,18 @@ export class CoreNode {
    * await, so a guard check that runs while this write-set is in flight already sees it.
    */
   private async commit(ops: StorageOp[]): Promise<number> {
+    const submitted = this.writePath.submit({ ops });
     for (const op of ops) {
       const entry = this.pendingVersions.get(op.key);
       const hash = op.t === 'put' ? versionHash(op.value) : null;
       if (entry) {
         entry.hash = hash;
         entry.inFlight++;
-      } else this.pendingVersions.set(op.key, { hash, inFlight: 1 });
+        entry.landed = submitted;
+      } else this.pendingVersions.set(op.key, { hash, inFlight: 1, landed: submitted });
     }
     try {
-      const { index } = await this.writePath.submit({ ops });
+      const { index } = await submitted;
       this.writePath.reader.refresh();
       return index;
     } finally {

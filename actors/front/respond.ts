@@ -13,7 +13,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 export function sendNoContent(res: ServerResponse): void {
-  res.writeHead(204, BASE_HEADERS);
+  sendEmpty(res, 204);
+}
+
+/** A status with no body (204, or e.g. KV v2's empty 404 for a PATCH of a missing key). */
+export function sendEmpty(res: ServerResponse, status: number): void {
+  res.writeHead(status, status === 204 ? BASE_HEADERS : { ...BASE_HEADERS, 'Content-Length': 0 });
   res.end();
 }
 

@@ -8,7 +8,7 @@ import { CofferError } from '../../runtime/errors.js';
 import { serveListMethod } from './list-method.js';
 import { parseRequest } from './request.js';
 import type { LogicalReply, LogicalRequest } from '../handler/messages.js';
-import { errorValueOf, sendError, sendErrorValue, sendJson, sendNoContent } from './respond.js';
+import { errorValueOf, sendEmpty, sendError, sendErrorValue, sendJson } from './respond.js';
 import { findRoute, type AskCore } from './routes.js';
 
 /** How long the front keeps discarding an over-limit body after its 413 before closing. */
@@ -42,7 +42,7 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
       }
       const data = api.operation === 'read' || api.operation === 'delete' || api.operation === 'list' ? { ...Object.fromEntries(api.query), ...api.body } : api.body;
       const reply = await askHandler({ operation: api.operation, path: api.path, data, token: api.token, headers });
-      if (reply.body === null) sendNoContent(res);
+      if (reply.body === null) sendEmpty(res, reply.status);
       else sendJson(res, reply.status, reply.body);
     } catch (err) {
       const value = errorValueOf(err);

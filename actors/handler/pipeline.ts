@@ -185,5 +185,5 @@ export function shapeReply(result: HandlerResult, operation: Operation, extraWar
     mount_type: mount.type === 'system' ? 'system' : mount.type,
   };
   if (result.injectData && data) for (const [k, v] of Object.entries(data)) if (!(k in body)) body[k] = v;
-  return { status: 200, body };
+  return { status: result.statusCode ?? 200, body };
 }
