@@ -11,7 +11,7 @@ import { COFFER_BIN, spawnCoffer, tempDir, type ServerProcess } from './helpers/
 const ROOT = 'kv-cli-root';
 
 /** Runs the CLI with a clean environment (no inherited VAULT_/COFFER_ variables, a temp HOME). */
-export function runCli(args: string[], env: Record<string, string>, stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(args: string[], env: Record<string, string>, stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(VAULT_|COFFER_)/.test(k))) as Record<string, string>;
   const child = spawn(process.execPath, [COFFER_BIN, ...args], { env: { ...base, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
