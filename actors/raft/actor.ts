@@ -1,23 +1,183 @@
-// The raft actor's worker thread: one RaftHost (core + LogStore + Fsm, driven by a real tick timer) and,
-// when the group has other voters, the mutual-TLS peer transport. Fail-stop: a storage or core failure
-// crashes the worker (the node must restart and recover from LMDB).
-// Asked by the core actor (RaftWritePath, over a linked ring) or by a test process entry.
+// The raft actor's worker thread: one RaftHost (core + LogStore + Fsm, driven by a real tick timer) and
+// the mutual-TLS peer transport. Fail-stop: a storage or core failure crashes the worker (the node must
+// restart and recover from LMDB).
+// Asked by the core actor (RaftWritePath and the cluster logic, over a linked ring) or by a test process entry.
+//
+// Two modes:
+// - static (tests: test/helpers/raft-node-main.ts): the group and its transport start at once with the
+//   configured voters and peer list.
+// - dynamic (a Coffer node, RaftActorConfig.dynamic): an empty data dir waits for `bootstrap` (sys/init:
+//   a single-voter group) or `join` (the answer of the join workflow: no bootstrap, the leader sends its
+//   snapshot). A data dir that already holds a group restarts it at once, as recorded by the boot marker.
+//   The transport starts when the core hands over the node certificate (`set-tls`, on unseal) or with
+//   `join`; its peer set follows the replicated peer map (core/raft/peers) filtered by the configuration.
 import { CofferError } from '../../runtime/errors.js';
-import { serveActor } from '../../runtime/host/worker-host.js';
-import { RaftHost } from './host.js';
-import type { ProposeManyResult, RaftActorConfig, RaftReply, RaftRequest } from './protocol.js';
-import { PeerTransport } from './transport.js';
+import { serveActor, type ActorContext } from '../../runtime/host/worker-host.js';
+import { decodeRecord, encodeRecord } from '../storage/records.js';
+import { LogStore } from '../storage/log-store.js';
+import { openStorageEnv } from '../storage/env.js';
+import type { ConfState } from './core/types.js';
+import { KEY_BOOT, RaftHost, type BootMarker, type PeerMap } from './host.js';
+import type { ClusterStatus, ProposeManyResult, RaftActorConfig, RaftReply, RaftRequest } from './protocol.js';
+import { PeerTransport, type PeerAddress, type TransportTls } from './transport.js';
 
 let host: RaftHost | null = null;
 let transport: PeerTransport | null = null;
+let transportStarting: Promise<PeerTransport> | null = null;
+let config: RaftActorConfig;
+let actx: ActorContext;
+/** Addresses of the current members (from the peer map), what the transport should link to. */
+let memberAddresses: Record<string, PeerAddress> = {};
+let starting: Promise<RaftHost> | null = null;
+
+function requireHost(): RaftHost {
+  if (host === null) throw new CofferError('COFFER_ERR_NOT_LEADER', 'raft is not started on this node (not initialised or not joined)');
+  return host;
+}
+
+/** "https://127.0.0.1:8201", "127.0.0.1:8201" or "[::1]:8201" -> {host, port}. */
+export function parseClusterAddr(addr: string): PeerAddress {
+  const bare = addr.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
+  const i = bare.lastIndexOf(':');
+  if (i < 0) throw new Error(`cluster address must be host:port, got "${addr}"`);
+  return { host: bare.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(bare.slice(i + 1)) };
+}
+
+/** Peers named in the join answer: kept linked until restart (the replicated map may not list them yet). */
+let joinPeers: Record<string, PeerAddress> = {};
+
+/**
+ * The transport links to every node of the replicated peer map (plus the join answer's peers). Not
+ * filtered by the configuration: a joiner applies the leader's configuration only after entries it
+ * must acknowledge, so dropping unknown-to-the-configuration links would deadlock its catch-up. The
+ * leader deletes a removed node's entry, which closes its link.
+ */
+function onPeers(peers: PeerMap, _conf: ConfState): void {
+  const next: Record<string, PeerAddress> = { ...joinPeers };
+  for (const [id, info] of Object.entries(peers)) {
+    if (id === config.id || typeof info?.cluster_addr !== 'string') continue;
+    try {
+      next[id] = parseClusterAddr(info.cluster_addr);
+    } catch {
+      actx.log.warn({ id, addr: info.cluster_addr }, 'raft: bad cluster address in the peer map; ignored');
+    }
+  }
+  memberAddresses = next;
+  transport?.setPeers(next);
+}
+
+async function startTransport(tls: TransportTls): Promise<PeerTransport> {
+  if (transport !== null) return transport;
+  if (transportStarting !== null) return transportStarting;
+  const listen = config.clusterListen;
+  if (listen === undefined) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'no cluster address configured (cluster_addr)');
+  transportStarting = PeerTransport.start({
+    id: config.id,
+    listen,
+    peers: memberAddresses,
+    tls,
+    acceptAnyVerifiedPeer: true,
+    onMessage: (m) => host?.step(m),
+    log: actx.log,
+  });
+  try {
+    transport = await transportStarting;
+    transport.setPeers(memberAddresses);
+    actx.log.info({ port: transport.port }, 'raft transport listening');
+    return transport;
+  } finally {
+    transportStarting = null;
+  }
+}
+
+async function openHost(boot: BootMarker): Promise<RaftHost> {
+  if (host !== null) return host;
+  if (starting !== null) return starting;
+  starting = (async () => {
+    const opened = await RaftHost.open({
+      id: config.id,
+      dataDir: config.dataDir,
+      voters: boot.mode === 'bootstrap' ? boot.voters : [],
+      join: boot.mode === 'join',
+      log: actx.log,
+      send: (m) => transport?.send(m),
+      ...(config.dynamic ? { onPeers } : {}),
+      ...(config.tickMs !== undefined ? { tickMs: config.tickMs } : {}),
+      ...(config.electionTicks !== undefined ? { electionTicks: config.electionTicks } : {}),
+      ...(config.compactAt !== undefined ? { compactAt: config.compactAt } : {}),
+      ...(config.seed !== undefined ? { seed: config.seed } : {}),
+      ...(config.digestApplied !== undefined ? { digestApplied: config.digestApplied } : {}),
+      ...(config.snapshotChunkBytes !== undefined ? { snapshotChunkBytes: config.snapshotChunkBytes } : {}),
+      onFailure: (err) =>
+        process.nextTick(() => {
+          throw err; // fail-stop: crash the worker; the ActorSystem applies the supervision policy
+        }),
+    });
+    host = opened;
+    opened.start();
+    await opened.whenRecovered();
+    return opened;
+  })();
+  try {
+    return await starting;
+  } finally {
+    starting = null;
+  }
+}
+
+/** The boot marker, or (a data dir from before markers) a bootstrap of ourselves when raft state exists. */
+function readBoot(): BootMarker | null {
+  const env = openStorageEnv(config.dataDir);
+  const bytes = env.hard.get(KEY_BOOT);
+  if (bytes !== undefined) return decodeRecord<BootMarker>(bytes, `hard/${KEY_BOOT}`);
+  const loaded = new LogStore(env);
+  const hs = loaded.currentHardState();
+  if (loaded.lastIndex() > 0 || hs.term > 0 || loaded.load().snapshotMeta !== null) return { mode: 'bootstrap', voters: [config.id] };
+  return null;
+}
+
+async function writeBoot(boot: BootMarker): Promise<void> {
+  const env = openStorageEnv(config.dataDir);
+  await env.hard.put(KEY_BOOT, encodeRecord(boot));
+  await env.root.flushed;
+}
+
+function clusterStatus(): ClusterStatus {
+  if (host === null) {
+    return { started: false, id: config.id, role: null, leader: null, term: 0, commit: 0, applied: 0, conf: { voters: [], learners: [] }, confIndex: 0, progress: null, peers: {}, transportUp: transport !== null };
+  }
+  const s = host.status();
+  const { conf, index } = host.configuration();
+  let progress: ClusterStatus['progress'] = null;
+  if (s.progress !== null) {
+    progress = {};
+    for (const [id, p] of Object.entries(s.progress)) progress[id] = { match: p.match, active: p.active };
+  }
+  return {
+    started: true,
+    id: config.id,
+    role: s.role,
+    leader: s.leader,
+    term: s.term,
+    commit: s.commit,
+    applied: host.fsmApplied().index,
+    conf,
+    confIndex: index,
+    progress,
+    peers: host.peerMap(),
+    transportUp: transport !== null,
+  };
+}
 
 serveActor<RaftRequest, RaftReply>(
   async (msg) => {
-    const h = host as RaftHost;
     switch (msg.t) {
-      case 'propose':
+      case 'propose': {
+        const h = requireHost();
         return { index: await h.propose(msg.data), flushes: h.stats().flushes };
+      }
       case 'propose-many': {
+        const h = requireHost();
         const out: ProposeManyResult = await Promise.all(
           msg.items.map((data) =>
             h.propose(data).then(
@@ -28,7 +188,8 @@ serveActor<RaftRequest, RaftReply>(
         );
         return out;
       }
-      case 'status':
+      case 'status': {
+        const h = requireHost();
         return {
           raft: h.status(),
           host: h.stats(),
@@ -38,58 +199,80 @@ serveActor<RaftRequest, RaftReply>(
           logLastIndex: h.logStore.lastIndex(),
           snapshotIndex: h.snapshotAt(),
         };
+      }
       case 'fsm-dump': {
+        const h = requireHost();
         h.env.root.resetReadTxn();
         const out: [string, Uint8Array][] = [];
         for (const { key, value } of h.env.fsm.getRange({})) out.push([key, value]);
         return out;
       }
       case 'log-entries': {
+        const h = requireHost();
         const lo = Math.max(msg.lo, h.logStore.firstIndex());
         const hi = Math.min(msg.hi, h.logStore.lastIndex() + 1);
         return h.logStore.entries(lo, Math.max(lo, hi)).map((e) => ({ index: e.index, term: e.term, data: e.payload.t === 'normal' ? e.payload.data : null }));
       }
+      case 'bootstrap': {
+        if (host !== null) return { started: false };
+        const boot: BootMarker = { mode: 'bootstrap', voters: [config.id] };
+        await writeBoot(boot);
+        await openHost(boot);
+        return { started: true };
+      }
+      case 'join': {
+        if (host !== null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'raft is already started on this node');
+        // The answer's peer list: link to them at once (the replicated map replaces it once applied).
+        const next: Record<string, PeerAddress> = {};
+        for (const [id, info] of Object.entries(msg.peers)) if (id !== config.id) next[id] = parseClusterAddr(info.cluster_addr);
+        joinPeers = next;
+        memberAddresses = { ...next };
+        await startTransport(msg.tls);
+        const boot: BootMarker = { mode: 'join' };
+        await writeBoot(boot);
+        await openHost(boot);
+        return { started: true };
+      }
+      case 'set-tls': {
+        if (config.clusterListen === undefined) return { transportUp: false };
+        await startTransport(msg.tls);
+        return { transportUp: true };
+      }
+      case 'conf-change':
+        return { index: await requireHost().proposeConfChange(msg.change) };
+      case 'transfer-leader':
+        return { to: requireHost().transferLeadership(msg.to, msg.holdMs) };
+      case 'cluster-status':
+        return clusterStatus();
     }
   },
   {
     init: async (ctx) => {
-      const config = ctx.workerData as RaftActorConfig;
+      actx = ctx;
+      config = ctx.workerData as RaftActorConfig;
+      if (config.dynamic) {
+        const boot = readBoot();
+        if (boot !== null) await openHost(boot);
+        return;
+      }
+      // Static mode: the configured voters and peer list, transport at once.
       const others = config.voters.filter((v) => v !== config.id);
-      let t: PeerTransport | null = null;
-      const opened = await RaftHost.open({
-        id: config.id,
-        dataDir: config.dataDir,
-        voters: config.voters,
-        log: ctx.log,
-        send: (m) => t?.send(m),
-        ...(config.tickMs !== undefined ? { tickMs: config.tickMs } : {}),
-        ...(config.electionTicks !== undefined ? { electionTicks: config.electionTicks } : {}),
-        ...(config.compactAt !== undefined ? { compactAt: config.compactAt } : {}),
-        ...(config.seed !== undefined ? { seed: config.seed } : {}),
-        ...(config.digestApplied !== undefined ? { digestApplied: config.digestApplied } : {}),
-        ...(config.snapshotChunkBytes !== undefined ? { snapshotChunkBytes: config.snapshotChunkBytes } : {}),
-        onFailure: (err) =>
-          process.nextTick(() => {
-            throw err; // fail-stop: crash the worker; the ActorSystem applies the supervision policy
-          }),
-      });
       if (others.length > 0) {
         if (config.transport === undefined) throw new Error(`raft actor ${config.id}: voters ${others.join(',')} but no transport configured`);
-        t = await PeerTransport.start({
+        memberAddresses = { ...config.transport.peers };
+        const t = await PeerTransport.start({
           id: config.id,
           listen: config.transport.listen,
           peers: config.transport.peers,
           tls: config.transport.tls,
-          onMessage: (m) => opened.step(m),
+          onMessage: (m) => host?.step(m),
           log: ctx.log,
         });
+        transport = t;
         ctx.log.info({ port: t.port, peers: Object.keys(config.transport.peers) }, 'raft transport listening');
       }
-      transport = t;
-      host = opened;
-      opened.start();
       // Serve only once the FSM replayed what was committed before a restart (readers see no stale state).
-      await opened.whenRecovered();
+      await openHost({ mode: 'bootstrap', voters: config.voters });
     },
   },
 );

@@ -26,19 +26,42 @@ import { openStorageEnv, type StorageEnv } from '../storage/env.js';
 import { Fsm, KEY_APPLIED } from '../storage/fsm.js';
 import { LogStore } from '../storage/log-store.js';
 import { decodeRecord, encodeRecord } from '../storage/records.js';
+import { applyConfChange } from './core/conf.js';
 import { createRaftNode } from './core/index.js';
-import type { ConfState, Entry, HardState, RaftMessage, RaftNode, RaftStatus, Ready, Snapshot, SnapshotMeta } from './core/types.js';
+import type { ConfChange, ConfState, Entry, HardState, RaftMessage, RaftNode, RaftStatus, Ready, Snapshot, SnapshotMeta } from './core/types.js';
 import type { RaftHostStats } from './protocol.js';
 
 /** Key of the latest snapshot image {meta, data} in the `hard` db (LogStore keeps only the meta). */
 const KEY_SNAPSHOT_IMAGE = 'raft-snapshot';
 /** lmdb-js transaction flags, as Fsm.apply: ABORTABLE | SYNCHRONOUS_COMMIT | NO_SYNC_FLUSH. */
 const RESTORE_TXN_FLAGS = 0x1 | 0x2 | 0x10000;
+/**
+ * FSM key (plain JSON, written by the core through the log) mapping node id -> {cluster_addr, api_addr}:
+ * the transport's peer set. Written just before an add conf change, so every node knows a new peer's
+ * address before the change that makes it a member is applied. Entries of non-members are ignored.
+ */
+export const PEERS_KEY = 'core/raft/peers';
+/** Key of the boot marker in the `hard` db: how this node's Raft group was started (see RaftHost.open). */
+export const KEY_BOOT = 'raft-boot';
+
+export interface PeerInfo {
+  cluster_addr: string;
+  api_addr?: string;
+}
+export type PeerMap = Record<string, PeerInfo>;
+
+/** How the group was started: a bootstrap configuration, or joined (no bootstrap: waits for the leader's snapshot). */
+export type BootMarker = { mode: 'bootstrap'; voters: string[] } | { mode: 'join' };
 
 export interface RaftHostOptions {
   id: string;
   dataDir: string;
+  /** Bootstrap voters (ourselves included). Ignored when `join` is set. */
   voters: string[];
+  /** Joining an existing group: no bootstrap configuration; the leader sends its snapshot (with its configuration). */
+  join?: boolean;
+  /** Called after an apply or snapshot install changed the replicated peer map (PEERS_KEY), and once at start. */
+  onPeers?: (peers: PeerMap, conf: ConfState) => void;
   /** Hands messages to the transport (must not block or throw). */
   send(msg: RaftMessage): void;
   log: Logger;
@@ -56,6 +79,7 @@ export interface RaftHostOptions {
 
 interface Pending {
   term: number;
+  /** Only for proposals: conf changes and normal entries share the index space. */
   resolve(index: number): void;
   reject(err: unknown): void;
 }
@@ -86,6 +110,14 @@ export class RaftHost {
   private readonly recoveredCommit: number;
   private recoveredWaiters: (() => void)[] = [];
   private digest: { from: number; index: number; hex: string } | null = null;
+  /** Configuration in effect at the FSM's applied index (what a snapshot taken now must record). */
+  private appliedConf: ConfState;
+  /** Index of the entry (or snapshot) that set appliedConf. */
+  private appliedConfIndex: number;
+  private peersBytes: Buffer | null = null;
+  private peers: PeerMap = {};
+  /** After a step-down: no election timeouts (no campaign) until this time (ms). */
+  private noCampaignUntil = 0;
   private counters: RaftHostStats = {
     readies: 0,
     flushes: 0,
@@ -116,6 +148,19 @@ export class RaftHost {
       this.digest = { from: applied, index: applied, hex: '' };
     }
     this.recoveredCommit = Math.min(Math.max(hardState.commit, snapIndex), Math.max(last, snapIndex));
+    const bootstrap: ConfState | undefined = opts.join ? undefined : { voters: [...opts.voters], learners: [] };
+    // The configuration at the FSM's applied index: the snapshot's (or the bootstrap one), then every conf
+    // entry the FSM has applied since.
+    this.appliedConf = snapshot !== null ? confCopy(snapshot.meta.conf) : (bootstrap ?? { voters: [], learners: [] });
+    this.appliedConfIndex = snapIndex;
+    const fsmApplied = this.fsm.applied().index;
+    for (const e of entries) {
+      if (e.index > fsmApplied) break;
+      if (e.payload.t === 'conf') {
+        this.appliedConf = applyConfChange(this.appliedConf, e.payload.change);
+        this.appliedConfIndex = e.index;
+      }
+    }
     this.node = createRaftNode(
       {
         id: opts.id,
@@ -132,7 +177,7 @@ export class RaftHost {
         hardState: { ...hardState, commit: this.recoveredCommit },
         snapshot,
         entries,
-        bootstrap: { voters: [...opts.voters], learners: [] },
+        ...(bootstrap !== undefined ? { bootstrap } : {}),
         applied: this.fsm.applied().index,
       },
     );
@@ -143,7 +188,7 @@ export class RaftHost {
    * FSM's applied index (Fsm.applied), and finishes a snapshot install or compaction a crash cut short.
    */
   static async open(opts: RaftHostOptions): Promise<RaftHost> {
-    assert(opts.voters.includes(opts.id), `voters ${opts.voters.join(',')} must include ${opts.id}`);
+    assert(opts.join === true || opts.voters.includes(opts.id), `voters ${opts.voters.join(',')} must include ${opts.id}`);
     const env = openStorageEnv(opts.dataDir);
     try {
       const logStore = new LogStore(env);
@@ -158,7 +203,7 @@ export class RaftHost {
         // A log compacted by the single-node LocalWritePath (no image, empty conf): snapshot the FSM now.
         const applied = new Fsm(env).applied();
         assert(applied.index >= metaIndex, `FSM applied ${applied.index} is behind the compacted log (${metaIndex}) and there is no snapshot image`);
-        image = { meta: { index: applied.index, term: applied.term, conf: { voters: [...opts.voters], learners: [] } }, data: imageOfFsm(env) };
+        image = { meta: { index: applied.index, term: applied.term, conf: { voters: opts.join ? [] : [...opts.voters], learners: [] } }, data: imageOfFsm(env) };
         await writeImage(env, image);
         await logStore.compact(Math.min(applied.index, logStore.lastIndex()), image.meta);
       }
@@ -178,10 +223,14 @@ export class RaftHost {
     assert(this.ticker === null, 'raft host started twice');
     this.ticker = setInterval(() => {
       if (this.closed || this.failure !== null) return;
+      // After a step-down this node lets its election timer sleep (no campaign), as Vault's 10 s.
+      if (this.role !== 'leader' && Date.now() < this.noCampaignUntil) return;
       this.guard(() => this.node.tick());
       this.kick();
     }, this.opts.tickMs ?? raftLimits.tickMs);
-    if (this.opts.voters.length === 1) this.guard(() => this.node.campaign());
+    const conf = this.node.status().conf;
+    if (conf.voters.length === 1 && conf.voters[0] === this.opts.id) this.guard(() => this.node.campaign());
+    this.checkPeers(true);
     this.kick();
   }
 
@@ -213,6 +262,66 @@ export class RaftHost {
       if (r.error === 'too-large') throw new CofferError('COFFER_ERR_TOO_LARGE', 'proposal too large');
       throw new CofferError('COFFER_ERR_NOT_LEADER', `proposal refused: ${r.error}`);
     }
+  }
+
+  /**
+   * Propose a membership change; resolves with its index once applied here. Only one change may be
+   * uncommitted and a new leader must first commit an entry of its term: those refusals are retried
+   * (bounded), anything else is thrown as for propose().
+   */
+  async proposeConfChange(change: ConfChange, timeoutMs = 10_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.failure !== null) throw this.failure;
+      if (this.closed) throw new CofferError('COFFER_ERR_INTERNAL', 'raft is closed');
+      const r = this.node.proposeConfChange(change);
+      if (r.ok) {
+        this.counters.proposals++;
+        this.kick();
+        return new Promise<number>((resolve, reject) => this.pending.set(r.index, { term: r.term, resolve, reject }));
+      }
+      if (r.error === 'not-leader' && this.leader !== null) throw new CofferError('COFFER_ERR_NOT_LEADER', `raft leader is ${this.leader}`);
+      if (r.error === 'leader-stepping-down') throw new CofferError('COFFER_ERR_NOT_LEADER', 'this node is leaving the configuration');
+      if (Date.now() > deadline) throw new CofferError('COFFER_ERR_TIMEOUT', `membership change refused: ${r.error}`);
+      if (r.error === 'not-leader') await this.waitForLeader(Math.min(500, deadline - Date.now()));
+      else await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /**
+   * Leadership transfer (sys/step-down): to `to`, or to the voter with the highest match index. This
+   * node then lets its election timer sleep for `holdMs` so it does not take leadership straight back.
+   */
+  transferLeadership(to: string | null, holdMs: number): string | null {
+    const status = this.node.status();
+    if (status.role !== 'leader') throw new CofferError('COFFER_ERR_NOT_LEADER', `raft leader is ${this.leader}`);
+    let target = to;
+    if (target === null) {
+      let best = -1;
+      for (const id of status.conf.voters) {
+        if (id === this.opts.id) continue;
+        const pr = status.progress?.[id];
+        if (pr !== undefined && pr.match > best) {
+          best = pr.match;
+          target = id;
+        }
+      }
+    }
+    if (target === null) return null; // a lone voter has nobody to hand over to
+    const r = this.node.transferLeadership(target);
+    if (!r.ok) throw new CofferError('COFFER_ERR_INVALID_REQUEST', `cannot transfer leadership to ${target}: ${r.error}`);
+    this.noCampaignUntil = Date.now() + holdMs;
+    this.kick();
+    return target;
+  }
+
+  /** The configuration at the applied index and the index of the change that set it. */
+  configuration(): { conf: ConfState; index: number } {
+    return { conf: confCopy(this.appliedConf), index: this.appliedConfIndex };
+  }
+
+  peerMap(): PeerMap {
+    return { ...this.peers };
   }
 
   /** Resolves once the FSM has applied everything known committed at open (replay after a restart). */
@@ -325,6 +434,15 @@ export class RaftHost {
 
   private apply(entries: Entry[]): void {
     this.fsm.apply(entries);
+    let confChanged = false;
+    for (const e of entries) {
+      if (e.payload.t === 'conf' && e.index > this.appliedConfIndex) {
+        this.appliedConf = applyConfChange(this.appliedConf, e.payload.change);
+        this.appliedConfIndex = e.index;
+        confChanged = true;
+      }
+    }
+    this.checkPeers(confChanged);
     if (this.digest !== null) {
       for (const e of entries) {
         if (e.index <= this.digest.index) continue;
@@ -341,6 +459,25 @@ export class RaftHost {
       else this.lose(e.index, p);
     }
     this.wakeRecovered();
+  }
+
+  /** Re-reads the replicated peer map (one LMDB get) and tells the actor when it or the membership changed. */
+  private checkPeers(force: boolean): void {
+    this.env.root.resetReadTxn();
+    const bytes = this.env.fsm.get(PEERS_KEY);
+    const same = bytes === undefined ? this.peersBytes === null : this.peersBytes !== null && this.peersBytes.equals(bytes);
+    if (same && !force) return;
+    this.peersBytes = bytes === undefined ? null : Buffer.from(bytes);
+    let peers: PeerMap = {};
+    if (this.peersBytes !== null) {
+      try {
+        peers = JSON.parse(this.peersBytes.toString('utf8')) as PeerMap;
+      } catch {
+        this.opts.log.error('raft: the replicated peer map is not JSON; ignored');
+      }
+    }
+    this.peers = peers;
+    this.opts.onPeers?.(peers, confCopy(this.appliedConf));
   }
 
   private wakeRecovered(): void {
@@ -399,6 +536,11 @@ export class RaftHost {
     if (this.digest !== null) this.digest = { from: snapshot.meta.index, index: snapshot.meta.index, hex: `snapshot:${snapshot.meta.index}` };
     this.snapshotIndex = Math.max(this.snapshotIndex, snapshot.meta.index);
     this.counters.snapshotsInstalled++;
+    if (snapshot.meta.index >= this.appliedConfIndex) {
+      this.appliedConf = confCopy(snapshot.meta.conf);
+      this.appliedConfIndex = snapshot.meta.index;
+    }
+    this.checkPeers(true);
     this.wakeRecovered();
     // Proposals at or below the snapshot: their fate is unknown here.
     for (const [index, p] of this.pending) if (index <= snapshot.meta.index) this.lose(index, p);
@@ -410,7 +552,8 @@ export class RaftHost {
     const status = this.node.status();
     if (applied.index - this.logStore.firstIndex() + 1 < this.compactAt) return;
     if (applied.index > status.applied || applied.index <= status.firstIndex - 1) return;
-    const meta: SnapshotMeta = { index: applied.index, term: applied.term, conf: confCopy(status.conf) };
+    // The configuration in effect at the applied index (the core's current one may be ahead of it).
+    const meta: SnapshotMeta = { index: applied.index, term: applied.term, conf: confCopy(this.appliedConf) };
     const image: SnapshotImage = { meta, data: imageOfFsm(this.env) };
     this.node.compact({ meta, data: image.data });
     await writeImage(this.env, image);

@@ -1,5 +1,6 @@
 // The raft actor's protocol (asked over rings by the core actor, or by a process entry in tests).
-import type { RaftStatus } from './core/types.js';
+import type { ConfChange, ConfState, RaftStatus, Role } from './core/types.js';
+import type { PeerMap } from './host.js';
 import type { PeerAddress, TransportStats, TransportTls } from './transport.js';
 
 export type RaftRequest =
@@ -11,7 +12,20 @@ export type RaftRequest =
   /** Tests: every FSM key/value (small FSMs only). */
   | { t: 'fsm-dump' }
   /** Tests: log entries [lo, hi) still in this node's log (compacted ones are skipped). */
-  | { t: 'log-entries'; lo: number; hi: number };
+  | { t: 'log-entries'; lo: number; hi: number }
+  // ---- dynamic membership (RaftActorConfig.dynamic) ----
+  /** Start a brand-new single-voter group of this node (sys/init). No-op when the group already exists. */
+  | { t: 'bootstrap' }
+  /** Start as a joiner of an existing group: no bootstrap configuration; the leader sends its snapshot. */
+  | { t: 'join'; peers: PeerMap; tls: TransportTls }
+  /** The node's certificate (issued from the cluster CA on unseal): starts the transport if it is not running. */
+  | { t: 'set-tls'; tls: TransportTls }
+  /** A membership change, proposed by the core on the leader; answered once applied here. */
+  | { t: 'conf-change'; change: ConfChange }
+  /** Leadership transfer (sys/step-down); `to` null = the most caught-up voter. */
+  | { t: 'transfer-leader'; to: string | null; holdMs: number }
+  /** Cheap view for the core's HA logic; works before the group is started. */
+  | { t: 'cluster-status' };
 
 export interface ProposeResult {
   index: number;
@@ -51,6 +65,32 @@ export interface RaftReplies {
   status: RaftActorStatus;
   'fsm-dump': [string, Uint8Array][];
   'log-entries': { index: number; term: number; data: Uint8Array | null }[];
+  bootstrap: { started: boolean };
+  join: { started: boolean };
+  'set-tls': { transportUp: boolean };
+  'conf-change': { index: number };
+  'transfer-leader': { to: string | null };
+  'cluster-status': ClusterStatus;
+}
+
+export interface ClusterStatus {
+  /** false until bootstrap/join (or a restart on an existing group). */
+  started: boolean;
+  id: string;
+  role: Role | null;
+  leader: string | null;
+  term: number;
+  commit: number;
+  /** The FSM's applied index. */
+  applied: number;
+  /** Configuration at the applied index, and the index that set it. */
+  conf: ConfState;
+  confIndex: number;
+  /** Leader only: per-peer match index and recent activity. */
+  progress: Record<string, { match: number; active: boolean }> | null;
+  /** The replicated peer map (FSM core/raft/peers). */
+  peers: PeerMap;
+  transportUp: boolean;
 }
 
 export type RaftReply = RaftReplies[keyof RaftReplies];
@@ -72,4 +112,11 @@ export interface RaftActorConfig {
   digestApplied?: boolean;
   /** Bytes per InstallSnapshot chunk. */
   snapshotChunkBytes?: number;
+  /**
+   * Dynamic membership (a Coffer node): the group starts only on `bootstrap` (init) or `join`, or at once
+   * when this data dir already holds a group; `voters` is then ignored. The transport listens on
+   * `clusterListen` once it has TLS material (`set-tls` or `join`); peers come from the replicated peer map.
+   */
+  dynamic?: boolean;
+  clusterListen?: PeerAddress;
 }

@@ -34,8 +34,14 @@ export interface TransportTls {
 export interface TransportOptions {
   id: string;
   listen: PeerAddress;
-  /** Static peer list (ids other than ours). */
+  /** Initial peer list (ids other than ours); changed later with setPeers (dynamic membership). */
   peers: Record<string, PeerAddress>;
+  /**
+   * Accept inbound connections from any peer whose certificate verifies against the cluster CA, not only
+   * from listed peers (dynamic membership: a node that just joined may talk to us before we applied the
+   * change that lists it). The CA is handed out only to nodes that proved possession of the seal key.
+   */
+  acceptAnyVerifiedPeer?: boolean;
   tls: TransportTls;
   onMessage(msg: RaftMessage): void;
   log: Logger;
@@ -55,6 +61,7 @@ export interface TransportStats {
   received: number;
   badFrames: number;
   tlsRejected: number;
+  unknownPeer: number;
   peers: Record<string, PeerStats>;
 }
 
@@ -66,7 +73,7 @@ export class PeerTransport {
   private readonly links = new Map<string, PeerLink>();
   private readonly inbound = new Set<TLSSocket>();
   private closed = false;
-  private counters = { received: 0, badFrames: 0, tlsRejected: 0 };
+  private counters = { received: 0, badFrames: 0, tlsRejected: 0, unknownPeer: 0 };
   port = 0;
 
   private constructor(opts: TransportOptions) {
@@ -105,12 +112,29 @@ export class PeerTransport {
     return t;
   }
 
+  /** Replace the peer set: new peers get a link, removed ones are closed, moved ones reconnect. */
+  setPeers(peers: Record<string, PeerAddress>): void {
+    if (this.closed) return;
+    for (const [id, link] of this.links) {
+      const next = peers[id];
+      if (next === undefined || next.host !== link.address.host || next.port !== link.address.port) {
+        link.close();
+        this.links.delete(id);
+      }
+    }
+    for (const [id, address] of Object.entries(peers)) {
+      if (id === this.opts.id || this.links.has(id)) continue;
+      this.links.set(id, new PeerLink(this.opts, id, address, () => this.closed));
+    }
+  }
+
   /** Queue a message for its peer; never blocks, never throws for a busy or absent peer (drops instead). */
   send(msg: RaftMessage): void {
     if (this.closed) return;
     const link = this.links.get(msg.to);
     if (link === undefined) {
-      this.opts.log.warn({ to: msg.to, t: msg.t }, 'raft transport: message for an unknown peer dropped');
+      this.counters.unknownPeer++;
+      this.opts.log.debug({ to: msg.to, t: msg.t }, 'raft transport: message for an unknown peer dropped');
       return;
     }
     link.enqueue(frame(msg));
@@ -132,7 +156,8 @@ export class PeerTransport {
   private onInbound(socket: TLSSocket): void {
     const cert: PeerCertificate = socket.getPeerCertificate();
     const peerId = typeof cert?.subject?.CN === 'string' ? cert.subject.CN : null;
-    if (!socket.authorized || peerId === null || !(peerId in this.opts.peers)) {
+    const known = peerId !== null && (this.links.has(peerId) || (this.opts.acceptAnyVerifiedPeer === true && peerId !== this.opts.id));
+    if (!socket.authorized || peerId === null || !known) {
       this.counters.tlsRejected++;
       this.opts.log.warn({ peerId, authorized: socket.authorized }, 'raft transport: refused an inbound peer');
       socket.destroy();
@@ -188,7 +213,7 @@ class PeerLink {
   constructor(
     private readonly opts: TransportOptions,
     private readonly peerId: string,
-    private readonly address: PeerAddress,
+    readonly address: PeerAddress,
     private readonly isClosed: () => boolean,
   ) {
     this.framesMax = opts.sendQueueFramesMax ?? raftLimits.peerSendQueueFramesMax;

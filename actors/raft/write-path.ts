@@ -7,7 +7,7 @@ import type { PeerRef } from '../../runtime/host/worker-host.js';
 import { openStorageEnv, type StorageEnv } from '../storage/env.js';
 import { FsmReader } from '../storage/fsm-reader.js';
 import { encodeWriteSet, type WriteSet } from '../storage/write-set.js';
-import type { RaftReply, RaftRequest, ProposeResult } from './protocol.js';
+import type { RaftReplies, RaftReply, RaftRequest, ProposeResult } from './protocol.js';
 
 export class RaftWritePath {
   readonly reader: FsmReader;
@@ -33,6 +33,11 @@ export class RaftWritePath {
     this.counters.writeSets++;
     this.counters.flushes = Math.max(this.counters.flushes, r.flushes);
     return { index: r.index };
+  }
+
+  /** Membership, status and leadership requests to the raft actor (the core's cluster logic, actors/cluster). */
+  askRaft<R extends RaftRequest>(msg: R, timeoutMs?: number): Promise<RaftReplies[R['t']]> {
+    return this.raft.ask(msg, timeoutMs) as Promise<RaftReplies[R['t']]>;
   }
 
   /** flushes: the raft actor's awaited log flushes as of the last answer. */
