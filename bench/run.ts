@@ -7,6 +7,7 @@ const BENCHES = {
   ring: 'ring vs MessagePort.postMessage: one-way and round trip, 64 B / 1 KiB / 16 KiB',
   'raft-core': 'entries/s committed by a 3-node in-memory group of the pure Raft core',
   write: 'durable writes over HTTP at 1 and 64 clients vs the fsync rate; idle RSS',
+  kv: 'KV v2 reads (root and policy token) and durable writes over HTTP vs a bare node:http server',
 } as const;
 
 type BenchName = keyof typeof BENCHES;
