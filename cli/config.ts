@@ -57,6 +57,16 @@ export async function parseConfigText(fileName: string, text: string): Promise<O
   if (apiAddr) config.apiAddr = apiAddr;
   if (clusterAddr) config.clusterAddr = clusterAddr;
   if (nodeId) config.nodeId = nodeId;
+  // retry_join { leader_api_addr, leader_ca_cert } (repeatable): join that cluster at start when uninitialised.
+  const retryJoin = Array.isArray(raft.retry_join) ? (raft.retry_join as Block[]) : raft.retry_join ? [raft.retry_join as Block] : [];
+  if (retryJoin.length > 0) {
+    config.retryJoin = retryJoin.map((rj, i) => {
+      const leaderApiAddr = asString(rj.leader_api_addr, `storage.raft.retry_join[${i}].leader_api_addr`);
+      if (!leaderApiAddr) throw new Error('config: retry_join needs leader_api_addr (auto_join is not supported)');
+      const ca = asString(rj.leader_ca_cert, `storage.raft.retry_join[${i}].leader_ca_cert`);
+      return { leaderApiAddr, ...(ca ? { leaderCaCert: ca } : {}) };
+    });
+  }
   if (logLevel) config.logLevel = logLevel;
   if (!tlsDisable && (!config.listener.tlsCertFile || !config.listener.tlsKeyFile)) {
     throw new Error('config: listener "tcp" needs tls_cert_file and tls_key_file, or tls_disable = true');

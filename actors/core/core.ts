@@ -14,6 +14,8 @@ import type { CoreReplies, CoreRequest, HealthInfo, KeyStatus, SealStatus } from
 import { handleRaw } from './raw.js';
 import { initialState, withDevKvMount } from './initial-state.js';
 import { versionHash, type Guard } from '../mounts/framework/storage-view.js';
+import { ClusterCore, type ClusterOptions } from '../cluster/cluster.js';
+import type { RaftReplies, RaftRequest } from '../raft/protocol.js';
 import { MOUNTS_KEY, type MountTable } from '../mounts/mount-table.js';
 import {
   TOKEN_SALT_KEY,
@@ -41,6 +43,8 @@ export interface CoreOptions {
    * holding keys of an older epoch refetches them (or learns the node is sealed) before serving.
    */
   sealEpoch?: SharedArrayBuffer;
+  /** Raft cluster identity and addresses (node id, api_addr, cluster_addr, retry_join); see actors/cluster. */
+  cluster?: ClusterOptions;
 }
 
 /** What the core needs from a write path: LocalWritePath (commit = flushed here) or RaftWritePath. */
@@ -49,6 +53,8 @@ export interface CoreWritePath {
   submit(ws: WriteSet): Promise<{ index: number }>;
   stats(): { flushes: number; writeSets: number; appliedIndex: number };
   close(): Promise<void>;
+  /** Present on RaftWritePath: membership/status/leadership requests to the raft actor. */
+  askRaft?<R extends RaftRequest>(msg: R, timeoutMs?: number): Promise<RaftReplies[R['t']]>;
 }
 
 interface Unsealed {
@@ -71,6 +77,8 @@ export class CoreNode {
   private readonly sealEpoch: Int32Array | null;
   /** Serialises init and unseal: each reads state, awaits, then changes it. */
   private lifecycleLock: Promise<unknown> = Promise.resolve();
+  /** Raft membership, join workflow and HA (null with LocalWritePath: unit tests). */
+  private readonly cluster: ClusterCore | null;
 
   private constructor(
     private readonly opts: CoreOptions,
@@ -79,6 +87,20 @@ export class CoreNode {
     this.writePath = writePath ?? LocalWritePath.open(opts.dataDir);
     this.nowMs = opts.nowMs ?? Date.now;
     this.sealEpoch = opts.sealEpoch ? new Int32Array(opts.sealEpoch) : null;
+    const wp = this.writePath;
+    this.cluster =
+      wp.askRaft === undefined
+        ? null
+        : new ClusterCore(opts.cluster ?? { nodeId: 'node1', apiAddr: '', clusterAddr: null }, {
+            raft: (msg, timeoutMs) => (wp.askRaft as NonNullable<CoreWritePath['askRaft']>)(msg, timeoutMs),
+            barrier: () => this.unsealed?.barrier ?? null,
+            readPhysical: (k) => this.readPhysical(k),
+            list: (prefix) => wp.reader.list(prefix),
+            refresh: () => wp.reader.refresh(),
+            commit: (ops) => this.commit(ops),
+            warn: (msg, err) => console.error(JSON.stringify({ level: 40, msg, err: err === undefined ? undefined : String((err as Error)?.message ?? err) })),
+          });
+    this.cluster?.startRetryJoin(this.sealConfig() !== null);
   }
 
   /** `writePath` defaults to LocalWritePath on opts.dataDir (tests); the node injects RaftWritePath. */
@@ -87,6 +109,7 @@ export class CoreNode {
   }
 
   async close(): Promise<void> {
+    this.cluster?.close();
     this.unsealed = null;
     await this.writePath.close();
   }
@@ -113,7 +136,31 @@ export class CoreNode {
         return this.health();
       case 'leader':
         this.requireUnsealed();
-        return { ha_enabled: false };
+        return this.cluster ? this.cluster.leader() : { ha_enabled: false };
+      case 'raft-join':
+        return this.locked(() => this.requireCluster().join(req, this.sealConfig() !== null));
+      case 'raft-challenge':
+        return this.requireCluster().challenge(req.serverId);
+      case 'raft-answer':
+        return this.requireCluster().answer(req);
+      case 'raft-configuration':
+        this.requireRoot(req.token);
+        return this.requireCluster().configuration();
+      case 'raft-peer': {
+        this.requireRoot(req.token);
+        const c = this.requireCluster();
+        if (req.op === 'remove') await c.removePeer(req.serverId);
+        else if (req.op === 'promote') await c.promote(req.serverId);
+        else await c.demote(req.serverId);
+        return null;
+      }
+      case 'step-down':
+        this.requireRoot(req.token);
+        if (this.cluster) await this.cluster.stepDown();
+        return null;
+      case 'ha-status':
+        this.requireRoot(req.token);
+        return this.requireCluster().haStatus(COFFER_VERSION);
       case 'rotate':
         this.requireRoot(req.token);
         return this.rotate();
@@ -163,6 +210,8 @@ export class CoreNode {
     const invalid = validateSealConfig(req.secretShares, req.secretThreshold);
     if (invalid !== null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', invalid);
 
+    // On Raft, init first bootstraps a single-voter group of this node (§1.1).
+    if (this.cluster) await this.cluster.bootstrapForInit();
     const nowMs = this.nowMs();
     const { shares, keyring, physical } = await initializeShamir({ secretShares: req.secretShares, secretThreshold: req.secretThreshold, nowMs });
     const barrier = new Barrier(keyring);
@@ -177,7 +226,11 @@ export class CoreNode {
       ...rootTokenOps(barrier, tokenSalt, rootToken, nowMs),
       ...initialState().map((w) => sealedPut(barrier, w.key, w.value)),
     ];
+    // ... and creates the Raft TLS keyring (core/raft/tls) and the peer map with this node.
+    const raftInit = this.cluster ? await this.cluster.initOps(barrier) : null;
+    if (raftInit) ops.push(...raftInit.ops);
     await this.commit(ops);
+    if (raftInit && this.cluster) await this.cluster.startTransport(raftInit.ca);
     this.progress = null; // re-created from the new seal config on the first unseal
     return {
       keys: shares.map((s) => s.toString('hex')),
@@ -187,7 +240,8 @@ export class CoreNode {
   }
 
   private async unseal(key: string | null, reset: boolean): Promise<SealStatus> {
-    const cfg = this.sealConfig();
+    // A joiner has no seal config of its own yet: the leader's (from the challenge) drives the progress.
+    const cfg = this.sealConfig() ?? this.cluster?.pendingSealConfig() ?? null;
     if (cfg === null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'Vault is not initialized');
     if (reset) {
       if (this.unsealed) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'vault is unsealed');
@@ -200,6 +254,22 @@ export class CoreNode {
     if (this.unsealed) return this.sealStatus();
     const result = await this.progressFor(cfg).submit(key);
     if (result.kind === 'complete') {
+      // The last share of a joiner answers the leader's challenge and waits for the keyring to replicate.
+      if (this.cluster?.isJoining() && this.readPhysical('core/keyring') === undefined) {
+        const kek = Buffer.from(result.kek);
+        try {
+          await this.cluster.completeJoin(kek);
+        } catch (err) {
+          kek.fill(0);
+          throw err;
+        }
+        this.writePath.reader.refresh();
+        const keyring = openKeyring(kek, (k) => this.readPhysical(k));
+        kek.fill(0);
+        this.progress = null;
+        this.installKeyring(keyring);
+        return this.sealStatus();
+      }
       const keyring = openKeyring(result.kek, (k) => this.readPhysical(k));
       this.installKeyring(keyring);
     }
@@ -214,6 +284,7 @@ export class CoreNode {
     const cluster = JSON.parse(info.toString('utf8')) as { name: string; id: string };
     this.unsealed = { barrier, tokenSalt: salt.toString('utf8'), clusterName: cluster.name, clusterId: cluster.id };
     this.bumpSealEpoch();
+    this.cluster?.onUnsealed();
   }
 
   private bumpSealEpoch(): void {
@@ -221,6 +292,7 @@ export class CoreNode {
   }
 
   private seal(): void {
+    this.cluster?.onSealed();
     this.unsealed = null;
     this.progress = null;
     this.bumpSealEpoch();
@@ -267,7 +339,7 @@ export class CoreNode {
   // ---- status ----------------------------------------------------------------------------------
 
   private sealStatus(): SealStatus {
-    const cfg = this.sealConfig();
+    const cfg = this.sealConfig() ?? this.cluster?.pendingSealConfig() ?? null;
     const status: SealStatus = {
       type: 'shamir',
       initialized: cfg !== null,
@@ -289,12 +361,13 @@ export class CoreNode {
     return status;
   }
 
-  private health(): HealthInfo {
+  private async health(): Promise<HealthInfo> {
     const info: HealthInfo = {
       initialized: this.sealConfig() !== null,
       sealed: this.unsealed === null,
-      // Vault reports standby=true while sealed or uninitialised; a lone unsealed node is active.
-      standby: this.unsealed === null,
+      // Vault reports standby=true while sealed or uninitialised; an unsealed node is active when it is
+      // the Raft leader (a lone node always is).
+      standby: this.unsealed === null || (this.cluster !== null && this.cluster.haEnabled && !(await this.cluster.isActive())),
       server_time_utc: Math.floor(this.nowMs() / 1000),
       version: COFFER_VERSION,
     };
@@ -329,6 +402,11 @@ export class CoreNode {
   private readSealed(barrier: Barrier, key: string): Buffer | undefined {
     const blob = this.readPhysical(key);
     return blob === undefined ? undefined : barrier.decrypt(key, blob);
+  }
+
+  private requireCluster(): ClusterCore {
+    if (this.cluster === null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'raft storage is not in use');
+    return this.cluster;
   }
 
   private requireUnsealed(): Unsealed {

@@ -2,6 +2,8 @@
 // The core actor owns the durable state of a node: the seal, the barrier keyring, the write path.
 import type { Guard } from '../mounts/framework/storage-view.js';
 import type { StorageOp } from '../storage/write-set.js';
+import type { LeaderInfo } from '../cluster/cluster.js';
+import type { SealConfig } from '../barrier/seal.js';
 // It is fail-stop: if it dies, the node stops and recovery runs on restart.
 
 /** What the HTTP front asks of the core. Tokens travel as presented; only the core resolves them. */
@@ -22,7 +24,15 @@ export type CoreRequest =
   /** A handler's write-set: committed only if every guard still holds (docs/concurrency.md). */
   | { t: 'commit'; ops: StorageOp[]; guards: Guard[] }
   /** A handler worker fetches the keyring when the seal epoch it holds is stale. */
-  | { t: 'keyring' };
+  | { t: 'keyring' }
+  // ---- Raft cluster and HA (actors/cluster) ----
+  | { t: 'raft-join'; leaderApiAddr: string; retry: boolean; nonVoter: boolean; leaderCaCert: string | null }
+  | { t: 'raft-challenge'; serverId: string }
+  | { t: 'raft-answer'; serverId: string; answer: string; clusterAddr: string; apiAddr: string; nonVoter: boolean }
+  | { t: 'raft-configuration'; token: string | null }
+  | { t: 'raft-peer'; token: string | null; op: 'remove' | 'promote' | 'demote'; serverId: string }
+  | { t: 'step-down'; token: string | null }
+  | { t: 'ha-status'; token: string | null };
 
 export interface SealStatus {
   type: 'shamir';
@@ -89,7 +99,14 @@ export interface CoreReplies {
   unseal: SealStatus;
   seal: null;
   health: HealthInfo;
-  leader: { ha_enabled: false };
+  leader: LeaderInfo;
+  'raft-join': { joined: boolean };
+  'raft-challenge': { challenge: string; seal_config: SealConfig };
+  'raft-answer': Record<string, unknown>;
+  'raft-configuration': { config: { index: number; servers: { node_id: string; address: string; leader: boolean; protocol_version: string; voter: boolean }[] } };
+  'raft-peer': null;
+  'step-down': null;
+  'ha-status': { nodes: Record<string, unknown>[] };
   rotate: null;
   'key-status': KeyStatus;
   raw: RawResult;

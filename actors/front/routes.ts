@@ -11,7 +11,7 @@ export type AskCore = <R extends CoreRequest>(msg: R) => Promise<CoreReplies[R['
 type Route = (req: ApiRequest, res: ServerResponse, ask: AskCore) => Promise<void>;
 
 /** Paths answered even while sealed (§0.4, §1). */
-export const SEALED_OK = new Set(['sys/init', 'sys/unseal', 'sys/seal-status', 'sys/health', 'sys/leader']);
+export const SEALED_OK = new Set(['sys/init', 'sys/unseal', 'sys/seal-status', 'sys/health', 'sys/leader', 'sys/storage/raft/join']);
 
 function methodNotAllowed(): never {
   throw new CofferError('COFFER_ERR_METHOD_NOT_ALLOWED');
@@ -131,7 +131,87 @@ const raw: Route = async (req, res, ask) => {
   sendJson(res, 200, envelope(reply.data));
 };
 
+// ---- Raft cluster and HA (§1.5, §1.8, §2). Handled by the core's cluster logic (actors/cluster). ----
+
+function strField(body: Record<string, unknown>, name: string): string {
+  const v = body[name];
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') throw new CofferError('COFFER_ERR_INVALID_REQUEST', `invalid value for ${name}: expected a string`);
+  return v;
+}
+
+function boolField(body: Record<string, unknown>, name: string): boolean {
+  const v = body[name];
+  if (v === undefined || v === null) return false;
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string') return parseBool(name, v);
+  throw new CofferError('COFFER_ERR_INVALID_REQUEST', `invalid value for ${name}: expected a boolean`);
+}
+
+const raftJoin: Route = async (req, res, ask) => {
+  if (req.operation !== 'update') methodNotAllowed();
+  const b = req.body;
+  if (b.auto_join !== undefined && b.auto_join !== '' && b.leader_api_addr) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'only one of leader_api_addr and auto_join may be given');
+  if (b.auto_join !== undefined && b.auto_join !== '') throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'auto_join is not supported by this server');
+  const ca = strField(b, 'leader_ca_cert');
+  const reply = await ask({ t: 'raft-join', leaderApiAddr: strField(b, 'leader_api_addr'), retry: boolField(b, 'retry'), nonVoter: boolField(b, 'non_voter'), leaderCaCert: ca === '' ? null : ca });
+  sendJson(res, 200, reply);
+};
+
+const raftChallenge: Route = async (req, res, ask) => {
+  if (req.operation !== 'update') methodNotAllowed();
+  const reply = await ask({ t: 'raft-challenge', serverId: strField(req.body, 'server_id') });
+  sendJson(res, 200, envelope({ ...reply }));
+};
+
+const raftAnswer: Route = async (req, res, ask) => {
+  if (req.operation !== 'update') methodNotAllowed();
+  const b = req.body;
+  const reply = await ask({
+    t: 'raft-answer',
+    serverId: strField(b, 'server_id'),
+    answer: strField(b, 'answer'),
+    clusterAddr: strField(b, 'cluster_addr'),
+    apiAddr: strField(b, 'api_addr'),
+    nonVoter: boolField(b, 'non_voter'),
+  });
+  sendJson(res, 200, envelope(reply));
+};
+
+const raftConfiguration: Route = async (req, res, ask) => {
+  if (req.operation !== 'read') methodNotAllowed();
+  sendJson(res, 200, envelope({ ...(await ask({ t: 'raft-configuration', token: req.token })) }));
+};
+
+const raftPeer =
+  (op: 'remove' | 'promote' | 'demote'): Route =>
+  async (req, res, ask) => {
+    if (req.operation !== 'update') methodNotAllowed();
+    await ask({ t: 'raft-peer', token: req.token, op, serverId: strField(req.body, 'server_id') });
+    sendNoContent(res);
+  };
+
+const stepDown: Route = async (req, res, ask) => {
+  if (req.operation !== 'update') methodNotAllowed();
+  await ask({ t: 'step-down', token: req.token });
+  sendNoContent(res);
+};
+
+const haStatus: Route = async (req, res, ask) => {
+  if (req.operation !== 'read') methodNotAllowed();
+  sendJson(res, 200, envelope({ ...(await ask({ t: 'ha-status', token: req.token })) }, { inject: true }));
+};
+
 const EXACT: Record<string, Route> = {
+  'sys/storage/raft/join': raftJoin,
+  'sys/storage/raft/bootstrap/challenge': raftChallenge,
+  'sys/storage/raft/bootstrap/answer': raftAnswer,
+  'sys/storage/raft/configuration': raftConfiguration,
+  'sys/storage/raft/remove-peer': raftPeer('remove'),
+  'sys/storage/raft/promote': raftPeer('promote'),
+  'sys/storage/raft/demote': raftPeer('demote'),
+  'sys/step-down': stepDown,
+  'sys/ha-status': haStatus,
   'sys/init': init,
   'sys/unseal': unseal,
   'sys/seal-status': sealStatus,

@@ -57,6 +57,14 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
           req.resume();
         });
       }
+      if (value.code === 'COFFER_ERR_NOT_LEADER' && !res.headersSent) {
+        // A standby's write (the core's commit found this node is not the Raft leader), or an endpoint only
+        // the active node serves. Today: Vault's redirect fallback, 307 to the active node's api_addr.
+        // Request forwarding over the cluster link (§3.2) goes HERE: relay the request to the active node
+        // (address and P-521 cert from core/leader/<uuid>) and copy its answer; 307 stays the fallback.
+        // A handler is free of side effects before its first storage write, so re-running it there is safe.
+        return await redirectToActive(req, res, ask, log);
+      }
       if (!res.headersSent) sendErrorValue(res, value);
       else res.destroy();
     } finally {
@@ -65,6 +73,19 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
       }
     }
   };
+}
+
+async function redirectToActive(req: IncomingMessage, res: ServerResponse, ask: AskCore, log: Logger): Promise<void> {
+  let leaderAddress = '';
+  try {
+    leaderAddress = (await ask({ t: 'leader' })).leader_address ?? '';
+  } catch (err) {
+    log.warn({ err }, 'redirect: looking up the active node failed');
+  }
+  if (leaderAddress === '') return sendError(res, 500, ['local node not active but active cluster node not found']);
+  const base = /^[a-z]+:\/\//i.test(leaderAddress) ? leaderAddress : `https://${leaderAddress}`;
+  res.writeHead(307, { 'Cache-Control': 'no-store', Location: `${base.replace(/\/$/, '')}${req.url ?? '/'}`, 'Content-Length': 0 });
+  res.end();
 }
 
 export function splitAddress(address: string): { host: string; port: number } {

@@ -1,6 +1,7 @@
 // One Coffer node: the actor system (core actor on its worker) plus the HTTP front on the main thread.
 // The CLI's `server` command and the embedded SDK both start nodes through here.
-import { mkdtempSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,8 @@ export interface NodeConfig {
   apiAddr?: string;
   clusterAddr?: string;
   nodeId?: string;
+  /** storage "raft" { retry_join { leader_api_addr } }: join that cluster at start when uninitialised. */
+  retryJoin?: { leaderApiAddr: string; leaderCaCert?: string }[];
   logLevel?: string;
   /** Called when a fail-stop actor dies; the CLI exits the process, the SDK surfaces it. */
   onFailStop?: (actor: string, err: Error) => void;
@@ -48,8 +51,19 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
   // One Int32 shared by the core and the handler workers: bumped on unseal, seal and rotation.
   const sealEpoch = new SharedArrayBuffer(4);
   const coreOptions: CoreOptions = { dataDir: config.dataDir, rawStorageEndpoint: config.rawStorageEndpoint, sealEpoch };
-  // The write path is a single-node Raft group: the raft actor owns log + FSM writes, the core proposes.
-  const raftConfig: RaftActorConfig = { id: config.nodeId ?? 'node1', dataDir: config.dataDir, voters: [config.nodeId ?? 'node1'] };
+  // The raft actor owns log + FSM writes, the core proposes. The group starts on init (a single voter)
+  // or on join (actors/cluster), or at once when the data dir already holds one.
+  const clusterAddr = config.clusterAddr ? config.clusterAddr.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '') : null;
+  const nodeId = resolveNodeId(config, clusterAddr !== null);
+  const apiAddr = config.apiAddr ?? `${config.listener.tlsDisable ? 'http' : 'https'}://${config.listener.address}`;
+  coreOptions.cluster = { nodeId, apiAddr, clusterAddr, ...(config.retryJoin ? { retryJoin: config.retryJoin } : {}) };
+  const raftConfig: RaftActorConfig = {
+    id: nodeId,
+    dataDir: config.dataDir,
+    voters: [nodeId],
+    dynamic: true,
+    ...(clusterAddr !== null ? { clusterListen: parseClusterAddr(clusterAddr) } : {}),
+  };
   log.info({ dataDir: config.dataDir }, 'starting the raft actor (opens storage, recovers the log, replays the FSM)');
   await system.spawn({ name: 'raft', workerFile: new URL('../raft/actor.js', import.meta.url), supervision: 'fail-stop', workerData: raftConfig });
   log.info('starting the core actor');
@@ -97,6 +111,24 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
       await system.shutdown();
     },
   };
+}
+
+/** node_id from the config, else `<dataDir>/node-id` (created with a fresh UUID on first start, as Vault). */
+function resolveNodeId(config: NodeConfig, clustered: boolean): string {
+  if (config.nodeId) return config.nodeId;
+  if (!clustered) return 'node1';
+  const file = join(config.dataDir, 'node-id');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(config.dataDir, { recursive: true });
+  const id = randomUUID();
+  writeFileSync(file, id);
+  return id;
+}
+
+function parseClusterAddr(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(':');
+  if (i < 0) throw new Error(`cluster_addr must be host:port, got "${addr}"`);
+  return { host: addr.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(addr.slice(i + 1)) };
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -90,3 +90,36 @@ function randomSerial(): string {
 function escapeDn(s: string): string {
   return s.replace(/([,+"\\<>;=])/g, '\\$1');
 }
+
+const HA_ALG = { name: 'ECDSA', namedCurve: 'P-521', hash: 'SHA-512' } as const;
+
+export interface HaAdvertCert {
+  /** DER of a fresh self-signed ECDSA P-521 certificate, base64. */
+  certDerB64: string;
+  /** The private key as Vault's cluster_key_params: {type: "p521", x, y, d} (base64url JWK coordinates). */
+  keyParams: { type: 'p521'; x: string; y: string; d: string };
+}
+
+/**
+ * The active node's advertisement certificate (core/leader/<uuid>): a fresh self-signed ECDSA P-521
+ * certificate and key, generated each time a node becomes active. Standbys will use it for the mutually
+ * authenticated request-forwarding link (not wired yet: docs/ha.md).
+ */
+export async function createHaAdvertCert(nodeId: string): Promise<HaAdvertCert> {
+  const keys = await webcrypto.subtle.generateKey(HA_ALG, true, ['sign', 'verify']);
+  const notBefore = new Date(Date.now() - 60_000);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerial(),
+    name: `CN=${escapeDn(`coffer-ha-${nodeId}`)}`,
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + 3650 * DAY_MS),
+    signingAlgorithm: HA_ALG,
+    keys: keys as unknown as CryptoKeyPair,
+    extensions: [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign, true)],
+  });
+  const jwk = await webcrypto.subtle.exportKey('jwk', keys.privateKey);
+  return {
+    certDerB64: Buffer.from(cert.rawData).toString('base64'),
+    keyParams: { type: 'p521', x: String(jwk.x), y: String(jwk.y), d: String(jwk.d) },
+  };
+}

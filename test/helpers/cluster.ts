@@ -1,0 +1,78 @@
+// Helpers for HA tests: Coffer server processes forming a Raft cluster on 127.0.0.1 (fixed free ports,
+// because api_addr and cluster_addr must be known before the process starts).
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { http, spawnCoffer, type ServerProcess } from './server-process.js';
+
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+export interface ClusterNodeSpec {
+  nodeId: string;
+  dir: string;
+  apiPort: number;
+  clusterPort: number;
+  /** leader_api_addr for a retry_join stanza */
+  retryJoin?: string;
+}
+
+export async function nodeSpec(nodeId: string, dir: string, retryJoin?: string): Promise<ClusterNodeSpec> {
+  return { nodeId, dir, apiPort: await freePort(), clusterPort: await freePort(), ...(retryJoin ? { retryJoin } : {}) };
+}
+
+export function apiUrl(spec: ClusterNodeSpec): string {
+  return `http://127.0.0.1:${spec.apiPort}`;
+}
+
+/** Writes the node's HCL config and starts `coffer server -config` (storage survives restarts). */
+export function startClusterNode(spec: ClusterNodeSpec): Promise<ServerProcess> {
+  const configPath = join(spec.dir, 'coffer.hcl');
+  const retry = spec.retryJoin ? `  retry_join {\n    leader_api_addr = "${spec.retryJoin}"\n  }\n` : '';
+  writeFileSync(
+    configPath,
+    `storage "raft" {\n  path = "${join(spec.dir, 'data')}"\n  node_id = "${spec.nodeId}"\n${retry}}\n` +
+      `listener "tcp" {\n  address = "127.0.0.1:${spec.apiPort}"\n  tls_disable = true\n}\n` +
+      `api_addr = "${apiUrl(spec)}"\ncluster_addr = "https://127.0.0.1:${spec.clusterPort}"\nraw_storage_endpoint = true\n`,
+  );
+  return spawnCoffer(['server', `-config=${configPath}`], /Listening on (\S+?);/);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it returns non-null (errors count as "not yet"). */
+export async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null | undefined | false>, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown = null;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== null && v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** Submits shares to sys/unseal until the node reports unsealed (a joiner may need the keyring to replicate). */
+export async function unsealWith(url: string, shares: string[]): Promise<any> {
+  let last: any = null;
+  for (const key of shares) {
+    last = await http(url, 'PUT', 'sys/unseal', { body: { key } });
+    if (last.status !== 200) return last;
+  }
+  return last;
+}
+
+export async function healthStatus(url: string, query = ''): Promise<number> {
+  const res = await fetch(`${url}/v1/sys/health${query}`);
+  await res.arrayBuffer();
+  return res.status;
+}
