@@ -4,13 +4,15 @@ import type { BackendFactory } from './framework/types.js';
 import { kvBackend } from './kv/backend.js';
 import { systemBackend } from './sys/backend.js';
 import { tokenBackend } from './token/backend.js';
+import { transitBackend } from './transit/backend.js';
 
 export const backendFactories: Record<string, BackendFactory> = {
   kv: kvBackend,
   system: systemBackend,
   token: tokenBackend,
+  transit: transitBackend,
 };
 
 /** Types `sys/mounts` may enable; system and token are built in and cannot be mounted again. */
-export const MOUNTABLE_SECRET_TYPES = ['kv'] as const;
+export const MOUNTABLE_SECRET_TYPES = ['kv', 'transit'] as const;
 export const MOUNTABLE_AUTH_TYPES: readonly string[] = [];
