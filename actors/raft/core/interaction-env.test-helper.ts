@@ -50,7 +50,7 @@ export class Env {
       case 'read-index': this.result(this.get(id).node.readIndex(a.pos[1] ?? '')); break;
       case 'transfer-leader': this.result(this.get(id).node.transferLeadership(a.pos[1] ?? '')); break;
       case 'process-ready': for (const x of this.ids(a.pos)) this.processReady(x); break;
-      case 'deliver-msgs': this.deliver(this.ids(a.pos), new Set(list(a.kv.get('drop')))); break;
+      case 'deliver-msgs': this.deliver(this.ids(a.pos), new Set(list(a.kv.get('drop'))), Number(a.kv.get('hold') ?? 0)); break;
       case 'stabilize': this.stabilize(this.ids(a.pos)); break;
       case 'partition': this.partition(a.pos); break;
       case 'heal': this.groups = null; break;
@@ -122,12 +122,15 @@ export class Env {
     n.fsm.push({ index: e.index, text, conf });
   }
 
-  private deliver(ids: string[], drop: Set<string>): boolean {
+  /** `hold` leaves the oldest `hold` messages to each node in the network (delayed: models reordering). */
+  private deliver(ids: string[], drop: Set<string>, hold = 0): boolean {
     let any = false;
     for (const to of ids) {
-      const mine = this.net.filter((m) => m.to === to);
+      const queued = this.net.filter((m) => m.to === to);
+      const held = queued.slice(0, hold);
+      const mine = queued.slice(hold);
       if (mine.length === 0) continue;
-      this.net = this.net.filter((m) => m.to !== to);
+      this.net = this.net.filter((m) => m.to !== to || held.includes(m));
       any = true;
       this.print(`> ${to} receiving messages`);
       for (const m of mine) {

@@ -43,7 +43,10 @@ export function stepLeader(r: Raft, m: RaftMsg): void {
 
 function handleAppResp(r: Raft, pr: Progress, m: MsgAppResp): void {
   if (m.noBase) {
-    if (pr.state !== 'snapshot') startSnapshot(r, m.from, pr);
+    // A node acknowledges entries only once it has a base, so with a match this answer is stale (a
+    // reordered reply from before the base snapshot arrived): starting a snapshot from a base below the
+    // match would move the follower back (F7).
+    if (pr.state !== 'snapshot' && pr.match === 0) startSnapshot(r, m.from, pr);
     return;
   }
   if (m.reject) {
