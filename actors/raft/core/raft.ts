@@ -342,8 +342,12 @@ function stepMsg(r: Raft, m: RaftMsg): void {
       becomeFollower(r, m.term, null);
     }
   } else if (m.term < r.term) {
-    if ((r.cfg.checkQuorum || r.cfg.preVote) && (m.t === 'app' || m.t === 'heartbeat')) {
+    if ((r.cfg.checkQuorum || r.cfg.preVote || !r.promotable()) && (m.t === 'app' || m.t === 'heartbeat')) {
       // A stale leader (or a node whose term we out-ran while partitioned) learns our term from this answer.
+      // Without CheckQuorum/PreVote etcd stays silent and relies on our next vote request to carry the term,
+      // but a node that is not a voter in its own (possibly stale) configuration never campaigns: it would
+      // ignore a leader that counts it as a voter for good (sim seed 3871: a removed node's vote requests
+      // raised its term past the leader's).
       r.send({ t: 'app-resp', from: r.id, to: m.from, term: r.term, index: 0, reject: false, hintIndex: 0, hintTerm: 0, noBase: false });
     } else if (m.t === 'prevote') {
       r.send({ t: 'prevote-resp', from: r.id, to: m.from, term: r.term, reject: true, ...commitHint(r) });
