@@ -3,11 +3,12 @@
 // Targets (mounts issue): KV v2 read with a non-root policy token >= 50% of the bare server's rate;
 // KV v2 durable write >= 25% of the bare server's rate (bare PUT: reads the body, answers the same size).
 // Usage: node dist/bench/kv.js [--duration S] [--connections N] [--warmup S] [--json] [--cpu-prof DIR]
-// --cpu-prof DIR starts the dev node with NODE_OPTIONS=--cpu-prof (main thread and every worker write a
-// .cpuprofile into DIR when the node exits).
+// --cpu-prof DIR starts the dev node as `node --cpu-prof --cpu-prof-dir=DIR` (Node 20 refuses --cpu-prof
+// in NODE_OPTIONS); its main thread and every worker write a .cpuprofile into DIR when the node exits.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Client } from '../sdk/client.js';
 import { cpuSecondsOf, memoryOf, startDevServer } from './lib/dev-server.js';
 import { runLoad, type LoadResult } from './lib/load.js';
@@ -67,6 +68,38 @@ function startBareServer(readBody: string, writeBody: string): Promise<{ url: st
   });
 }
 
+/** Like bench/lib/dev-server's startDevServer, with --cpu-prof on the node's command line. */
+async function startProfiledDevServer(dir: string): Promise<Awaited<ReturnType<typeof startDevServer>>> {
+  mkdirSync(dir, { recursive: true });
+  const bin = fileURLToPath(new URL('../cli/coffer.js', import.meta.url));
+  const token = 'bench-root';
+  const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${resolvePath(dir)}`, bin, 'server', '-dev', '-dev-listen-address=127.0.0.1:0', `-dev-root-token-id=${token}`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, COFFER_LOG_LEVEL: 'warn' },
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.once('exit', (code) => reject(new Error(`dev server exited ${code}`)));
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /export VAULT_ADDR='(\S+)'/.exec(out);
+      if (m) resolve(m[1] as string);
+    });
+  });
+  return {
+    url,
+    token,
+    pid: child.pid as number,
+    child,
+    stop: () =>
+      new Promise<void>((r) => {
+        if (child.exitCode !== null) return r();
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
 interface Row {
   scenario: string;
   r: LoadResult;
@@ -78,16 +111,7 @@ interface Row {
 
 async function main(): Promise<void> {
   process.stderr.write(`bench/kv: ${machineSummary()}; ${connections} connections, ${durationS} s per run after ${warmupS} s of warm-up\n`);
-  const savedNodeOptions = process.env.NODE_OPTIONS;
-  if (cpuProfDir) {
-    mkdirSync(cpuProfDir, { recursive: true });
-    process.env.NODE_OPTIONS = `${savedNodeOptions ?? ''} --cpu-prof --cpu-prof-dir=${resolvePath(cpuProfDir)}`.trim();
-  }
-  const server = await startDevServer();
-  if (cpuProfDir) {
-    if (savedNodeOptions === undefined) delete process.env.NODE_OPTIONS;
-    else process.env.NODE_OPTIONS = savedNodeOptions;
-  }
+  const server = cpuProfDir ? await startProfiledDevServer(cpuProfDir) : await startDevServer();
   let bare: Awaited<ReturnType<typeof startBareServer>> | null = null;
   const rows: Row[] = [];
   let readBytes = 0;
