@@ -321,6 +321,15 @@ describe('transit rotation and versions', () => {
     assert.deepEqual(await fails(m.request('update', 'keys/none/rotate')), ['COFFER_ERR_INVALID_REQUEST', ['key not found']]);
   });
 
+  it('concurrent rotations of one key are serialised by the storage guards: none is lost', async () => {
+    const m = mount();
+    await create(m, 'cc', { type: 'ed25519' });
+    await Promise.all(Array.from({ length: 6 }, () => m.request('update', 'keys/cc/rotate', {}, { nowMs: NOW })));
+    const info = await data(m, 'read', 'keys/cc');
+    assert.equal(info.latest_version, 7);
+    assert.deepEqual(Object.keys(info.keys as object), ['1', '2', '3', '4', '5', '6', '7']);
+  });
+
   it('datakey plaintext|wrapped with 128/256/512 bits; the wrapped key decrypts to the plaintext', async () => {
     const m = mount();
     await create(m, 'k');
