@@ -7,6 +7,7 @@ import { ApiError, Client } from '../sdk/client.js';
 import { CliError, cliToken } from './common.js';
 import { registerKv } from './commands/kv.js';
 import { registerLogin } from './commands/login.js';
+import { registerOperatorRaft } from './operator-raft.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerAuth, registerSecrets } from './commands/secrets.js';
 import { registerToken } from './commands/token.js';
@@ -33,17 +34,42 @@ program
   .command('server')
   .description('start a Coffer server')
   .option('--dev', 'in-process dev mode: temp storage, one unseal share, unsealed, KV at secret/')
+  .option('--dev-three-node', 'a three-node Raft cluster on 127.0.0.1 in a temp dir, initialised, joined and unsealed')
   .option('--dev-root-token-id <id>', 'the root token of the dev server', process.env.COFFER_DEV_ROOT_TOKEN_ID ?? process.env.VAULT_DEV_ROOT_TOKEN_ID)
   .option('--dev-listen-address <addr>', 'address of the dev listener', process.env.COFFER_DEV_LISTEN_ADDRESS ?? process.env.VAULT_DEV_LISTEN_ADDRESS ?? '127.0.0.1:8200')
   .option('--config <file>', 'server configuration file (HCL)')
   .option('--log-level <level>', 'trace, debug, info, warn, error', process.env.COFFER_LOG_LEVEL ?? 'info')
-  .action(async (opts: { dev?: boolean; devRootTokenId?: string; devListenAddress: string; config?: string; logLevel: string }) => {
+  .action(async (opts: { dev?: boolean; devThreeNode?: boolean; devRootTokenId?: string; devListenAddress: string; config?: string; logLevel: string }) => {
     // The server modules load only for `server`, so client commands start faster.
     const { createLogger, startDevNode, startNode } = await import('../actors/node/node.js');
     const { parseConfigFile } = await import('./config.js');
     const log = createLogger(opts.logLevel);
-    let node: RunningNode;
-    if (opts.dev) {
+    let node: Pick<RunningNode, 'close'>;
+    if (opts.devThreeNode) {
+      const { startDevCluster } = await import('../actors/cluster/dev-cluster.js');
+      const cluster = await startDevCluster(
+        { listenAddress: opts.devListenAddress, rootTokenId: opts.devRootTokenId ?? null, progress: (line) => process.stdout.write(`${line}\n`) },
+        log,
+      );
+      node = cluster;
+      process.stdout.write(
+        [
+          '',
+          'WARNING! dev three-node mode is enabled! Three nodes run in this process with their storage in a',
+          'temporary directory, initialised, joined and unsealed. Do not run dev mode in production.',
+          '',
+          ...cluster.nodes.map((n, i) => `${n.id}: API ${n.url}, cluster ${n.clusterAddr}${i === 0 ? ' (active)' : ' (standby)'}`),
+          '',
+          `    $ export VAULT_ADDR='${cluster.nodes[0]!.url}'`,
+          '',
+          `Unseal Key: ${cluster.unsealKey}`,
+          `Root Token: ${cluster.rootToken}`,
+          '',
+          `Storage: ${cluster.baseDir}`,
+          '',
+        ].join('\n'),
+      );
+    } else if (opts.dev) {
       const dev = await startDevNode({ listenAddress: opts.devListenAddress, rootTokenId: opts.devRootTokenId ?? null }, log);
       node = dev;
       process.stdout.write(
@@ -67,8 +93,9 @@ program
       );
     } else if (opts.config) {
       const config = await parseConfigFile(opts.config);
-      node = await startNode({ ...config, logLevel: opts.logLevel }, log);
-      process.stdout.write(`Coffer server started. Listening on ${node.url}; storage at ${config.dataDir}.\n`);
+      const started = await startNode({ ...config, logLevel: opts.logLevel }, log);
+      node = started;
+      process.stdout.write(`Coffer server started. Listening on ${started.url}; storage at ${config.dataDir}.\n`);
     } else {
       throw new Error('either -dev or -config=FILE is required');
     }
@@ -146,7 +173,17 @@ program
     if (status.sealed) process.exitCode = 2;
   });
 
-function printSealStatus(status: Awaited<ReturnType<Client['sealStatus']>>, fmt: 'table' | 'json', leader: { ha_enabled: boolean } | null = null): void {
+interface LeaderStatus {
+  ha_enabled: boolean;
+  is_self?: boolean;
+  active_time?: string;
+  leader_address?: string;
+  leader_cluster_address?: string;
+  raft_committed_index?: number;
+  raft_applied_index?: number;
+}
+
+function printSealStatus(status: Awaited<ReturnType<Client['sealStatus']>>, fmt: 'table' | 'json', leader: LeaderStatus | null = null): void {
   if (fmt === 'json') {
     process.stdout.write(`${JSON.stringify({ ...status, ...(leader ?? {}) }, null, 2)}\n`);
     return;
@@ -162,6 +199,12 @@ function printSealStatus(status: Awaited<ReturnType<Client['sealStatus']>>, fmt:
   rows.push(['Version', status.version], ['Storage Type', status.storage_type]);
   if (status.cluster_name) rows.push(['Cluster Name', status.cluster_name], ['Cluster ID', status.cluster_id ?? '']);
   if (leader) rows.push(['HA Enabled', String(leader.ha_enabled)]);
+  if (leader?.ha_enabled) {
+    rows.push(['HA Cluster', leader.leader_cluster_address ?? 'n/a'], ['HA Mode', leader.is_self ? 'active' : 'standby']);
+    if (leader.is_self && leader.active_time) rows.push(['Active Since', leader.active_time]);
+    if (!leader.is_self) rows.push(['Active Node Address', leader.leader_address ?? '<none>']);
+    rows.push(['Raft Committed Index', String(leader.raft_committed_index ?? 0)], ['Raft Applied Index', String(leader.raft_applied_index ?? 0)]);
+  }
   printTable(['Key', 'Value'], rows);
 }
 
@@ -178,6 +221,7 @@ registerPolicy(program);
 registerSecrets(program);
 registerAuth(program);
 registerLogin(program);
+registerOperatorRaft(operator);
 
 // Exit codes: the kv/token/policy/secrets/auth/login commands exit 2 for an error returned by the
 // server and 1 for a local one (bad flags, unreadable file), as Vault's CLI does. The older
