@@ -154,8 +154,7 @@ describe('coffer token / policy / secrets / auth / login', () => {
     assert.match(await ok(['auth', 'list']), /^token\/\s+token\s+/m);
   });
 
-  // todo until auth/token/lookup-self works on the server (it answers 403 for every token today).
-  it('login verifies the token, writes ~/.coffer-token (0600) and later commands use it; ~/.vault-token is read too', { todo: 'server: lookup-self answers 403' }, async () => {
+  it('login verifies the token, writes ~/.coffer-token (0600) and later commands use it; ~/.vault-token is read too', async () => {
     const loginHome = tempDir('cli-login-home');
     try {
       const noToken = { VAULT_ADDR: dev.url, HOME: loginHome.path };

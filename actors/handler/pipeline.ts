@@ -66,7 +66,9 @@ export class Pipeline {
       data: req.data,
       caller: caller ?? ANONYMOUS,
       nowMs,
-      headers: req.headers,
+      // Only the token store sees the caller's token itself (lookup-self and friends answer with it);
+      // every other backend knows the caller by its salted key and accessor.
+      headers: mount.type === 'token' && req.token ? { ...req.headers, 'x-vault-token': req.token } : req.headers,
     };
     const resolved = await resolveOperation(compiled, mount, mountReq, mountDeps);
     if (resolved === null) return this.noRoute(req, caller, mount);
