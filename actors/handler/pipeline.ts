@@ -7,7 +7,7 @@ import { CofferError } from '../../runtime/errors.js';
 import type { Barrier } from '../barrier/barrier.js';
 import type { CommitReply } from '../core/messages.js';
 import { TOKEN_SALT_KEY } from '../core/tokens.js';
-import { executeOnMount, resolveOperation, type MountDeps, type MountRequest } from '../mounts/framework/execute.js';
+import { CONFLICT_RETRIES_MAX, executeOnMount, resolveOperation, type MountDeps, type MountRequest } from '../mounts/framework/execute.js';
 import { helpResponse } from '../mounts/framework/help.js';
 import { compileBackend, type CompiledBackend } from '../mounts/framework/router.js';
 import { versionHash, type PhysicalReader, type WriteSetWithGuards } from '../mounts/framework/storage-view.js';
@@ -19,7 +19,7 @@ import { parsePolicy } from '../mounts/policy/parse.js';
 import type { Policy } from '../mounts/policy/types.js';
 import { backendFactories } from '../mounts/registry.js';
 import { policyKey, type StoredPolicy } from '../mounts/sys/policy-store.js';
-import { resolveToken } from '../mounts/token/store.js';
+import { consumeUse, resolveToken } from '../mounts/token/store.js';
 import { BlobCache } from './blob-cache.js';
 import type { LogicalReply, LogicalRequest } from './messages.js';
 
@@ -50,7 +50,10 @@ export class Pipeline {
     const nowMs = this.deps.nowMs();
     const mounts = this.mountTable(barrier);
     const mount = longestPrefix(mounts, req.path);
-    const caller = this.caller(barrier, req.token, nowMs);
+    let caller = this.caller(barrier, req.token, nowMs);
+    if (caller !== null && req.token && (caller.entry?.num_uses as number | undefined) !== undefined && (caller.entry?.num_uses as number) > 0) {
+      caller = await this.consumeUse(barrier, req.token, nowMs);
+    }
 
     if (mount === null) return this.noRoute(req, caller, null);
     const compiled = this.compiledFor(mount);
@@ -79,7 +82,7 @@ export class Pipeline {
       if (!caller.isRoot && acl.capabilities(req.path).every((c) => c === 'deny')) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
       return { status: 200, body: helpResponse(mount, resolved.spec) };
     }
-    if (!resolved.spec.unauthenticated) await this.authorize(req, caller, resolved.operation, resolved.spec.sudo === true);
+    if (!resolved.spec.unauthenticated) mountReq.caller = { ...mountReq.caller, sudo: await this.authorize(req, caller, resolved.operation, resolved.spec.sudo === true) };
     const executed = await executeOnMount(compiled, mount, mountReq, resolved, mountDeps);
     const warnings = executed.unknownFields.length > 0 && resolved.spec.fields ? [`Endpoint ignored these unrecognized parameters: [${executed.unknownFields.join(' ')}]`] : [];
     return shapeReply(executed.result, executed.operation, warnings, mount);
@@ -94,12 +97,33 @@ export class Pipeline {
     throw new CofferError('COFFER_ERR_UNSUPPORTED_PATH', 'unsupported path');
   }
 
-  private async authorize(req: LogicalRequest, caller: CallerInfo | null, operation: Operation, specSudo: boolean): Promise<void> {
+  /** Refuses the request unless the ACL allows it; answers whether the caller has sudo on the path. */
+  private async authorize(req: LogicalRequest, caller: CallerInfo | null, operation: Operation, specSudo: boolean): Promise<boolean> {
     if (caller === null) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
-    if (caller.isRoot) return;
+    if (caller.isRoot) return true;
     const acl = await this.aclFor(caller.policies);
     const sudo = specSudo || isSysRootPath(req.path);
     if (!acl.allows(req.path, operation, { sudo, data: req.data })) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
+    return acl.capabilities(req.path).includes('sudo');
+  }
+
+  /**
+   * A token with limited uses spends one before the request runs, denied or not (as Vault counts
+   * them); the last use deletes the token in the same write-set. Guarded like any write: on a
+   * conflict (another request spent a use meanwhile) the token is resolved again.
+   */
+  private async consumeUse(barrier: Barrier, token: string, nowMs: number): Promise<CallerInfo | null> {
+    const salt = this.salt.get(this.deps.physical, TOKEN_SALT_KEY, (blob) => barrier.decrypt(TOKEN_SALT_KEY, blob).toString('utf8'));
+    if (salt === undefined) return null;
+    for (let attempt = 0; ; attempt++) {
+      const resolved = resolveToken(this.deps.physical, barrier, salt, token, nowMs);
+      const use = resolved && (await consumeUse(this.deps.physical, barrier, salt, resolved, nowMs));
+      if (!use) return null;
+      const committed = await this.deps.commit(use.writeSet);
+      if (committed.ok) return use.caller;
+      if (attempt >= CONFLICT_RETRIES_MAX) throw new CofferError('COFFER_ERR_INTERNAL', 'too many concurrent uses of one token; retry the request');
+      this.deps.physical.refresh();
+    }
   }
 
   private caller(barrier: Barrier, token: string | null, nowMs: number): CallerInfo | null {

@@ -40,6 +40,8 @@ export interface CallerInfo {
   entityId: string;
   /** The token entry as stored, for auth/token's *-self operations. */
   entry: Record<string, unknown> | null;
+  /** The ACL grants `sudo` on the request path (always true for root); set by the pipeline. */
+  sudo?: boolean;
 }
 
 export interface HandlerRequest {
