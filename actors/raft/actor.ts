@@ -251,6 +251,9 @@ serveActor<RaftRequest, RaftReply>(
       actx = ctx;
       config = ctx.workerData as RaftActorConfig;
       if (config.dynamic) {
+        // An idle actor (no group yet) has no timer of its own; hold a ref'd handle so the worker can
+        // never drain its event loop while it waits for bootstrap/join (see docs/ha.md, Status).
+        setInterval(() => {}, 60_000);
         const boot = readBoot();
         if (boot !== null) await openHost(boot);
         return;
