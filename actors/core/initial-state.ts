@@ -1,4 +1,4 @@
-// What a freshly initialised node holds besides its keys: the built-in mounts (sys/, auth/token/),
+// What a freshly initialised node holds besides its keys: the built-in mounts (cubbyhole/, sys/, auth/token/),
 // the default policy, and in dev mode a KV v2 mount at secret/.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AUTH_KEY, MOUNTS_KEY, mountAccessor, newMountEntry, type MountEntry, type MountTable } from '../mounts/mount-table.js';
@@ -11,7 +11,12 @@ function builtinMountEntry(table: 'mounts' | 'auth', type: string, path: string,
 
 /** Plaintext values to store (encrypted by the caller) at init. */
 export function initialState(): { key: string; value: Buffer }[] {
-  const mounts: MountTable = { entries: [builtinMountEntry('mounts', 'system', 'sys/', 'system endpoints used for control, policy and debugging')] };
+  const mounts: MountTable = {
+    entries: [
+      builtinMountEntry('mounts', 'cubbyhole', 'cubbyhole/', 'per-token private secret storage'),
+      builtinMountEntry('mounts', 'system', 'sys/', 'system endpoints used for control, policy and debugging'),
+    ],
+  };
   const auth: MountTable = { entries: [builtinMountEntry('auth', 'token', 'token/', 'token based credentials')] };
   const defaultPolicy: StoredPolicy = { name: 'default', raw: DEFAULT_POLICY_HCL, type: 'acl' };
   return [

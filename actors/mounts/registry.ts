@@ -1,12 +1,14 @@
 // Mount types → backend factories. A mount's backend is compiled once when the mount table that holds
 // it is loaded (actors/handler), never per request.
 import type { BackendFactory } from './framework/types.js';
+import { cubbyholeBackend } from './cubbyhole/backend.js';
 import { kvBackend } from './kv/backend.js';
 import { systemBackend } from './sys/backend.js';
 import { tokenBackend } from './token/backend.js';
 import { transitBackend } from './transit/backend.js';
 
 export const backendFactories: Record<string, BackendFactory> = {
+  cubbyhole: cubbyholeBackend,
   kv: kvBackend,
   system: systemBackend,
   token: tokenBackend,

@@ -4,7 +4,9 @@
 import { CofferError } from '../../../runtime/errors.js';
 import { handlerFor, route, validateFields, type CompiledBackend } from './router.js';
 import { ScopedStorage, type PhysicalReader, type ValueCrypto, type WriteSetWithGuards } from './storage-view.js';
+import { CUBBYHOLE_PREFIX } from '../cubbyhole/store.js';
 import type { CallerInfo, HandlerResult, MountInfo, Operation, PathSpec } from './types.js';
+import { LoginTokenIssuer, mayIssueTokens } from './login-token.js';
 
 /** Commits a write-set; resolves `{ ok: false }` when a guard no longer holds. */
 export type Commit = (ws: WriteSetWithGuards) => Promise<{ ok: true; index: number } | { ok: false; conflictKey: string }>;
@@ -17,6 +19,8 @@ export interface MountRequest {
   caller: CallerInfo;
   nowMs: number;
   headers: Record<string, string>;
+  /** The client's address, when the HTTP layer provides it (auth methods' bound CIDRs). */
+  clientAddr?: string;
 }
 
 export interface MountDeps {
@@ -58,13 +62,15 @@ export async function resolveOperation(
 }
 
 function baseRequest(mount: MountInfo, req: MountRequest, params: Record<string, string>) {
-  return { path: req.path, params, fields: {}, data: req.data, caller: req.caller, nowMs: req.nowMs, mount, headers: req.headers };
+  return { path: req.path, params, fields: {}, data: req.data, caller: req.caller, nowMs: req.nowMs, mount, headers: req.headers, ...(req.clientAddr ? { clientAddr: req.clientAddr } : {}) };
 }
 
 /** Where a mount's data lives (§6): the system backend sees everything, the token store sys/token/. */
 export function storagePrefix(mount: MountInfo): string {
   if (mount.type === 'system') return '';
   if (mount.type === 'token') return 'sys/token/';
+  // Per-token spaces under a fixed prefix, so token revocation can destroy them (cubbyhole/store.ts).
+  if (mount.type === 'cubbyhole') return CUBBYHOLE_PREFIX;
   return `${mount.path.startsWith('auth/') ? 'auth' : 'logical'}/${mount.uuid}/`;
 }
 
@@ -106,9 +112,17 @@ export async function executeOnMount(
   try {
     for (let attempt = 0; ; attempt++) {
       const storage = new ScopedStorage(storagePrefix(mount), deps.physical, deps.crypto);
-      const result = await handler({ ...baseRequest(mount, req, params), operation, fields }, storage);
-      if (!storage.hasWrites) return { result, operation, spec, unknownFields: unknown, index: null };
-      const committed = await deps.commit(storage.writeSet());
+      // Auth methods may create a login token: its token-store writes join this write-set (login-token.ts).
+      const issuer = mayIssueTokens(mount) ? new LoginTokenIssuer(deps.physical, deps.crypto, mount, req.path, req.nowMs) : null;
+      const result = await handler({ ...baseRequest(mount, req, params), operation, fields, ...(issuer ? { issueToken: issuer.issue } : {}) }, storage);
+      if (!storage.hasWrites && !issuer?.hasWrites) return { result, operation, spec, unknownFields: unknown, index: null };
+      const ws = storage.writeSet();
+      if (issuer?.hasWrites) {
+        const tokenWs = issuer.storage.writeSet();
+        ws.ops.push(...tokenWs.ops);
+        ws.guards.push(...tokenWs.guards);
+      }
+      const committed = await deps.commit(ws);
       if (committed.ok) return { result, operation, spec, unknownFields: unknown, index: committed.index };
       if (attempt >= CONFLICT_RETRIES_MAX) {
         throw new CofferError('COFFER_ERR_INTERNAL', 'too many concurrent writes to the same keys; retry the request');

@@ -34,15 +34,28 @@ export function versionHash(blob: Uint8Array | undefined): string | null {
 }
 
 export class ScopedStorage implements StorageView {
-  private readonly guards = new Map<string, string | null>();
+  private readonly guards: Map<string, string | null>;
   /** Pending writes by full key: plaintext, or null for a delete. Reads see them (read-your-writes). */
-  private readonly pending = new Map<string, Buffer | null>();
+  private readonly pending: Map<string, Buffer | null>;
 
   constructor(
     readonly prefix: string,
     private readonly physical: PhysicalReader,
     private readonly crypto: ValueCrypto,
-  ) {}
+    shared?: { guards: Map<string, string | null>; pending: Map<string, Buffer | null> },
+  ) {
+    this.guards = shared?.guards ?? new Map();
+    this.pending = shared?.pending ?? new Map();
+  }
+
+  /**
+   * A view of another prefix in the SAME write-set (shared buffer and guards). Only for built-in
+   * stores whose one transaction spans areas: revoking a token also destroys its cubbyhole and its
+   * leases (actors/expiration/revoke-token.ts), a wrapped response lands in a cubbyhole.
+   */
+  rebase(prefix: string): ScopedStorage {
+    return new ScopedStorage(prefix, this.physical, this.crypto, { guards: this.guards, pending: this.pending });
+  }
 
   private full(key: string): string {
     if (key.startsWith('/') || key.split('/').includes('..')) throw new Error(`storage key "${key}" escapes its mount`);

@@ -4,6 +4,8 @@
 // tokens exist there only as salted hashes (entries.ts). One request = one write-set: a revoked
 // subtree, a created child with its indexes, a renewal are each committed atomically.
 import { CofferError } from '../../../runtime/errors.js';
+import { registerAuthLease } from '../../expiration/leases.js';
+import { systemView } from '../../expiration/revoke-token.js';
 import { customTokenIdError, newAccessor, newServiceToken, saltedId, safeEqual, tokenIdKey, type TokenEntry } from '../../core/tokens.js';
 import { parseDurationSeconds } from '../framework/router.js';
 import type { BackendFactory, CallerInfo, FieldSchema, HandlerRequest, HandlerResult, PathSpec, StorageView } from '../framework/types.js';
@@ -232,6 +234,8 @@ async function handleCreate(req: HandlerRequest, storage: StorageView, orphanPat
     // read it, so its commit now conflicts and re-runs, and then sees this child.
     storage.putJson(idKey(parentSalted), parent);
   }
+  // The token's own lease (sys/expire/id/auth/token/create/<salted>): the expiration actor revokes it when due.
+  registerAuthLease(systemView(storage), salted, entry, req.nowMs);
   return { data: null, auth: authOf(entry, token, ttl, renewable), warnings };
 }
 

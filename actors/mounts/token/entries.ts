@@ -5,6 +5,7 @@
 // relative to sys/token/: id/<salted>, accessor/<salted accessor>, parent/<salted parent>/<salted child>, salt.
 // No plaintext token is ever written: entries are keyed by salted hash and refer to their parent by salted hash.
 import { CofferError } from '../../../runtime/errors.js';
+import { revokeTokenResources } from '../../expiration/revoke-token.js';
 import { storageLimits } from '../../storage/storage-limits.js';
 import { newSalt, saltedId, safeEqual, tokenExpiresAtMs, TOKEN_STORE_PREFIX, type TokenEntry } from '../../core/tokens.js';
 import type { AuthResponse, HandlerRequest, StorageView } from '../framework/types.js';
@@ -135,6 +136,8 @@ export async function revokeTree(storage: StorageView, salt: string, salted: str
     const entry = await loadRaw(storage, id);
     if (entry) revoked++;
     ops += deleteEntry(storage, salt, id, entry);
+    // Its cubbyhole and its leases go in the same write-set (actors/expiration/revoke-token.ts).
+    ops += await revokeTokenResources(storage, id);
     checkOpBudget(ops);
   }
   return revoked;
@@ -143,7 +146,7 @@ export async function revokeTree(storage: StorageView, salt: string, salted: str
 /** Revokes one token; its children stay valid and become orphans (parent cleared). */
 export async function revokeOrphan(storage: StorageView, salt: string, salted: string): Promise<void> {
   const entry = await loadRaw(storage, salted);
-  let ops = deleteEntry(storage, salt, salted, entry);
+  let ops = deleteEntry(storage, salt, salted, entry) + (await revokeTokenResources(storage, salted));
   for (const child of await storage.list(`parent/${salted}/`)) {
     if (child.endsWith('/')) continue;
     storage.delete(parentKey(salted, child));

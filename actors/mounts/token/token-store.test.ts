@@ -353,7 +353,12 @@ describe('revoke', () => {
     // Nothing of the tree is left: only the init keys and `other`'s entry, accessor and parent indexes.
     const left = [...env.t.physical.data.keys()].filter((k) => !before.has(k)).sort();
     const otherKeys = [tokenAccessorKey(SALT, other.accessor), tokenIdKey(SALT, other.client_token), tokenParentKey(SALT, env.root, other.client_token)];
-    assert.deepEqual(left, otherKeys.sort());
+    assert.deepEqual(left.filter((k) => k.startsWith('sys/token/')), otherKeys.sort());
+    // Leases (actors/expiration/leases.ts): only `other`'s own auth lease and its two index keys remain.
+    const otherSalted = tokenIdKey(SALT, other.client_token).slice('sys/token/id/'.length);
+    assert.equal(left.filter((k) => k.startsWith('sys/expire/')).length, 3);
+    assert.ok(left.includes(`sys/expire/id/auth/token/create/${otherSalted}`));
+    assert.deepEqual(left.filter((k) => !k.startsWith('sys/token/') && !k.startsWith('sys/expire/')), []);
   });
 
   it('revoke-self, revoke-accessor; unknown token is 204, unknown accessor warns', async () => {
