@@ -8,6 +8,7 @@ import { CofferError } from '../../runtime/errors.js';
 import { serveListMethod } from './list-method.js';
 import { parseRequest } from './request.js';
 import type { LogicalReply, LogicalRequest } from '../handler/messages.js';
+import type { FrontObservability } from '../observability/front.js';
 import { errorValueOf, sendEmpty, sendError, sendErrorValue, sendJson } from './respond.js';
 import { findRoute, type AskCore } from './routes.js';
 
@@ -26,12 +27,15 @@ export type AskHandler = (req: LogicalRequest) => Promise<LogicalReply>;
 /** Headers a handler may need, lower-cased; the token travels separately and nothing else is passed. */
 const FORWARDED_HEADERS = ['content-type', 'x-vault-wrap-ttl', 'x-vault-wrap-format', 'x-vault-namespace', 'x-vault-request'];
 
-export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskHandler) {
+/** `obs` (actors/observability/front.ts): in-flight, rate-limit quotas before dispatch, metrics, request log. */
+export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskHandler, obs?: FrontObservability) {
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
+    const ctx = obs?.begin(req);
     try {
       const api = await parseRequest(req);
       if (api === null) return sendError(res, 404, []);
+      if (obs && ctx && obs.admit(ctx, api, req, res)) return;
       const route = findRoute(api.path);
       if (route !== null) return await route(api, res, ask);
       if (api.operation === 'header') throw new CofferError('COFFER_ERR_METHOD_NOT_ALLOWED');
@@ -42,6 +46,7 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
       }
       const data = api.operation === 'read' || api.operation === 'delete' || api.operation === 'list' ? { ...Object.fromEntries(api.query), ...api.body } : api.body;
       const reply = await askHandler({ operation: api.operation, path: api.path, data, token: api.token, headers });
+      if (obs && (await obs.afterHandler(api, reply, res))) return;
       if (reply.body === null) sendEmpty(res, reply.status);
       else sendJson(res, reply.status, reply.body);
     } catch (err) {
@@ -68,7 +73,8 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
       if (!res.headersSent) sendErrorValue(res, value);
       else res.destroy();
     } finally {
-      if (log.isLevelEnabled('debug')) {
+      if (obs && ctx) obs.end(ctx, req, res);
+      else if (log.isLevelEnabled('debug')) {
         log.debug({ method: req.method, status: res.statusCode, us: Number(process.hrtime.bigint() - started) / 1000 }, 'request');
       }
     }

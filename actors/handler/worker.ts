@@ -7,6 +7,7 @@ import { Keyring } from '../barrier/keyring.js';
 import type { CoreReply, CoreRequest, CommitReply, KeyringReply } from '../core/messages.js';
 import { openStorageEnv } from '../storage/env.js';
 import { FsmReader } from '../storage/fsm-reader.js';
+import { readFrontView, type FrontView, type FrontViewMessage } from '../quotas/front-view.js';
 import type { HandlerMessage, LogicalReply } from './messages.js';
 import { Pipeline } from './pipeline.js';
 
@@ -17,8 +18,10 @@ export interface HandlerWorkerData {
 }
 
 let pipeline: Pipeline | null = null;
+/** For the front's cached view (mounts, quotas): actors/quotas/front-view.ts. */
+let frontView: (() => Promise<FrontView>) | null = null;
 
-serveActor<HandlerMessage, LogicalReply>((msg) => (pipeline as Pipeline).handle(msg.req), {
+serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) => (msg.t === 'front-view' ? (frontView as () => Promise<FrontView>)() : (pipeline as Pipeline).handle(msg.req)), {
   init: (ctx) => {
     const data = ctx.workerData as HandlerWorkerData;
     const reader = new FsmReader(openStorageEnv(data.dataDir, { readOnly: true }));
@@ -32,6 +35,11 @@ serveActor<HandlerMessage, LogicalReply>((msg) => (pipeline as Pipeline).handle(
         held = { epoch: reply.epoch, barrier: reply.keyring ? new Barrier(Keyring.fromBytes(reply.keyring)) : null };
       }
       return held.barrier;
+    };
+    frontView = async () => {
+      const b = await barrier();
+      reader.refresh();
+      return readFrontView(reader, b);
     };
     pipeline = new Pipeline({
       physical: reader,

@@ -10,7 +10,10 @@ import { ActorSystem, type ActorRef } from '../../runtime/host/actor-system.js';
 import type { CoreOptions } from '../core/core.js';
 import type { CoreReplies, CoreReply, CoreRequest } from '../core/messages.js';
 import type { CoreWorkerData } from '../core/worker.js';
-import type { RaftActorConfig } from '../raft/protocol.js';
+import type { ClusterStatus, RaftActorConfig, RaftReply, RaftRequest } from '../raft/protocol.js';
+import { FrontObservability } from '../observability/front.js';
+import type { ServedBy } from '../observability/metrics.js';
+import type { FrontView, FrontViewMessage } from '../quotas/front-view.js';
 import { createRequestHandler, listen, type ListenerConfig } from '../front/server.js';
 import type { HandlerMessage, LogicalReply, LogicalRequest } from '../handler/messages.js';
 import type { HandlerWorkerData } from '../handler/worker.js';
@@ -38,6 +41,10 @@ export interface RunningNode {
   dataDir: string;
   ask: AskCore;
   log: Logger;
+  /** Metrics, in-flight requests, quotas of this node's front (docs/observability.md). */
+  observability: FrontObservability;
+  /** The role this node serves requests as (`served_by` metric label); the HA code calls it on transitions. */
+  setServedBy(role: ServedBy): void;
   close(): Promise<void>;
 }
 
@@ -65,7 +72,7 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
     ...(clusterAddr !== null ? { clusterListen: parseClusterAddr(clusterAddr) } : {}),
   };
   log.info({ dataDir: config.dataDir }, 'starting the raft actor (opens storage, recovers the log, replays the FSM)');
-  await system.spawn({ name: 'raft', workerFile: new URL('../raft/actor.js', import.meta.url), supervision: 'fail-stop', workerData: raftConfig });
+  const raft = await system.spawn<RaftRequest, RaftReply>({ name: 'raft', workerFile: new URL('../raft/actor.js', import.meta.url), supervision: 'fail-stop', workerData: raftConfig });
   log.info('starting the core actor');
   const core: ActorRef<CoreRequest, CoreReply> = await system.spawn<CoreRequest, CoreReply>({
     name: 'core',
@@ -96,7 +103,21 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
     const h = handlers[next++ % handlers.length] as ActorRef<HandlerMessage, LogicalReply>;
     return h.ask({ t: 'request', req });
   };
-  const { server, url } = await listen(config.listener, createRequestHandler(ask, log, askHandler));
+  // Observability and quotas on the front: figures read at scrape time, the quota/mount view through a handler.
+  const obs = new FrontObservability(log, {
+    actors: () => system.stats(),
+    raft: async () => {
+      const s = (await raft.ask({ t: 'cluster-status' }, 2_000)) as ClusterStatus;
+      return { commit: s.commit, applied: s.applied, term: s.term, role: s.role };
+    },
+    frontView: () => (handlers[next++ % handlers.length] as unknown as ActorRef<FrontViewMessage, FrontView>).ask({ t: 'front-view' }, 5_000),
+    role: async () => {
+      const h = await ask({ t: 'health' });
+      return h.sealed ? null : h.standby ? 'standby' : 'active';
+    },
+  });
+  const { server, url } = await listen(config.listener, createRequestHandler(ask, log, askHandler, obs));
+  obs.start();
   log.info({ url }, 'listening');
   let closed = false;
   return {
@@ -104,9 +125,12 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
     dataDir: config.dataDir,
     ask,
     log,
+    observability: obs,
+    setServedBy: (role) => obs.metrics.setServedBy(role),
     async close() {
       if (closed) return;
       closed = true;
+      obs.stop();
       await closeServer(server);
       await system.shutdown();
     },
@@ -164,6 +188,7 @@ export async function startDevNode(opts: DevNodeOptions = {}, log?: Logger): Pro
   );
   try {
     const dev = await node.ask({ t: 'dev-setup', rootTokenId: opts.rootTokenId ?? null });
+    await node.observability.refresh(); // the front's cached mounts now include secret/
     return { ...node, rootToken: dev.rootToken, unsealKey: dev.unsealKeyB64 };
   } catch (err) {
     await node.close();

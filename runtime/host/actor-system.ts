@@ -39,6 +39,25 @@ interface Cell {
   client: AskClient | undefined;
   restartTimesMs: number[];
   acks: Map<number, { resolve: () => void; reject: (e: Error) => void }>;
+  /** The main thread's ring pair with this actor (for stats()). */
+  rings?: { request: Ring; reply: Ring };
+}
+
+/** Observability figures of one actor, as seen from the main thread (stats()). */
+export interface ActorStats {
+  name: string;
+  state: CellState;
+  /** Asks from the main thread awaiting a reply. */
+  pendingAsks: number;
+  /** Bytes not yet consumed in the main->actor request ring and the actor->main reply ring. */
+  requestRingBytes: number;
+  replyRingBytes: number;
+  ringCapacityBytes: number;
+  /** Restarts within the supervisor's crash-loop window. */
+  restarts: number;
+  /** The worker's cumulative event-loop active and idle time (ms). */
+  eluActiveMs: number;
+  eluIdleMs: number;
 }
 
 interface Link {
@@ -98,6 +117,26 @@ export class ActorSystem {
     await this.establish(link);
   }
 
+  /** Cheap per-actor figures for metrics (no message to any worker). */
+  stats(): ActorStats[] {
+    const out: ActorStats[] = [];
+    for (const [name, cell] of this.cells) {
+      const elu = cell.worker?.performance.eventLoopUtilization();
+      out.push({
+        name,
+        state: cell.state,
+        pendingAsks: cell.client?.inFlight ?? 0,
+        requestRingBytes: cell.rings?.request.usedBytes() ?? 0,
+        replyRingBytes: cell.rings?.reply.usedBytes() ?? 0,
+        ringCapacityBytes: cell.rings?.request.capacityBytes ?? 0,
+        restarts: cell.restartTimesMs.length,
+        eluActiveMs: elu?.active ?? 0,
+        eluIdleMs: elu?.idle ?? 0,
+      });
+    }
+    return out;
+  }
+
   async shutdown(): Promise<void> {
     this.stopping = true;
     const err = new CofferError('COFFER_ERR_ACTOR_CRASHED', 'actor system shut down');
@@ -123,6 +162,7 @@ export class ActorSystem {
     const replyRing = Ring.create(ringBytes);
     // Asks made while the worker boots wait in the fresh request ring until it starts serving.
     cell.client = new AskClient(spec.name, requestRing, replyRing, this.log, ringLimits.ringSpinUs);
+    cell.rings = { request: requestRing, reply: replyRing };
     cell.state = 'starting';
     const boot: BootData = {
       coffer: { name: spec.name, requestSab: requestRing.sab, replySab: replyRing.sab, logLevel: this.log.level, spinUs: ringLimits.ringSpinUs },

@@ -2,11 +2,13 @@
 // raw, leases, ...) are served by the core and the HTTP front, not here.
 import type { BackendFactory } from '../framework/types.js';
 import { capabilitiesPaths } from './capabilities.js';
+import { metricsPaths } from './metrics.js';
 import { mountPaths } from './mounts.js';
 import { policyPaths } from './policies.js';
+import { quotaPaths } from './quotas.js';
 
 export const systemBackend: BackendFactory = () => ({
   type: 'system',
   help: 'The system backend: secrets engines (sys/mounts), auth methods (sys/auth), ACL policies (sys/policies/acl, sys/policy) and capabilities.',
-  paths: [...mountPaths, ...policyPaths, ...capabilitiesPaths],
+  paths: [...mountPaths, ...policyPaths, ...capabilitiesPaths, ...quotaPaths, ...metricsPaths],
 });

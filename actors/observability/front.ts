@@ -1,0 +1,169 @@
+// The front's observability hooks (main thread): in-flight tracking, rate-limit quota enforcement before
+// dispatch, request metrics, one debug log line per request, and the front-served sys endpoints
+// (sys/metrics, sys/in-flight-req) once a handler worker has authorised the caller.
+//
+// Stateless for requests: the only state is counters, the in-flight map, per-node limiter buckets and
+// a read-only cache of replicated config (mount paths, quotas; see actors/quotas/front-view.ts).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { ApiRequest } from '../front/request.js';
+import { sendError } from '../front/respond.js';
+import type { LogicalReply } from '../handler/messages.js';
+import { FRONT_SERVED } from '../mounts/sys/metrics.js';
+import { FRONT_VIEW_REFRESH_MS, type FrontView } from '../quotas/front-view.js';
+import { QuotaEnforcer, rateLimitedMessage } from '../quotas/enforcer.js';
+import { InFlight } from './in-flight.js';
+import { Metrics, type RuntimeSources, type ServedBy } from './metrics.js';
+
+export const FRONT_SERVED_PATHS = new Set(['sys/metrics', 'sys/in-flight-req']);
+
+/** Token-shaped path segments (s./b./r./hvs./hvb./hvr.) are never logged. */
+const TOKEN_SEGMENT = /(^|\/)(?:hv[sbr]|[sbr])\.[A-Za-z0-9._-]{8,}/g;
+export function redactPath(path: string): string {
+  return path.replace(TOKEN_SEGMENT, '$1<redacted>');
+}
+
+/** Writes that change what the front caches: refresh the view before answering. */
+const VIEW_PATHS = /^sys\/(quotas\/|mounts\/|auth\/|remount)/;
+
+export interface RequestContext {
+  inFlightId: string;
+  startedNs: bigint;
+  api: ApiRequest | null;
+}
+
+export interface FrontSources extends RuntimeSources {
+  /** Reads the front view through a handler worker. */
+  frontView(): Promise<FrontView>;
+  /** The node's current role from the core (health): null while unknown or sealed. */
+  role(): Promise<ServedBy | null>;
+}
+
+export class FrontObservability {
+  readonly metrics: Metrics;
+  readonly inFlight = new InFlight();
+  readonly quotas = new QuotaEnforcer();
+  private timer: NodeJS.Timeout | null = null;
+  private refreshing: Promise<void> | null = null;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly sources: FrontSources | null,
+  ) {
+    this.metrics = new Metrics(sources);
+    this.metrics.inFlightSize = () => this.inFlight.size;
+  }
+
+  /** Starts the periodic refresh of the cached view and role (unref'd timer). */
+  start(): void {
+    if (this.sources === null || this.timer !== null) return;
+    void this.refresh();
+    this.timer = setInterval(() => void this.refresh(), FRONT_VIEW_REFRESH_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Refresh the view (coalesced); failures keep the previous view. */
+  refresh(): Promise<void> {
+    if (this.sources === null) return Promise.resolve();
+    if (this.refreshing !== null) return this.refreshing;
+    const src = this.sources;
+    this.refreshing = (async () => {
+      try {
+        this.quotas.setView(await src.frontView());
+      } catch (err) {
+        this.log.debug({ err }, 'front view refresh failed');
+      }
+      try {
+        const role = await src.role();
+        if (role !== null) this.metrics.setServedBy(role);
+      } catch {
+        // the core is busy or restarting: keep the last role
+      }
+    })().finally(() => (this.refreshing = null));
+    return this.refreshing;
+  }
+
+  begin(req: IncomingMessage): RequestContext {
+    const ctx = { inFlightId: this.inFlight.begin(req.method ?? 'GET', req.url ?? '/', req.socket.remoteAddress ?? ''), startedNs: process.hrtime.bigint(), api: null };
+    return ctx;
+  }
+
+  /** Rate-limit quotas, before routing and auth. True when the request was refused (429 written). */
+  admit(ctx: RequestContext, api: ApiRequest, req: IncomingMessage, res: ServerResponse): boolean {
+    ctx.api = api;
+    let role = '';
+    if (this.quotas.needsRole(api.path) && /(^|\/)login(\/|$)/.test(api.path)) {
+      const r = api.body.role ?? api.body.role_name;
+      role = typeof r === 'string' ? r : '';
+    }
+    const decision = this.quotas.check(api.path, req.socket.remoteAddress ?? '', role);
+    if (decision === null) return false;
+    if (this.quotas.headersEnabled) for (const [h, v] of Object.entries(decision.headers)) res.setHeader(h, v);
+    if (decision.allowed) return false;
+    this.metrics.quotaViolations.inc({ name: decision.quota });
+    if (this.quotas.auditEnabled) this.log.warn({ quota: decision.quota, path: redactPath(api.path), method: api.method }, 'request rejected by a rate limit quota');
+    sendError(res, 429, [rateLimitedMessage(api.path)]);
+    return true;
+  }
+
+  /**
+   * After a handler replied: refresh the cached view when this was a successful write to quotas or
+   * mounts (so the next request sees it), and answer the front-served sys paths the handler authorised.
+   * True when the response was written here.
+   */
+  async afterHandler(api: ApiRequest, reply: LogicalReply, res: ServerResponse): Promise<boolean> {
+    if (reply.status < 400 && api.operation !== 'read' && api.operation !== 'list' && VIEW_PATHS.test(api.path)) await this.refresh();
+    const body = reply.body as Record<string, unknown> | null;
+    if (reply.status !== 200 || body === null || typeof body !== 'object' || !(FRONT_SERVED in body)) return false;
+    const path = api.path.replace(/\/$/, '');
+    if (!FRONT_SERVED_PATHS.has(path) || body[FRONT_SERVED] !== path) return false;
+    if (path === 'sys/in-flight-req') {
+      writeRaw(res, 200, 'application/json', JSON.stringify(this.inFlight.snapshot()));
+      return true;
+    }
+    let format = api.query.get('format') ?? '';
+    if (format === '') {
+      const accept = api.headers.accept ?? '';
+      if (accept.startsWith('application/openmetrics-text') || accept.includes('prometheus/telemetry')) format = 'prometheus';
+    }
+    if (format === 'prometheus') writeRaw(res, 200, this.metrics.registry.contentType, await this.metrics.prometheus());
+    else if (format === '') writeRaw(res, 200, 'application/json', JSON.stringify(await this.metrics.json()));
+    else writeRaw(res, 400, 'text/plain', `metric response format ${JSON.stringify(format)} unknown`);
+    return true;
+  }
+
+  /** Once per request, in the front's finally: metrics, the debug log line, in-flight removal. */
+  end(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): void {
+    this.inFlight.end(ctx.inFlightId);
+    const seconds = Number(process.hrtime.bigint() - ctx.startedNs) / 1e9;
+    const api = ctx.api;
+    // Unseal/init change what the handler can read: refresh the cached view now rather than at the next tick.
+    if (api !== null && res.statusCode === 200 && (api.path === 'sys/unseal' || api.path === 'sys/init')) void this.refresh();
+    const mount = api === null ? null : this.quotas.mountOf(api.path);
+    this.metrics.observeRequest(mount?.path ?? '', api?.operation ?? 'unknown', res.statusCode, seconds);
+    if (this.log.isLevelEnabled('debug')) {
+      // Never the token, the body, the query string or headers: method, path, status, timing, labels.
+      this.log.debug(
+        {
+          method: req.method,
+          path: api === null ? null : redactPath(api.path),
+          status: res.statusCode,
+          duration_ms: Math.round(seconds * 1e6) / 1e3,
+          mount_type: mount?.type ?? null,
+          served_by: this.metrics.getServedBy(),
+        },
+        'request',
+      );
+    }
+  }
+}
+
+function writeRaw(res: ServerResponse, status: number, contentType: string, text: string): void {
+  res.writeHead(status, { 'Cache-Control': 'no-store', 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,54 @@
+// What the HTTP front needs from replicated storage, cached on the main thread: the mount paths (for
+// quota matching and the `mount` metric label) and the rate-limit quotas with their config.
+//
+// Cheap path: a handler worker reads it from its LMDB snapshot (handler message {t:'front-view'},
+// readFrontView below) — the front asks on a timer (FRONT_VIEW_REFRESH_MS) and at once after this node
+// served a successful write to sys/quotas/*, sys/mounts/*, sys/auth/* or sys/remount. A write made on
+// another node reaches this one by Raft and is seen at the next timer tick. The front never decrypts
+// anything itself and never blocks a request on a refresh.
+import type { Barrier } from '../barrier/barrier.js';
+import type { PhysicalReader } from '../mounts/framework/storage-view.js';
+import { AUTH_KEY, MOUNTS_KEY, type MountTable } from '../mounts/mount-table.js';
+import { QUOTA_CONFIG_KEY, QUOTA_EXEMPT_TOGGLE_KEY, QUOTA_PREFIX, defaultQuotaConfig, type QuotaConfig, type StoredRateLimitQuota } from './model.js';
+
+export const FRONT_VIEW_REFRESH_MS = 1_000;
+
+/** The handler actor's extra message (next to HandlerMessage): answer readFrontView. */
+export interface FrontViewMessage {
+  t: 'front-view';
+}
+
+export interface FrontView {
+  /** Routing paths, auth mounts with their "auth/" prefix. */
+  mounts: { path: string; type: string }[];
+  quotas: StoredRateLimitQuota[];
+  config: QuotaConfig;
+  /** False while sealed (nothing could be decrypted): no quotas apply, as in Vault before unseal. */
+  unsealed: boolean;
+}
+
+export const EMPTY_FRONT_VIEW: FrontView = { mounts: [], quotas: [], config: defaultQuotaConfig(), unsealed: false };
+
+function readJson<T>(physical: PhysicalReader, barrier: Barrier, key: string): T | undefined {
+  const blob = physical.get(key);
+  return blob === undefined ? undefined : (JSON.parse(barrier.decrypt(key, blob).toString('utf8')) as T);
+}
+
+/** Runs in a handler worker. */
+export function readFrontView(physical: PhysicalReader, barrier: Barrier | null): FrontView {
+  if (barrier === null) return EMPTY_FRONT_VIEW;
+  const mounts: FrontView['mounts'] = [];
+  for (const e of readJson<MountTable>(physical, barrier, MOUNTS_KEY)?.entries ?? []) mounts.push({ path: e.path, type: e.type });
+  for (const e of readJson<MountTable>(physical, barrier, AUTH_KEY)?.entries ?? []) mounts.push({ path: `auth/${e.path}`, type: e.type });
+  const quotas: StoredRateLimitQuota[] = [];
+  for (const name of physical.list(QUOTA_PREFIX)) {
+    if (name.endsWith('/')) continue;
+    const q = readJson<StoredRateLimitQuota>(physical, barrier, QUOTA_PREFIX + name);
+    if (q) quotas.push(q);
+  }
+  const stored = readJson<QuotaConfig>(physical, barrier, QUOTA_CONFIG_KEY);
+  const toggled = physical.get(QUOTA_EXEMPT_TOGGLE_KEY) !== undefined;
+  const config = { ...defaultQuotaConfig(), ...(stored ?? {}) };
+  if (!toggled) config.rate_limit_exempt_paths = defaultQuotaConfig().rate_limit_exempt_paths;
+  return { mounts, quotas, config, unsealed: true };
+}

@@ -1,0 +1,126 @@
+// Rate-limit quotas: the stored records, the config, and which quota applies to a request.
+// Facts from OpenBao internal/vault/quotas/{quotas,quotas_rate_limit}.go and logical_system_quotas.go
+// (own code): storage under the system view at sys/quotas/rate-limit/<name> and sys/quotas/config;
+// the most specific quota wins: role (login requests) > exact path suffix > path-suffix glob > mount > global.
+
+export const QUOTA_PREFIX = 'sys/quotas/rate-limit/';
+export const QUOTA_CONFIG_KEY = 'sys/quotas/config';
+/** Set once an operator writes sys/quotas/config: from then on their exempt list replaces the defaults. */
+export const QUOTA_EXEMPT_TOGGLE_KEY = 'sys/quotas/default_rate_limit_exempt_paths_toggle';
+export const quotaKey = (name: string) => `${QUOTA_PREFIX}${name}`;
+
+/** Vault's defaultExemptPaths. */
+export const DEFAULT_EXEMPT_PATHS: readonly string[] = [
+  'sys/generate-recovery-token/attempt',
+  'sys/generate-recovery-token/update',
+  'sys/generate-root/attempt',
+  'sys/generate-root/update',
+  'sys/health',
+  'sys/seal-status',
+  'sys/unseal',
+];
+
+const NS_PER_S = 1e9;
+
+/** As stored (Vault's RateLimitQuota JSON; durations in nanoseconds as Go encodes time.Duration). */
+export interface StoredRateLimitQuota {
+  id: string;
+  type: 'rate-limit';
+  name: string;
+  namespace_path: string;
+  /** The mount's API path, e.g. "secret/" or "auth/userpass/"; "" for a global quota. */
+  mount_path: string;
+  role: string;
+  /** Path below the mount without a trailing "/", possibly ending in "*" (glob); "" for the whole mount. */
+  path_suffix: string;
+  rate: number;
+  interval: number;
+  block_interval: number;
+  inheritable: boolean;
+}
+
+export interface QuotaConfig {
+  enable_rate_limit_audit_logging: boolean;
+  enable_rate_limit_response_headers: boolean;
+  rate_limit_exempt_paths: string[];
+}
+
+export function defaultQuotaConfig(): QuotaConfig {
+  return { enable_rate_limit_audit_logging: false, enable_rate_limit_response_headers: false, rate_limit_exempt_paths: [...DEFAULT_EXEMPT_PATHS] };
+}
+
+export const intervalSeconds = (q: StoredRateLimitQuota) => Math.trunc(q.interval / NS_PER_S);
+export const blockSeconds = (q: StoredRateLimitQuota) => Math.trunc(q.block_interval / NS_PER_S);
+export const secondsToNs = (s: number) => Math.round(s * NS_PER_S);
+
+/** The read shape of `GET sys/quotas/rate-limit/<name>`. */
+export function quotaReadData(q: StoredRateLimitQuota): Record<string, unknown> {
+  const ns = q.namespace_path === 'root' ? '' : q.namespace_path;
+  return {
+    type: 'rate-limit',
+    name: q.name,
+    path: ns + q.mount_path + q.path_suffix,
+    role: q.role,
+    rate: q.rate,
+    interval: intervalSeconds(q),
+    block_interval: blockSeconds(q),
+    inheritable: q.inheritable,
+  };
+}
+
+/** Exempt-path matching (Vault's path manager): an entry ending in "*" is a prefix, others match exactly. */
+export function isExempt(exempt: readonly string[], path: string): boolean {
+  const p = path.replace(/^\/+/, '');
+  const bare = p.replace(/\/$/, '');
+  for (const e of exempt) {
+    if (e.endsWith('*')) {
+      if (p.startsWith(e.slice(0, -1))) return true;
+    } else if (bare === e.replace(/\/$/, '')) return true;
+  }
+  return false;
+}
+
+/** An index of quotas for the front's per-request lookup. */
+export class QuotaIndex {
+  private readonly byMountSuffix = new Map<string, StoredRateLimitQuota>();
+  private readonly byMountRole = new Map<string, StoredRateLimitQuota>();
+  private readonly rolesByMount = new Set<string>();
+  readonly size: number;
+
+  constructor(quotas: readonly StoredRateLimitQuota[]) {
+    for (const q of quotas) {
+      if (q.role !== '') {
+        this.byMountRole.set(`${q.mount_path}\u0000${q.role}`, q);
+        this.rolesByMount.add(q.mount_path);
+      } else {
+        this.byMountSuffix.set(`${q.mount_path}\u0000${q.path_suffix}`, q);
+      }
+    }
+    this.size = quotas.length;
+  }
+
+  /** True when some quota on this mount is role-based (the front then reads the login's role). */
+  hasRoleQuotas(mountPath: string): boolean {
+    return this.rolesByMount.has(mountPath);
+  }
+
+  /** Vault's queryQuota for the root namespace. `mountPath` is the request's longest matching mount ("" if none). */
+  find(path: string, mountPath: string, role: string): StoredRateLimitQuota | null {
+    if (role !== '') {
+      const q = this.byMountRole.get(`${mountPath}\u0000${role}`);
+      if (q) return q;
+    }
+    const suffix = (path.startsWith(mountPath) ? path.slice(mountPath.length) : path).replace(/\/$/, '');
+    if (mountPath !== '') {
+      const exact = this.byMountSuffix.get(`${mountPath}\u0000${suffix}`);
+      if (exact && suffix !== '') return exact;
+      for (let i = 0; i <= suffix.length; i++) {
+        const glob = this.byMountSuffix.get(`${mountPath}\u0000${suffix.slice(0, suffix.length - i)}*`);
+        if (glob) return glob;
+      }
+      const mount = this.byMountSuffix.get(`${mountPath}\u0000`);
+      if (mount) return mount;
+    }
+    return this.byMountSuffix.get('\u0000') ?? null;
+  }
+}
