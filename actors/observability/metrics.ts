@@ -187,14 +187,21 @@ export class Metrics {
     perActor('coffer_actor_ring_capacity_bytes', 'Capacity of each of the actor\'s main-thread rings.', 'gauge', (a) => a.ringCapacityBytes);
     perActor('coffer_actor_restarts_total', 'Restarts of this actor by its supervisor (recent window).', 'counter', (a) => a.restarts);
     perActor('coffer_actor_up', '1 while the actor\'s worker is running.', 'gauge', (a) => (a.state === 'running' ? 1 : 0));
-    perActor('coffer_actor_event_loop_active_seconds_total', 'Time the actor\'s worker event loop was busy (rate() of it is the worker saturation).', 'counter', (a) => a.eluActiveMs / 1000);
+    // A Worker's ELU read from the main thread is racy (it can step back by microseconds): keep the
+    // counter monotonic and the utilisation within [0, 1].
+    const activeMax = new Map<string, number>();
+    perActor('coffer_actor_event_loop_active_seconds_total', 'Time the actor\'s worker event loop was busy (rate() of it is the worker saturation).', 'counter', (a) => {
+      const v = Math.max(activeMax.get(a.name) ?? 0, a.eluActiveMs);
+      activeMax.set(a.name, v);
+      return v / 1000;
+    });
     scrapeMetric(this.registry, 'coffer_actor_event_loop_utilization', 'Share of time the actor\'s worker event loop was busy since the previous scrape (0..1; ring readers spin briefly, so idle workers show a small floor).', 'gauge', () =>
       src.actors().map((a) => {
         const last = this.eluLast.get(a.name) ?? { active: 0, idle: 0 };
         this.eluLast.set(a.name, { active: a.eluActiveMs, idle: a.eluIdleMs });
-        const active = a.eluActiveMs - last.active;
-        const total = active + (a.eluIdleMs - last.idle);
-        return { value: total > 0 ? active / total : 0, labels: { actor: a.name } };
+        const active = Math.max(0, a.eluActiveMs - last.active);
+        const total = active + Math.max(0, a.eluIdleMs - last.idle);
+        return { value: total > 0 ? Math.min(1, active / total) : 0, labels: { actor: a.name } };
       }),
     );
   }
