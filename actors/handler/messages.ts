@@ -12,6 +12,11 @@ export interface LogicalRequest {
   token: string | null;
   /** Lower-cased request headers the pipeline or handlers use (content-type, x-vault-*). */
   headers: Record<string, string>;
+  /**
+   * The client's IP address (the socket's remote address), when the front provides it. Tokens with
+   * bound CIDRs and auth methods' CIDR checks fail closed without it.
+   */
+  remoteAddr?: string;
 }
 
 export interface LogicalReply {

@@ -8,6 +8,7 @@ import type { Barrier } from '../barrier/barrier.js';
 import type { CommitReply } from '../core/messages.js';
 import { TOKEN_SALT_KEY } from '../core/tokens.js';
 import { CONFLICT_RETRIES_MAX, executeOnMount, resolveOperation, type MountDeps, type MountRequest } from '../mounts/framework/execute.js';
+import { addressInCidrs } from '../mounts/framework/cidr.js';
 import { helpResponse } from '../mounts/framework/help.js';
 import { compileBackend, type CompiledBackend } from '../mounts/framework/router.js';
 import { versionHash, type PhysicalReader, type WriteSetWithGuards } from '../mounts/framework/storage-view.js';
@@ -50,7 +51,7 @@ export class Pipeline {
     const nowMs = this.deps.nowMs();
     const mounts = this.mountTable(barrier);
     const mount = longestPrefix(mounts, req.path);
-    let caller = this.caller(barrier, req.token, nowMs);
+    let caller = this.caller(barrier, req.token, nowMs, req.remoteAddr);
     if (caller !== null && req.token && (caller.entry?.num_uses as number | undefined) !== undefined && (caller.entry?.num_uses as number) > 0) {
       caller = await this.consumeUse(barrier, req.token, nowMs);
     }
@@ -72,6 +73,7 @@ export class Pipeline {
       // Only the token store sees the caller's token itself (lookup-self and friends answer with it);
       // every other backend knows the caller by its salted key and accessor.
       headers: mount.type === 'token' && req.token ? { ...req.headers, 'x-vault-token': req.token } : req.headers,
+      ...(req.remoteAddr ? { clientAddr: req.remoteAddr } : {}),
     };
     const resolved = await resolveOperation(compiled, mount, mountReq, mountDeps);
     if (resolved === null) return this.noRoute(req, caller, mount);
@@ -126,11 +128,16 @@ export class Pipeline {
     }
   }
 
-  private caller(barrier: Barrier, token: string | null, nowMs: number): CallerInfo | null {
+  private caller(barrier: Barrier, token: string | null, nowMs: number, remoteAddr: string | undefined): CallerInfo | null {
     if (!token) return null;
     const salt = this.salt.get(this.deps.physical, TOKEN_SALT_KEY, (blob) => barrier.decrypt(TOKEN_SALT_KEY, blob).toString('utf8'));
     if (salt === undefined) return null;
-    return resolveToken(this.deps.physical, barrier, salt, token, nowMs)?.caller ?? null;
+    const resolved = resolveToken(this.deps.physical, barrier, salt, token, nowMs);
+    // Vault's CheckToken: a token with bound CIDRs (login tokens, token_bound_cidrs) is only valid from
+    // those addresses; without a known client address it is refused (fail closed).
+    const bound = (resolved?.entry as { bound_cidrs?: string[] } | undefined)?.bound_cidrs;
+    if (bound && bound.length > 0 && !addressInCidrs(remoteAddr, bound)) return null;
+    return resolved?.caller ?? null;
   }
 
   private mountTable(barrier: Barrier): MountInfo[] {

@@ -2,19 +2,23 @@
 // it is loaded (actors/handler), never per request.
 import type { BackendFactory } from './framework/types.js';
 import { cubbyholeBackend } from './cubbyhole/backend.js';
+import { approleBackend } from './approle/backend.js';
 import { kvBackend } from './kv/backend.js';
 import { systemBackend } from './sys/backend.js';
 import { tokenBackend } from './token/backend.js';
 import { transitBackend } from './transit/backend.js';
+import { userpassBackend } from './userpass/backend.js';
 
 export const backendFactories: Record<string, BackendFactory> = {
+  approle: approleBackend,
   cubbyhole: cubbyholeBackend,
   kv: kvBackend,
   system: systemBackend,
   token: tokenBackend,
   transit: transitBackend,
+  userpass: userpassBackend,
 };
 
 /** Types `sys/mounts` may enable; system and token are built in and cannot be mounted again. */
 export const MOUNTABLE_SECRET_TYPES = ['kv', 'transit'] as const;
-export const MOUNTABLE_AUTH_TYPES: readonly string[] = [];
+export const MOUNTABLE_AUTH_TYPES: readonly string[] = ['approle', 'userpass'];

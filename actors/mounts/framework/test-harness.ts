@@ -12,7 +12,7 @@ export interface TestMount {
   physical: MemoryPhysical;
   mount: MountInfo;
   /** Runs one request; a 404 "route not found" is thrown as COFFER_ERR_UNSUPPORTED_PATH. */
-  request(operation: MountRequest['operation'], path: string, data?: Record<string, unknown>, opts?: Partial<Pick<MountRequest, 'caller' | 'nowMs' | 'headers'>>): Promise<Executed>;
+  request(operation: MountRequest['operation'], path: string, data?: Record<string, unknown>, opts?: Partial<Pick<MountRequest, 'caller' | 'nowMs' | 'headers' | 'clientAddr'>>): Promise<Executed>;
 }
 
 export function testMount(factory: BackendFactory, mount: Partial<MountInfo> & Pick<MountInfo, 'type' | 'path'>, physical = new MemoryPhysical()): TestMount {
@@ -31,7 +31,7 @@ export function testMount(factory: BackendFactory, mount: Partial<MountInfo> & P
     physical,
     mount: info,
     async request(operation, path, data = {}, opts = {}) {
-      const req: MountRequest = { operation, path, data, caller: opts.caller ?? rootCaller, nowMs: opts.nowMs ?? Date.now(), headers: opts.headers ?? {} };
+      const req: MountRequest = { operation, path, data, caller: opts.caller ?? rootCaller, nowMs: opts.nowMs ?? Date.now(), headers: opts.headers ?? {}, ...(opts.clientAddr ? { clientAddr: opts.clientAddr } : {}) };
       const resolved = await resolveOperation(compiled, info, req, deps);
       if (!resolved) throw new CofferError('COFFER_ERR_UNSUPPORTED_PATH', `no handler for route "${info.path}${path}". route entry not found.`);
       return executeOnMount(compiled, info, req, resolved, deps);

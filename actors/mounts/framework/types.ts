@@ -60,6 +60,43 @@ export interface HandlerRequest {
   mount: MountInfo;
   /** Request headers a handler may need (e.g. content-type), lower-cased. */
   headers: Record<string, string>;
+  /**
+   * The client's address (Vault's req.Connection.RemoteAddr) when the HTTP layer provides it; auth
+   * methods check bound CIDRs against it and fail closed when it is absent.
+   */
+  clientAddr?: string;
+  /**
+   * Auth methods only (mounts under auth/, not the token store): create the login's token in the
+   * token store as part of THIS request's write-set (framework/login-token.ts). At most once per request.
+   */
+  issueToken?: (spec: LoginTokenSpec) => Promise<IssuedToken>;
+}
+
+/** What a login asks the token store to create (Vault's logical.Auth as an auth method fills it). */
+export interface LoginTokenSpec {
+  /** token_policies; sanitized, "default" added unless noDefaultPolicy. "root" is refused. */
+  policies: string[];
+  noDefaultPolicy?: boolean;
+  /** The token's meta (also the auth response's metadata), e.g. { username }. */
+  metadata: Record<string, string>;
+  /** The method's display name (e.g. the username); the mount path is prefixed as Vault does. */
+  displayName: string;
+  /** token_ttl, token_max_ttl, token_explicit_max_ttl, token_period (seconds; 0 = unset). */
+  ttlS: number;
+  maxTtlS: number;
+  explicitMaxTtlS: number;
+  periodS: number;
+  numUses: number;
+  /** token_bound_cidrs, enforced on every use of the token. */
+  boundCidrs: string[];
+  /** token_type as configured; only service tokens are issued ("batch" → 400). */
+  tokenType?: string;
+}
+
+export interface IssuedToken {
+  auth: AuthResponse;
+  /** CalculateTTL's capping warnings, for the response. */
+  warnings: string[];
 }
 
 export interface MountInfo {
