@@ -9,8 +9,10 @@
 //
 // The entry and TTL logic is the token store's (token/entries.ts): Vault's CalculateTTL over the auth
 // mount's default/max lease TTL, lowered by token_max_ttl and token_explicit_max_ttl; policies
-// sanitized with "default" added unless token_no_default_policy; login tokens are orphans.
+// sanitized with "default" added unless token_no_default_policy; login tokens are orphans. The token's
+// auth lease (actors/expiration/leases.ts) is registered in the same write-set too.
 import { CofferError } from '../../../runtime/errors.js';
+import { registerAuthLease } from '../../expiration/leases.js';
 import { newAccessor, newServiceToken, saltedId, tokenIdKey, TOKEN_STORE_PREFIX, type TokenEntry } from '../../core/tokens.js';
 import { sanitizePolicies } from '../token/backend.js';
 import { accessorKey, authOf, calculateTtl, idKey, SYSTEM_LEASE_TTL_S, tokenSalt } from '../token/entries.js';
@@ -117,8 +119,11 @@ export class LoginTokenIssuer {
       lease_ttl_s: r.ttlS,
     };
     if (spec.boundCidrs.length > 0) entry.bound_cidrs = [...spec.boundCidrs];
-    this.storage.putJson(idKey(saltedId(salt, token)), entry);
+    const salted = saltedId(salt, token);
+    this.storage.putJson(idKey(salted), entry);
     this.storage.put(accessorKey(saltedId(salt, accessor)), Buffer.from(tokenIdKey(salt, token)));
+    // The token's auth lease (Vault's expiration.RegisterAuth), in the same write-set, as auth/token/create does.
+    registerAuthLease(this.storage.rebase(''), salted, entry, this.nowMs);
     return { auth: authOf(entry, token, r.ttlS, true), warnings: r.warnings };
   };
 

@@ -100,7 +100,9 @@ describe('userpass', () => {
       num_uses: 0,
     });
     assert.equal(r.result?.data, null);
-    assert.equal(t.physical.data.size, before + 2, 'token entry and accessor index');
+    const added = [...t.physical.data.keys()].slice(before).sort();
+    assert.equal(added.length, 5, `token entry, accessor index, auth lease and its two indexes: ${added.join(', ')}`);
+    assert.ok(added.some((k) => k.startsWith('sys/expire/id/auth/userpass/login/ALICE/h')), 'the auth lease');
     const resolved = resolveToken(t.physical, testCrypto, 'salt-for-tests', auth.client_token, NOW + 1000);
     assert.ok(resolved);
     assert.deepEqual(resolved.caller.policies, ['default', 'reader']);
