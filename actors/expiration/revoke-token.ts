@@ -18,3 +18,9 @@ export async function revokeTokenResources(storage: StorageView, salted: string)
   const sys = systemView(storage);
   return (await destroyCubbyhole(sys, salted)) + (await revokeLeasesOfToken(sys, salted));
 }
+
+/** The token store's view (sys/token/) sharing `storage`'s write-set, for revokeTree from other stores. */
+export function tokenStoreView(storage: StorageView): StorageView {
+  if (!(storage instanceof ScopedStorage)) throw new Error('token revocation needs a ScopedStorage (one write-set across prefixes)');
+  return storage.rebase('sys/token/');
+}

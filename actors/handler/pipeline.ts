@@ -15,14 +15,16 @@ import { versionHash, type PhysicalReader, type WriteSetWithGuards } from '../mo
 import type { CallerInfo, HandlerResult, MountInfo, Operation } from '../mounts/framework/types.js';
 import { AUTH_KEY, MOUNTS_KEY, longestPrefix, mountInfoOf, type MountTable } from '../mounts/mount-table.js';
 import { Acl } from '../mounts/policy/acl.js';
-import { isSysRootPath } from '../mounts/policy/builtin.js';
+import { isSysRootPath, RESPONSE_WRAPPING_POLICY_HCL, RESPONSE_WRAPPING_POLICY_NAME } from '../mounts/policy/builtin.js';
 import { parsePolicy } from '../mounts/policy/parse.js';
 import type { Policy } from '../mounts/policy/types.js';
 import { backendFactories } from '../mounts/registry.js';
 import { policyKey, type StoredPolicy } from '../mounts/sys/policy-store.js';
+import { parseWrapTtl, WRAPPING_TOKEN_PATHS } from '../mounts/sys/wrapping.js';
 import { consumeUse, resolveToken } from '../mounts/token/store.js';
 import { BlobCache } from './blob-cache.js';
 import type { LogicalReply, LogicalRequest } from './messages.js';
+import { finishHook, wrappingTokenSpendsInHandler } from './wrapping.js';
 
 export interface PipelineDeps {
   physical: PhysicalReader & { refresh(): void };
@@ -40,6 +42,7 @@ export class Pipeline {
   private readonly policies = new BlobCache<Promise<Policy>>(1024);
   private readonly compiled = new Map<string, CompiledBackend>();
   private readonly acls = new Map<string, Acl>();
+  private wrappingPolicy: Promise<Policy> | null = null;
 
   constructor(private readonly deps: PipelineDeps) {}
 
@@ -49,10 +52,12 @@ export class Pipeline {
     this.deps.physical.refresh();
     const physical = this.deps.physical;
     const nowMs = this.deps.nowMs();
+    // X-Vault-Wrap-TTL (400 when bad or negative): the response is replaced by a wrapping token (wrapping.ts).
+    const wrapTtlS = parseWrapTtl(req.headers);
     const mounts = this.mountTable(barrier);
     const mount = longestPrefix(mounts, req.path);
     let caller = this.caller(barrier, req.token, nowMs, req.remoteAddr);
-    if (caller !== null && req.token && (caller.entry?.num_uses as number | undefined) !== undefined && (caller.entry?.num_uses as number) > 0) {
+    if (caller !== null && req.token && (caller.entry?.num_uses as number | undefined) !== undefined && (caller.entry?.num_uses as number) > 0 && !wrappingTokenSpendsInHandler(caller, req.path)) {
       caller = await this.consumeUse(barrier, req.token, nowMs);
     }
 
@@ -63,6 +68,14 @@ export class Pipeline {
       crypto: barrier,
       commit: (ws) => this.deps.commit(ws),
       refresh: () => physical.refresh(),
+      finish: finishHook({
+        mount,
+        path: req.path,
+        caller,
+        nowMs,
+        wrapTtlS,
+        shape: (result, operation, unknown) => shapeReply(result, operation, unknown.length > 0 ? [`Endpoint ignored these unrecognized parameters: [${unknown.join(' ')}]`] : [], mount),
+      }),
     };
     const mountReq: MountRequest = {
       operation: req.operation,
@@ -70,9 +83,10 @@ export class Pipeline {
       data: req.data,
       caller: caller ?? ANONYMOUS,
       nowMs,
-      // Only the token store sees the caller's token itself (lookup-self and friends answer with it);
+      // Only the token store and sys/wrapping/{unwrap,lookup,rewrap} see the caller's token itself
+      // (lookup-self and friends answer with it; a wrapping token may come as the request token);
       // every other backend knows the caller by its salted key and accessor.
-      headers: mount.type === 'token' && req.token ? { ...req.headers, 'x-vault-token': req.token } : req.headers,
+      headers: (mount.type === 'token' || WRAPPING_TOKEN_PATHS.includes(req.path)) && req.token ? { ...req.headers, 'x-vault-token': req.token } : req.headers,
       ...(req.remoteAddr ? { clientAddr: req.remoteAddr } : {}),
     };
     const resolved = await resolveOperation(compiled, mount, mountReq, mountDeps);
@@ -84,7 +98,7 @@ export class Pipeline {
       if (!caller.isRoot && acl.capabilities(req.path).every((c) => c === 'deny')) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
       return { status: 200, body: helpResponse(mount, resolved.spec) };
     }
-    if (!resolved.spec.unauthenticated) mountReq.caller = { ...mountReq.caller, sudo: await this.authorize(req, caller, resolved.operation, resolved.spec.sudo === true) };
+    if (!resolved.spec.unauthenticated) mountReq.caller = { ...mountReq.caller, sudo: await this.authorize(req, caller, resolved.operation, resolved.spec.sudo === true, wrapTtlS) };
     const executed = await executeOnMount(compiled, mount, mountReq, resolved, mountDeps);
     const warnings = executed.unknownFields.length > 0 && resolved.spec.fields ? [`Endpoint ignored these unrecognized parameters: [${executed.unknownFields.join(' ')}]`] : [];
     return shapeReply(executed.result, executed.operation, warnings, mount);
@@ -100,12 +114,12 @@ export class Pipeline {
   }
 
   /** Refuses the request unless the ACL allows it; answers whether the caller has sudo on the path. */
-  private async authorize(req: LogicalRequest, caller: CallerInfo | null, operation: Operation, specSudo: boolean): Promise<boolean> {
+  private async authorize(req: LogicalRequest, caller: CallerInfo | null, operation: Operation, specSudo: boolean, wrapTtlS: number | null = null): Promise<boolean> {
     if (caller === null) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
     if (caller.isRoot) return true;
     const acl = await this.aclFor(caller.policies);
     const sudo = specSudo || isSysRootPath(req.path);
-    if (!acl.allows(req.path, operation, { sudo, data: req.data })) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
+    if (!acl.allows(req.path, operation, { sudo, data: req.data, ...(wrapTtlS !== null ? { wrapTtlSeconds: wrapTtlS } : {}) })) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
     return acl.capabilities(req.path).includes('sudo');
   }
 
@@ -168,6 +182,13 @@ export class Pipeline {
       if (name === 'root') {
         loaded.push({ name: 'root', rules: [], raw: '' } as unknown as Policy);
         versions.push('root');
+        continue;
+      }
+      if (name === RESPONSE_WRAPPING_POLICY_NAME) {
+        // Built in and immutable: never stored, parsed once.
+        this.wrappingPolicy ??= parsePolicy(RESPONSE_WRAPPING_POLICY_NAME, RESPONSE_WRAPPING_POLICY_HCL);
+        loaded.push(await this.wrappingPolicy);
+        versions.push(RESPONSE_WRAPPING_POLICY_NAME);
         continue;
       }
       const key = policyKey(name);

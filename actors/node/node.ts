@@ -17,6 +17,7 @@ import type { FrontView, FrontViewMessage } from '../quotas/front-view.js';
 import { createRequestHandler, listen, type ListenerConfig } from '../front/server.js';
 import type { HandlerMessage, LogicalReply, LogicalRequest } from '../handler/messages.js';
 import type { HandlerWorkerData } from '../handler/worker.js';
+import type { ExpirationWorkerData } from '../expiration/worker.js';
 import type { AskCore } from '../front/routes.js';
 
 export interface NodeConfig {
@@ -98,6 +99,15 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
     );
     await system.link(name, 'core');
   }
+  // The expiration actor (docs/leases-wrapping.md): sweeps due leases and tokens while this node is active.
+  log.info('starting the expiration actor');
+  await system.spawn({
+    name: 'expiration',
+    workerFile: new URL('../expiration/worker.js', import.meta.url),
+    supervision: 'restart',
+    workerData: { dataDir: config.dataDir, sealEpoch } satisfies ExpirationWorkerData,
+  });
+  await system.link('expiration', 'core');
   let next = 0;
   const askHandler = (req: LogicalRequest): Promise<LogicalReply> => {
     const h = handlers[next++ % handlers.length] as ActorRef<HandlerMessage, LogicalReply>;

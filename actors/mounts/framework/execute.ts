@@ -29,6 +29,12 @@ export interface MountDeps {
   commit: Commit;
   /** Called before each attempt after a conflict, so readers see the newest committed state. */
   refresh?: () => void;
+  /**
+   * Runs after the handler on the same storage, before the commit: what it writes joins the request's
+   * write-set, and its result replaces the handler's. The pipeline registers leases and wraps
+   * responses here (actors/handler/wrapping.ts), so a request and its lease or wrapping commit together.
+   */
+  finish?: (result: HandlerResult, ctx: { operation: Operation; unknownFields: string[]; spec: PathSpec }, storage: ScopedStorage) => Promise<HandlerResult>;
 }
 
 export interface Executed {
@@ -114,7 +120,8 @@ export async function executeOnMount(
       const storage = new ScopedStorage(storagePrefix(mount), deps.physical, deps.crypto);
       // Auth methods may create a login token: its token-store writes join this write-set (login-token.ts).
       const issuer = mayIssueTokens(mount) ? new LoginTokenIssuer(deps.physical, deps.crypto, mount, req.path, req.nowMs) : null;
-      const result = await handler({ ...baseRequest(mount, req, params), operation, fields, ...(issuer ? { issueToken: issuer.issue } : {}) }, storage);
+      let result = await handler({ ...baseRequest(mount, req, params), operation, fields, ...(issuer ? { issueToken: issuer.issue } : {}) }, storage);
+      if (deps.finish) result = await deps.finish(result, { operation, unknownFields: unknown, spec }, storage);
       if (!storage.hasWrites && !issuer?.hasWrites) return { result, operation, spec, unknownFields: unknown, index: null };
       const ws = storage.writeSet();
       if (issuer?.hasWrites) {

@@ -1,14 +1,16 @@
 // The system backend (sys/): mount and auth tables, policies, capabilities. Other sys paths (init, seal,
-// raw, leases, ...) are served by the core and the HTTP front, not here.
+// raw, ...) are served by the core and the HTTP front, not here. Leases (leases.ts) and wrapping (wrapping.ts) are here.
 import type { BackendFactory } from '../framework/types.js';
 import { capabilitiesPaths } from './capabilities.js';
+import { leasePaths } from './leases.js';
 import { metricsPaths } from './metrics.js';
 import { mountPaths } from './mounts.js';
 import { policyPaths } from './policies.js';
+import { wrappingPaths } from './wrapping.js';
 import { quotaPaths } from './quotas.js';
 
 export const systemBackend: BackendFactory = () => ({
   type: 'system',
   help: 'The system backend: secrets engines (sys/mounts), auth methods (sys/auth), ACL policies (sys/policies/acl, sys/policy) and capabilities.',
-  paths: [...mountPaths, ...policyPaths, ...capabilitiesPaths, ...quotaPaths, ...metricsPaths],
+  paths: [...mountPaths, ...policyPaths, ...capabilitiesPaths, ...quotaPaths, ...metricsPaths, ...leasePaths, ...wrappingPaths],
 });
