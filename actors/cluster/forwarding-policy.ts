@@ -1,0 +1,30 @@
+// "Will this request write?" on a standby, decided BEFORE anything runs (docs/ha-standby-reads.md).
+// The pipeline calls these when the front marked the request `standby`; they throw COFFER_ERR_NOT_LEADER,
+// which the front turns into a forward to the active node (or a 307). A request that writes without
+// being predicted here still fails its first commit with NOT_LEADER (handlers are free of side effects
+// before their first storage write), so it runs exactly once either way.
+import { CofferError } from '../../runtime/errors.js';
+import type { CallerInfo, Operation, PathSpec } from '../mounts/framework/types.js';
+
+function forward(reason: string): never {
+  throw new CofferError('COFFER_ERR_NOT_LEADER', `forward to the active node: ${reason}`);
+}
+
+const LOGIN = /^auth\/.+\/login(\/|$)/;
+
+/** Before the token spends a use or the request runs (OpenBao's (c), (d), (e), (f); API.md §3.3). */
+export function forwardBeforeRunning(req: { token: string | null; path: string }, caller: CallerInfo | null, wrapTtlS: number | null): void {
+  // A token this node does not know may be new (not replicated here yet): the active node decides.
+  if (req.token && caller === null) forward('token not found on this standby');
+  const uses = caller?.entry?.num_uses as number | undefined;
+  if (uses !== undefined && uses > 0) forward('the token has limited uses');
+  if (wrapTtlS !== null) forward('response wrapping writes a wrapping token');
+  if (LOGIN.test(req.path)) forward('a login issues a token');
+}
+
+/** After routing: operations flagged PathSpec.alwaysWrites (token create/renew/revoke, unwrap, logins). */
+export function forwardIfAlwaysWrites(spec: PathSpec, operation: Operation): void {
+  const w = spec.alwaysWrites;
+  if (w === undefined) return;
+  if (w.includes(operation) || (operation === 'create' && w.includes('update'))) forward(`${operation} always writes`);
+}

@@ -1,0 +1,398 @@
+// Standby reads, request forwarding and consistency headers, on the HTTP front (main thread).
+// See docs/ha-standby-reads.md for the design; in short:
+// - Every unsealed node executes requests itself against its local FSM. A request that writes fails on a
+//   standby with COFFER_ERR_NOT_LEADER (predicted in the pipeline, or the core's refused commit) and the
+//   front FORWARDS it here: HTTP/1.1 over mutual TLS (cluster CA certificates on both ends) to the
+//   active node's forwarding listener, advertised in core/leader/<uuid> (`forward_addr`). The answer is
+//   relayed unchanged (status, headers, body). A 307 to the active node's api_addr is the fallback.
+// - X-Vault-Index on every response (HMAC'd applied index); a request presenting one waits until this node
+//   applied it; X-Vault-Inconsistent, X-Vault-Forward, X-Coffer-Consistency: linearizable (ReadIndex).
+import { request as httpsRequest, createServer as createHttpsServer, Agent, type Server as HttpsServer } from 'node:https';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { PeerCertificate } from 'node:tls';
+import type { Logger } from 'pino';
+import type { ApiRequest } from '../front/request.js';
+import { sendError } from '../front/respond.js';
+import type { AskCore } from '../front/routes.js';
+import type { ForwardingInfo } from './cluster.js';
+import { IndexStamper, RaftSharedState, headerValues } from './consistency.js';
+
+/** Marks a request that arrived over the forwarding listener (never forwarded again: loop guard). */
+const VIA_FORWARD = Symbol('coffer.viaForward');
+/** The original client address of a forwarded request (trusted only on the mutual-TLS listener). */
+const FORWARDED_FOR = 'x-coffer-forwarded-for';
+const INTERNAL_NO_FORWARD = 'x-vault-internal-no-request-forwarding';
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', FORWARDED_FOR]);
+/** Local-only endpoints the front serves itself (actors/observability): never forwarded for disable_standby_reads. */
+const LOCAL_ONLY = new Set(['sys/metrics', 'sys/in-flight-req']);
+const FORWARD_TIMEOUT_MS = 30_000;
+
+export interface HaFrontOptions {
+  shared: RaftSharedState;
+  ask: AskCore;
+  /** ReadIndex through the raft actor. */
+  readIndex(timeoutMs: number): Promise<number>;
+  log: Logger;
+  /** Config `disable_standby_reads`: a standby forwards every logical request. */
+  disableStandbyReads?: boolean;
+  /** How long a request presenting X-Vault-Index (or asking for a linearizable read) may wait (default 2 s). */
+  indexWaitMs?: number;
+  /** Seal epoch word (the core bumps it on unseal/seal/rotation): drop cached keys when it moves. */
+  sealEpoch?: SharedArrayBuffer;
+}
+
+export interface HaCounters {
+  servedActive: number;
+  servedStandby: number;
+  forwarded: number;
+  forwardFailures: number;
+  redirected: number;
+  indexWaits: number;
+  indexNotPresent: number;
+  linearizableReads: number;
+}
+
+interface RequestState {
+  /** A relayed answer: its headers (X-Vault-Index included) are the active node's, untouched. */
+  relayed: boolean;
+  viaForward: boolean;
+}
+
+const STATE = Symbol('coffer.haState');
+
+export class HaFront {
+  readonly counters: HaCounters = { servedActive: 0, servedStandby: 0, forwarded: 0, forwardFailures: 0, redirected: 0, indexWaits: 0, indexNotPresent: 0, linearizableReads: 0 };
+  private stamper: IndexStamper | null = null;
+  private keyFetchedAt = 0;
+  private keyFetching: Promise<void> | null = null;
+  private target: ForwardingInfo | null = null;
+  private targetFetching: Promise<ForwardingInfo | null> | null = null;
+  private agent: { agent: Agent; key: string } | null = null;
+  private readonly epoch: Int32Array | null;
+  private seenEpoch = -1;
+  private listenerTls: string | null = null;
+  private listener: HttpsServer | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly indexWaitMs: number;
+
+  constructor(private readonly opts: HaFrontOptions) {
+    this.epoch = opts.sealEpoch ? new Int32Array(opts.sealEpoch) : null;
+    this.indexWaitMs = opts.indexWaitMs ?? 2_000;
+  }
+
+  // ---- the forwarding listener (this node as the active one) ----
+
+  /**
+   * Binds the mutual-TLS forwarding listener on `host` (an ephemeral port; the active node advertises it).
+   * Its certificate arrives after unseal (this node's cert from the cluster CA): until then handshakes fail
+   * and standbys fall back to 307.
+   */
+  async listen(host: string, handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<string> {
+    const server = createHttpsServer({ requestCert: true, rejectUnauthorized: true, keepAliveTimeout: 65_000 }, (req, res) => {
+      (req as unknown as Record<symbol, unknown>)[VIA_FORWARD] = true;
+      void handler(req, res);
+    });
+    server.on('tlsClientError', () => undefined); // before TLS material is set, or a peer without a cluster cert
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, host, () => resolve());
+    });
+    this.listener = server;
+    const port = (server.address() as AddressInfo).port;
+    this.timer = setInterval(() => void this.tick(), 1_000);
+    this.timer.unref();
+    void this.tick();
+    return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+
+  async close(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.agent?.agent.destroy();
+    const l = this.listener;
+    this.listener = null;
+    if (l !== null) await new Promise<void>((resolve) => {
+      l.close(() => resolve());
+      l.closeAllConnections();
+    });
+  }
+
+  /** Periodic: fetch TLS material for the listener and the forwarding target while unsealed. */
+  private async tick(): Promise<void> {
+    try {
+      const t = await this.forwardTarget(this.listenerTls === null);
+      if (t?.tls && this.listener !== null) {
+        const key = t.tls.certPem;
+        if (key !== this.listenerTls) {
+          this.listener.setSecureContext({ cert: t.tls.certPem, key: t.tls.keyPem, ca: t.tls.caPem });
+          this.listenerTls = key;
+        }
+      }
+    } catch {
+      // sealed or uninitialised: later
+    }
+  }
+
+  // ---- per request ----
+
+  /** At the start of each request: stamps X-Vault-Index on whatever response is written (unless relayed). */
+  begin(req: IncomingMessage, res: ServerResponse): void {
+    const state: RequestState = { relayed: false, viaForward: (req as unknown as Record<symbol, unknown>)[VIA_FORWARD] === true };
+    (res as unknown as Record<symbol, unknown>)[STATE] = state;
+    this.checkEpoch();
+    const stamper = this.stamper;
+    if (stamper === null) {
+      if (Date.now() - this.keyFetchedAt > 250) void this.fetchKey();
+      return;
+    }
+    const shared = this.opts.shared;
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+      if (!state.relayed && !this.headersSent) this.setHeader('X-Vault-Index', stamper.stamp(shared.applied()));
+      return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+    } as ServerResponse['writeHead'];
+  }
+
+  /** Original client address: the forwarding standby's header on the mutual-TLS listener, else the socket's. */
+  clientAddress(req: IncomingMessage): string | undefined {
+    if ((req as unknown as Record<symbol, unknown>)[VIA_FORWARD] === true) {
+      const v = req.headers[FORWARDED_FOR];
+      if (typeof v === 'string' && v !== '') return v;
+    }
+    return req.socket.remoteAddress;
+  }
+
+  /** For LogicalRequest.standby: this node is not the Raft leader (writes known in advance are forwarded). */
+  isStandby(): boolean {
+    return !this.opts.shared.isLeader();
+  }
+
+  /** Marks a response the local handlers produced: X-Coffer-Served-By and the counters. */
+  markServed(res: ServerResponse): void {
+    const standby = this.isStandby();
+    if (standby) this.counters.servedStandby++;
+    else this.counters.servedActive++;
+    res.setHeader('X-Coffer-Served-By', standby ? 'standby' : 'active');
+  }
+
+  /**
+   * Consistency headers, before routing. Returns true when the response was written here (400 forged
+   * index, 412 index not present, or the request was forwarded).
+   */
+  async before(api: ApiRequest, req: IncomingMessage, res: ServerResponse, logical: boolean): Promise<boolean> {
+    const state = stateOf(res);
+    const h = req.headers;
+    const indexValues = headerValues(h['x-vault-index']);
+    if (indexValues.length > 0) {
+      const stamper = await this.requireKey();
+      let want = 0;
+      for (const v of indexValues) {
+        const index = stamper === null ? null : stamper.verify(v);
+        if (index === null) {
+          if (stamper === null) break; // the key has not replicated here yet: treated as "not present"
+          sendError(res, 400, ['invalid X-Vault-Index header: not issued by this cluster']);
+          return true;
+        }
+        want = Math.max(want, index);
+      }
+      const modes = headerValues(h['x-vault-inconsistent']).map((m) => m.toLowerCase());
+      const canWait = !(modes.includes('fail') && !modes.includes('await-state'));
+      let present = stamper !== null && this.opts.shared.applied() >= want;
+      if (!present && canWait) {
+        this.counters.indexWaits++;
+        present = stamper !== null && (await this.opts.shared.waitApplied(want, this.indexWaitMs));
+      }
+      if (!present) {
+        if (modes.includes('forward-active-node') && !state.viaForward && this.isStandby()) return this.forwardNow(api, req, res);
+        this.counters.indexNotPresent++;
+        sendError(res, 412, ['required index state not present']);
+        return true;
+      }
+    }
+    if (!logical) return false;
+    const standby = this.isStandby();
+    if (standby && !state.viaForward) {
+      const fwd = h['x-vault-forward'];
+      if (typeof fwd === 'string' && fwd.toLowerCase() === 'active-node') return this.forwardNow(api, req, res);
+      if (this.opts.disableStandbyReads && !LOCAL_ONLY.has(api.path.replace(/\/$/, ''))) return this.forwardNow(api, req, res);
+    }
+    const consistency = h['x-coffer-consistency'];
+    if (typeof consistency === 'string' && consistency.toLowerCase() === 'linearizable') {
+      try {
+        await this.opts.readIndex(this.indexWaitMs);
+        this.counters.linearizableReads++;
+      } catch (err) {
+        // No leader contact within the election timeout, or no confirmation in time: never serve stale.
+        if (standby && !state.viaForward) return this.forwardNow(api, req, res);
+        sendError(res, 503, [`linearizable read not possible on this node: ${(err as Error).message}`]);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A request that must run on the active node (NOT_LEADER from the pipeline or the core). */
+  async onNotLeader(api: ApiRequest | null, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const state = stateOf(res);
+    const noForward = req.headers['x-vault-no-request-forwarding'];
+    if (api === null || state.viaForward || req.headers[INTERNAL_NO_FORWARD] !== undefined || (typeof noForward === 'string' && noForward !== '')) return this.redirect(req, res);
+    await this.forwardNow(api, req, res);
+  }
+
+  // ---- forwarding ----
+
+  private async forwardNow(api: ApiRequest, req: IncomingMessage, res: ServerResponse): Promise<true> {
+    const state = stateOf(res);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const target = await this.forwardTarget(attempt > 0).catch(() => null);
+      if (target === null || target.self || target.forwardAddr === '' || target.tls === null || target.leaderId === null) break;
+      try {
+        const answer = await this.relay(target, api, req);
+        this.counters.forwarded++;
+        state.relayed = true;
+        res.writeHead(answer.status, answer.headers);
+        res.end(answer.body);
+        return true;
+      } catch (err) {
+        this.counters.forwardFailures++;
+        this.opts.log.warn({ err: (err as Error).message, to: target.forwardAddr }, 'forwarding to the active node failed');
+        this.dropAgent();
+      }
+    }
+    await this.redirect(req, res);
+    return true;
+  }
+
+  private relay(target: ForwardingInfo, api: ApiRequest, req: IncomingMessage): Promise<{ status: number; headers: OutgoingHttpHeaders; body: Buffer }> {
+    const { host, port } = splitHostPort(target.forwardAddr);
+    const headers: OutgoingHttpHeaders = {};
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+    headers['content-length'] = api.raw.length;
+    headers[FORWARDED_FOR] = req.socket.remoteAddress ?? '';
+    const leaderId = target.leaderId as string;
+    const agent = this.agentFor(target);
+    return new Promise((resolve, reject) => {
+      const out = httpsRequest(
+        {
+          host,
+          port,
+          method: req.method ?? 'GET',
+          path: req.url ?? '/',
+          headers,
+          agent,
+          servername: leaderId,
+          // The active node's certificate must be from the cluster CA and name the leader Raft knows.
+          checkServerIdentity: (_host: string, cert: PeerCertificate) => (cert.subject?.CN === leaderId ? undefined : new Error(`forwarding: expected the certificate of ${leaderId}, got ${cert.subject?.CN}`)),
+          timeout: FORWARD_TIMEOUT_MS,
+        },
+        (inc) => {
+          const chunks: Buffer[] = [];
+          inc.on('data', (c: Buffer) => chunks.push(c));
+          inc.on('error', reject);
+          inc.on('end', () => {
+            const body = Buffer.concat(chunks);
+            const headersOut: OutgoingHttpHeaders = {};
+            for (const [k, v] of Object.entries(inc.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headersOut[k] = v;
+            if (inc.statusCode !== 204 && inc.statusCode !== 304) headersOut['content-length'] = body.length;
+            resolve({ status: inc.statusCode ?? 502, headers: headersOut, body });
+          });
+        },
+      );
+      out.on('timeout', () => out.destroy(new Error('forwarding timed out')));
+      out.on('error', reject);
+      out.end(api.raw);
+    });
+  }
+
+  private agentFor(target: ForwardingInfo): Agent {
+    const tls = target.tls as NonNullable<ForwardingInfo['tls']>;
+    const key = `${target.forwardAddr}|${tls.certPem}`;
+    if (this.agent?.key === key) return this.agent.agent;
+    this.agent?.agent.destroy();
+    const agent = new Agent({ keepAlive: true, maxSockets: 128, ca: tls.caPem, cert: tls.certPem, key: tls.keyPem, rejectUnauthorized: true });
+    this.agent = { agent, key };
+    return agent;
+  }
+
+  private dropAgent(): void {
+    this.agent?.agent.destroy();
+    this.agent = null;
+    this.target = null;
+  }
+
+  /** The cached target, refetched from the core when the Raft term moved (a new leader) or on demand. */
+  private async forwardTarget(force: boolean): Promise<ForwardingInfo | null> {
+    const cached = this.target;
+    if (!force && cached !== null && cached.term === this.opts.shared.term() && cached.forwardAddr !== '' && cached.self === this.opts.shared.isLeader()) return cached;
+    if (this.targetFetching !== null) return this.targetFetching;
+    this.targetFetching = (async () => {
+      try {
+        const t = await this.opts.ask({ t: 'forwarding' });
+        this.target = t;
+        return t;
+      } catch {
+        this.target = null;
+        return null;
+      } finally {
+        this.targetFetching = null;
+      }
+    })();
+    return this.targetFetching;
+  }
+
+  private async redirect(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.counters.redirected++;
+    let leaderAddress = '';
+    try {
+      leaderAddress = (await this.opts.ask({ t: 'leader' })).leader_address ?? '';
+    } catch (err) {
+      this.opts.log.warn({ err }, 'redirect: looking up the active node failed');
+    }
+    if (leaderAddress === '') return sendError(res, 500, ['local node not active but active cluster node not found']);
+    const base = /^[a-z]+:\/\//i.test(leaderAddress) ? leaderAddress : `https://${leaderAddress}`;
+    res.writeHead(307, { 'Cache-Control': 'no-store', Location: `${base.replace(/\/$/, '')}${req.url ?? '/'}`, 'Content-Length': 0 });
+    res.end();
+  }
+
+  // ---- the X-Vault-Index key ----
+
+  private checkEpoch(): void {
+    if (this.epoch === null) return;
+    const now = Atomics.load(this.epoch, 0);
+    if (now === this.seenEpoch) return;
+    this.seenEpoch = now;
+    // Sealed, unsealed or rotated: ask again (the key itself never changes once written; sealed = null).
+    void this.fetchKey();
+  }
+
+  private fetchKey(): Promise<void> {
+    if (this.keyFetching !== null) return this.keyFetching;
+    this.keyFetchedAt = Date.now();
+    this.keyFetching = (async () => {
+      try {
+        const { key } = await this.opts.ask({ t: 'index-key' });
+        this.stamper = key === null ? null : new IndexStamper(Buffer.from(key));
+      } catch {
+        // sealed: later
+      } finally {
+        this.keyFetching = null;
+      }
+    })();
+    return this.keyFetching;
+  }
+
+  private async requireKey(): Promise<IndexStamper | null> {
+    if (this.stamper === null) await this.fetchKey();
+    return this.stamper;
+  }
+}
+
+function stateOf(res: ServerResponse): RequestState {
+  return ((res as unknown as Record<symbol, unknown>)[STATE] as RequestState | undefined) ?? { relayed: false, viaForward: false };
+}
+
+function splitHostPort(addr: string): { host: string; port: number } {
+  const bare = addr.replace(/^[a-z]+:\/\//i, '');
+  const i = bare.lastIndexOf(':');
+  return { host: bare.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(bare.slice(i + 1)) };
+}
