@@ -27,8 +27,8 @@ export function redactPath(path: string): string {
 const VIEW_PATHS = /^sys\/(quotas\/|mounts\/|auth\/|remount)/;
 
 export interface RequestContext {
-  inFlightId: string;
-  startedNs: bigint;
+  inFlightId: number;
+  startedMs: number;
   api: ApiRequest | null;
 }
 
@@ -89,7 +89,7 @@ export class FrontObservability {
   }
 
   begin(req: IncomingMessage): RequestContext {
-    const ctx = { inFlightId: this.inFlight.begin(req.method ?? 'GET', req.url ?? '/', req.socket.remoteAddress ?? ''), startedNs: process.hrtime.bigint(), api: null };
+    const ctx = { inFlightId: this.inFlight.begin(req.method ?? 'GET', req.url ?? '/', req.socket.remoteAddress ?? ''), startedMs: performance.now(), api: null };
     return ctx;
   }
 
@@ -102,6 +102,7 @@ export class FrontObservability {
       role = typeof r === 'string' ? r : '';
     }
     const decision = this.quotas.check(api.path, req.socket.remoteAddress ?? '', role);
+    // (no quota → null without touching the limiter; headers are built only when enabled or refused)
     if (decision === null) return false;
     if (this.quotas.headersEnabled) for (const [h, v] of Object.entries(decision.headers)) res.setHeader(h, v);
     if (decision.allowed) return false;
@@ -140,7 +141,7 @@ export class FrontObservability {
   /** Once per request, in the front's finally: metrics, the debug log line, in-flight removal. */
   end(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): void {
     this.inFlight.end(ctx.inFlightId);
-    const seconds = Number(process.hrtime.bigint() - ctx.startedNs) / 1e9;
+    const seconds = (performance.now() - ctx.startedMs) / 1e3;
     const api = ctx.api;
     // Unseal/init change what the handler can read: refresh the cached view now rather than at the next tick.
     if (api !== null && res.statusCode === 200 && (api.path === 'sys/unseal' || api.path === 'sys/init')) void this.refresh();

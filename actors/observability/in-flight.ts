@@ -1,6 +1,6 @@
 // Requests in flight on this node (GET sys/in-flight-req): id, start time, client address, path and
 // method only. No tokens, no bodies, no query strings (a query can carry request data).
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 export interface InFlightEntry {
   start_time: string;
@@ -20,21 +20,30 @@ interface Held {
 }
 
 export class InFlight {
-  private readonly entries = new Map<string, Held>();
+  private readonly entries = new Map<number, Held>();
+  private next = 0;
+  /** Ids are UUID-shaped: a random per-node prefix and a counter, so the hot path draws no randomness. */
+  private readonly prefix = randomBytes(10).toString('hex');
 
   get size(): number {
     return this.entries.size;
   }
 
   /** Registers a request; returns its id for `end`. */
-  begin(method: string, url: string, remoteAddress: string): string {
+  begin(method: string, url: string, remoteAddress: string): number {
     // Cheap on the hot path: formatting happens only when someone reads the snapshot.
-    const id = randomUUID();
+    const id = this.next++;
     this.entries.set(id, { startMs: Date.now(), remote: remoteAddress, url, method });
     return id;
   }
 
-  end(id: string): void {
+  /** The request id as reported: 8-4-4-4-12 hex. */
+  idOf(n: number): string {
+    const hex = this.prefix + n.toString(16).padStart(12, '0').slice(-12);
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  }
+
+  end(id: number): void {
     this.entries.delete(id);
   }
 
@@ -43,7 +52,7 @@ export class InFlight {
     const out: Record<string, InFlightEntry> = {};
     for (const [id, h] of this.entries) {
       const q = h.url.indexOf('?');
-      out[id] = {
+      out[this.idOf(id)] = {
         start_time: new Date(h.startMs).toISOString(),
         client_remote_address: h.remote,
         request_path: q < 0 ? h.url : h.url.slice(0, q),

@@ -4,7 +4,7 @@
 import { longestPrefix } from '../mounts/mount-table.js';
 import { EMPTY_FRONT_VIEW, type FrontView } from './front-view.js';
 import { RateLimiter, type TakeResult } from './limiter.js';
-import { QuotaIndex, isExempt, type StoredRateLimitQuota } from './model.js';
+import { QuotaIndex, isExempt } from './model.js';
 
 export interface QuotaDecision extends TakeResult {
   quota: string;
@@ -20,7 +20,16 @@ export class QuotaEnforcer {
   setView(view: FrontView): void {
     this.view = view;
     this.index = new QuotaIndex(view.quotas);
-    const names = new Set(view.quotas.map((q) => q.name));
+    // A changed definition starts fresh buckets, as Vault re-initialises an updated quota.
+    const names = new Set<string>();
+    for (const q of view.quotas) {
+      names.add(q.name);
+      const generation = `${q.id}|${q.rate}|${q.interval}|${q.block_interval}`;
+      if (this.limiters.get(q.name)?.generation !== generation) {
+        const intervalMs = Math.max(1, q.interval / 1e6);
+        this.limiters.set(q.name, { generation, limiter: new RateLimiter(q.rate, intervalMs, q.block_interval / 1e6, this.nowMs()) });
+      }
+    }
     for (const name of this.limiters.keys()) if (!names.has(name)) this.limiters.delete(name);
   }
 
@@ -45,7 +54,11 @@ export class QuotaEnforcer {
     if (isExempt(this.view.config.rate_limit_exempt_paths, path)) return null;
     const quota = this.index.find(path, this.mountOf(path)?.path ?? '', role);
     if (quota === null) return null;
-    return { ...this.limiterFor(quota).take(clientIp, this.nowMs()), quota: quota.name };
+    const limiter = this.limiters.get(quota.name)?.limiter;
+    if (limiter === undefined) return null;
+    const taken = limiter.take(clientIp, this.nowMs(), this.view.config.enable_rate_limit_response_headers) as QuotaDecision;
+    taken.quota = quota.name;
+    return taken;
   }
 
   get headersEnabled(): boolean {
@@ -56,17 +69,6 @@ export class QuotaEnforcer {
     return this.view.config.enable_rate_limit_audit_logging;
   }
 
-  private limiterFor(q: StoredRateLimitQuota): RateLimiter {
-    // A changed definition starts fresh buckets, as Vault re-initialises an updated quota.
-    const generation = `${q.id}|${q.rate}|${q.interval}|${q.block_interval}`;
-    let entry = this.limiters.get(q.name);
-    if (entry === undefined || entry.generation !== generation) {
-      const intervalMs = Math.max(1, q.interval / 1e6);
-      entry = { generation, limiter: new RateLimiter(q.rate, intervalMs, q.block_interval / 1e6, this.nowMs()) };
-      this.limiters.set(q.name, entry);
-    }
-    return entry.limiter;
-  }
 }
 
 /** Vault's message for a refused request: `request path "x": rate limit quota exceeded` (Go %q quoting). */

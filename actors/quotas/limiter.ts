@@ -17,6 +17,7 @@ interface Bucket {
   lastUsedMs: number;
 }
 
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 const SWEEP_INTERVAL_MS = 60_000;
 const STALE_AGE_MS = 3 * 60_000;
 
@@ -36,7 +37,8 @@ export class RateLimiter {
     this.lastSweepMs = nowMs;
   }
 
-  take(client: string, nowMs: number): TakeResult {
+  /** `headers`: build the X-Ratelimit-* headers even when allowed (Retry-After is always set on a refusal). */
+  take(client: string, nowMs: number, headers = true): TakeResult {
     if (nowMs - this.lastSweepMs >= SWEEP_INTERVAL_MS) this.sweep(nowMs);
     if (this.blockMs > 0) {
       const at = this.blocked.get(client);
@@ -58,17 +60,18 @@ export class RateLimiter {
     }
     const allowed = b.available > 0;
     if (allowed) b.available--;
+    if (allowed && !headers) return { allowed, headers: NO_HEADERS };
     const resetMs = b.startMs + (tick + 1) * this.intervalMs;
     const reset = String(Math.trunc((resetMs - nowMs) / 1000));
-    const headers: Record<string, string> = { 'X-Ratelimit-Limit': String(this.tokens), 'X-Ratelimit-Remaining': String(b.available), 'X-Ratelimit-Reset': reset };
+    const out: Record<string, string> = { 'X-Ratelimit-Limit': String(this.tokens), 'X-Ratelimit-Remaining': String(b.available), 'X-Ratelimit-Reset': reset };
     if (!allowed) {
-      headers['Retry-After'] = reset;
+      out['Retry-After'] = reset;
       if (this.blockMs > 0) {
         this.blocked.set(client, nowMs);
-        headers['Retry-After'] = String(Math.trunc(this.blockMs / 1000));
+        out['Retry-After'] = String(Math.trunc(this.blockMs / 1000));
       }
     }
-    return { allowed, headers };
+    return { allowed, headers: out };
   }
 
   get clients(): number {

@@ -80,47 +80,54 @@ export function isExempt(exempt: readonly string[], path: string): boolean {
   return false;
 }
 
-/** An index of quotas for the front's per-request lookup. */
+/** An index of quotas for the front's per-request lookup (a few Map reads; no string building per request). */
 export class QuotaIndex {
-  private readonly byMountSuffix = new Map<string, StoredRateLimitQuota>();
-  private readonly byMountRole = new Map<string, StoredRateLimitQuota>();
-  private readonly rolesByMount = new Set<string>();
+  private readonly byMount = new Map<string, { whole: StoredRateLimitQuota | null; exact: Map<string, StoredRateLimitQuota>; globs: [string, StoredRateLimitQuota][]; roles: Map<string, StoredRateLimitQuota> }>();
+  private readonly global: StoredRateLimitQuota | null = null;
   readonly size: number;
 
   constructor(quotas: readonly StoredRateLimitQuota[]) {
     for (const q of quotas) {
-      if (q.role !== '') {
-        this.byMountRole.set(`${q.mount_path}\u0000${q.role}`, q);
-        this.rolesByMount.add(q.mount_path);
-      } else {
-        this.byMountSuffix.set(`${q.mount_path}\u0000${q.path_suffix}`, q);
+      if (q.mount_path === '' && q.role === '') {
+        this.global = q;
+        continue;
       }
+      let m = this.byMount.get(q.mount_path);
+      if (m === undefined) {
+        m = { whole: null, exact: new Map(), globs: [], roles: new Map() };
+        this.byMount.set(q.mount_path, m);
+      }
+      if (q.role !== '') m.roles.set(q.role, q);
+      else if (q.path_suffix === '') m.whole = q;
+      else if (q.path_suffix.endsWith('*')) m.globs.push([q.path_suffix.slice(0, -1), q]);
+      else m.exact.set(q.path_suffix, q);
     }
+    // Vault tries the longest trimmed suffix first, so the longest glob prefix wins.
+    for (const m of this.byMount.values()) m.globs.sort((a, b) => b[0].length - a[0].length);
     this.size = quotas.length;
   }
 
   /** True when some quota on this mount is role-based (the front then reads the login's role). */
   hasRoleQuotas(mountPath: string): boolean {
-    return this.rolesByMount.has(mountPath);
+    return (this.byMount.get(mountPath)?.roles.size ?? 0) > 0;
   }
 
   /** Vault's queryQuota for the root namespace. `mountPath` is the request's longest matching mount ("" if none). */
   find(path: string, mountPath: string, role: string): StoredRateLimitQuota | null {
-    if (role !== '') {
-      const q = this.byMountRole.get(`${mountPath}\u0000${role}`);
-      if (q) return q;
-    }
-    const suffix = (path.startsWith(mountPath) ? path.slice(mountPath.length) : path).replace(/\/$/, '');
-    if (mountPath !== '') {
-      const exact = this.byMountSuffix.get(`${mountPath}\u0000${suffix}`);
-      if (exact && suffix !== '') return exact;
-      for (let i = 0; i <= suffix.length; i++) {
-        const glob = this.byMountSuffix.get(`${mountPath}\u0000${suffix.slice(0, suffix.length - i)}*`);
-        if (glob) return glob;
+    const m = mountPath === '' ? undefined : this.byMount.get(mountPath);
+    if (m !== undefined) {
+      if (role !== '') {
+        const q = m.roles.get(role);
+        if (q) return q;
       }
-      const mount = this.byMountSuffix.get(`${mountPath}\u0000`);
-      if (mount) return mount;
+      if (m.exact.size > 0 || m.globs.length > 0) {
+        const suffix = (path.startsWith(mountPath) ? path.slice(mountPath.length) : path).replace(/\/$/, '');
+        const exact = suffix === '' ? undefined : m.exact.get(suffix);
+        if (exact) return exact;
+        for (const [prefix, q] of m.globs) if (suffix.startsWith(prefix)) return q;
+      }
+      if (m.whole) return m.whole;
     }
-    return this.byMountSuffix.get('\u0000') ?? null;
+    return this.global;
   }
 }
