@@ -115,15 +115,33 @@ export function generateLinearizableKv(rand: () => number, o: ExecutionOptions):
  * was invoked (versions only grow). Returns undefined when the history has no such (W1, W2, read) triple.
  */
 export function injectStaleRead(rand: () => number, ops: readonly RecordedOp<KvInput, KvOutput>[]): { ops: RecordedOp<KvInput, KvOutput>[]; readId: number } | undefined {
-  const acked = ops.filter((o) => o.outcome === 'ok' && (o.input.kind === 'write' || o.input.kind === 'cas') && o.output?.version !== undefined);
-  const triples: [RecordedOp<KvInput, KvOutput>, RecordedOp<KvInput, KvOutput>][] = [];
+  type Op = RecordedOp<KvInput, KvOutput>;
+  const ackedByKey = new Map<string, Op[]>();
+  for (const o of ops) {
+    if (o.outcome === 'ok' && (o.input.kind === 'write' || o.input.kind === 'cas') && o.output?.version !== undefined) {
+      let list = ackedByKey.get(o.key);
+      if (list === undefined) ackedByKey.set(o.key, (list = []));
+      list.push(o);
+    }
+  }
+  for (const list of ackedByKey.values()) list.sort((a, b) => a.ret! - b.ret!);
+  // For each read: the highest acknowledged version that returned before the read was invoked.
+  const eligible: { read: Op; newest: number; acked: Op[] }[] = [];
   for (const r of ops) {
     if (r.outcome !== 'ok' || r.input.kind !== 'read') continue;
-    const newest = Math.max(0, ...acked.filter((w) => w.key === r.key && w.ret! < r.call).map((w) => w.output!.version!));
-    for (const w1 of acked) if (w1.key === r.key && w1.output!.version! < newest) triples.push([r, w1]);
+    const acked = ackedByKey.get(r.key) ?? [];
+    let newest = 0;
+    let minVersion = Infinity;
+    for (const w of acked) {
+      minVersion = Math.min(minVersion, w.output!.version!);
+      if (w.ret! < r.call) newest = Math.max(newest, w.output!.version!);
+    }
+    if (minVersion < newest) eligible.push({ read: r, newest, acked });
   }
-  if (triples.length === 0) return undefined;
-  const [read, w1] = triples[rand() % triples.length]!;
+  if (eligible.length === 0) return undefined;
+  const { read, newest, acked } = eligible[rand() % eligible.length]!;
+  const older = acked.filter((w) => w.output!.version! < newest);
+  const w1 = older[rand() % older.length]!;
   const value = (w1.input as { value: string }).value;
   return {
     readId: read.id,
