@@ -25,6 +25,13 @@ function asString(v: unknown, name: string): string | undefined {
   return v;
 }
 
+function durationMs(v: string, name: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
+  if (!m) throw new Error(`config: ${name} must be a duration such as "2s" or "500ms"`);
+  const n = Number(m[1]);
+  return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
+}
+
 export async function parseConfigText(fileName: string, text: string): Promise<Omit<NodeConfig, 'onFailStop'>> {
   let doc: Block;
   try {
@@ -68,6 +75,11 @@ export async function parseConfigText(fileName: string, text: string): Promise<O
     });
   }
   if (logLevel) config.logLevel = logLevel;
+  // Standby reads (docs/ha-standby-reads.md): on unless disable_standby_reads = true.
+  if (asBool(doc.disable_standby_reads, 'disable_standby_reads')) config.disableStandbyReads = true;
+  const replication = firstBlock(doc.replication);
+  const wait = asString(replication?.best_effort_wal_wait_duration, 'replication.best_effort_wal_wait_duration');
+  if (wait !== undefined) config.indexWaitMs = durationMs(wait, 'replication.best_effort_wal_wait_duration');
   if (!tlsDisable && (!config.listener.tlsCertFile || !config.listener.tlsKeyFile)) {
     throw new Error('config: listener "tcp" needs tls_cert_file and tls_key_file, or tls_disable = true');
   }

@@ -17,7 +17,8 @@ import { SHAMIR_KEK_PATH, type SealConfig } from '../barrier/seal.js';
 import type { ConfChange } from '../raft/core/types.js';
 import { PEERS_KEY, type PeerMap } from '../raft/host.js';
 import type { ClusterStatus, RaftReplies, RaftRequest } from '../raft/protocol.js';
-import { createClusterCa, createHaAdvertCert, issueNodeCert, type ClusterCa } from '../raft/tls.js';
+import { createClusterCa, createHaAdvertCert, issueNodeCert, type ClusterCa, type NodeCert } from '../raft/tls.js';
+import { INDEX_HMAC_KEY } from './consistency.js';
 import type { StorageOp } from '../storage/write-set.js';
 
 export const RAFT_TLS_KEY = 'core/raft/tls';
@@ -40,6 +41,22 @@ export interface ClusterOptions {
   clusterAddr: string | null;
   /** config storage "raft" { retry_join { leader_api_addr } } */
   retryJoin?: { leaderApiAddr: string; leaderCaCert?: string }[];
+  /** host:port of this node's request-forwarding listener (mutual TLS, actors/cluster/forwarding.ts). */
+  forwardAddr?: string;
+}
+
+/** What a node's front needs to forward a request to the active node (docs/ha-standby-reads.md). */
+export interface ForwardingInfo {
+  /** This node is the Raft leader. */
+  self: boolean;
+  leaderId: string | null;
+  /** The active node's api_addr (for the 307 fallback). */
+  apiAddr: string;
+  /** The active node's forwarding listener (host:port), from its advertisement; '' when not advertised yet. */
+  forwardAddr: string;
+  /** This node's certificate from the cluster CA (client cert for forwarding, server cert for the listener). */
+  tls: NodeCert | null;
+  term: number;
 }
 
 /** What the cluster logic needs from CoreNode. */
@@ -79,6 +96,8 @@ interface Advertisement {
   cluster_cert: string;
   cluster_key_params: { type: 'p521'; x: string; y: string; d: string };
   node_id: string;
+  /** Coffer: the request-forwarding listener of the active node (host:port). */
+  forward_addr?: string;
 }
 
 export class ClusterCore {
@@ -97,6 +116,9 @@ export class ClusterCore {
   private activeSince: Date | null = null;
   private tlsStarted = false;
   private lastAdvert: { uuid: string; adv: Advertisement } | null = null;
+  /** This node's certificate from the cluster CA (as handed to the raft transport). */
+  private nodeCert: NodeCert | null = null;
+  private indexKey: Buffer | null = null;
 
   constructor(
     readonly opts: ClusterOptions,
@@ -140,6 +162,7 @@ export class ClusterCore {
     if (this.opts.clusterAddr === null || this.tlsStarted) return;
     const cert = await issueNodeCert(ca, this.opts.nodeId);
     await this.hooks.raft({ t: 'set-tls', tls: { caPem: cert.caPem, certPem: cert.certPem, keyPem: cert.keyPem } });
+    this.nodeCert = cert;
     this.tlsStarted = true;
   }
 
@@ -161,6 +184,7 @@ export class ClusterCore {
   }
 
   onSealed(): void {
+    this.indexKey = null;
     this.advertisedTerm = -1;
     this.activeSince = null;
   }
@@ -257,6 +281,7 @@ export class ClusterCore {
     const peers: PeerMap = {};
     for (const p of reply.peers) peers[p.id] = { cluster_addr: p.address, ...(p.api_address ? { api_addr: p.api_address } : {}) };
     await this.hooks.raft({ t: 'join', peers, tls: { caPem: cert.caPem, certPem: cert.certPem, keyPem: cert.keyPem } });
+    this.nodeCert = cert;
     this.tlsStarted = true;
     // Catch up (snapshot + log) until the seal records and the keyring are here.
     const deadline = Date.now() + JOIN_REPLICATION_WAIT_MS;
@@ -498,14 +523,51 @@ export class ClusterCore {
       cluster_cert: cert.certDerB64,
       cluster_key_params: cert.keyParams,
       node_id: this.opts.nodeId,
+      ...(this.opts.forwardAddr ? { forward_addr: this.opts.forwardAddr } : {}),
     };
     const ops: StorageOp[] = [
       { t: 'put', key: LOCK_KEY, value: Buffer.from(uuid) },
       { t: 'put', key: LEADER_PREFIX + uuid, value: barrier.encrypt(LEADER_PREFIX + uuid, Buffer.from(JSON.stringify(adv))) },
     ];
     for (const key of this.hooks.list(LEADER_PREFIX)) ops.push({ t: 'delete', key: LEADER_PREFIX + key.replace(/^core\/leader\//, '') });
+    // The cluster's X-Vault-Index key, created by the first active node (docs/ha-standby-reads.md).
+    if (this.hooks.readPhysical(INDEX_HMAC_KEY) === undefined) ops.push({ t: 'put', key: INDEX_HMAC_KEY, value: barrier.encrypt(INDEX_HMAC_KEY, randomBytes(32)) });
     await this.hooks.commit(ops);
     this.lastAdvert = { uuid, adv };
+  }
+
+  /** Where this node's front forwards to (docs/ha-standby-reads.md). */
+  async forwardingInfo(): Promise<ForwardingInfo> {
+    this.requireBarrier();
+    const st = await this.hooks.raft({ t: 'cluster-status' });
+    const info: ForwardingInfo = { self: st.role === 'leader', leaderId: st.leader, apiAddr: '', forwardAddr: '', tls: this.nodeCert, term: st.term };
+    if (st.leader === null) return info;
+    if (st.leader === this.opts.nodeId) {
+      info.apiAddr = this.opts.apiAddr;
+      info.forwardAddr = this.opts.forwardAddr ?? '';
+      return info;
+    }
+    this.hooks.refresh();
+    const adv = this.readAdvertisement();
+    if (adv !== null && adv.node_id === st.leader) {
+      info.apiAddr = adv.redirect_addr;
+      info.forwardAddr = adv.forward_addr ?? '';
+    } else info.apiAddr = st.peers[st.leader]?.api_addr ?? '';
+    return info;
+  }
+
+  /** The X-Vault-Index HMAC key once it is in storage here (it never changes once written). */
+  indexHmacKey(): Buffer | null {
+    if (this.indexKey !== null) return this.indexKey;
+    const barrier = this.hooks.barrier();
+    const blob = this.hooks.readPhysical(INDEX_HMAC_KEY);
+    if (barrier === null || blob === undefined) return null;
+    try {
+      this.indexKey = barrier.decrypt(INDEX_HMAC_KEY, blob);
+    } catch {
+      return null; // written under a keyring term this node does not hold yet
+    }
+    return this.indexKey;
   }
 
   private readAdvertisement(): Advertisement | null {

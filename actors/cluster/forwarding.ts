@@ -235,7 +235,8 @@ export class HaFront {
   async onNotLeader(api: ApiRequest | null, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const state = stateOf(res);
     const noForward = req.headers['x-vault-no-request-forwarding'];
-    if (api === null || state.viaForward || req.headers[INTERNAL_NO_FORWARD] !== undefined || (typeof noForward === 'string' && noForward !== '')) return this.redirect(req, res);
+    // A streamed body (raft snapshot restore) is not buffered: such requests are redirected (§3.2).
+    if (api === null || (api as { stream?: unknown }).stream !== undefined || state.viaForward || req.headers[INTERNAL_NO_FORWARD] !== undefined || (typeof noForward === 'string' && noForward !== '')) return this.redirect(req, res);
     await this.forwardNow(api, req, res);
   }
 

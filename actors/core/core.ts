@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { CofferError } from '../../runtime/errors.js';
 import { Barrier } from '../barrier/barrier.js';
 import { Keyring } from '../barrier/keyring.js';
-import { initializeShamir, openKeyring, readSealConfig, rotateKeyring, validateSealConfig, type SealConfig } from '../barrier/seal.js';
+import { KEYRING_PATH, initializeShamir, openKeyring, openKeyringWithRootKey, readSealConfig, rotateKeyring, validateSealConfig, type SealConfig } from '../barrier/seal.js';
 import { UnsealProgress } from '../barrier/unseal-progress.js';
 import { LocalWritePath } from '../storage/write-path.js';
 import type { FsmReader } from '../storage/fsm-reader.js';
@@ -75,6 +75,8 @@ export class CoreNode {
    */
   private readonly pendingVersions = new Map<string, { hash: string | null; inFlight: number; landed: Promise<unknown> }>();
   private readonly sealEpoch: Int32Array | null;
+  /** The core/keyring ciphertext the current keyring was opened from (see syncKeyring). */
+  private keyringSource: Buffer | null = null;
   /** Serialises init and unseal: each reads state, awaits, then changes it. */
   private lifecycleLock: Promise<unknown> = Promise.resolve();
   /** Raft membership, join workflow and HA (null with LocalWritePath: unit tests). */
@@ -189,8 +191,20 @@ export class CoreNode {
         return this.commitGuarded(req.ops, req.guards);
       }
       case 'keyring': {
+        // A handler asks when its epoch is stale or its snapshot shows another core/keyring (a rotation on
+        // the active node, replicated here): reload the keyring first (docs/ha-standby-reads.md).
+        this.syncKeyring();
         const epoch = this.sealEpoch ? Atomics.load(this.sealEpoch, 0) : 0;
-        return { epoch, keyring: this.unsealed ? this.unsealed.barrier.keyring.toBytes() : null };
+        if (!this.unsealed) return { epoch, keyring: null };
+        return { epoch, keyring: this.unsealed.barrier.keyring.toBytes(), ...(this.keyringSource ? { source: this.keyringSource } : {}) };
+      }
+      case 'forwarding':
+        this.syncKeyring();
+        return this.requireCluster().forwardingInfo();
+      case 'index-key': {
+        if (!this.unsealed || !this.cluster) return { key: null };
+        this.syncKeyring();
+        return { key: this.cluster.indexHmacKey() };
       }
       case 'stats': {
         const s = this.writePath.stats();
@@ -276,8 +290,33 @@ export class CoreNode {
     return this.sealStatus();
   }
 
+  /**
+   * Keyring invalidation from the log: when core/keyring in the FSM is not the ciphertext this node opened
+   * (sys/rotate on the active node, applied here), open it with the root key this node already holds and
+   * bump the seal epoch so the handler workers refetch it. Terms only grow: an older snapshot never wins.
+   */
+  private syncKeyring(): void {
+    const u = this.unsealed;
+    if (u === null) return;
+    this.writePath.reader.refresh();
+    const blob = this.readPhysical(KEYRING_PATH);
+    if (blob === undefined || (this.keyringSource !== null && this.keyringSource.equals(blob))) return;
+    let keyring: Keyring;
+    try {
+      keyring = openKeyringWithRootKey(u.barrier.keyring.rootKey, (k) => this.readPhysical(k));
+    } catch {
+      return; // not decryptable with our root key (a rekey in flight): keep the current keyring
+    }
+    this.keyringSource = Buffer.from(blob);
+    if (keyring.activeTerm <= u.barrier.keyring.activeTerm) return;
+    this.unsealed = { ...u, barrier: new Barrier(keyring) };
+    this.bumpSealEpoch();
+  }
+
   private installKeyring(keyring: Keyring): void {
     const barrier = new Barrier(keyring);
+    const source = this.readPhysical(KEYRING_PATH);
+    this.keyringSource = source === undefined ? null : Buffer.from(source);
     const salt = this.readSealed(barrier, TOKEN_SALT_KEY);
     const info = this.readSealed(barrier, CLUSTER_INFO_KEY);
     if (salt === undefined || info === undefined) throw new CofferError('COFFER_ERR_INTERNAL', 'storage is missing core records: cannot unseal');
@@ -326,6 +365,8 @@ export class CoreNode {
     const u = this.requireUnsealed();
     const { keyring, physical } = rotateKeyring(u.barrier.keyring, this.nowMs());
     await this.commit(physical.map((w): StorageOp => ({ t: 'put', key: w.key, value: w.value })));
+    const source = physical.find((w) => w.key === KEYRING_PATH)?.value;
+    if (source !== undefined) this.keyringSource = Buffer.from(source);
     this.unsealed = { ...u, barrier: new Barrier(keyring) };
     this.bumpSealEpoch();
     return null;
@@ -422,6 +463,7 @@ export class CoreNode {
 
   /** Root-only endpoints (seal, rotate, raw): anything else is 403 with Vault's message. */
   private requireRoot(token: string | null): Unsealed {
+    this.syncKeyring(); // a token written under a term rotated in on the active node
     const u = this.requireUnsealed();
     const entry = token ? this.lookupToken(token) : null;
     if (entry === null || !entry.policies.includes('root')) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');

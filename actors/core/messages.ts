@@ -2,7 +2,7 @@
 // The core actor owns the durable state of a node: the seal, the barrier keyring, the write path.
 import type { Guard } from '../mounts/framework/storage-view.js';
 import type { StorageOp } from '../storage/write-set.js';
-import type { LeaderInfo } from '../cluster/cluster.js';
+import type { ForwardingInfo, LeaderInfo } from '../cluster/cluster.js';
 import type { SealConfig } from '../barrier/seal.js';
 // It is fail-stop: if it dies, the node stops and recovery runs on restart.
 
@@ -32,7 +32,12 @@ export type CoreRequest =
   | { t: 'raft-configuration'; token: string | null }
   | { t: 'raft-peer'; token: string | null; op: 'remove' | 'promote' | 'demote'; serverId: string }
   | { t: 'step-down'; token: string | null }
-  | { t: 'ha-status'; token: string | null };
+  | { t: 'ha-status'; token: string | null }
+  // ---- standby reads, forwarding, consistency (docs/ha-standby-reads.md) ----
+  /** Where to forward to: the active node's forwarding address and this node's cluster TLS material. */
+  | { t: 'forwarding' }
+  /** The X-Vault-Index HMAC key (core/index-header-hmac-key), once replicated here. */
+  | { t: 'index-key' };
 
 export interface SealStatus {
   type: 'shamir';
@@ -115,6 +120,8 @@ export interface CoreReplies {
   'route-miss': never;
   commit: CommitReply;
   keyring: KeyringReply;
+  forwarding: ForwardingInfo;
+  'index-key': { key: Uint8Array | null };
 }
 
 export type CommitReply = { ok: true; index: number } | { ok: false; conflictKey: string };
@@ -124,6 +131,8 @@ export interface KeyringReply {
   epoch: number;
   /** Keyring bytes (Keyring.toBytes) while unsealed; null while sealed. */
   keyring: Uint8Array | null;
+  /** The core/keyring ciphertext this keyring was opened from (a handler compares it with its snapshot). */
+  source?: Uint8Array;
 }
 
 export type CoreReply = CoreReplies[keyof CoreReplies];

@@ -15,6 +15,8 @@ export interface ApiRequest {
   body: Record<string, unknown>;
   token: string | null;
   headers: IncomingMessage['headers'];
+  /** The body as received (a standby forwards it unchanged to the active node). */
+  raw: Buffer;
 }
 
 const METHOD_OPERATION: Record<string, Operation> = {
@@ -93,7 +95,7 @@ export async function parseRequest(req: IncomingMessage): Promise<ApiRequest | n
   }
   const raw = await readBody(req);
   const body = parseBody(raw, req.headers['content-type']);
-  return { method, operation, path, query, body, token: tokenFrom(req.headers), headers: req.headers };
+  return { method, operation, path, query, body, token: tokenFrom(req.headers), headers: req.headers, raw };
 }
 
 export { parseBool };

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { CofferError } from '../../runtime/errors.js';
 import { serveListMethod } from './list-method.js';
-import { parseRequest } from './request.js';
+import { parseRequest, type ApiRequest } from './request.js';
+import type { HaFront } from '../cluster/forwarding.js';
 import type { LogicalReply, LogicalRequest } from '../handler/messages.js';
 import type { FrontObservability } from '../observability/front.js';
 import { errorValueOf, sendEmpty, sendError, sendErrorValue, sendJson } from './respond.js';
@@ -27,16 +28,22 @@ export type AskHandler = (req: LogicalRequest) => Promise<LogicalReply>;
 /** Headers a handler may need, lower-cased; the token travels separately and nothing else is passed. */
 const FORWARDED_HEADERS = ['content-type', 'x-vault-wrap-ttl', 'x-vault-wrap-format', 'x-vault-namespace', 'x-vault-request'];
 
-/** `obs` (actors/observability/front.ts): in-flight, rate-limit quotas before dispatch, metrics, request log. */
-export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskHandler, obs?: FrontObservability) {
+/**
+ * `obs` (actors/observability/front.ts): in-flight, rate-limit quotas before dispatch, metrics, request log.
+ * `ha` (actors/cluster/forwarding.ts): X-Vault-Index and consistency headers, standby reads, forwarding.
+ */
+export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskHandler, obs?: FrontObservability, ha?: HaFront) {
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     const ctx = obs?.begin(req);
+    ha?.begin(req, res);
+    let api: ApiRequest | null = null;
     try {
-      const api = await parseRequest(req);
+      api = await parseRequest(req);
       if (api === null) return sendError(res, 404, []);
       if (obs && ctx && obs.admit(ctx, api, req, res)) return;
       const route = findRoute(api.path);
+      if (ha && (await ha.before(api, req, res, route === null))) return;
       if (route !== null) return await route(api, res, ask);
       if (api.operation === 'header') throw new CofferError('COFFER_ERR_METHOD_NOT_ALLOWED');
       const headers: Record<string, string> = {};
@@ -45,7 +52,8 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
         if (typeof v === 'string') headers[h] = v;
       }
       const data = api.operation === 'read' || api.operation === 'delete' || api.operation === 'list' ? { ...Object.fromEntries(api.query), ...api.body } : api.body;
-      const reply = await askHandler({ operation: api.operation, path: api.path, data, token: api.token, headers });
+      const reply = await askHandler({ operation: api.operation, path: api.path, data, token: api.token, headers, ...(ha?.isStandby() ? { standby: true } : {}) });
+      ha?.markServed(res);
       if (obs && (await obs.afterHandler(api, reply, res))) return;
       if (reply.body === null) sendEmpty(res, reply.status);
       else sendJson(res, reply.status, reply.body);
@@ -68,6 +76,8 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
         // Request forwarding over the cluster link (§3.2) goes HERE: relay the request to the active node
         // (address and P-521 cert from core/leader/<uuid>) and copy its answer; 307 stays the fallback.
         // A handler is free of side effects before its first storage write, so re-running it there is safe.
+        // With `ha`: forwarded over mutual TLS, 307 as the fallback (docs/ha-standby-reads.md).
+        if (ha) return await ha.onNotLeader(api, req, res);
         return await redirectToActive(req, res, ask, log);
       }
       if (!res.headersSent) sendErrorValue(res, value);

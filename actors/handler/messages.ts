@@ -17,6 +17,11 @@ export interface LogicalRequest {
    * bound CIDRs and auth methods' CIDR checks fail closed without it.
    */
   remoteAddr?: string;
+  /**
+   * Set by the front on a standby: requests known to write (PathSpec.alwaysWrites, logins, num_uses
+   * tokens, wrapping, unknown tokens) are refused with NOT_LEADER before running, and forwarded.
+   */
+  standby?: boolean;
 }
 
 export interface LogicalReply {

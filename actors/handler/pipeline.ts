@@ -22,6 +22,7 @@ import { backendFactories } from '../mounts/registry.js';
 import { policyKey, type StoredPolicy } from '../mounts/sys/policy-store.js';
 import { parseWrapTtl, WRAPPING_TOKEN_PATHS } from '../mounts/sys/wrapping.js';
 import { consumeUse, resolveToken } from '../mounts/token/store.js';
+import { forwardBeforeRunning, forwardIfAlwaysWrites } from '../cluster/forwarding-policy.js';
 import { BlobCache } from './blob-cache.js';
 import type { LogicalReply, LogicalRequest } from './messages.js';
 import { finishHook, wrappingTokenSpendsInHandler } from './wrapping.js';
@@ -47,9 +48,9 @@ export class Pipeline {
   constructor(private readonly deps: PipelineDeps) {}
 
   async handle(req: LogicalRequest): Promise<LogicalReply> {
+    this.deps.physical.refresh(); // before the keyring check: it compares core/keyring in this snapshot
     const barrier = await this.deps.barrier();
     if (barrier === null) throw new CofferError('COFFER_ERR_SEALED');
-    this.deps.physical.refresh();
     const physical = this.deps.physical;
     const nowMs = this.deps.nowMs();
     // X-Vault-Wrap-TTL (400 when bad or negative): the response is replaced by a wrapping token (wrapping.ts).
@@ -57,6 +58,7 @@ export class Pipeline {
     const mounts = this.mountTable(barrier);
     const mount = longestPrefix(mounts, req.path);
     let caller = this.caller(barrier, req.token, nowMs, req.remoteAddr);
+    if (req.standby) forwardBeforeRunning(req, caller, wrapTtlS); // writes known in advance go to the active node
     if (caller !== null && req.token && (caller.entry?.num_uses as number | undefined) !== undefined && (caller.entry?.num_uses as number) > 0 && !wrappingTokenSpendsInHandler(caller, req.path)) {
       caller = await this.consumeUse(barrier, req.token, nowMs);
     }
@@ -91,6 +93,7 @@ export class Pipeline {
     };
     const resolved = await resolveOperation(compiled, mount, mountReq, mountDeps);
     if (resolved === null) return this.noRoute(req, caller, mount);
+    if (req.standby) forwardIfAlwaysWrites(resolved.spec, resolved.operation);
     if (req.operation === 'read' && isHelpRequest(req.data)) {
       // Help needs a token with some capability on the path (not necessarily the one of the operation).
       if (caller === null) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');

@@ -27,12 +27,20 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
     const reader = new FsmReader(openStorageEnv(data.dataDir, { readOnly: true }));
     const core = ctx.peer<CoreRequest, CoreReply>('core');
     const epoch = new Int32Array(data.sealEpoch);
-    let held: { epoch: number; barrier: Barrier | null } = { epoch: -1, barrier: null };
+    let held: { epoch: number; barrier: Barrier | null; source: Buffer | null; asked: Buffer | null } = { epoch: -1, barrier: null, source: null, asked: null };
     const barrier = async (): Promise<Barrier | null> => {
       const now = Atomics.load(epoch, 0);
-      if (now !== held.epoch) {
+      let stale = now !== held.epoch;
+      if (!stale && held.source !== null) {
+        // Validate-on-read for the keyring too: a rotation on the active node reaches this snapshot through
+        // the log; the core reloads it with its root key (docs/ha-standby-reads.md).
+        const blob = reader.get('core/keyring');
+        stale = blob !== undefined && !held.source.equals(blob) && !(held.asked !== null && held.asked.equals(blob));
+        if (stale) held.asked = Buffer.from(blob as Buffer);
+      }
+      if (stale) {
         const reply = (await core.ask({ t: 'keyring' })) as KeyringReply;
-        held = { epoch: reply.epoch, barrier: reply.keyring ? new Barrier(Keyring.fromBytes(reply.keyring)) : null };
+        held = { epoch: reply.epoch, barrier: reply.keyring ? new Barrier(Keyring.fromBytes(reply.keyring)) : null, source: reply.source ? Buffer.from(reply.source) : null, asked: held.asked };
       }
       return held.barrier;
     };

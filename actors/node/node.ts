@@ -19,6 +19,8 @@ import type { HandlerMessage, LogicalReply, LogicalRequest } from '../handler/me
 import type { HandlerWorkerData } from '../handler/worker.js';
 import type { ExpirationWorkerData } from '../expiration/worker.js';
 import type { AskCore } from '../front/routes.js';
+import { RaftSharedState } from '../cluster/consistency.js';
+import { HaFront } from '../cluster/forwarding.js';
 
 export interface NodeConfig {
   dataDir: string;
@@ -32,6 +34,10 @@ export interface NodeConfig {
   /** storage "raft" { retry_join { leader_api_addr } }: join that cluster at start when uninitialised. */
   retryJoin?: { leaderApiAddr: string; leaderCaCert?: string }[];
   logLevel?: string;
+  /** Config `disable_standby_reads`: standbys forward every request instead of serving reads (docs/ha-standby-reads.md). */
+  disableStandbyReads?: boolean;
+  /** Config `replication { best_effort_wal_wait_duration }`: how long X-Vault-Index / linearizable waits (default 2 s). */
+  indexWaitMs?: number;
   /** Called when a fail-stop actor dies; the CLI exits the process, the SDK surfaces it. */
   onFailStop?: (actor: string, err: Error) => void;
 }
@@ -65,11 +71,33 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
   const nodeId = resolveNodeId(config, clusterAddr !== null);
   const apiAddr = config.apiAddr ?? `${config.listener.tlsDisable ? 'http' : 'https'}://${config.listener.address}`;
   coreOptions.cluster = { nodeId, apiAddr, clusterAddr, ...(config.retryJoin ? { retryJoin: config.retryJoin } : {}) };
+  // Standby reads, forwarding and consistency headers (docs/ha-standby-reads.md): the raft actor publishes
+  // role/term/applied index in `shared`; the forwarding listener (mutual TLS) binds on the cluster host.
+  const shared = RaftSharedState.create();
+  let coreRef: ActorRef<CoreRequest, CoreReply> | null = null;
+  let raftRef: ActorRef<RaftRequest, RaftReply> | null = null;
+  let handleRef: ReturnType<typeof createRequestHandler> | null = null;
+  const ha = new HaFront({
+    shared,
+    ask: (<R extends CoreRequest>(msg: R) => (coreRef ? coreRef.ask(msg) : Promise.reject(new Error('core not started')))) as AskCore,
+    readIndex: async (timeoutMs) => {
+      if (raftRef === null) throw new Error('raft not started');
+      return ((await raftRef.ask({ t: 'read-index', timeoutMs }, timeoutMs + 1_000)) as { index: number }).index;
+    },
+    log,
+    sealEpoch,
+    ...(config.disableStandbyReads ? { disableStandbyReads: true } : {}),
+    ...(config.indexWaitMs !== undefined ? { indexWaitMs: config.indexWaitMs } : {}),
+  });
+  if (clusterAddr !== null) {
+    coreOptions.cluster.forwardAddr = await ha.listen(parseClusterAddr(clusterAddr).host, (req, res) => (handleRef as NonNullable<typeof handleRef>)(req, res));
+  }
   const raftConfig: RaftActorConfig = {
     id: nodeId,
     dataDir: config.dataDir,
     voters: [nodeId],
     dynamic: true,
+    sharedState: shared.buffer,
     ...(clusterAddr !== null ? { clusterListen: parseClusterAddr(clusterAddr) } : {}),
   };
   log.info({ dataDir: config.dataDir }, 'starting the raft actor (opens storage, recovers the log, replays the FSM)');
@@ -82,6 +110,8 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
     workerData: { ...coreOptions, writePath: 'raft' } satisfies CoreWorkerData,
   });
   await system.link('core', 'raft');
+  coreRef = core;
+  raftRef = raft;
   const ask: AskCore = <R extends CoreRequest>(msg: R) => core.ask(msg) as Promise<CoreReplies[R['t']]>;
   // Handler workers run the mounts; one beat two on 2 cores (shared/anchors/hop-probe.md), so 1 by default.
   const handlerCount = Math.max(1, config.handlerWorkers ?? 1);
@@ -126,7 +156,8 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
       return h.sealed ? null : h.standby ? 'standby' : 'active';
     },
   });
-  const { server, url } = await listen(config.listener, createRequestHandler(ask, log, askHandler, obs));
+  handleRef = createRequestHandler(ask, log, askHandler, obs, ha);
+  const { server, url } = await listen(config.listener, handleRef);
   obs.start();
   log.info({ url }, 'listening');
   let closed = false;
@@ -141,6 +172,7 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
       if (closed) return;
       closed = true;
       obs.stop();
+      await ha.close();
       await closeServer(server);
       await system.shutdown();
     },

@@ -20,6 +20,7 @@ import type { ConfState } from './core/types.js';
 import { KEY_BOOT, RaftHost, type BootMarker, type PeerMap } from './host.js';
 import type { ClusterStatus, ProposeManyResult, RaftActorConfig, RaftReply, RaftRequest } from './protocol.js';
 import { PeerTransport, type PeerAddress, type TransportTls } from './transport.js';
+import { RaftSharedState } from '../cluster/consistency.js';
 
 let host: RaftHost | null = null;
 let transport: PeerTransport | null = null;
@@ -108,6 +109,7 @@ async function openHost(boot: BootMarker): Promise<RaftHost> {
       ...(config.seed !== undefined ? { seed: config.seed } : {}),
       ...(config.digestApplied !== undefined ? { digestApplied: config.digestApplied } : {}),
       ...(config.snapshotChunkBytes !== undefined ? { snapshotChunkBytes: config.snapshotChunkBytes } : {}),
+      ...(config.sharedState !== undefined ? { shared: new RaftSharedState(config.sharedState) } : {}),
       onFailure: (err) =>
         process.nextTick(() => {
           throw err; // fail-stop: crash the worker; the ActorSystem applies the supervision policy
@@ -244,6 +246,8 @@ serveActor<RaftRequest, RaftReply>(
         return { to: requireHost().transferLeadership(msg.to, msg.holdMs) };
       case 'cluster-status':
         return clusterStatus();
+      case 'read-index':
+        return { index: await requireHost().readIndex(msg.timeoutMs) };
     }
   },
   {

@@ -30,6 +30,7 @@ import { applyConfChange } from './core/conf.js';
 import { createRaftNode } from './core/index.js';
 import type { ConfChange, ConfState, Entry, HardState, RaftMessage, RaftNode, RaftStatus, Ready, Snapshot, SnapshotMeta } from './core/types.js';
 import type { RaftHostStats } from './protocol.js';
+import type { RaftSharedState } from '../cluster/consistency.js';
 
 /** Key of the latest snapshot image {meta, data} in the `hard` db (LogStore keeps only the meta). */
 const KEY_SNAPSHOT_IMAGE = 'raft-snapshot';
@@ -75,6 +76,8 @@ export interface RaftHostOptions {
   digestApplied?: boolean;
   /** Called once when the host fails (fail-stop); the actor crashes its worker. */
   onFailure?: (err: unknown) => void;
+  /** Role, term, applied index and leader contact published for the front (actors/cluster/consistency.ts). */
+  shared?: RaftSharedState;
 }
 
 interface Pending {
@@ -118,6 +121,11 @@ export class RaftHost {
   private peers: PeerMap = {};
   /** After a step-down: no election timeouts (no campaign) until this time (ms). */
   private noCampaignUntil = 0;
+  /** ReadIndex requests in flight (ctx -> waiter) and waiters for an applied index (docs/ha-standby-reads.md). */
+  private readonly reads = new Map<string, { resolve(index: number): void; reject(err: unknown): void; timer: NodeJS.Timeout }>();
+  private readSeq = 0;
+  private appliedWaiters: { index: number; resolve(): void }[] = [];
+  private lastLeaderContact = 0;
   private counters: RaftHostStats = {
     readies: 0,
     flushes: 0,
@@ -228,6 +236,7 @@ export class RaftHost {
       this.guard(() => this.node.tick());
       this.kick();
     }, this.opts.tickMs ?? raftLimits.tickMs);
+    this.opts.shared?.publishApplied(this.fsm.applied().index);
     const conf = this.node.status().conf;
     if (conf.voters.length === 1 && conf.voters[0] === this.opts.id) this.guard(() => this.node.campaign());
     this.checkPeers(true);
@@ -237,6 +246,10 @@ export class RaftHost {
   /** A message from a peer. */
   step(msg: RaftMessage): void {
     if (this.closed || this.failure !== null) return;
+    if (msg.from === this.leader && msg.from !== this.opts.id) {
+      this.lastLeaderContact = Date.now();
+      this.opts.shared?.touchLeader(this.lastLeaderContact);
+    }
     this.guard(() => this.node.step(msg));
     this.kick();
   }
@@ -315,6 +328,59 @@ export class RaftHost {
     return target;
   }
 
+  /**
+   * A linearizable read point (Raft ReadIndex, dissertation §6.4): the leader confirms its leadership with a
+   * heartbeat round and answers its commit index; resolves once this node's FSM has applied it. A follower
+   * that has not heard from a leader within an election timeout refuses at once (it may be partitioned).
+   */
+  async readIndex(timeoutMs: number): Promise<number> {
+    if (this.failure !== null) throw this.failure;
+    if (this.closed) throw new CofferError('COFFER_ERR_INTERNAL', 'raft is closed');
+    if (this.role !== 'leader') {
+      if (this.leader === null) throw new CofferError('COFFER_ERR_NOT_LEADER', 'no raft leader known: no linearizable read possible');
+      const electionMs = (this.opts.tickMs ?? raftLimits.tickMs) * (this.opts.electionTicks ?? raftLimits.electionTicks);
+      if (Date.now() - this.lastLeaderContact > electionMs) throw new CofferError('COFFER_ERR_NOT_LEADER', 'no contact with the raft leader within the election timeout');
+    }
+    const deadline = Date.now() + timeoutMs;
+    const ctx = `${this.opts.id}:${++this.readSeq}`;
+    const r = this.node.readIndex(ctx);
+    if (!r.ok) throw new CofferError('COFFER_ERR_NOT_LEADER', 'no raft leader known: no linearizable read possible');
+    const index = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.reads.delete(ctx);
+        reject(new CofferError('COFFER_ERR_TIMEOUT', 'the raft leader did not confirm a read index in time'));
+      }, timeoutMs);
+      this.reads.set(ctx, { resolve, reject, timer });
+      this.kick();
+    });
+    if (this.fsm.applied().index >= index) return index;
+    const left = deadline - Date.now();
+    const reached = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), Math.max(1, left));
+      this.appliedWaiters.push({ index, resolve: () => (clearTimeout(timer), resolve(true)) });
+    });
+    if (!reached) throw new CofferError('COFFER_ERR_TIMEOUT', `read index ${index} not applied in time`);
+    return index;
+  }
+
+  private readDone(ctx: string, index: number): void {
+    const w = this.reads.get(ctx);
+    if (w === undefined) return;
+    this.reads.delete(ctx);
+    clearTimeout(w.timer);
+    w.resolve(index);
+  }
+
+  private onApplied(): void {
+    const applied = this.fsm.applied().index;
+    this.opts.shared?.publishApplied(applied);
+    if (this.appliedWaiters.length === 0) return;
+    const still: typeof this.appliedWaiters = [];
+    for (const w of this.appliedWaiters) if (applied >= w.index) w.resolve();
+    else still.push(w);
+    this.appliedWaiters = still;
+  }
+
   /** The configuration at the applied index and the index of the change that set it. */
   configuration(): { conf: ConfState; index: number } {
     return { conf: confCopy(this.appliedConf), index: this.appliedConfIndex };
@@ -389,6 +455,7 @@ export class RaftHost {
     this.counters.readies++;
     if (rd.softState !== null) this.onSoftState(rd.softState.leader, rd.softState.role);
     for (const m of rd.messages) this.opts.send(m);
+    for (const rs of rd.readStates) this.readDone(rs.ctx, rs.index);
 
     if (rd.snapshot !== null) await this.installSnapshot(rd.snapshot);
 
@@ -434,6 +501,7 @@ export class RaftHost {
 
   private apply(entries: Entry[]): void {
     this.fsm.apply(entries);
+    this.onApplied();
     let confChanged = false;
     for (const e of entries) {
       if (e.payload.t === 'conf' && e.index > this.appliedConfIndex) {
@@ -496,6 +564,8 @@ export class RaftHost {
   private onSoftState(leader: string | null, role: string): void {
     this.leader = leader;
     this.role = role;
+    if (leader !== null && leader !== this.opts.id) this.lastLeaderContact = Date.now();
+    this.opts.shared?.publishRole(role, this.node.status().term, leader !== null);
     if (leader !== null) {
       const waiters = this.leaderWaiters;
       this.leaderWaiters = [];
@@ -542,6 +612,7 @@ export class RaftHost {
     }
     this.checkPeers(true);
     this.wakeRecovered();
+    this.onApplied();
     // Proposals at or below the snapshot: their fate is unknown here.
     for (const [index, p] of this.pending) if (index <= snapshot.meta.index) this.lose(index, p);
   }

@@ -25,7 +25,9 @@ export type RaftRequest =
   /** Leadership transfer (sys/step-down); `to` null = the most caught-up voter. */
   | { t: 'transfer-leader'; to: string | null; holdMs: number }
   /** Cheap view for the core's HA logic; works before the group is started. */
-  | { t: 'cluster-status' };
+  | { t: 'cluster-status' }
+  /** A linearizable read point (ReadIndex): answered once this node has applied it (docs/ha-standby-reads.md). */
+  | { t: 'read-index'; timeoutMs: number };
 
 export interface ProposeResult {
   index: number;
@@ -71,6 +73,7 @@ export interface RaftReplies {
   'conf-change': { index: number };
   'transfer-leader': { to: string | null };
   'cluster-status': ClusterStatus;
+  'read-index': { index: number };
 }
 
 export interface ClusterStatus {
@@ -119,4 +122,6 @@ export interface RaftActorConfig {
    */
   dynamic?: boolean;
   clusterListen?: PeerAddress;
+  /** RaftSharedState buffer (actors/cluster/consistency.ts): role, term, applied index for the front. */
+  sharedState?: SharedArrayBuffer;
 }

@@ -1,0 +1,128 @@
+// bench/cluster: a 3-process Coffer cluster (join + Shamir, real Raft over mutual TLS on 127.0.0.1).
+// 1. KV v2 reads spread over all three nodes (standbys serve reads) vs the same load only through the
+//    active node, in one run: requests/s, p99, and the CPU seconds each node process spent (/proc).
+//    Target: the active node's CPU seconds per 1,000 reads when spread <= 40% of when it serves them all.
+// 2. Durable KV v2 writes through the active node vs through a standby (forwarded over mutual TLS).
+//    Target: forwarded write latency (mean) <= 1.5x the direct one.
+// Flags: --duration S (default 8), --connections N (default 48), --warmup S (default 2), --json.
+import { nodeSpec, startClusterNode, until, unsealWith, apiUrl, healthStatus, type ClusterNodeSpec } from '../test/helpers/cluster.js';
+import { http, tempDir, type ServerProcess } from '../test/helpers/server-process.js';
+import { cpuSecondsOf } from './lib/dev-server.js';
+import { runLoad, type LoadResult } from './lib/load.js';
+import { writeReport } from './lib/report.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const durationS = Number(flag('duration') ?? 0) || 8;
+const connections = Number(flag('connections') ?? 0) || 48;
+const warmupS = Number(flag('warmup') ?? 0) || 2;
+const json = args.includes('--json');
+
+interface Scenario {
+  scenario: string;
+  requestsPerSec: number;
+  p99Ms: number;
+  meanMs: number;
+  total: number;
+  errors: number;
+  cpuS: number[];
+}
+
+/** Runs one load per url at the same time (connections split evenly) and measures each node's CPU. */
+async function runSpread(label: string, urls: string[], pids: number[], spec: { method: 'GET' | 'PUT'; path: () => string; token: string; body?: string }): Promise<Scenario> {
+  const per = Math.max(1, Math.floor(connections / urls.length));
+  // Warm-up on its own, then the measured run with CPU accounting around it.
+  if (warmupS > 0) await Promise.all(urls.map((url, i) => runLoad({ url, connections: per, durationS: warmupS, warmupS: 0, method: spec.method, headers: headers(spec.token), ...(spec.body ? { body: spec.body } : {}), path: spec.path, label: `${label} warm-up n${i + 1}` })));
+  const cpu0 = pids.map(cpuSecondsOf);
+  const results: LoadResult[] = await Promise.all(
+    urls.map((url) => runLoad({ url, connections: per, durationS, warmupS: 0, method: spec.method, headers: headers(spec.token), ...(spec.body ? { body: spec.body } : {}), path: spec.path, label: `${label} via ${url}` })),
+  );
+  const cpu1 = pids.map(cpuSecondsOf);
+  const total = results.reduce((a, r) => a + r.total, 0);
+  return {
+    scenario: label,
+    requestsPerSec: results.reduce((a, r) => a + r.requestsPerSec, 0),
+    p99Ms: Math.max(...results.map((r) => r.p99Ms)),
+    meanMs: results.reduce((a, r) => a + r.meanMs * r.total, 0) / Math.max(1, total),
+    total,
+    errors: results.reduce((a, r) => a + r.errors + r.non2xx, 0),
+    cpuS: cpu1.map((c, i) => c - (cpu0[i] as number)),
+  };
+}
+
+function headers(token: string): Record<string, string> {
+  return { 'X-Vault-Token': token, 'Content-Type': 'application/json' };
+}
+
+async function main(): Promise<void> {
+  const dirs = [tempDir('bc-n1'), tempDir('bc-n2'), tempDir('bc-n3')];
+  const procs: ServerProcess[] = [];
+  try {
+    const specs: ClusterNodeSpec[] = [];
+    for (let i = 0; i < 3; i++) specs.push(await nodeSpec(`n${i + 1}`, dirs[i]!.path));
+    procs.push(...(await Promise.all(specs.map((s) => startClusterNode(s)))));
+    const urls = specs.map(apiUrl);
+    const pids = procs.map((p) => p.child.pid as number);
+    process.stderr.write('  forming the cluster ...\n');
+    const init = await http(urls[0]!, 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } });
+    const keys: string[] = init.body.keys_base64;
+    const root: string = init.body.root_token;
+    await unsealWith(urls[0]!, keys);
+    await until('n1 active', 10_000, async () => (await healthStatus(urls[0]!)) === 200);
+    for (const i of [1, 2]) {
+      await http(urls[i]!, 'POST', 'sys/storage/raft/join', { body: { leader_api_addr: urls[0] } });
+      await unsealWith(urls[i]!, keys);
+      await until(`n${i + 1} unsealed`, 20_000, async () => (await http(urls[i]!, 'GET', 'sys/seal-status')).body.sealed === false);
+    }
+    await http(urls[0]!, 'POST', 'sys/mounts/secret', { token: root, body: { type: 'kv', options: { version: '2' } } });
+    await http(urls[0]!, 'PUT', 'secret/data/bench/read', { token: root, body: { data: { value: 'v'.repeat(100) } } });
+    await until('forwarding ready', 20_000, async () => {
+      for (const i of [1, 2]) if ((await http(urls[i]!, 'PUT', `secret/data/warm-${i}`, { token: root, body: { data: { v: 1 } } })).status !== 200) return null;
+      return true;
+    });
+
+    const read = { method: 'GET' as const, path: () => '/v1/secret/data/bench/read', token: root };
+    const activeOnly = await runSpread('reads, active node only', [urls[0]!], pids, read);
+    const spread = await runSpread('reads, spread over 3 nodes', urls, pids, read);
+    let n = 0;
+    const write = (label: string) => ({ method: 'PUT' as const, path: () => `/v1/secret/data/bench/${label}${n++}`, token: root, body: JSON.stringify({ data: { value: 'v'.repeat(100) } }) });
+    const direct = await runSpread('writes via the active node', [urls[0]!], pids, write('a'));
+    const forwarded = await runSpread('writes via a standby (forwarded)', [urls[1]!], pids, write('s'));
+
+    const perK = (s: Scenario) => ((s.cpuS[0] as number) / Math.max(1, s.total)) * 1000;
+    const cpuRatio = perK(spread) / perK(activeOnly);
+    const latRatio = forwarded.meanMs / direct.meanMs;
+    const rows = [activeOnly, spread, direct, forwarded];
+    const table = rows.map((s) => [s.scenario, Math.round(s.requestsPerSec), s.meanMs.toFixed(2), s.p99Ms, ...s.cpuS.map((c) => c.toFixed(2)), perK(s).toFixed(3), s.errors]);
+    writeReport({
+      name: 'cluster',
+      title: 'A 3-node cluster: reads spread over standbys vs the active node alone; forwarded writes',
+      json,
+      intro: [
+        `Three \`coffer server\` processes on 127.0.0.1 (Raft over mutual TLS, every write fsynced on a quorum). autocannon in the bench process, ${connections} connections in total (split evenly over the nodes that take load), ${durationS} s per run after a ${warmupS} s warm-up. Reads: \`GET secret/data/bench/read\` (100-byte value, root token); standbys serve them from their own FSM. Writes: \`PUT secret/data/bench/<new key>\`.`,
+        `**Active node CPU per 1,000 reads, spread vs alone: ${(cpuRatio * 100).toFixed(0)}%** (target <= 40%: ${cpuRatio <= 0.4 ? 'met' : 'missed'}). **Forwarded write latency / direct: ${latRatio.toFixed(2)}x** (target <= 1.5x: ${latRatio <= 1.5 ? 'met' : 'missed'}). All processes and the load generator share the machine's cores, so absolute figures are not comparable across runs.`,
+      ].join('\n\n'),
+      table: { header: ['scenario', 'req/s', 'mean ms', 'p99 ms', 'CPU s n1 (active)', 'CPU s n2', 'CPU s n3', 'active CPU s / 1k req', 'errors'], rows: table },
+      chart: {
+        title: 'requests/s (same run)',
+        unit: 'req/s',
+        groups: [
+          { label: 'reads', bars: [activeOnly, spread].map((s) => ({ label: s.scenario, value: s.requestsPerSec })) },
+          { label: 'writes', bars: [direct, forwarded].map((s) => ({ label: s.scenario, value: s.requestsPerSec })) },
+        ],
+      },
+      data: { connections, durationS, warmupS, rows, cpuRatio, latRatio },
+    });
+  } finally {
+    await Promise.allSettled(procs.map((p) => p.kill('SIGKILL')));
+    for (const d of dirs) d.remove();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench/cluster failed: ${(err as Error).stack}\n`);
+  process.exit(1);
+});
