@@ -25,7 +25,7 @@ import {
   type RecordedOp,
 } from './lin/index.js';
 import { casRegisterModel, parseExpectedVerdicts, parseJepsenLog, parseKvLog, stringKvModel } from './lin/testdata.js';
-import { generateLinearizableKv, injectStaleRead } from './lin/generate.js';
+import { generateLinearizableKv, injectStaleRead, mutateOneRead, stripVersions } from './lin/generate.js';
 
 type KvOp = RecordedOp<KvInput, KvOutput>;
 
@@ -349,6 +349,27 @@ test('property: checker agrees with brute force on random small histories (≤ 8
   );
   console.log(`random histories agreeing with brute force: ${t.agree} of ${t.runs} (${t.linearizable} linearizable, ${t.runs - t.linearizable} not)`);
   assert.ok(t.linearizable > 300 && t.runs - t.linearizable > 300, 'both verdicts are well represented');
+});
+
+test('property: checker agrees with brute force near the boundary (real executions, versions stripped, one read answer swapped)', { timeout: 120_000 }, () => {
+  const t = tally();
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 0x7fffffff }), fc.integer({ min: 2, max: 4 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 3, max: 8 }), fc.boolean(), (seed, clients, keys, n, withVersion) => {
+      const rand = splitmix32(seed);
+      const real = generateLinearizableKv(rand, { clients, keys, ops: n, pIndeterminate: 0.15, pFailed: 0.05, pRead: 0.4, pCas: 0.1, pDelete: 0.1, maxGap: 2, maxHalfLatency: 6 });
+      const base = withVersion ? real : stripVersions(real);
+      assert.equal(check(base).verdict, 'ok', formatKvJsonl(base));
+      const ops = mutateOneRead(rand, base, withVersion) ?? base;
+      const expected = bruteForceLinearizable(kvModel, ops);
+      t.runs++;
+      if (expected) t.linearizable++;
+      assert.equal(check(ops).verdict, expected ? 'ok' : 'illegal', formatKvJsonl(ops));
+      t.agree++;
+    }),
+    { numRuns: 5000, seed: 7 },
+  );
+  console.log(`near-boundary histories agreeing with brute force: ${t.agree} of ${t.runs} (${t.linearizable} linearizable, ${t.runs - t.linearizable} not)`);
+  assert.ok(t.linearizable > 500 && t.runs - t.linearizable > 500, 'both verdicts are well represented');
 });
 
 test('property: histories from a real sequential execution with random delays are linearizable; injected stale reads are flagged', { timeout: 120_000 }, () => {

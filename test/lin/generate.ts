@@ -148,3 +148,34 @@ export function injectStaleRead(rand: () => number, ops: readonly RecordedOp<KvI
     ops: ops.map((o) => (o.id === read.id ? { ...o, output: { found: true, value, version: w1.output!.version! } } : o)),
   };
 }
+
+/** Drops every version from the outputs (KV v1 style): write order becomes ambiguous, which stresses the memo. */
+export function stripVersions(ops: readonly RecordedOp<KvInput, KvOutput>[]): RecordedOp<KvInput, KvOutput>[] {
+  return ops.map((o) => {
+    if (o.output === undefined || o.output.version === undefined) return o;
+    const { version: _drop, ...rest } = o.output;
+    return { ...o, output: rest };
+  });
+}
+
+/**
+ * Replaces one acknowledged read's answer with another plausible one (not found, or the value, and the
+ * version unless `withVersion` is false, of some write/CAS in the history). The result may or may not be
+ * linearizable: for comparing the checker with the brute-force oracle near the boundary.
+ */
+export function mutateOneRead(rand: () => number, ops: readonly RecordedOp<KvInput, KvOutput>[], withVersion: boolean): RecordedOp<KvInput, KvOutput>[] | undefined {
+  const reads = ops.filter((o) => o.outcome === 'ok' && o.input.kind === 'read');
+  if (reads.length === 0) return undefined;
+  const target = reads[rand() % reads.length]!;
+  const writers = ops.filter((o) => o.input.kind === 'write' || o.input.kind === 'cas');
+  const pick = rand() % (writers.length + 1);
+  let output: KvOutput;
+  if (pick === writers.length) output = { found: false };
+  else {
+    const src = writers[pick]!;
+    const value = (src.input as { value: string }).value;
+    const version = src.outcome === 'ok' ? src.output?.version : undefined;
+    output = withVersion && version !== undefined ? { found: true, value, version } : { found: true, value };
+  }
+  return ops.map((o) => (o.id === target.id ? { ...o, output } : o));
+}
