@@ -52,7 +52,8 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
         if (typeof v === 'string') headers[h] = v;
       }
       const data = api.operation === 'read' || api.operation === 'delete' || api.operation === 'list' ? { ...Object.fromEntries(api.query), ...api.body } : api.body;
-      const reply = await askHandler({ operation: api.operation, path: api.path, data, token: api.token, headers, ...(ha?.isStandby() ? { standby: true } : {}) });
+      const remoteAddr = req.socket.remoteAddress;
+      const reply = await askHandler({ operation: api.operation, path: api.path, data, token: api.token, headers, ...(remoteAddr ? { remoteAddr } : {}), ...(ha?.isStandby() ? { standby: true } : {}) });
       ha?.markServed(res);
       if (obs && (await obs.afterHandler(api, reply, res))) return;
       if (reply.body === null) sendEmpty(res, reply.status);
