@@ -125,9 +125,15 @@ describe('auth/userpass over HTTP', () => {
     assert.equal((await call('GET', 'auth/token/lookup-self', t)).status, 200);
     assert.equal((await call('GET', 'auth/token/lookup-self', t)).status, 200);
     assert.equal((await call('GET', 'auth/token/lookup-self', t)).status, 403, 'used up');
-    // The HTTP front does not pass the client address to the pipeline yet: CIDR-bound logins fail closed.
+    // token_bound_cidrs: a token bound to the client's own address works; one bound elsewhere does not.
     assert.equal((await call('POST', 'auth/userpass/users/bob', root(), { token_bound_cidrs: '127.0.0.1/32', token_num_uses: 0 })).status, 204);
-    assert.equal((await call('POST', 'auth/userpass/login/bob', null, { password: 'bob-pw-2' })).status, 403);
+    const here = await call('POST', 'auth/userpass/login/bob', null, { password: 'bob-pw-2' });
+    assert.equal(here.status, 200);
+    assert.equal((await call('GET', 'auth/token/lookup-self', here.body.auth.client_token)).status, 200);
+    assert.equal((await call('POST', 'auth/userpass/users/bob', root(), { token_bound_cidrs: '10.0.0.0/8' })).status, 204);
+    const elsewhere = await call('POST', 'auth/userpass/login/bob', null, { password: 'bob-pw-2' });
+    if (elsewhere.status === 200) assert.equal((await call('GET', 'auth/token/lookup-self', elsewhere.body.auth.client_token)).status, 403, 'a token bound to 10.0.0.0/8 is refused from 127.0.0.1');
+    else assert.equal(elsewhere.status, 403);
   });
 
   it('no password, password hash material or token in plaintext in the data dir', async () => {
