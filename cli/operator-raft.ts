@@ -1,6 +1,7 @@
 // `coffer operator raft join|list-peers|remove-peer|promote|demote` (Vault/OpenBao's `operator raft ...`).
 // Plain fetch against VAULT_ADDR (or COFFER_ADDR) with the CLI token; errors exit 2 as the other commands.
 import type { Command } from 'commander';
+import { registerSnapshotAutopilot } from './operator-raft-snapshot.js';
 import { CliError, cliToken } from './common.js';
 import { printJson, printTable } from './output.js';
 
@@ -31,6 +32,7 @@ async function call(method: string, path: string, body?: unknown): Promise<any> 
 
 export function registerOperatorRaft(operator: Command): void {
   const raft = operator.command('raft').description('Raft integrated storage: join, peers, membership');
+  registerSnapshotAutopilot(raft, { addr, call });
 
   raft
     .command('join')

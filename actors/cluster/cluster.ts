@@ -324,15 +324,17 @@ export class ClusterCore {
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'invalid answer given');
     await this.withConfLock(async () => {
       const peers = this.readPeers();
-      peers[req.serverId] = { cluster_addr: req.clusterAddr.replace(/^[a-z]+:\/\//i, ''), ...(req.apiAddr ? { api_addr: req.apiAddr } : {}) };
+      // non_voter: a permanent non-voter that autopilot never promotes (actors/cluster/autopilot.ts).
+      peers[req.serverId] = { cluster_addr: req.clusterAddr.replace(/^[a-z]+:\/\//i, ''), ...(req.apiAddr ? { api_addr: req.apiAddr } : {}), ...(req.nonVoter ? { non_voter: true } : {}) };
       // The address first (the leader's transport must reach the node once the change is applied) ...
       await this.hooks.commit([{ t: 'put', key: PEERS_KEY, value: Buffer.from(JSON.stringify(peers)) }]);
       const st = await this.hooks.raft({ t: 'cluster-status' });
       const isVoter = st.conf.voters.includes(req.serverId);
       const isLearner = st.conf.learners.includes(req.serverId);
       // ... then the membership change (a rejoin of a known node with the same suffrage changes nothing).
-      if (req.nonVoter && !isVoter && !isLearner) await this.confChange({ t: 'add-learner', node: req.serverId });
-      else if (!req.nonVoter && !isVoter) await this.confChange({ t: 'add-voter', node: req.serverId });
+      // Autopilot staging: a would-be voter joins as a learner too; autopilot promotes it once it is
+      // caught up and stable (server_stabilization_time), so it never weakens the quorum while it catches up.
+      if (!isVoter && !isLearner) await this.confChange({ t: 'add-learner', node: req.serverId });
     });
     const st = await this.hooks.raft({ t: 'cluster-status' });
     const peers = this.readPeers();
@@ -392,6 +394,7 @@ export class ClusterCore {
       const st = await this.hooks.raft({ t: 'cluster-status' });
       if (!st.conf.voters.includes(serverId) && !st.conf.learners.includes(serverId)) throw new CofferError('COFFER_ERR_INTERNAL', `server ${serverId} not found in raft configuration`);
       if (!st.conf.learners.includes(serverId)) throw new CofferError('COFFER_ERR_INTERNAL', 'server is not a non-voter');
+      await this.setNonVoterFlag(serverId, false);
       await this.confChange({ t: 'promote', node: serverId });
     });
   }
@@ -405,8 +408,19 @@ export class ClusterCore {
       if (!st.conf.voters.includes(serverId) && !st.conf.learners.includes(serverId)) throw new CofferError('COFFER_ERR_INTERNAL', `server ${serverId} not found in raft configuration`);
       if (st.conf.learners.includes(serverId)) throw new CofferError('COFFER_ERR_INTERNAL', 'server is already a non-voter');
       if (serverId === this.opts.nodeId) throw new CofferError('COFFER_ERR_INTERNAL', 'refusing to demote current leader');
+      await this.setNonVoterFlag(serverId, true);
       await this.confChange({ t: 'demote', node: serverId });
     });
+  }
+
+  /** The peer map's permanent non-voter flag (autopilot leaves such a learner alone). */
+  private async setNonVoterFlag(serverId: string, on: boolean): Promise<void> {
+    const peers = this.readPeers();
+    const p = peers[serverId];
+    if (p === undefined || (p.non_voter === true) === on) return;
+    if (on) p.non_voter = true;
+    else delete p.non_voter;
+    await this.hooks.commit([{ t: 'put', key: PEERS_KEY, value: Buffer.from(JSON.stringify(peers)) }]);
   }
 
   private async confChange(change: ConfChange): Promise<void> {

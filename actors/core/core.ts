@@ -15,6 +15,7 @@ import { handleRaw } from './raw.js';
 import { initialState, withDevKvMount } from './initial-state.js';
 import { versionHash, type Guard } from '../mounts/framework/storage-view.js';
 import { ClusterCore, type ClusterOptions } from '../cluster/cluster.js';
+import { RaftOps } from '../cluster/autopilot-core.js';
 import type { RaftReplies, RaftRequest } from '../raft/protocol.js';
 import { MOUNTS_KEY, type MountTable } from '../mounts/mount-table.js';
 import {
@@ -81,6 +82,8 @@ export class CoreNode {
   private lifecycleLock: Promise<unknown> = Promise.resolve();
   /** Raft membership, join workflow and HA (null with LocalWritePath: unit tests). */
   private readonly cluster: ClusterCore | null;
+  /** Raft snapshots and autopilot (actors/cluster/snapshot.ts, autopilot.ts); null without Raft. */
+  private readonly raftOps: RaftOps | null;
 
   private constructor(
     private readonly opts: CoreOptions,
@@ -102,6 +105,24 @@ export class CoreNode {
             commit: (ops) => this.commit(ops),
             warn: (msg, err) => console.error(JSON.stringify({ level: 40, msg, err: err === undefined ? undefined : String((err as Error)?.message ?? err) })),
           });
+    this.raftOps =
+      this.cluster === null || wp.askRaft === undefined
+        ? null
+        : new RaftOps(
+            {
+              dataDir: opts.dataDir,
+              nodeId: this.cluster.opts.nodeId,
+              version: COFFER_VERSION,
+              raft: (msg, timeoutMs) => (wp.askRaft as NonNullable<CoreWritePath['askRaft']>)(msg, timeoutMs),
+              barrier: () => this.unsealed?.barrier ?? null,
+              readPhysical: (k) => this.readPhysical(k),
+              refresh: () => wp.reader.refresh(),
+              commit: (ops) => this.commit(ops),
+              seal: () => this.seal(),
+              warn: (msg, err) => console.error(JSON.stringify({ level: 40, msg, err: err === undefined ? undefined : String((err as Error)?.message ?? err) })),
+            },
+            this.cluster,
+          );
     this.cluster?.startRetryJoin(this.sealConfig() !== null);
   }
 
@@ -112,6 +133,7 @@ export class CoreNode {
 
   async close(): Promise<void> {
     this.cluster?.close();
+    this.raftOps?.close();
     this.unsealed = null;
     await this.writePath.close();
   }
@@ -163,6 +185,11 @@ export class CoreNode {
       case 'ha-status':
         this.requireRoot(req.token);
         return this.requireCluster().haStatus(COFFER_VERSION);
+      case 'snapshot':
+      case 'autopilot':
+        this.requireRoot(req.token);
+        if (this.raftOps === null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'raft storage is not in use');
+        return (await this.raftOps.handle(req)) as CoreReplies['snapshot'];
       case 'rotate':
         this.requireRoot(req.token);
         return this.rotate();
@@ -324,6 +351,7 @@ export class CoreNode {
     this.unsealed = { barrier, tokenSalt: salt.toString('utf8'), clusterName: cluster.name, clusterId: cluster.id };
     this.bumpSealEpoch();
     this.cluster?.onUnsealed();
+    this.raftOps?.onUnsealed();
   }
 
   private bumpSealEpoch(): void {
@@ -332,6 +360,7 @@ export class CoreNode {
 
   private seal(): void {
     this.cluster?.onSealed();
+    this.raftOps?.onSealed();
     this.unsealed = null;
     this.progress = null;
     this.bumpSealEpoch();

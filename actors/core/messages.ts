@@ -4,6 +4,7 @@ import type { Guard } from '../mounts/framework/storage-view.js';
 import type { StorageOp } from '../storage/write-set.js';
 import type { ForwardingInfo, LeaderInfo } from '../cluster/cluster.js';
 import type { SealConfig } from '../barrier/seal.js';
+import type { RaftOpsReplies, RaftOpsRequest } from '../cluster/autopilot-core.js';
 // It is fail-stop: if it dies, the node stops and recovery runs on restart.
 
 /** What the HTTP front asks of the core. Tokens travel as presented; only the core resolves them. */
@@ -33,6 +34,8 @@ export type CoreRequest =
   | { t: 'raft-peer'; token: string | null; op: 'remove' | 'promote' | 'demote'; serverId: string }
   | { t: 'step-down'; token: string | null }
   | { t: 'ha-status'; token: string | null }
+  /** Raft snapshots (save/restore sessions) and autopilot (actors/cluster/autopilot-core.ts). */
+  | RaftOpsRequest
   // ---- standby reads, forwarding, consistency (docs/ha-standby-reads.md) ----
   /** Where to forward to: the active node's forwarding address and this node's cluster TLS material. */
   | { t: 'forwarding' }
@@ -112,6 +115,8 @@ export interface CoreReplies {
   'raft-peer': null;
   'step-down': null;
   'ha-status': { nodes: Record<string, unknown>[] };
+  snapshot: RaftOpsReplies['snapshot'];
+  autopilot: RaftOpsReplies['autopilot'];
   rotate: null;
   'key-status': KeyStatus;
   raw: RawResult;

@@ -17,7 +17,12 @@ export interface ApiRequest {
   headers: IncomingMessage['headers'];
   /** The body as received (a standby forwards it unchanged to the active node). */
   raw: Buffer;
+  /** Streamed-body paths only (STREAMED_BODY_PATHS): the unread request body; `raw` is then empty. */
+  stream?: IncomingMessage;
 }
+
+/** Paths whose body is binary and possibly large: left unread for the route (raft snapshot restore). */
+export const STREAMED_BODY_PATHS = new Set(['sys/storage/raft/snapshot', 'sys/storage/raft/snapshot-force']);
 
 const METHOD_OPERATION: Record<string, Operation> = {
   GET: 'read',
@@ -92,6 +97,9 @@ export async function parseRequest(req: IncomingMessage): Promise<ApiRequest | n
   if (operation === 'list' && !path.endsWith('/')) path += '/';
   if (operation === 'patch' && !req.headers['content-type']?.startsWith('application/merge-patch+json')) {
     throw new CofferError('COFFER_ERR_UNSUPPORTED_MEDIA', 'PATCH requires the Content-Type application/merge-patch+json');
+  }
+  if (operation === 'update' && STREAMED_BODY_PATHS.has(path.replace(/\/$/, ''))) {
+    return { method, operation, path, query, body: {}, token: tokenFrom(req.headers), headers: req.headers, raw: Buffer.alloc(0), stream: req };
   }
   const raw = await readBody(req);
   const body = parseBody(raw, req.headers['content-type']);

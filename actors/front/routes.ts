@@ -5,6 +5,7 @@ import { CofferError } from '../../runtime/errors.js';
 import type { CoreReplies, CoreRequest, HealthInfo } from '../core/messages.js';
 import { parseBool, type ApiRequest } from './request.js';
 import { envelope, sendJson, sendNoContent } from './respond.js';
+import { autopilotConfigRoute, autopilotStateRoute, snapshotForceRoute, snapshotRoute } from '../cluster/snapshot-http.js';
 
 export type AskCore = <R extends CoreRequest>(msg: R) => Promise<CoreReplies[R['t']]>;
 
@@ -210,6 +211,11 @@ const EXACT: Record<string, Route> = {
   'sys/storage/raft/remove-peer': raftPeer('remove'),
   'sys/storage/raft/promote': raftPeer('promote'),
   'sys/storage/raft/demote': raftPeer('demote'),
+  // Snapshots and autopilot (actors/cluster/snapshot-http.ts, docs/snapshots-autopilot.md).
+  'sys/storage/raft/snapshot': snapshotRoute,
+  'sys/storage/raft/snapshot-force': snapshotForceRoute,
+  'sys/storage/raft/autopilot/state': autopilotStateRoute,
+  'sys/storage/raft/autopilot/configuration': autopilotConfigRoute,
   'sys/step-down': stepDown,
   'sys/ha-status': haStatus,
   'sys/init': init,

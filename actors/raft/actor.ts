@@ -18,8 +18,9 @@ import { LogStore } from '../storage/log-store.js';
 import { openStorageEnv } from '../storage/env.js';
 import type { ConfState } from './core/types.js';
 import { KEY_BOOT, RaftHost, type BootMarker, type PeerMap } from './host.js';
-import type { ClusterStatus, ProposeManyResult, RaftActorConfig, RaftReply, RaftRequest } from './protocol.js';
+import type { ClusterStatus, ProposeManyResult, RaftActorConfig, RaftReplies, RaftReply, RaftRequest } from './protocol.js';
 import { PeerTransport, type PeerAddress, type TransportTls } from './transport.js';
+import { buildRestoreImage } from '../storage/snapshot-restore.js';
 import { RaftSharedState } from '../cluster/consistency.js';
 
 let host: RaftHost | null = null;
@@ -153,7 +154,8 @@ function clusterStatus(): ClusterStatus {
   let progress: ClusterStatus['progress'] = null;
   if (s.progress !== null) {
     progress = {};
-    for (const [id, p] of Object.entries(s.progress)) progress[id] = { match: p.match, active: p.active };
+    const contact = host.lastContact();
+    for (const [id, p] of Object.entries(s.progress)) progress[id] = { match: p.match, active: p.active, ...(contact[id] !== undefined ? { lastContactMs: contact[id] } : {}) };
   }
   return {
     started: true,
@@ -162,6 +164,7 @@ function clusterStatus(): ClusterStatus {
     leader: s.leader,
     term: s.term,
     commit: s.commit,
+    lastIndex: s.lastIndex,
     applied: host.fsmApplied().index,
     conf,
     confIndex: index,
@@ -169,6 +172,26 @@ function clusterStatus(): ClusterStatus {
     peers: host.peerMap(),
     transportUp: transport !== null,
   };
+}
+
+/**
+ * sys/storage/raft/snapshot restore on the leader (actors/cluster/snapshot.ts verified the file): build the
+ * image, install it through Raft (RaftHost.restoreSnapshot), then wait until a quorum of voters holds it,
+ * so the answer means "replicated", not only "installed on the leader".
+ */
+async function restoreFromFile(h: RaftHost, path: string, timeoutMs: number): Promise<RaftReplies['snapshot-restore']> {
+  const deadline = Date.now() + timeoutMs;
+  const built = await buildRestoreImage(path, h.env);
+  const { index, term } = await h.restoreSnapshot(built.image, timeoutMs);
+  for (;;) {
+    const s = h.status();
+    const voters = s.conf.voters;
+    const have = voters.filter((id) => id === config.id || (s.progress?.[id]?.match ?? 0) >= index).length;
+    if (have >= Math.floor(voters.length / 2) + 1) break;
+    if (Date.now() > deadline) throw new CofferError('COFFER_ERR_TIMEOUT', `snapshot installed on the leader at index ${index} but a quorum has not installed it yet`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { index, term, pairs: built.pairs, marker: built.marker.id };
 }
 
 serveActor<RaftRequest, RaftReply>(
@@ -246,6 +269,8 @@ serveActor<RaftRequest, RaftReply>(
         return { to: requireHost().transferLeadership(msg.to, msg.holdMs) };
       case 'cluster-status':
         return clusterStatus();
+      case 'snapshot-restore':
+        return restoreFromFile(requireHost(), msg.path, msg.timeoutMs);
       case 'read-index':
         return { index: await requireHost().readIndex(msg.timeoutMs) };
     }

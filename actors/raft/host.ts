@@ -48,6 +48,8 @@ export const KEY_BOOT = 'raft-boot';
 export interface PeerInfo {
   cluster_addr: string;
   api_addr?: string;
+  /** A permanent non-voter (joined with non_voter, or demoted): autopilot never promotes it. */
+  non_voter?: boolean;
 }
 export type PeerMap = Record<string, PeerInfo>;
 
@@ -102,6 +104,8 @@ export class RaftHost {
   private lastHard: HardState;
   private snapshotIndex: number;
   private scheduled = false;
+  /** Set by tryRestore: the restore snapshot the next Ready carries (resolved once installed). */
+  private restoring: { index: number; term: number } | null = null;
   private running = false;
   private closed = false;
   private failure: unknown = null;
@@ -121,6 +125,11 @@ export class RaftHost {
   private peers: PeerMap = {};
   /** After a step-down: no election timeouts (no campaign) until this time (ms). */
   private noCampaignUntil = 0;
+  /** Wall-clock ms of the last message from each peer (autopilot's last_contact). */
+  private readonly lastHeard = new Map<string, number>();
+  /** A snapshot restore waiting for the log to quiesce (restoreSnapshot); proposals wait meanwhile. */
+  private restoreReq: { data: Uint8Array; deadline: number; resolve(r: { index: number; term: number }): void; reject(err: unknown): void } | null = null;
+  private restoreGate: Promise<void> | null = null;
   /** ReadIndex requests in flight (ctx -> waiter) and waiters for an applied index (docs/ha-standby-reads.md). */
   private readonly reads = new Map<string, { resolve(index: number): void; reject(err: unknown): void; timer: NodeJS.Timeout }>();
   private readSeq = 0;
@@ -246,6 +255,7 @@ export class RaftHost {
   /** A message from a peer. */
   step(msg: RaftMessage): void {
     if (this.closed || this.failure !== null) return;
+    this.lastHeard.set(msg.from, Date.now());
     if (msg.from === this.leader && msg.from !== this.opts.id) {
       this.lastLeaderContact = Date.now();
       this.opts.shared?.touchLeader(this.lastLeaderContact);
@@ -256,6 +266,7 @@ export class RaftHost {
 
   /** Propose one entry; resolves with its index once applied here, rejects if it was lost. */
   async propose(data: Uint8Array): Promise<number> {
+    while (this.restoreGate !== null) await this.restoreGate;
     for (;;) {
       if (this.failure !== null) throw this.failure;
       if (this.closed) throw new CofferError('COFFER_ERR_INTERNAL', 'raft is closed');
@@ -283,6 +294,7 @@ export class RaftHost {
    * (bounded), anything else is thrown as for propose().
    */
   async proposeConfChange(change: ConfChange, timeoutMs = 10_000): Promise<number> {
+    while (this.restoreGate !== null) await this.restoreGate;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.failure !== null) throw this.failure;
@@ -390,6 +402,62 @@ export class RaftHost {
     return { ...this.peers };
   }
 
+  /** Milliseconds since the last message from each peer that ever sent one. */
+  lastContact(): Record<string, number> {
+    const now = Date.now();
+    const out: Record<string, number> = {};
+    for (const [id, at] of this.lastHeard) out[id] = now - at;
+    return out;
+  }
+
+  /**
+   * Leader only: replace the FSM (and the log) with a snapshot image (imageOfFsm format), through Raft:
+   * new proposals wait, the log drains (everything committed and applied), then the core makes the image
+   * its snapshot at lastIndex + 1 (RaftNode.restoreAsLeader); the Ready loop installs it here like a
+   * leader's snapshot and followers get it by InstallSnapshot. Resolves once installed here.
+   */
+  restoreSnapshot(data: Uint8Array, timeoutMs = 30_000): Promise<{ index: number; term: number }> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.node.restoreAsLeader === undefined) return Promise.reject(new CofferError('COFFER_ERR_INTERNAL', 'this raft core cannot restore snapshots'));
+    if (this.restoreReq !== null) return Promise.reject(new CofferError('COFFER_ERR_INVALID_REQUEST', 'a snapshot restore is already in progress'));
+    let open!: () => void;
+    this.restoreGate = new Promise<void>((resolve) => (open = resolve));
+    const done = () => {
+      this.restoreReq = null;
+      this.restoreGate = null;
+      open();
+    };
+    return new Promise((resolve, reject) => {
+      this.restoreReq = {
+        data,
+        deadline: Date.now() + timeoutMs,
+        resolve: (r) => {
+          done();
+          resolve(r);
+        },
+        reject: (err) => {
+          done();
+          reject(err);
+        },
+      };
+      this.kick();
+    });
+  }
+
+  /** Between Readies: performs a waiting restore once the log is quiet (the tick timer re-kicks meanwhile). */
+  private tryRestore(): void {
+    const req = this.restoreReq;
+    if (req === null) return;
+    if (this.node.status().role !== 'leader') return req.reject(new CofferError('COFFER_ERR_NOT_LEADER', `raft leader is ${this.leader}`));
+    const r = this.node.restoreAsLeader!(req.data);
+    if (r.ok) {
+      this.restoring = { index: r.index, term: r.term };
+      return;
+    }
+    if (r.error !== 'busy' && r.error !== 'no-current-term-commit') return req.reject(new CofferError('COFFER_ERR_NOT_LEADER', `snapshot restore refused: ${r.error}`));
+    if (Date.now() > req.deadline) req.reject(new CofferError('COFFER_ERR_TIMEOUT', 'snapshot restore: the raft log did not quiesce in time'));
+  }
+
   /** Resolves once the FSM has applied everything known committed at open (replay after a restart). */
   whenRecovered(): Promise<void> {
     if (this.fsm.applied().index >= this.recoveredCommit) return Promise.resolve();
@@ -438,7 +506,9 @@ export class RaftHost {
     if (this.running) return;
     this.running = true;
     try {
-      while (this.failure === null && !this.closed && this.node.hasReady()) {
+      while (this.failure === null && !this.closed) {
+        if (this.restoreReq !== null && this.restoring === null) this.tryRestore();
+        if (!this.node.hasReady()) break;
         await this.handleReady(this.node.ready());
       }
     } catch (err) {
@@ -458,6 +528,11 @@ export class RaftHost {
     for (const rs of rd.readStates) this.readDone(rs.ctx, rs.index);
 
     if (rd.snapshot !== null) await this.installSnapshot(rd.snapshot);
+    if (rd.snapshot !== null && this.restoring !== null && rd.snapshot.meta.index === this.restoring.index) {
+      const done = this.restoring;
+      this.restoring = null;
+      this.restoreReq?.resolve(done);
+    }
 
     // Proposals whose index is rewritten by another term's entry are lost (leader change).
     const first = rd.entries[0];
@@ -665,6 +740,7 @@ export class RaftHost {
   }
 
   private rejectAll(err: unknown): void {
+    this.restoreReq?.reject(err);
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
   }

@@ -26,6 +26,8 @@ export type RaftRequest =
   | { t: 'transfer-leader'; to: string | null; holdMs: number }
   /** Cheap view for the core's HA logic; works before the group is started. */
   | { t: 'cluster-status' }
+  /** Leader: restore the FSM from a verified snapshot file through Raft (actors/cluster/snapshot.ts). */
+  | { t: 'snapshot-restore'; path: string; timeoutMs: number }
   /** A linearizable read point (ReadIndex): answered once this node has applied it (docs/ha-standby-reads.md). */
   | { t: 'read-index'; timeoutMs: number };
 
@@ -73,6 +75,7 @@ export interface RaftReplies {
   'conf-change': { index: number };
   'transfer-leader': { to: string | null };
   'cluster-status': ClusterStatus;
+  'snapshot-restore': { index: number; term: number; pairs: number; marker: string };
   'read-index': { index: number };
 }
 
@@ -84,13 +87,15 @@ export interface ClusterStatus {
   leader: string | null;
   term: number;
   commit: number;
+  /** Last log index (autopilot: a follower's trailing logs = lastIndex - match). */
+  lastIndex?: number;
   /** The FSM's applied index. */
   applied: number;
   /** Configuration at the applied index, and the index that set it. */
   conf: ConfState;
   confIndex: number;
   /** Leader only: per-peer match index and recent activity. */
-  progress: Record<string, { match: number; active: boolean }> | null;
+  progress: Record<string, { match: number; active: boolean; lastContactMs?: number }> | null;
   /** The replicated peer map (FSM core/raft/peers). */
   peers: PeerMap;
   transportUp: boolean;

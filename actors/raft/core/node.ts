@@ -5,7 +5,7 @@ import { assert } from '../../../runtime/assert.js';
 import { limits } from '../../../runtime/limits.js';
 import { isResponse, type RaftMsg } from './messages.js';
 import { flushLeader, leaderReadIndex, onLeaderPersisted, transferLeadership } from './leader.js';
-import { Raft, hup, poll, step } from './raft.js';
+import { Raft, hup, installSnapshotConf, poll, step } from './raft.js';
 import type {
   ConfChange,
   Entry,
@@ -197,6 +197,23 @@ class Node implements RaftNode {
     assert(sameConf(snapshot.meta.conf, r.confs.at(snapshot.meta.index)), 'snapshot configuration differs from the log at its index');
     r.log.compact(snapshot);
     r.confs.compact(snapshot.meta.index);
+  }
+
+  restoreAsLeader(data: Uint8Array): { ok: true; index: number; term: number } | { ok: false; error: ProposeError | 'busy' } {
+    const r = this.r;
+    if (r.role !== 'leader') return { ok: false, error: 'not-leader' };
+    if (r.leavingAt > 0) return { ok: false, error: 'leader-stepping-down' };
+    if (r.leadTransferee !== null) return { ok: false, error: 'transfer-in-progress' };
+    const last = r.log.lastIndex();
+    if (this.inReady !== null || r.needsFlush || r.log.committed !== last || r.log.applied !== last || r.pendingConfIndex > r.log.committed) return { ok: false, error: 'busy' };
+    if (r.log.term(last) !== r.term) return { ok: false, error: 'no-current-term-commit' };
+    const snapshot: Snapshot = { meta: { index: last + 1, term: r.term, conf: { voters: [...r.conf.voters], learners: [...r.conf.learners] } }, data };
+    // The log becomes the snapshot (committed and applied at its index); the host persists and installs it
+    // from Ready.snapshot as it does a follower's. Every follower's next entry is now compacted away, so the
+    // next append to it starts an InstallSnapshot.
+    r.log.restore(snapshot);
+    installSnapshotConf(r, snapshot);
+    return { ok: true, index: snapshot.meta.index, term: snapshot.meta.term };
   }
 
   status(): RaftStatus {

@@ -159,6 +159,14 @@ export interface RaftNode {
   advance(): void;
   /** The application took a snapshot at `snapshot.meta.index` (<= applied): the core may drop log entries up to it and serve InstallSnapshot from it. */
   compact(snapshot: Snapshot): void;
+  /**
+   * Leader only (snapshot restore, sys/storage/raft/snapshot): replace the whole log with a snapshot of
+   * `data` at index lastIndex + 1 and the current term and configuration, as hashicorp/raft's Restore.
+   * Refused with 'busy' unless everything in the log is committed and applied and no Ready is out.
+   * Followers then need the snapshot (their next entry is compacted away) and get it by InstallSnapshot.
+   * Optional so test doubles need not implement it.
+   */
+  restoreAsLeader?(data: Uint8Array): { ok: true; index: number; term: number } | { ok: false; error: ProposeError | 'busy' };
   status(): RaftStatus;
 }
 
