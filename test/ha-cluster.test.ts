@@ -124,9 +124,10 @@ describe('HA cluster (3 processes, join + retry_join, failover)', { timeout: 90_
     assert.equal(ha.body.data.nodes.length, 3);
     assert.equal(ha.body.data.nodes.filter((n: { active_node: boolean }) => n.active_node).length, 1);
 
+    // Standbys forward writes by default (docs/ha-standby-reads.md); the client asks for Vault's redirect instead.
     const res = await fetch(`${url(1)}/v1/${kvPath.replace(/x$/, 'y')}`, {
       method: 'PUT',
-      headers: { 'X-Vault-Token': root, 'Content-Type': 'application/json' },
+      headers: { 'X-Vault-Token': root, 'Content-Type': 'application/json', 'X-Vault-No-Request-Forwarding': 'true' },
       body: JSON.stringify(useKv ? { data: { v: 'two' } } : { value: 'two' }),
       redirect: 'manual',
     });
@@ -173,7 +174,7 @@ describe('HA cluster (3 processes, join + retry_join, failover)', { timeout: 90_
     const standby = [0, 1, 2].find((i) => i !== active && i !== victim)!;
     const redirected = await fetch(`${url(standby)}/v1/sys/storage/raft/remove-peer`, {
       method: 'POST',
-      headers: { 'X-Vault-Token': root, 'Content-Type': 'application/json' },
+      headers: { 'X-Vault-Token': root, 'Content-Type': 'application/json', 'X-Vault-No-Request-Forwarding': 'true' },
       body: JSON.stringify({ server_id: victimId }),
       redirect: 'manual',
     });
