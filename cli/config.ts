@@ -75,6 +75,10 @@ export async function parseConfigText(fileName: string, text: string): Promise<O
     });
   }
   if (logLevel) config.logLevel = logLevel;
+  // OpenBao (HCSEC-2025-14): audit devices may be enabled over the API only with this set (docs/audit.md).
+  const allowApiCreation = asBool(doc.unsafe_allow_api_audit_creation, 'unsafe_allow_api_audit_creation');
+  const allowPrefixing = asBool(doc.allow_audit_log_prefixing, 'allow_audit_log_prefixing');
+  if (allowApiCreation || allowPrefixing) config.audit = { allowApiCreation, allowPrefixing };
   // Standby reads (docs/ha-standby-reads.md): on unless disable_standby_reads = true.
   if (asBool(doc.disable_standby_reads, 'disable_standby_reads')) config.disableStandbyReads = true;
   const replication = firstBlock(doc.replication);

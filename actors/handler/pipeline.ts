@@ -23,6 +23,7 @@ import { policyKey, type StoredPolicy } from '../mounts/sys/policy-store.js';
 import { parseWrapTtl, WRAPPING_TOKEN_PATHS } from '../mounts/sys/wrapping.js';
 import { consumeUse, resolveToken } from '../mounts/token/store.js';
 import { forwardBeforeRunning, forwardIfAlwaysWrites } from '../cluster/forwarding-policy.js';
+import { AuditBroker, type AuditTrail } from '../audit/broker.js';
 import { BlobCache } from './blob-cache.js';
 import type { LogicalReply, LogicalRequest } from './messages.js';
 import { finishHook, wrappingTokenSpendsInHandler } from './wrapping.js';
@@ -45,9 +46,23 @@ export class Pipeline {
   private readonly acls = new Map<string, Acl>();
   private wrappingPolicy: Promise<Policy> | null = null;
 
-  constructor(private readonly deps: PipelineDeps) {}
+  private readonly audit: AuditBroker;
 
+  constructor(private readonly deps: PipelineDeps) {
+    this.audit = new AuditBroker({ physical: deps.physical, barrier: () => deps.barrier() });
+  }
+
+  /** Audit devices see every request: logged before the backend runs, the reply only once logged (docs/audit.md). */
   async handle(req: LogicalRequest): Promise<LogicalReply> {
+    const trail = this.audit.trail(req);
+    try {
+      return await trail.respond(await this.serve(req, trail));
+    } catch (err) {
+      throw await trail.failed(err);
+    }
+  }
+
+  private async serve(req: LogicalRequest, trail: AuditTrail): Promise<LogicalReply> {
     this.deps.physical.refresh(); // before the keyring check: it compares core/keyring in this snapshot
     const barrier = await this.deps.barrier();
     if (barrier === null) throw new CofferError('COFFER_ERR_SEALED');
@@ -62,6 +77,7 @@ export class Pipeline {
     if (caller !== null && req.token && (caller.entry?.num_uses as number | undefined) !== undefined && (caller.entry?.num_uses as number) > 0 && !wrappingTokenSpendsInHandler(caller, req.path)) {
       caller = await this.consumeUse(barrier, req.token, nowMs);
     }
+    trail.identify(caller, mount);
 
     if (mount === null) return this.noRoute(req, caller, null);
     const compiled = this.compiledFor(mount);
@@ -102,6 +118,7 @@ export class Pipeline {
       return { status: 200, body: helpResponse(mount, resolved.spec) };
     }
     if (!resolved.spec.unauthenticated) mountReq.caller = { ...mountReq.caller, sudo: await this.authorize(req, caller, resolved.operation, resolved.spec.sudo === true, wrapTtlS) };
+    await trail.logRequest(resolved.operation); // fail closed: no device wrote it → 500, nothing runs
     const executed = await executeOnMount(compiled, mount, mountReq, resolved, mountDeps);
     const warnings = executed.unknownFields.length > 0 && resolved.spec.fields ? [`Endpoint ignored these unrecognized parameters: [${executed.unknownFields.join(' ')}]`] : [];
     return shapeReply(executed.result, executed.operation, warnings, mount);

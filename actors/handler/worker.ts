@@ -10,11 +10,14 @@ import { FsmReader } from '../storage/fsm-reader.js';
 import { readFrontView, type FrontView, type FrontViewMessage } from '../quotas/front-view.js';
 import type { HandlerMessage, LogicalReply } from './messages.js';
 import { Pipeline } from './pipeline.js';
+import { setAuditSettings, type AuditSettings } from '../audit/settings.js';
 
 export interface HandlerWorkerData {
   dataDir: string;
   /** Int32 seal epoch shared with the core (CoreOptions.sealEpoch). */
   sealEpoch: SharedArrayBuffer;
+  /** What the config allows for audit devices (actors/audit/settings.ts). */
+  audit?: AuditSettings;
 }
 
 let pipeline: Pipeline | null = null;
@@ -24,6 +27,7 @@ let frontView: (() => Promise<FrontView>) | null = null;
 serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) => (msg.t === 'front-view' ? (frontView as () => Promise<FrontView>)() : (pipeline as Pipeline).handle(msg.req)), {
   init: (ctx) => {
     const data = ctx.workerData as HandlerWorkerData;
+    setAuditSettings(data.audit);
     const reader = new FsmReader(openStorageEnv(data.dataDir, { readOnly: true }));
     const core = ctx.peer<CoreRequest, CoreReply>('core');
     const epoch = new Int32Array(data.sealEpoch);

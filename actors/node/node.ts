@@ -17,6 +17,7 @@ import type { FrontView, FrontViewMessage } from '../quotas/front-view.js';
 import { createRequestHandler, listen, type ListenerConfig } from '../front/server.js';
 import type { HandlerMessage, LogicalReply, LogicalRequest } from '../handler/messages.js';
 import type { HandlerWorkerData } from '../handler/worker.js';
+import type { AuditSettings } from '../audit/settings.js';
 import type { ExpirationWorkerData } from '../expiration/worker.js';
 import type { AskCore } from '../front/routes.js';
 import { RaftSharedState } from '../cluster/consistency.js';
@@ -38,6 +39,8 @@ export interface NodeConfig {
   disableStandbyReads?: boolean;
   /** Config `replication { best_effort_wal_wait_duration }`: how long X-Vault-Index / linearizable waits (default 2 s). */
   indexWaitMs?: number;
+  /** Config `unsafe_allow_api_audit_creation` / `allow_audit_log_prefixing` (docs/audit.md); dev nodes allow API creation. */
+  audit?: AuditSettings;
   /** Called when a fail-stop actor dies; the CLI exits the process, the SDK surfaces it. */
   onFailStop?: (actor: string, err: Error) => void;
 }
@@ -124,7 +127,7 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
         name,
         workerFile: new URL('../handler/worker.js', import.meta.url),
         supervision: 'restart',
-        workerData: { dataDir: config.dataDir, sealEpoch } satisfies HandlerWorkerData,
+        workerData: { dataDir: config.dataDir, sealEpoch, ...(config.audit ? { audit: config.audit } : {}) } satisfies HandlerWorkerData,
       }),
     );
     await system.link(name, 'core');
@@ -224,6 +227,7 @@ export async function startDevNode(opts: DevNodeOptions = {}, log?: Logger): Pro
       dataDir,
       listener: { address: opts.listenAddress ?? '127.0.0.1:8200', tlsDisable: true },
       rawStorageEndpoint: true,
+      audit: { allowApiCreation: true },
       ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
     },
     log,

@@ -8,9 +8,10 @@ import { mountPaths } from './mounts.js';
 import { policyPaths } from './policies.js';
 import { wrappingPaths } from './wrapping.js';
 import { quotaPaths } from './quotas.js';
+import { auditPaths } from './audit.js';
 
 export const systemBackend: BackendFactory = () => ({
   type: 'system',
   help: 'The system backend: secrets engines (sys/mounts), auth methods (sys/auth), ACL policies (sys/policies/acl, sys/policy) and capabilities.',
-  paths: [...mountPaths, ...policyPaths, ...capabilitiesPaths, ...quotaPaths, ...metricsPaths, ...leasePaths, ...wrappingPaths],
+  paths: [...mountPaths, ...policyPaths, ...capabilitiesPaths, ...quotaPaths, ...metricsPaths, ...leasePaths, ...wrappingPaths, ...auditPaths],
 });
