@@ -4,6 +4,10 @@
 import { serveActor, type PeerRef } from '../../runtime/host/worker-host.js';
 import { Barrier } from '../barrier/barrier.js';
 import { Keyring } from '../barrier/keyring.js';
+import { CachingBarrier } from './caching-barrier.js';
+
+/** Decrypted values a handler worker keeps (each checked against the stored ciphertext on use). */
+const DECRYPT_CACHE_ENTRIES = 20_000;
 import type { CoreReply, CoreRequest, CommitReply, KeyringReply } from '../core/messages.js';
 import { openStorageEnv } from '../storage/env.js';
 import { FsmReader } from '../storage/fsm-reader.js';
@@ -44,7 +48,7 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
       }
       if (stale) {
         const reply = (await core.ask({ t: 'keyring' })) as KeyringReply;
-        held = { epoch: reply.epoch, barrier: reply.keyring ? new Barrier(Keyring.fromBytes(reply.keyring)) : null, source: reply.source ? Buffer.from(reply.source) : null, asked: held.asked };
+        held = { epoch: reply.epoch, barrier: reply.keyring ? new CachingBarrier(Keyring.fromBytes(reply.keyring), DECRYPT_CACHE_ENTRIES) : null, source: reply.source ? Buffer.from(reply.source) : null, asked: held.asked };
       }
       return held.barrier;
     };
