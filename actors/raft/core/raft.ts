@@ -349,8 +349,12 @@ function stepMsg(r: Raft, m: RaftMsg): void {
       // ignore a leader that counts it as a voter for good (sim seed 3871: a removed node's vote requests
       // raised its term past the leader's).
       r.send({ t: 'app-resp', from: r.id, to: m.from, term: r.term, index: 0, reject: false, hintIndex: 0, hintTerm: 0, noBase: false });
-    } else if (m.t === 'prevote') {
-      r.send({ t: 'prevote-resp', from: r.id, to: m.from, term: r.term, reject: true, ...commitHint(r) });
+    } else if (m.t === 'prevote' || m.t === 'vote') {
+      // Reject with our term (Raft figure 2: the reply carries currentTerm), so a candidate behind us adopts it
+      // and campaigns above it next time. etcd drops a lower-term vote request, but then a candidate never
+      // learns our term when we never message it ourselves (a non-voter, or its vote requests are all we see),
+      // and another node's futile elections can keep our term ahead of its own for good (sim F8, seed 21547).
+      r.send({ t: m.t === 'vote' ? 'vote-resp' : 'prevote-resp', from: r.id, to: m.from, term: r.term, reject: true, ...commitHint(r) });
     }
     return;
   }
