@@ -11,7 +11,7 @@ import { CONFLICT_RETRIES_MAX, executeOnMount, resolveOperation, type MountDeps,
 import { addressInCidrs } from '../mounts/framework/cidr.js';
 import { helpResponse } from '../mounts/framework/help.js';
 import { compileBackend, type CompiledBackend } from '../mounts/framework/router.js';
-import { versionHash, type PhysicalReader, type WriteSetWithGuards } from '../mounts/framework/storage-view.js';
+import type { PhysicalReader, WriteSetWithGuards } from '../mounts/framework/storage-view.js';
 import type { CallerInfo, HandlerResult, MountInfo, Operation } from '../mounts/framework/types.js';
 import { AUTH_KEY, MOUNTS_KEY, longestPrefix, mountInfoOf, type MountTable } from '../mounts/mount-table.js';
 import { Acl } from '../mounts/policy/acl.js';
@@ -212,13 +212,15 @@ export class Pipeline {
         continue;
       }
       const key = policyKey(name);
-      const policy = this.policies.get(this.deps.physical, key, (blob) => {
+      const policy = this.policies.getStamped(this.deps.physical, key, (blob) => {
         const stored = JSON.parse(barrier.decrypt(key, blob).toString('utf8')) as StoredPolicy;
         return parsePolicy(stored.name, stored.raw);
       });
       if (policy === undefined) continue; // a token may name a policy that was deleted since
-      loaded.push(await policy);
-      versions.push(`${name}@${versionHash(this.deps.physical.get(key))}`);
+      loaded.push(await policy.value);
+      // The stamp changes whenever the stored policy does (BlobCache compares the ciphertext), so the
+      // ACL cache key stays exact without a second get and sha256 of the policy per request.
+      versions.push(`${name}@${policy.stamp}`);
     }
     const cacheKey = versions.join(',');
     let acl = this.acls.get(cacheKey);

@@ -34,7 +34,12 @@ export function versionHash(blob: Uint8Array | undefined): string | null {
 }
 
 export class ScopedStorage implements StorageView {
-  private readonly guards: Map<string, string | null>;
+  /**
+   * The ciphertext first read per key (null = absent). Hashed only in writeSet(): most requests are
+   * reads that never build a write-set, and a sha256 per key read was ~2% of a handler's KV read.
+   * The blob is the reader's own copy (lmdb get copies; MemoryPhysical never mutates a stored value).
+   */
+  private readonly guards: Map<string, Buffer | null>;
   /** Pending writes by full key: plaintext, or null for a delete. Reads see them (read-your-writes). */
   private readonly pending: Map<string, Buffer | null>;
 
@@ -42,7 +47,7 @@ export class ScopedStorage implements StorageView {
     readonly prefix: string,
     private readonly physical: PhysicalReader,
     private readonly crypto: ValueCrypto,
-    shared?: { guards: Map<string, string | null>; pending: Map<string, Buffer | null> },
+    shared?: { guards: Map<string, Buffer | null>; pending: Map<string, Buffer | null> },
   ) {
     this.guards = shared?.guards ?? new Map();
     this.pending = shared?.pending ?? new Map();
@@ -66,7 +71,7 @@ export class ScopedStorage implements StorageView {
     const full = this.full(key);
     if (this.pending.has(full)) return this.pending.get(full) ?? undefined;
     const blob = this.physical.get(full);
-    if (!this.guards.has(full)) this.guards.set(full, versionHash(blob));
+    if (!this.guards.has(full)) this.guards.set(full, blob ?? null);
     return blob === undefined ? undefined : this.crypto.decrypt(full, blob);
   }
 
@@ -111,7 +116,7 @@ export class ScopedStorage implements StorageView {
     for (const [key, value] of this.pending) {
       ops.push(value === null ? { t: 'delete', key } : { t: 'put', key, value: this.crypto.encrypt(key, value) });
     }
-    return { ops, guards: [...this.guards].map(([key, hash]) => ({ key, hash })) };
+    return { ops, guards: [...this.guards].map(([key, blob]) => ({ key, hash: versionHash(blob ?? undefined) })) };
   }
 }
 
