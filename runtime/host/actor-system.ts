@@ -21,6 +21,8 @@ export interface ActorSpec {
   supervision: Supervision;
   workerData?: unknown;
   ringBytes?: number;
+  /** V8 limits for this actor's worker (e.g. a small young generation for a mostly idle actor). */
+  resourceLimits?: import('node:worker_threads').ResourceLimits;
 }
 
 export interface ActorRef<In, Out> {
@@ -168,7 +170,7 @@ export class ActorSystem {
       coffer: { name: spec.name, requestSab: requestRing.sab, replySab: replyRing.sab, logLevel: this.log.level, spinUs: ringLimits.ringSpinUs },
       user: spec.workerData,
     };
-    const worker = new Worker(spec.workerFile, { workerData: boot });
+    const worker = new Worker(spec.workerFile, { workerData: boot, ...(spec.resourceLimits ? { resourceLimits: spec.resourceLimits } : {}) });
     cell.worker = worker;
     return new Promise<void>((resolve, reject) => {
       let ready = false;
