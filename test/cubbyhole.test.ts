@@ -6,6 +6,7 @@ import { cubbyholeBackend } from '../actors/mounts/cubbyhole/backend.js';
 import { testMount } from '../actors/mounts/framework/test-harness.js';
 import type { CallerInfo } from '../actors/mounts/framework/types.js';
 import { startNode, type EmbeddedNode } from '../sdk/index.js';
+import { http } from './helpers/server-process.js';
 
 const callerOf = (salted: string): CallerInfo => ({ tokenKey: `sys/token/id/${salted}`, accessor: `acc-${salted}`, policies: ['default'], isRoot: false, displayName: 'token', entityId: '', entry: null });
 
@@ -43,13 +44,7 @@ describe('cubbyhole backend (testMount)', () => {
 
 describe('cubbyhole over HTTP', () => {
   let node: EmbeddedNode;
-  const call = async (method: string, path: string, token: string | null, body?: unknown) => {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (token !== null) headers['x-vault-token'] = token;
-    const res = await fetch(`${node.address}/v1/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  };
+  const call = (method: string, path: string, token: string | null, body?: unknown) => http(node.address, method, path, { ...(token !== null ? { token } : {}), body }).then((r) => ({ status: r.status, body: r.body }));
   const create = async (body: Record<string, unknown> = {}) => {
     const r = await call('POST', 'auth/token/create', node.rootToken, { ttl: '1h', ...body });
     assert.equal(r.status, 200);

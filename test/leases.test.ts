@@ -10,6 +10,7 @@ import { dueKeysFrom, sweepOnce } from '../actors/expiration/expirer.js';
 import { dueKey, leaseKey, registerAuthLease, registerSecretLease } from '../actors/expiration/leases.js';
 import { MemoryPhysical, ScopedStorage, testCrypto } from '../actors/mounts/framework/storage-view.js';
 import { startNode, type EmbeddedNode } from '../sdk/index.js';
+import { http } from './helpers/server-process.js';
 
 const T0 = Date.UTC(2030, 0, 1);
 
@@ -92,13 +93,7 @@ describe('expiration sweep (unit)', () => {
 
 describe('leases over HTTP', () => {
   let node: EmbeddedNode;
-  const call = async (method: string, path: string, token: string | null, body?: unknown) => {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (token !== null) headers['x-vault-token'] = token;
-    const res = await fetch(`${node.address}/v1/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null, text };
-  };
+  const call = (method: string, path: string, token: string | null, body?: unknown) => http(node.address, method, path, { ...(token !== null ? { token } : {}), body }).then((r) => ({ status: r.status, body: r.body, text: r.text }));
   const root = () => node.rootToken;
 
   before(async () => {

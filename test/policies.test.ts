@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import { startNode, type EmbeddedNode } from '../sdk/index.js';
+import { http } from './helpers/server-process.js';
 
 const require = createRequire(import.meta.url);
 const nodeVault = require('node-vault') as (opts: { apiVersion?: string; endpoint: string; token?: string }) => any;
@@ -22,14 +23,7 @@ path "secret/data/team/*" {
 
 describe('policies and capabilities over HTTP', () => {
   let node: EmbeddedNode;
-  const call = async (method: string, path: string, token: string | null, body?: unknown): Promise<Reply> => {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (token !== null) headers['x-vault-token'] = token;
-    const list = method === 'LIST';
-    const res = await fetch(`${node.address}/v1/${path}${list ? '?list=true' : ''}`, { method: list ? 'GET' : method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  };
+  const call = (method: string, path: string, token: string | null, body?: unknown) => http(node.address, method, path, { ...(token !== null ? { token } : {}), body }).then((r) => ({ status: r.status, body: r.body }));
   const root = () => node.rootToken;
   const tokenWith = async (policies: string[]): Promise<{ token: string; accessor: string }> => {
     const r = await call('POST', 'auth/token/create', root(), { policies });

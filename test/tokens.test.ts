@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { startNode, type EmbeddedNode } from '../sdk/index.js';
+import { http } from './helpers/server-process.js';
 
 const require = createRequire(import.meta.url);
 const nodeVault = require('node-vault') as (opts: { apiVersion?: string; endpoint: string; token?: string }) => any;
@@ -17,13 +18,7 @@ interface Reply {
 
 describe('auth/token over HTTP', () => {
   let node: EmbeddedNode;
-  const call = async (method: string, path: string, token: string | null, body?: unknown): Promise<Reply> => {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (token !== null) headers['x-vault-token'] = token;
-    const res = await fetch(`${node.address}/v1/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  };
+  const call = (method: string, path: string, token: string | null, body?: unknown) => http(node.address, method, path, { ...(token !== null ? { token } : {}), body }).then((r) => ({ status: r.status, body: r.body }));
   const root = () => node.rootToken;
   const create = async (token: string, body: Record<string, unknown>): Promise<string> => {
     const r = await call('POST', 'auth/token/create', token, body);

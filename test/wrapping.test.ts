@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startNode, type EmbeddedNode } from '../sdk/index.js';
+import { http } from './helpers/server-process.js';
 
 interface Reply {
   status: number;
@@ -15,13 +16,8 @@ const INVALID = 'wrapping token is not valid or does not exist';
 
 describe('response wrapping over HTTP', () => {
   let node: EmbeddedNode;
-  const call = async (method: string, path: string, token: string | null, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> => {
-    const h: Record<string, string> = { 'content-type': 'application/json', ...headers };
-    if (token !== null) h['x-vault-token'] = token;
-    const res = await fetch(`${node.address}/v1/${path}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null, text };
-  };
+  const call = (method: string, path: string, token: string | null, body?: unknown, headers: Record<string, string> = {}) =>
+    http(node.address, method, path, { ...(token !== null ? { token } : {}), body, headers }).then((r) => ({ status: r.status, body: r.body, text: r.text }));
   const root = () => node.rootToken;
   const token = async (policies: string[]): Promise<string> => {
     const r = await call('POST', 'auth/token/create', root(), { policies, ttl: '1h' });

@@ -81,7 +81,7 @@ export async function http(url: string, method: string, path: string, opts: { to
   } catch {
     json = text;
   }
-  return { status: res.status, body: json, headers: res.headers };
+  return { status: res.status, body: json, headers: res.headers, text };
 }
 
 /**
