@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import type { RunningNode } from '../actors/node/node.js';
 import { ApiError, Client } from '../sdk/client.js';
 import { CliError, cliToken } from './common.js';
+import { registerGeneric } from './commands/generic.js';
 import { registerKv } from './commands/kv.js';
 import { registerLogin } from './commands/login.js';
 import { registerOperatorRaft } from './operator-raft.js';
@@ -216,6 +217,7 @@ async function readStdin(): Promise<string> {
 }
 
 registerKv(program);
+registerGeneric(program);
 registerToken(program);
 registerPolicy(program);
 registerSecrets(program);
@@ -223,7 +225,7 @@ registerAuth(program);
 registerLogin(program);
 registerOperatorRaft(operator);
 
-// Exit codes: the kv/token/policy/secrets/auth/login commands exit 2 for an error returned by the
+// Exit codes: the kv/token/policy/secrets/auth/login/read/write/delete/list/unwrap commands exit 2 for an error returned by the
 // server and 1 for a local one (bad flags, unreadable file), as Vault's CLI does. The older
 // operator/status commands still exit 1 on API errors (see docs/cli.md).
 program.parseAsync(normaliseArgv(process.argv)).catch((err: unknown) => {
