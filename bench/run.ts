@@ -8,6 +8,8 @@ const BENCHES = {
   'raft-core': 'entries/s committed by a 3-node in-memory group of the pure Raft core',
   write: 'durable writes over HTTP at 1 and 64 clients vs the fsync rate; idle RSS',
   kv: 'KV v2 reads (root and policy token) and durable writes over HTTP vs a bare node:http server',
+  transit: 'transit encrypt (1 KiB, single and batch of 100) with crypto on the CPU pool vs inline on the handler thread',
+  login: 'userpass logins/s, and KV v2 reads/s alone vs while logins run',
   cluster: 'a 3-node cluster: KV v2 reads spread over standbys vs the active node alone (CPU per node), forwarded vs direct writes',
 } as const;
 

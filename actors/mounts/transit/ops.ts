@@ -50,8 +50,18 @@ export async function destroyTransitPool(): Promise<void> {
   await p?.destroy();
 }
 
+/**
+ * `COFFER_TRANSIT_POOL`, read once when this module loads (docs/transit.md "Threads"): `auto` (default)
+ * runs encrypt/decrypt batches above POOL_BATCH_THRESHOLD on the CPU pool and the rest inline; `always`
+ * sends every encrypt/decrypt request (single ones too) to the pool; `never` runs all of them inline.
+ */
+export const TRANSIT_POOL_MODE: 'auto' | 'always' | 'never' = (() => {
+  const v = (process.env.COFFER_TRANSIT_POOL ?? '').trim().toLowerCase();
+  return v === 'always' || v === 'never' ? v : 'auto';
+})();
+
 async function batchOutcomes(task: BatchTask): Promise<(BatchOutcome | null)[]> {
-  if (task.items.length <= POOL_BATCH_THRESHOLD) return runBatch(task);
+  if (TRANSIT_POOL_MODE === 'never' || (TRANSIT_POOL_MODE === 'auto' && task.items.length <= POOL_BATCH_THRESHOLD)) return runBatch(task);
   const chunks: Promise<(BatchOutcome | null)[]>[] = [];
   for (let i = 0; i < task.items.length; i += POOL_BATCH_THRESHOLD) {
     const items = task.items.slice(i, i + POOL_BATCH_THRESHOLD);
