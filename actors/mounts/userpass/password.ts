@@ -1,14 +1,18 @@
 // Password hashing for userpass on the CPU pool (one pool per handler worker thread, created on
 // first use). A login for an unknown user verifies against a dummy hash with the same parameters,
 // so "no such user" and "wrong password" cost the same time (Vault's dummyHash).
+import { availableParallelism } from 'node:os';
 import { createCpuPool, type CpuPool } from '../../../runtime/pool.js';
 import type { PasswordTask } from './hash-task.js';
 
 /** The scrypt hash of a random, discarded password, with the parameters hash-task.ts uses. */
 const DUMMY_HASH = '$scrypt$ln=15,r=8,p=1$vWUXkqYVIuE0WtuycfXBDA==$+pf23rbWdrCnVnOtnfyrwTnEESpgYh9srVzPgd79a/4=';
 
-/** Each hash holds 32 MiB while it runs; a few threads are enough for logins. */
-const POOL_THREADS_MAX = 4;
+/**
+ * scrypt threads for logins: at most all cores but one, so the handler and front threads keep a core
+ * while logins run (bench/login: with 4 threads on 2 cores, reads fell to 69% of their rate alone).
+ */
+const POOL_THREADS_MAX = Math.max(1, Math.min(4, availableParallelism() - 1));
 
 let pool: CpuPool | null = null;
 
