@@ -4,31 +4,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { spawn } from 'node:child_process';
-import { COFFER_BIN, http, spawnCoffer, tempDir, type ServerProcess } from './helpers/server-process.js';
+import { http, runCli, type ServerProcess, spawnCoffer, tempDir } from './helpers/server-process.js';
 
 const ROOT = 'engines-cli-root';
-
-/** Runs the CLI with a clean environment (no inherited VAULT_/COFFER_ variables, a temp HOME). */
-function runCli(args: string[], env: Record<string, string>, stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(VAULT_|COFFER_)/.test(k))) as Record<string, string>;
-  const child = spawn(process.execPath, [COFFER_BIN, ...args], { env: { ...base, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdin.end(stdin ?? '');
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`coffer ${args.join(' ')} timed out; stderr: ${stderr}`));
-    }, 20_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('coffer login -method / read / write / delete / list / unwrap', () => {
   let dev: ServerProcess;
