@@ -8,7 +8,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client } from '../sdk/client.js';
 import { cpuSecondsOf, memoryOf, startDevServer } from './lib/dev-server.js';
 import { runLoad, type LoadResult } from './lib/load.js';
@@ -68,37 +67,6 @@ function startBareServer(readBody: string, writeBody: string): Promise<{ url: st
   });
 }
 
-/** Like bench/lib/dev-server's startDevServer, with --cpu-prof on the node's command line. */
-async function startProfiledDevServer(dir: string): Promise<Awaited<ReturnType<typeof startDevServer>>> {
-  mkdirSync(dir, { recursive: true });
-  const bin = fileURLToPath(new URL('../cli/coffer.js', import.meta.url));
-  const token = 'bench-root';
-  const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${resolvePath(dir)}`, bin, 'server', '-dev', '-dev-listen-address=127.0.0.1:0', `-dev-root-token-id=${token}`], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, COFFER_LOG_LEVEL: 'warn' },
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.once('exit', (code) => reject(new Error(`dev server exited ${code}`)));
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /export VAULT_ADDR='(\S+)'/.exec(out);
-      if (m) resolve(m[1] as string);
-    });
-  });
-  return {
-    url,
-    token,
-    pid: child.pid as number,
-    child,
-    stop: () =>
-      new Promise<void>((r) => {
-        if (child.exitCode !== null) return r();
-        child.once('exit', () => r());
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 interface Row {
   scenario: string;
@@ -111,7 +79,8 @@ interface Row {
 
 async function main(): Promise<void> {
   process.stderr.write(`bench/kv: ${machineSummary()}; ${connections} connections, ${durationS} s per run after ${warmupS} s of warm-up\n`);
-  const server = cpuProfDir ? await startProfiledDevServer(cpuProfDir) : await startDevServer();
+  if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
+  const server = await startDevServer('bench-root', cpuProfDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${resolvePath(cpuProfDir)}`] } : {});
   let bare: Awaited<ReturnType<typeof startBareServer>> | null = null;
   const rows: Row[] = [];
   let readBytes = 0;

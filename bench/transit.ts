@@ -35,29 +35,22 @@ async function api(s: BenchServer, method: string, path: string, body?: unknown)
 }
 
 async function startWithMode(mode: 'never' | 'always'): Promise<BenchServer> {
-  const prev = process.env.COFFER_TRANSIT_POOL;
-  process.env.COFFER_TRANSIT_POOL = mode; // startDevServer passes process.env to the child
-  try {
-    const s = await startDevServer();
-    for (let i = 0; i < 50; i++) {
-      try {
-        await api(s, 'POST', 'sys/mounts/transit', { type: 'transit' });
-        break;
-      } catch (err) {
-        if (i === 49) throw err;
-        await new Promise((r) => setTimeout(r, 200));
-      }
+  const s = await startDevServer('bench-root', { env: { COFFER_TRANSIT_POOL: mode } });
+  for (let i = 0; i < 50; i++) {
+    try {
+      await api(s, 'POST', 'sys/mounts/transit', { type: 'transit' });
+      break;
+    } catch (err) {
+      if (i === 49) throw err;
+      await new Promise((r) => setTimeout(r, 200));
     }
-    await api(s, 'POST', 'transit/keys/bench', { type: 'aes256-gcm96' });
-    // Probe both shapes once so a broken setup fails before the timed runs.
-    await api(s, 'POST', 'transit/encrypt/bench', { plaintext: PLAINTEXT });
-    const b = (await api(s, 'POST', 'transit/encrypt/bench', JSON.parse(BATCH_BODY))) as { data: { batch_results: unknown[] } };
-    if (b.data.batch_results.length !== BATCH_ITEMS) throw new Error(`batch answered ${b.data.batch_results.length} results`);
-    return s;
-  } finally {
-    if (prev === undefined) delete process.env.COFFER_TRANSIT_POOL;
-    else process.env.COFFER_TRANSIT_POOL = prev;
   }
+  await api(s, 'POST', 'transit/keys/bench', { type: 'aes256-gcm96' });
+  // Probe both shapes once so a broken setup fails before the timed runs.
+  await api(s, 'POST', 'transit/encrypt/bench', { plaintext: PLAINTEXT });
+  const b = (await api(s, 'POST', 'transit/encrypt/bench', JSON.parse(BATCH_BODY))) as { data: { batch_results: unknown[] } };
+  if (b.data.batch_results.length !== BATCH_ITEMS) throw new Error(`batch answered ${b.data.batch_results.length} results`);
+  return s;
 }
 
 interface Row {

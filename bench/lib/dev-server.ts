@@ -13,10 +13,17 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export async function startDevServer(token = 'bench-root'): Promise<BenchServer> {
-  const child = spawn(process.execPath, [COFFER_BIN, 'server', '-dev', '-dev-listen-address=127.0.0.1:0', `-dev-root-token-id=${token}`], {
+export interface DevServerOptions {
+  /** Arguments for node itself, before the script (e.g. --cpu-prof; Node 20 refuses it in NODE_OPTIONS). */
+  nodeArgs?: string[];
+  /** Extra environment for the server process. */
+  env?: Record<string, string>;
+}
+
+export async function startDevServer(token = 'bench-root', opts: DevServerOptions = {}): Promise<BenchServer> {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), COFFER_BIN, 'server', '-dev', '-dev-listen-address=127.0.0.1:0', `-dev-root-token-id=${token}`], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, COFFER_LOG_LEVEL: 'warn' },
+    env: { ...process.env, COFFER_LOG_LEVEL: 'warn', ...(opts.env ?? {}) },
   });
   let out = '';
   let err = '';

@@ -598,27 +598,12 @@ const signWrite: Handler = async (req, storage) => {
   const results = inputs.map((item) => {
     const out: Record<string, unknown> = {};
     run: {
-      if (item.input === undefined) {
-        out.error = 'missing input';
+      const decoded = decodeSignItem(item);
+      if ('error' in decoded) {
+        out.error = decoded.error;
         break run;
       }
-      let input: Buffer;
-      try {
-        input = decodeBase64(str(item, 'input'));
-      } catch (err) {
-        out.error = `unable to decode input as base64: ${(err as Error).message}`;
-        break run;
-      }
-      let context: Uint8Array | null = null;
-      const contextRaw = str(item, 'context');
-      if (contextRaw !== '') {
-        try {
-          context = decodeBase64(contextRaw);
-        } catch {
-          out.error = 'failed to base64-decode context';
-          break run;
-        }
-      }
+      const { input, context } = decoded;
       try {
         const s = signOne(p, ver, context, input, o);
         out.signature = s.signature;
@@ -679,27 +664,12 @@ const verifyWrite: Handler = async (req, storage) => {
   const results = items.map((item) => {
     const out: Record<string, unknown> = {};
     run: {
-      if (item.input === undefined) {
-        out.error = 'missing input';
+      const decoded = decodeSignItem(item);
+      if ('error' in decoded) {
+        out.error = decoded.error;
         break run;
       }
-      let input: Buffer;
-      try {
-        input = decodeBase64(str(item, 'input'));
-      } catch (err) {
-        out.error = `unable to decode input as base64: ${(err as Error).message}`;
-        break run;
-      }
-      let context: Uint8Array | null = null;
-      const contextRaw = str(item, 'context');
-      if (contextRaw !== '') {
-        try {
-          context = decodeBase64(contextRaw);
-        } catch {
-          out.error = 'failed to base64-decode context';
-          break run;
-        }
-      }
+      const { input, context } = decoded;
       try {
         if (verifyOne(p, context, input, str(item, 'signature'), o)) out.valid = true;
       } catch (err) {
@@ -900,3 +870,20 @@ export const opPaths: PathSpec[] = [
   ),
 ];
 
+/** The `input` and optional `context` of one sign/verify item, or the per-item error Vault reports. */
+function decodeSignItem(item: Raw): { input: Buffer; context: Uint8Array | null } | { error: string } {
+  if (item.input === undefined) return { error: 'missing input' };
+  let input: Buffer;
+  try {
+    input = decodeBase64(str(item, 'input'));
+  } catch (err) {
+    return { error: `unable to decode input as base64: ${(err as Error).message}` };
+  }
+  const contextRaw = str(item, 'context');
+  if (contextRaw === '') return { input, context: null };
+  try {
+    return { input, context: decodeBase64(contextRaw) };
+  } catch {
+    return { error: 'failed to base64-decode context' };
+  }
+}
