@@ -56,8 +56,8 @@ export const existsByMetadata = async (req: HandlerRequest, storage: StorageView
 
 // ---- data/<key> -----------------------------------------------------------------------------------
 
-const dataRead: Handler = async (req, storage) => {
-  if (isBareRoot(req)) return rootWarning();
+/** The version a read asks for (`?version=`, else the current one), or 404 when it never existed. */
+async function askedVersion(req: Parameters<Handler>[0], storage: Parameters<Handler>[1]) {
   const key = keyOf(req);
   const meta = await loadMetadata(storage, key);
   if (!meta) notFound();
@@ -66,7 +66,14 @@ const dataRead: Handler = async (req, storage) => {
   const vm = meta.versions[String(version)];
   if (!vm) notFound();
   const metadata = versionResponse(meta, version, vm);
-  if (isDeleted(vm, req.nowMs) || vm.destroyed) return notFoundWith({ data: null, metadata });
+  return { key, version, metadata, gone: isDeleted(vm, req.nowMs) || vm.destroyed };
+}
+
+
+const dataRead: Handler = async (req, storage) => {
+  if (isBareRoot(req)) return rootWarning();
+  const { key, version, metadata, gone } = await askedVersion(req, storage);
+  if (gone) return notFoundWith({ data: null, metadata });
   const rec = await loadVersion(storage, key, version);
   return { data: { data: rec.data, metadata } };
 };
@@ -225,15 +232,8 @@ export function subkeysOf(input: JsonObject, maxDepth: number, depth = 1): JsonO
 
 const subkeysRead: Handler = async (req, storage) => {
   if (isBareRoot(req)) return rootWarning();
-  const key = keyOf(req);
-  const meta = await loadMetadata(storage, key);
-  if (!meta) notFound();
-  const asked = typeof req.fields.version === 'number' ? req.fields.version : 0;
-  const version = asked > 0 ? asked : meta.current_version;
-  const vm = meta.versions[String(version)];
-  if (!vm) notFound();
-  const metadata = versionResponse(meta, version, vm);
-  if (isDeleted(vm, req.nowMs) || vm.destroyed) return notFoundWith({ metadata, subkeys: null });
+  const { key, version, metadata, gone } = await askedVersion(req, storage);
+  if (gone) return notFoundWith({ metadata, subkeys: null });
   const depth = typeof req.fields.depth === 'number' ? req.fields.depth : 0;
   const rec = await loadVersion(storage, key, version);
   return { data: { metadata, subkeys: subkeysOf(rec.data, depth) } };
