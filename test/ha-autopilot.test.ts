@@ -125,6 +125,21 @@ describe('raft autopilot (4 processes)', { timeout: 90_000 }, () => {
     });
     assert.equal(four.failure_tolerance, 1); // 4 voters: quorum 3
 
+    // Demote and promote through the API: a demoted server stays a non-voter (autopilot leaves a
+    // permanent non-voter alone), the leader refuses to demote itself, and promote makes it a voter.
+    const demote = await http(url(0), 'POST', 'sys/storage/raft/demote', { token: root, body: { server_id: 'n4' } });
+    assert.equal(demote.status, 204, JSON.stringify(demote.body));
+    const demoted = await until('n4 demoted', 10_000, async () => {
+      const st = await state();
+      return st.non_voters?.includes('n4') ? st : null;
+    });
+    assert.deepEqual(demoted.voters, ['n1', 'n2', 'n3']);
+    const again = await http(url(0), 'POST', 'sys/storage/raft/demote', { token: root, body: { server_id: 'n4' } });
+    assert.notEqual(again.status, 204, 'demoting a non-voter again is refused');
+    const promote = await http(url(0), 'POST', 'sys/storage/raft/promote', { token: root, body: { server_id: 'n4' } });
+    assert.equal(promote.status, 204, JSON.stringify(promote.body));
+    await until('n4 a voter again', 10_000, async () => ((await state()).voters.includes('n4') ? true : null));
+
     const rm = await http(url(0), 'POST', 'sys/storage/raft/remove-peer', { token: root, body: { server_id: 'n4' } });
     assert.equal(rm.status, 204, JSON.stringify(rm.body));
     const three = await until('3 voters again', 10_000, async () => {

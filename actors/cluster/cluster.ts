@@ -387,29 +387,30 @@ export class ClusterCore {
   }
 
   async promote(serverId: string): Promise<void> {
-    if (serverId === '') throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'no server id provided');
-    this.requireBarrier();
-    await this.requireLeader();
-    await this.withConfLock(async () => {
-      const st = await this.hooks.raft({ t: 'cluster-status' });
-      if (!st.conf.voters.includes(serverId) && !st.conf.learners.includes(serverId)) throw new CofferError('COFFER_ERR_INTERNAL', `server ${serverId} not found in raft configuration`);
-      if (!st.conf.learners.includes(serverId)) throw new CofferError('COFFER_ERR_INTERNAL', 'server is not a non-voter');
-      await this.setNonVoterFlag(serverId, false);
-      await this.confChange({ t: 'promote', node: serverId });
+    await this.changeVoting(serverId, 'promote', (isLearner) => {
+      if (!isLearner) throw new CofferError('COFFER_ERR_INTERNAL', 'server is not a non-voter');
     });
   }
 
   async demote(serverId: string): Promise<void> {
+    await this.changeVoting(serverId, 'demote', (isLearner) => {
+      if (isLearner) throw new CofferError('COFFER_ERR_INTERNAL', 'server is already a non-voter');
+      if (serverId === this.opts.nodeId) throw new CofferError('COFFER_ERR_INTERNAL', 'refusing to demote current leader');
+    });
+  }
+
+  /** Promote or demote one known server, on the leader, one membership change at a time. */
+  private async changeVoting(serverId: string, change: 'promote' | 'demote', check: (isLearner: boolean) => void): Promise<void> {
     if (serverId === '') throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'no server id provided');
     this.requireBarrier();
     await this.requireLeader();
     await this.withConfLock(async () => {
       const st = await this.hooks.raft({ t: 'cluster-status' });
-      if (!st.conf.voters.includes(serverId) && !st.conf.learners.includes(serverId)) throw new CofferError('COFFER_ERR_INTERNAL', `server ${serverId} not found in raft configuration`);
-      if (st.conf.learners.includes(serverId)) throw new CofferError('COFFER_ERR_INTERNAL', 'server is already a non-voter');
-      if (serverId === this.opts.nodeId) throw new CofferError('COFFER_ERR_INTERNAL', 'refusing to demote current leader');
-      await this.setNonVoterFlag(serverId, true);
-      await this.confChange({ t: 'demote', node: serverId });
+      const isLearner = st.conf.learners.includes(serverId);
+      if (!st.conf.voters.includes(serverId) && !isLearner) throw new CofferError('COFFER_ERR_INTERNAL', `server ${serverId} not found in raft configuration`);
+      check(isLearner);
+      await this.setNonVoterFlag(serverId, change === 'demote');
+      await this.confChange({ t: change, node: serverId });
     });
   }
 
