@@ -20,6 +20,7 @@ import { parseWrapTtl } from '../mounts/sys/wrapping.js';
 import { FileSink, parseFileOptions, type FileDeviceOptions } from './file-device.js';
 import { formatRequest, formatResponse, type AuditRequestInfo } from './format.js';
 import { AUDIT_TABLE_KEY, LOCAL_AUDIT_TABLE_KEY, auditSaltKey, type AuditEntry, type AuditTable } from './table.js';
+import { mutation } from '../../runtime/mutations.js';
 
 export interface AuditBrokerDeps {
   physical: PhysicalReader;
@@ -36,8 +37,8 @@ interface Device {
   sink: FileSink | null;
 }
 
-/** Testing switch (RELIABILITY.md §7.3 mutation): skip every audit write. Never set in production. */
-const MUTATION_SKIP_AUDIT = process.env.COFFER_MUTATION_SKIP_AUDIT === '1';
+/** Testing switch (RELIABILITY.md §7.3 mutation, COFFER_MUTATIONS=skip-audit): skip every audit write. */
+const MUTATION_SKIP_AUDIT = mutation('skip-audit');
 
 export class AuditBroker {
   private readonly tables = new BlobCache<AuditEntry[]>(2);

@@ -16,6 +16,7 @@ import { decryptValue, encryptValue, KEY_BYTES, NONCE_BYTES, TAG_BYTES } from '.
 import { Barrier } from './barrier.js';
 import { Keyring } from './keyring.js';
 import { decodeBase64Strict, ownCopy, plainBytes } from './encoding.js';
+import { failpoint } from '../../runtime/failpoints.js';
 
 export interface PhysicalWrite {
   key: string;
@@ -288,6 +289,7 @@ export function rotateKeyring(keyring: Keyring, nowMs: number): { keyring: Keyri
   }
   const rootKeyWrite = barrierWrite(new Barrier(next), ROOT_KEY_PATH, rootKeyEntry(next.rootKey));
   const keyringWrite = { key: KEYRING_PATH, value: encryptKeyring(next) };
+  failpoint('keyring-rotate-before-commit');
   return {
     keyring: next,
     physical: [keyringWrite, rootKeyWrite, { key: upgradePath, value: upgrade }],

@@ -17,6 +17,7 @@ import { sendError } from '../front/respond.js';
 import type { AskCore } from '../front/routes.js';
 import type { ForwardingInfo } from './cluster.js';
 import { IndexStamper, RaftSharedState, headerValues } from './consistency.js';
+import { mutation } from '../../runtime/mutations.js';
 
 /** Marks a request that arrived over the forwarding listener (never forwarded again: loop guard). */
 const VIA_FORWARD = Symbol('coffer.viaForward');
@@ -197,7 +198,7 @@ export class HaFront {
       }
       const modes = headerValues(h['x-vault-inconsistent']).map((m) => m.toLowerCase());
       const canWait = !(modes.includes('fail') && !modes.includes('await-state'));
-      let present = stamper !== null && this.opts.shared.applied() >= want;
+      let present = mutation('standby-reads-no-index') || (stamper !== null && this.opts.shared.applied() >= want); // §7.3 mutation
       if (!present && canWait) {
         this.counters.indexWaits++;
         present = stamper !== null && (await this.opts.shared.waitApplied(want, this.indexWaitMs));

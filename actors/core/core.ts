@@ -3,6 +3,7 @@
 // also driven directly by tests. Every durable change goes through `commit`, one write-set per request.
 import { randomUUID } from 'node:crypto';
 import { CofferError } from '../../runtime/errors.js';
+import { failpoint } from '../../runtime/failpoints.js';
 import { Barrier } from '../barrier/barrier.js';
 import { Keyring } from '../barrier/keyring.js';
 import { KEYRING_PATH, initializeShamir, openKeyring, openKeyringWithRootKey, readSealConfig, rotateKeyring, validateSealConfig, type SealConfig } from '../barrier/seal.js';
@@ -394,6 +395,7 @@ export class CoreNode {
     const u = this.requireUnsealed();
     const { keyring, physical } = rotateKeyring(u.barrier.keyring, this.nowMs());
     await this.commit(physical.map((w): StorageOp => ({ t: 'put', key: w.key, value: w.value })));
+    failpoint('keyring-rotate-after-commit');
     const source = physical.find((w) => w.key === KEYRING_PATH)?.value;
     if (source !== undefined) this.keyringSource = Buffer.from(source);
     this.unsealed = { ...u, barrier: new Barrier(keyring) };

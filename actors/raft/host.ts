@@ -22,6 +22,8 @@ import { assert } from '../../runtime/assert.js';
 import { decode, encode } from '../../runtime/codec.js';
 import { CofferError } from '../../runtime/errors.js';
 import { raftLimits } from '../../runtime/limits.js';
+import { failpoint } from '../../runtime/failpoints.js';
+import { raftCoreMutations } from '../../runtime/mutations.js';
 import { openStorageEnv, type StorageEnv } from '../storage/env.js';
 import { Fsm, KEY_APPLIED } from '../storage/fsm.js';
 import { LogStore } from '../storage/log-store.js';
@@ -189,6 +191,7 @@ export class RaftHost {
         preVote: true,
         checkQuorum: true,
         seed: opts.seed ?? hashId(opts.id),
+        mutations: raftCoreMutations(), // test builds only (COFFER_MUTATIONS); all off otherwise
       },
       {
         hardState: { ...hardState, commit: this.recoveredCommit },
@@ -552,6 +555,7 @@ export class RaftHost {
     if (hs !== null) this.lastHard = hs;
 
     // Committed entries already durable here are applied while this Ready's flush runs.
+    if (rd.committed.length > 0) failpoint('raft-before-commit');
     let k = 0;
     while (k < rd.committed.length && rd.committed[k]!.index <= this.durableIndex) k++;
     if (k > 0) this.apply(rd.committed.slice(0, k));
@@ -570,6 +574,7 @@ export class RaftHost {
     }
     for (const m of rd.messagesAfterPersist) this.opts.send(m);
     if (k < rd.committed.length) this.apply(k === 0 ? rd.committed : rd.committed.slice(k));
+    if (rd.committed.length > 0) failpoint('raft-after-commit');
     this.node.advance();
     await this.maybeCompact();
   }
@@ -672,11 +677,14 @@ export class RaftHost {
   private async installSnapshot(snapshot: Snapshot): Promise<void> {
     const image: SnapshotImage = { meta: snapshot.meta, data: snapshot.data };
     if (snapshot.meta.index > 0) await writeImage(this.env, image);
+    failpoint('snapshot-install-after-save');
     await this.logStore.compact(snapshot.meta.index, snapshot.meta);
+    failpoint('snapshot-install-after-truncate');
     if (snapshot.meta.index > 0 && this.fsm.applied().index < snapshot.meta.index) {
       restoreFsm(this.env, image);
       this.fsm = new Fsm(this.env); // re-reads meta.applied
     }
+    failpoint('snapshot-install-after-restore');
     this.durableIndex = snapshot.meta.index;
     if (this.digest !== null) this.digest = { from: snapshot.meta.index, index: snapshot.meta.index, hex: `snapshot:${snapshot.meta.index}` };
     this.snapshotIndex = Math.max(this.snapshotIndex, snapshot.meta.index);
@@ -702,7 +710,9 @@ export class RaftHost {
     const meta: SnapshotMeta = { index: applied.index, term: applied.term, conf: confCopy(this.appliedConf) };
     const image: SnapshotImage = { meta, data: imageOfFsm(this.env) };
     this.node.compact({ meta, data: image.data });
+    failpoint('snapshot-before-save');
     await writeImage(this.env, image);
+    failpoint('snapshot-after-save');
     await this.logStore.compact(meta.index, meta);
     this.snapshotIndex = meta.index;
     this.counters.compactions++;

@@ -5,6 +5,7 @@
 // (flag NO_SYNC_FLUSH, as lmdb-js putSync does with overlappingSync): the log is the durable record,
 // and a crash that loses an apply is repaired by replaying the log from `applied` on open.
 import { assert, assertNever } from '../../runtime/assert.js';
+import { failpoint } from '../../runtime/failpoints.js';
 import type { Entry } from '../raft/core/types.js';
 import { assertWritable, type StorageEnv } from './env.js';
 import { assertIndexTerm, decodeRecord, encodeRecord } from './records.js';
@@ -74,8 +75,10 @@ export class Fsm {
           else fsm.remove(op.key);
         }
       }
+      failpoint('fsm-apply-before-index');
       meta.put(KEY_APPLIED, encodeRecord(applied));
     }, APPLY_TXN_FLAGS);
+    failpoint('fsm-apply-after-index');
     this.last = applied;
   }
 }

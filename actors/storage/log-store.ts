@@ -5,6 +5,8 @@
 // compaction) and entries not yet committed in `unstable`, so term()/entries()/lastIndex() answer
 // for entries the moment append() is called, as etcd's storage does for the leader's own log.
 import { assert, assertSafeInteger } from '../../runtime/assert.js';
+import { failpoint } from '../../runtime/failpoints.js';
+import { mutation } from '../../runtime/mutations.js';
 import type { Entry, HardState, SnapshotMeta } from '../raft/core/types.js';
 import { assertWritable, type StorageEnv } from './env.js';
 import { assertIndexTerm, decodeEntry, decodeRecord, encodeEntry, encodeRecord, type LogBase } from './records.js';
@@ -90,6 +92,7 @@ export class LogStore {
    */
   async append(entries: Entry[], hardState: HardState | null): Promise<void> {
     if (entries.length === 0 && hardState === null) return;
+    failpoint('raft-log-before-append');
     const truncateFrom = entries.length > 0 ? this.checkAppend(entries) : this.lastIndex() + 1;
     const lastOld = this.lastIndex();
     const lastNew = entries.length > 0 ? entries[entries.length - 1]!.index : lastOld;
@@ -119,7 +122,10 @@ export class LogStore {
     } finally {
       for (const entry of entries) if (this.unstable.get(entry.index) === entry) this.unstable.delete(entry.index);
     }
+    failpoint('raft-log-before-fsync');
+    if (mutation('ack-before-fsync')) return void flushed.catch(() => undefined); // §7.3: durable at commit, not at flush
     await flushed;
+    failpoint('raft-log-after-fsync');
   }
 
   /** Drop entries <= throughIndex and record the snapshot meta, durably. See docs/storage.md for the cases. */
@@ -133,6 +139,7 @@ export class LogStore {
     const replaceAll = throughIndex > this.lastIndex() || (metaTerm !== undefined && metaTerm !== meta.term);
     if (replaceAll) assert(throughIndex === meta.index, 'a snapshot that replaces the log must be compacted through its index');
     const dropThrough = replaceAll ? this.lastIndex() : throughIndex;
+    failpoint('snapshot-before-truncate');
     const base: LogBase = replaceAll ? { index: meta.index, term: meta.term } : { index: throughIndex, term: this.term(throughIndex)! };
     const committed = this.env.root.batch(() => {
       for (let index = this.base.index + 1; index <= dropThrough; index++) this.env.log.remove(index);
@@ -146,6 +153,7 @@ export class LogStore {
     this.snapshotMeta = meta;
     await committed;
     await flushed;
+    failpoint('snapshot-after-truncate');
   }
 
   /** Validates a batch to append and returns the index it starts at. */

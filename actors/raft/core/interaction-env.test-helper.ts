@@ -30,6 +30,8 @@ const dec = (b: Uint8Array) => String.fromCharCode(...b);
 const list = (v: string | undefined) => (v === undefined || v === '()' ? [] : v.replace(/[()]/g, '').split(',').filter((x) => x.length > 0));
 
 export class Env {
+  /** RaftConfig.mutations for every node (the runner passes COFFER_MUTATIONS; the core never reads env). */
+  constructor(private readonly mutations: RaftConfig['mutations'] = {}) {}
   nodes = new Map<string, EnvNode>();
   net: RaftMessage[] = [];
   groups: Map<string, number> | null = null;
@@ -81,7 +83,7 @@ export class Env {
       const cfg: RaftConfig = {
         id, electionTicks: opt('election', 10), heartbeatTicks: opt('heartbeat', 1), maxInflightMsgs: opt('inflight', 256),
         maxEntriesPerMsg: opt('batch', 100), snapshotChunkBytes: opt('chunk', 1024), preVote: a.kv.get('prevote') === 'true',
-        checkQuorum: a.kv.get('checkquorum') === 'true', seed: opt('seed', 0) + Number(id),
+        checkQuorum: a.kv.get('checkquorum') === 'true', seed: opt('seed', 0) + Number(id), mutations: this.mutations,
       };
       const store: Store = { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, entries: [] };
       if (voters.length > 0) store.bootstrap = normalizeConf({ voters, learners });

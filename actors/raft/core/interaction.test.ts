@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Env, type Args } from './interaction-env.test-helper.js';
+import { raftCoreMutations } from '../../../runtime/mutations.js';
 
 const dir = fileURLToPath(new URL('../../../../fixtures/raft/', import.meta.url));
 const rewrite = process.env['REWRITE'] === '1';
@@ -59,7 +60,7 @@ for (const file of files) {
   test(`raft interaction ${file}`, () => {
     const path = dir + file;
     const { blocks, trailer } = parse(readFileSync(path, 'utf8'));
-    const env = new Env();
+    const env = new Env(raftCoreMutations());
     const actual: string[] = [];
     for (const b of blocks) {
       const { cmd, args } = parseArgs(b.command);

@@ -70,7 +70,7 @@ class Node implements RaftNode {
     const r = this.r;
     if (r.role === 'leader' && r.leavingAt > 0) return { ok: false, error: 'leader-stepping-down' };
     if (r.role === 'leader' && r.leadTransferee === null) {
-      if (r.log.term(r.log.committed) !== r.term) return { ok: false, error: 'no-current-term-commit' };
+      if (r.log.term(r.log.committed) !== r.term && r.cfg.mutations?.earlyMembership !== true) return { ok: false, error: 'no-current-term-commit' };
       if (r.pendingConfIndex > r.log.committed) return { ok: false, error: 'conf-change-pending' };
     }
     const result = this.append({ t: 'conf', change });

@@ -61,6 +61,8 @@ export interface RaftConfig {
   checkQuorum: boolean;
   /** Seed of the PRNG held in the state (election jitter). */
   seed: number;
+  /** Test builds only (RELIABILITY.md §7.3, runtime/mutations.ts): deliberate bugs that tests must catch. */
+  mutations?: { oldTermCommit?: boolean; earlyMembership?: boolean };
 }
 
 /** What a node recovers from durable storage on (re)start. */
