@@ -297,8 +297,9 @@ export class ClusterCore {
 
   /** POST sys/storage/raft/bootstrap/challenge (unauthenticated; active node only). */
   async challenge(serverId: string): Promise<{ challenge: string; seal_config: SealConfig }> {
-    if (serverId === '' || serverId.length > 16_384) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'no server id provided');
+    // Sealed first (a logical path in Vault: 503 whatever the input), then the input.
     const barrier = this.requireBarrier();
+    if (serverId === '' || serverId.length > 16_384) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'no server id provided');
     await this.requireLeader();
     const sealConfig = JSON.parse((this.hooks.readPhysical('core/seal-config') as Buffer).toString('utf8')) as SealConfig;
     const kekBlob = this.hooks.readPhysical(SHAMIR_KEK_PATH);
@@ -313,11 +314,11 @@ export class ClusterCore {
 
   /** POST sys/storage/raft/bootstrap/answer (unauthenticated; the answer is the authentication). */
   async answer(req: { serverId: string; answer: string; clusterAddr: string; apiAddr: string; nonVoter: boolean }): Promise<Record<string, unknown>> {
+    const barrier = this.requireBarrier();
     if (req.serverId === '') throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'no server id provided');
     if (req.answer === '') throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'no answer provided');
     if (req.clusterAddr === '') throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'no cluster_addr provided');
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(req.serverId)) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'server id must be 1-64 of [A-Za-z0-9._-]');
-    const barrier = this.requireBarrier();
     await this.requireLeader();
     const given = Buffer.from(req.answer, 'base64');
     const expected = this.expectedAnswer(req.serverId);

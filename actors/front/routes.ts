@@ -11,8 +11,12 @@ export type AskCore = <R extends CoreRequest>(msg: R) => Promise<CoreReplies[R['
 
 type Route = (req: ApiRequest, res: ServerResponse, ask: AskCore) => Promise<void>;
 
-/** Paths answered even while sealed (§0.4, §1). */
-export const SEALED_OK = new Set(['sys/init', 'sys/unseal', 'sys/seal-status', 'sys/health', 'sys/leader', 'sys/storage/raft/join']);
+/**
+ * Paths answered even while sealed (§0.4, §1): Vault's dedicated HTTP handlers, which check the method
+ * before anything else (a wrong method is 405 sealed or not). Every other path is logical in Vault: while
+ * sealed it is 503 whatever the method (server.ts turns a 405 of those into the 503).
+ */
+export const SEALED_OK = new Set(['sys/init', 'sys/unseal', 'sys/seal-status', 'sys/seal', 'sys/step-down', 'sys/health', 'sys/leader', 'sys/storage/raft/join']);
 
 function methodNotAllowed(): never {
   throw new CofferError('COFFER_ERR_METHOD_NOT_ALLOWED');
@@ -228,6 +232,9 @@ const EXACT: Record<string, Route> = {
   'sys/rotate/keyring': rotate,
   'sys/key-status': keyStatus,
 };
+
+/** Every path the front routes itself (sys/raw also takes any suffix): the table the sealed-node test probes. */
+export const FRONT_ROUTE_PATHS: readonly string[] = [...Object.keys(EXACT), 'sys/raw'];
 
 export function findRoute(path: string): Route | null {
   const exact = EXACT[path.replace(/\/$/, '')];

@@ -11,7 +11,7 @@ import type { HaFront } from '../cluster/forwarding.js';
 import type { LogicalReply, LogicalRequest } from '../handler/messages.js';
 import type { FrontObservability } from '../observability/front.js';
 import { errorValueOf, sendEmpty, sendError, sendErrorValue, sendJson } from './respond.js';
-import { findRoute, type AskCore } from './routes.js';
+import { SEALED_OK, findRoute, type AskCore } from './routes.js';
 
 /** How long the front keeps discarding an over-limit body after its 413 before closing. */
 const TOO_LARGE_DRAIN_MS = 5_000;
@@ -59,7 +59,12 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
       if (reply.body === null) sendEmpty(res, reply.status);
       else sendJson(res, reply.status, reply.body);
     } catch (err) {
-      const value = errorValueOf(err);
+      let value = errorValueOf(err);
+      // A wrong method on a logical path (a core route such as sys/key-status, or HEAD on a mount path)
+      // is checked after the seal in Vault: a sealed node answers 503, not 405. Only this error path asks.
+      if (value.code === 'COFFER_ERR_METHOD_NOT_ALLOWED' && api !== null && !SEALED_OK.has(api.path.replace(/\/$/, '')) && (await isSealed(ask))) {
+        value = errorValueOf(new CofferError('COFFER_ERR_SEALED'));
+      }
       if (value.code === 'COFFER_ERR_INTERNAL') log.error({ err }, 'request failed');
       if (value.code === 'COFFER_ERR_TOO_LARGE' && !res.headersSent) {
         // Lingering close, as Go's server does: node discards the rest of the body after the response
@@ -90,6 +95,14 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
       }
     }
   };
+}
+
+async function isSealed(ask: AskCore): Promise<boolean> {
+  try {
+    return (await ask({ t: 'health' })).sealed;
+  } catch {
+    return false;
+  }
 }
 
 async function redirectToActive(req: IncomingMessage, res: ServerResponse, ask: AskCore, log: Logger): Promise<void> {
