@@ -5,8 +5,8 @@
 // 2. Durable KV v2 writes through the active node vs through a standby (forwarded over mutual TLS).
 //    Target: forwarded write latency (mean) <= 1.5x the direct one.
 // Flags: --duration S (default 8), --connections N (default 48), --warmup S (default 2), --json.
-import { nodeSpec, startClusterNode, until, unsealWith, apiUrl, healthStatus, type ClusterNodeSpec } from '../test/helpers/cluster.js';
-import { http, tempDir, type ServerProcess } from '../test/helpers/server-process.js';
+import { http } from '../test/helpers/server-process.js';
+import { startCofferCluster, type CofferCluster } from './lib/coffer-cluster.js';
 import { cpuSecondsOf } from './lib/dev-server.js';
 import { runLoad, type LoadResult } from './lib/load.js';
 import { writeReport } from './lib/report.js';
@@ -58,31 +58,11 @@ function headers(token: string): Record<string, string> {
 }
 
 async function main(): Promise<void> {
-  const dirs = [tempDir('bc-n1'), tempDir('bc-n2'), tempDir('bc-n3')];
-  const procs: ServerProcess[] = [];
+  let cluster: CofferCluster | null = null;
   try {
-    const specs: ClusterNodeSpec[] = [];
-    for (let i = 0; i < 3; i++) specs.push(await nodeSpec(`n${i + 1}`, dirs[i]!.path));
-    procs.push(...(await Promise.all(specs.map((s) => startClusterNode(s)))));
-    const urls = specs.map(apiUrl);
-    const pids = procs.map((p) => p.child.pid as number);
-    process.stderr.write('  forming the cluster ...\n');
-    const init = await http(urls[0]!, 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } });
-    const keys: string[] = init.body.keys_base64;
-    const root: string = init.body.root_token;
-    await unsealWith(urls[0]!, keys);
-    await until('n1 active', 10_000, async () => (await healthStatus(urls[0]!)) === 200);
-    for (const i of [1, 2]) {
-      await http(urls[i]!, 'POST', 'sys/storage/raft/join', { body: { leader_api_addr: urls[0] } });
-      await unsealWith(urls[i]!, keys);
-      await until(`n${i + 1} unsealed`, 20_000, async () => (await http(urls[i]!, 'GET', 'sys/seal-status')).body.sealed === false);
-    }
-    await http(urls[0]!, 'POST', 'sys/mounts/secret', { token: root, body: { type: 'kv', options: { version: '2' } } });
+    cluster = await startCofferCluster({ size: 3, onProgress: (l) => process.stderr.write(`  ${l}\n`) });
+    const { urls, pids, rootToken: root } = cluster;
     await http(urls[0]!, 'PUT', 'secret/data/bench/read', { token: root, body: { data: { value: 'v'.repeat(100) } } });
-    await until('forwarding ready', 20_000, async () => {
-      for (const i of [1, 2]) if ((await http(urls[i]!, 'PUT', `secret/data/warm-${i}`, { token: root, body: { data: { v: 1 } } })).status !== 200) return null;
-      return true;
-    });
 
     const read = { method: 'GET' as const, path: () => '/v1/secret/data/bench/read', token: root };
     const activeOnly = await runSpread('reads, active node only', [urls[0]!], pids, read);
@@ -117,8 +97,7 @@ async function main(): Promise<void> {
       data: { connections, durationS, warmupS, rows, cpuRatio, latRatio },
     });
   } finally {
-    await Promise.allSettled(procs.map((p) => p.kill('SIGKILL')));
-    for (const d of dirs) d.remove();
+    await cluster?.stop();
   }
 }
 

@@ -5,10 +5,10 @@
 // Usage: node dist/bench/kv.js [--duration S] [--connections N] [--warmup S] [--json] [--cpu-prof DIR]
 // --cpu-prof DIR starts the dev node as `node --cpu-prof --cpu-prof-dir=DIR` (Node 20 refuses --cpu-prof
 // in NODE_OPTIONS); its main thread and every worker write a .cpuprofile into DIR when the node exits.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { Client } from '../sdk/client.js';
+import { startBareServer } from './lib/bare-server.js';
 import { cpuSecondsOf, memoryOf, startDevServer } from './lib/dev-server.js';
 import { runLoad, type LoadResult } from './lib/load.js';
 import { machineSummary, writeReport } from './lib/report.js';
@@ -26,47 +26,6 @@ const json = args.includes('--json');
 
 const VALUE = 'v'.repeat(100);
 const WRITE_BODY = JSON.stringify({ data: { value: VALUE } });
-
-/** The baseline: node:http in its own process. GET answers `readBody`; PUT/POST read the request body, then answer `writeBody`. */
-function startBareServer(readBody: string, writeBody: string): Promise<{ url: string; pid: number; child: ChildProcess; stop(): Promise<void> }> {
-  const script = `
-    const http = require('node:http');
-    const read = Buffer.from(process.env.BARE_READ_BODY);
-    const write = Buffer.from(process.env.BARE_WRITE_BODY);
-    const headers = (len) => ({ 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': len });
-    const server = http.createServer((req, res) => {
-      if (req.method === 'GET') { res.writeHead(200, headers(read.length)); res.end(read); return; }
-      const chunks = [];
-      req.on('data', (c) => chunks.push(c));
-      req.on('end', () => { JSON.parse(Buffer.concat(chunks).toString() || '{}'); res.writeHead(200, headers(write.length)); res.end(write); });
-    });
-    server.keepAliveTimeout = 60000;
-    server.listen(0, '127.0.0.1', () => process.stdout.write('listening ' + server.address().port + '\\n'));
-    process.on('SIGTERM', () => server.close(() => process.exit(0)));
-  `;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '', BARE_READ_BODY: readBody, BARE_WRITE_BODY: writeBody } });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.once('exit', (code) => reject(new Error(`bare server exited ${code}`)));
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening (\d+)/.exec(out);
-      if (m)
-        resolve({
-          url: `http://127.0.0.1:${m[1]}`,
-          pid: child.pid as number,
-          child,
-          stop: () =>
-            new Promise<void>((r) => {
-              if (child.exitCode !== null) return r();
-              child.once('exit', () => r());
-              child.kill('SIGTERM');
-            }),
-        });
-    });
-  });
-}
-
 
 interface Row {
   scenario: string;

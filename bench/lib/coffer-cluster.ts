@@ -1,0 +1,53 @@
+// A Coffer cluster of N `coffer server` processes on 127.0.0.1 for benches: node 1 is initialised
+// (one Shamir share) and becomes active, the others join it and unseal; a KV v2 engine is mounted at
+// secret/ and the bring-up waits until writes through every standby are forwarded. Processes are
+// stopped by PID and their directories removed by stop().
+import { apiUrl, healthStatus, nodeSpec, startClusterNode, unsealWith, until, type ClusterNodeSpec } from '../../test/helpers/cluster.js';
+import { http, tempDir, type ServerProcess } from '../../test/helpers/server-process.js';
+
+export interface CofferCluster {
+  /** API URLs; urls[0] is the active node. */
+  urls: string[];
+  pids: number[];
+  rootToken: string;
+  unsealKeys: string[];
+  stop(): Promise<void>;
+}
+
+export async function startCofferCluster(opts: { size?: number; onProgress?: (line: string) => void } = {}): Promise<CofferCluster> {
+  const size = opts.size ?? 3;
+  const progress = opts.onProgress ?? (() => {});
+  const dirs = Array.from({ length: size }, (_, i) => tempDir(`bench-n${i + 1}`));
+  const procs: ServerProcess[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.allSettled(procs.map((p) => p.kill('SIGTERM')));
+    for (const d of dirs) d.remove();
+  };
+  try {
+    const specs: ClusterNodeSpec[] = [];
+    for (let i = 0; i < size; i++) specs.push(await nodeSpec(`n${i + 1}`, dirs[i]!.path));
+    procs.push(...(await Promise.all(specs.map((s) => startClusterNode(s)))));
+    const urls = specs.map(apiUrl);
+    progress(`coffer: forming a ${size}-node cluster at ${urls.join(' ')}`);
+    const init = await http(urls[0]!, 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } });
+    const keys: string[] = init.body.keys_base64;
+    const root: string = init.body.root_token;
+    await unsealWith(urls[0]!, keys);
+    await until('n1 active', 20_000, async () => (await healthStatus(urls[0]!)) === 200);
+    for (let i = 1; i < size; i++) {
+      await http(urls[i]!, 'POST', 'sys/storage/raft/join', { body: { leader_api_addr: urls[0] } });
+      await unsealWith(urls[i]!, keys);
+      await until(`n${i + 1} unsealed`, 30_000, async () => (await http(urls[i]!, 'GET', 'sys/seal-status')).body.sealed === false);
+    }
+    await http(urls[0]!, 'POST', 'sys/mounts/secret', { token: root, body: { type: 'kv', options: { version: '2' } } });
+    await until('forwarding ready', 30_000, async () => {
+      for (let i = 1; i < size; i++) if ((await http(urls[i]!, 'PUT', `secret/data/warm-${i}`, { token: root, body: { data: { v: 1 } } })).status !== 200) return null;
+      return true;
+    });
+    progress('coffer: cluster ready');
+    return { urls, pids: procs.map((p) => p.child.pid as number), rootToken: root, unsealKeys: keys, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,96 @@
+// Resident memory of an idle node holding many KV v2 secrets: a single `coffer server -config` node
+// (Raft storage in a temp directory), filled through the API by many concurrent writes, then left
+// idle; measured again after a restart on the same data (what a node holding them costs from boot).
+import { healthStatus, sleep, unsealWith, until } from '../../test/helpers/cluster.js';
+import { http, startServerProcess, tempDir, type ServerProcess } from '../../test/helpers/server-process.js';
+import { fill } from '../lib/fill.js';
+import { readMemory } from '../lib/rss.js';
+import { WRITE_BODY } from './shapes.js';
+import type { Family, MemoryResult, Settings } from './types.js';
+
+const TARGET_SECRETS = 100_000;
+const FILL_CONCURRENCY = 256;
+
+export const memoryFamily: Family = {
+  name: 'memory',
+  title: 'Idle node holding many secrets',
+  description: `One node (not dev mode: Raft storage on disk) filled with KV v2 secrets (100-byte values) by ${FILL_CONCURRENCY} concurrent writers, then idle; VmRSS (anonymous + file-backed) after the fill and after a restart on the same data.`,
+  measureMemory: true,
+  points: () => [],
+  rows: () => [],
+  targets: [
+    {
+      what: `idle node holding ${TARGET_SECRETS.toLocaleString('en-US')} KV v2 secrets < 300 MiB RSS`,
+      evaluate: (r) => {
+        const m = r.memory;
+        if (!m) return null;
+        const worst = Math.max(m.afterFill.rssMiB, m.afterRestart.rssMiB);
+        const text = `${m.afterFill.rssMiB.toFixed(0)} MiB after the fill, ${m.afterRestart.rssMiB.toFixed(0)} MiB after a restart`;
+        if (m.secrets !== TARGET_SECRETS) return { measured: `${text} (only ${m.secrets.toLocaleString('en-US')} secrets: not the target's count)`, pass: false };
+        return { measured: text, pass: worst < 300 };
+      },
+    },
+  ],
+};
+
+async function startUnsealed(dir: string, keys: string[] | null): Promise<{ proc: ServerProcess; keys: string[]; root: string | null }> {
+  const proc = await startServerProcess(dir);
+  let root: string | null = null;
+  if (!keys) {
+    const init = await http(proc.url, 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } });
+    keys = init.body.keys_base64 as string[];
+    root = init.body.root_token as string;
+  }
+  await unsealWith(proc.url, keys);
+  await until('node active', 30_000, async () => (await healthStatus(proc.url)) === 200);
+  return { proc, keys, root };
+}
+
+const memOf = (pid: number) => {
+  const m = readMemory(pid);
+  if (!m) throw new Error(`no /proc entry for ${pid}`);
+  return { rssMiB: m.rssMiB, anonMiB: m.anonMiB, fileMiB: m.fileMiB };
+};
+
+export async function measureIdleMemory(s: Settings, progress: (line: string) => void): Promise<MemoryResult> {
+  const dir = tempDir('bench-mem');
+  let proc: ServerProcess | null = null;
+  const settleMs = s.quick ? 2000 : 5000;
+  try {
+    const first = await startUnsealed(dir.path, null);
+    proc = first.proc;
+    const root = first.root as string;
+    await sleep(settleMs);
+    const idleEmpty = memOf(proc.child.pid as number);
+    progress(`memory: empty idle node ${idleEmpty.rssMiB.toFixed(0)} MiB; filling ${s.secrets.toLocaleString('en-US')} secrets with ${FILL_CONCURRENCY} concurrent writers`);
+    const mount = await http(proc.url, 'POST', 'sys/mounts/secret', { token: root, body: { type: 'kv', options: { version: '2' } } });
+    if (mount.status !== 204 && mount.status !== 200) throw new Error(`mounting secret/ answered ${mount.status}: ${mount.text}`);
+    const filled = await fill({
+      url: proc.url,
+      count: s.secrets,
+      concurrency: FILL_CONCURRENCY,
+      method: 'PUT',
+      headers: { 'X-Vault-Token': root, 'Content-Type': 'application/json' },
+      request: (i) => ({ path: `/v1/secret/data/fill/${i}`, body: WRITE_BODY }),
+      label: 'memory fill',
+      timeoutMs: Math.max(120_000, s.secrets * 5),
+    });
+    progress(`memory: filled in ${filled.seconds.toFixed(1)} s (${Math.round(filled.perSec)}/s, ${filled.retries} retries); idle ${settleMs / 1000} s`);
+    await sleep(settleMs);
+    const afterFill = memOf(proc.child.pid as number);
+    progress(`memory: ${afterFill.rssMiB.toFixed(0)} MiB after the fill; restarting on the same data`);
+    await proc.kill('SIGTERM');
+    proc = null;
+    const second = await startUnsealed(dir.path, first.keys);
+    proc = second.proc;
+    const last = await http(proc.url, 'GET', `secret/data/fill/${s.secrets - 1}`, { token: root });
+    if (last.status !== 200) throw new Error(`after the restart, the last secret answered ${last.status}`);
+    await sleep(settleMs);
+    const afterRestart = memOf(proc.child.pid as number);
+    progress(`memory: ${afterRestart.rssMiB.toFixed(0)} MiB idle after the restart`);
+    return { secrets: s.secrets, fillSeconds: filled.seconds, fillPerSec: filled.perSec, fillConcurrency: FILL_CONCURRENCY, afterFill, afterRestart, idleEmptyRssMiB: idleEmpty.rssMiB };
+  } finally {
+    await proc?.kill('SIGTERM');
+    dir.remove();
+  }
+}
