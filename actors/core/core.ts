@@ -17,6 +17,7 @@ import { initialState, withDevKvMount } from './initial-state.js';
 import { versionHash, type Guard } from '../mounts/framework/storage-view.js';
 import { ClusterCore, type ClusterOptions } from '../cluster/cluster.js';
 import { RaftOps } from '../cluster/autopilot-core.js';
+import { accessFor, ClusterAuthorizer, type ClusterAccess } from '../cluster/authorize.js';
 import type { RaftReplies, RaftRequest } from '../raft/protocol.js';
 import { MOUNTS_KEY, type MountTable } from '../mounts/mount-table.js';
 import {
@@ -85,6 +86,7 @@ export class CoreNode {
   private readonly cluster: ClusterCore | null;
   /** Raft snapshots and autopilot (actors/cluster/snapshot.ts, autopilot.ts); null without Raft. */
   private readonly raftOps: RaftOps | null;
+  private readonly clusterAuth = new ClusterAuthorizer();
 
   private constructor(
     private readonly opts: CoreOptions,
@@ -154,7 +156,7 @@ export class CoreNode {
       case 'unseal':
         return this.locked(() => this.unseal(req.key, req.reset));
       case 'seal':
-        this.requireRoot(req.token);
+        await this.requireAccess(req.token, [{ path: 'sys/seal', operation: 'update', sudo: true }]);
         this.seal();
         return null;
       case 'health':
@@ -169,10 +171,10 @@ export class CoreNode {
       case 'raft-answer':
         return this.requireCluster().answer(req);
       case 'raft-configuration':
-        this.requireRoot(req.token);
+        await this.requireAccess(req.token, accessFor(req));
         return this.requireCluster().configuration();
       case 'raft-peer': {
-        this.requireRoot(req.token);
+        await this.requireAccess(req.token, accessFor(req));
         const c = this.requireCluster();
         if (req.op === 'remove') await c.removePeer(req.serverId);
         else if (req.op === 'promote') await c.promote(req.serverId);
@@ -180,15 +182,15 @@ export class CoreNode {
         return null;
       }
       case 'step-down':
-        this.requireRoot(req.token);
+        await this.requireAccess(req.token, accessFor(req));
         if (this.cluster) await this.cluster.stepDown();
         return null;
       case 'ha-status':
-        this.requireRoot(req.token);
+        await this.requireAccess(req.token, accessFor(req));
         return this.requireCluster().haStatus(COFFER_VERSION);
       case 'snapshot':
       case 'autopilot':
-        this.requireRoot(req.token);
+        await this.requireAccess(req.token, accessFor(req));
         if (this.raftOps === null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'raft storage is not in use');
         return (await this.raftOps.handle(req)) as CoreReplies['snapshot'];
       case 'rotate':
@@ -498,6 +500,17 @@ export class CoreNode {
     const u = this.requireUnsealed();
     const entry = token ? this.lookupToken(token) : null;
     if (entry === null || !entry.policies.includes('root')) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
+    return u;
+  }
+
+  /**
+   * Cluster/HA endpoints and sys/seal: root, or a policy granting the path's capability (plus sudo where
+   * OpenBao requires it), checked as the pipeline would (actors/cluster/authorize.ts).
+   */
+  private async requireAccess(token: string | null, access: ClusterAccess[]): Promise<Unsealed> {
+    this.syncKeyring(); // a token written under a term rotated in on the active node
+    const u = this.requireUnsealed();
+    await this.clusterAuth.require({ physical: { get: (k) => this.readPhysical(k), list: (p) => this.writePath.reader.list(p) }, crypto: u.barrier, tokenSalt: u.tokenSalt, nowMs: this.nowMs() }, token, access);
     return u;
   }
 
