@@ -1,7 +1,10 @@
-// `npm run bench [-- NAME ...] [--json]`: runs the benches one after another (each in its own process,
-// so they do not share a heap or a JIT warm-up) and prints where their reports were written.
+// `npm run bench [-- NAME ...] [flags]`: with no name, or with scenario names of the suite (read, write,
+// lin-read, token, mixed, memory), runs the benchmark suite (bench/suite/runner.ts; report in
+// docs/bench/latest.md). The older single-purpose benches run by their own names, each in its own
+// process (no shared heap or JIT warm-up). Flags (and their values) go to every script started.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { FAMILIES } from './suite/families.js';
 
 const BENCHES = {
   ring: 'ring vs MessagePort.postMessage: one-way and round trip, 64 B / 1 KiB / 16 KiB',
@@ -13,22 +16,43 @@ const BENCHES = {
   cluster: 'a 3-node cluster: KV v2 reads spread over standbys vs the active node alone (CPU per node), forwarded vs direct writes',
 } as const;
 
-type BenchName = keyof typeof BENCHES;
+const SUITE = new Set(FAMILIES.map((f) => f.name));
+// `write` is both a suite family and an older bench; the suite's wins, the old one answers to `write-raw`.
+const LEGACY: Record<string, string> = Object.fromEntries(Object.keys(BENCHES).map((k) => [k === 'write' ? 'write-raw' : k, k]));
 
 const args = process.argv.slice(2);
-const flags = args.filter((a) => a.startsWith('--'));
-const names = args.filter((a) => !a.startsWith('--'));
-const unknown = names.filter((n) => !(n in BENCHES));
+// Names are the bare words that are not the value of a preceding --flag.
+const VALUED = new Set(['--duration', '--warmup', '--connections', '--write-connections', '--read-keys', '--secrets', '--budget', '--out', '--cpu-prof']);
+const names: string[] = [];
+const flags: string[] = [];
+for (let i = 0; i < args.length; i++) {
+  const a = args[i] as string;
+  if (a.startsWith('--')) {
+    flags.push(a);
+    if (VALUED.has(a) && i + 1 < args.length) flags.push(args[++i] as string);
+  } else names.push(a);
+}
+const unknown = names.filter((n) => !SUITE.has(n) && !(n in LEGACY));
 if (unknown.length > 0 || args.includes('--help')) {
-  process.stderr.write(`usage: npm run bench [-- NAME ...] [--json]\n\n${Object.entries(BENCHES).map(([k, v]) => `  ${k.padEnd(10)} ${v}`).join('\n')}\n`);
+  process.stderr.write(
+    `usage: npm run bench [-- NAME ...] [--quick] [--duration S] [--warmup S] [--json] ...\n\nsuite scenarios (default: all of them; report in docs/bench/latest.md):\n` +
+      `${FAMILIES.map((f) => `  ${f.name.padEnd(10)} ${f.description}`).join('\n')}\n\nsingle benches:\n` +
+      `${Object.entries(LEGACY).map(([name, k]) => `  ${name.padEnd(10)} ${BENCHES[k as keyof typeof BENCHES]}`).join('\n')}\n`,
+  );
   process.exit(unknown.length > 0 ? 2 : 0);
 }
-const selected = (names.length > 0 ? names : Object.keys(BENCHES)) as BenchName[];
+
+const run = (script: string, extra: string[]): boolean => spawnSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...extra, ...flags], { stdio: 'inherit' }).status === 0;
 let failed = 0;
-for (const [i, name] of selected.entries()) {
-  process.stderr.write(`\n[${i + 1}/${selected.length}] bench ${name}: ${BENCHES[name]}\n`);
-  const script = fileURLToPath(new URL(`./${name}.js`, import.meta.url));
-  const r = spawnSync(process.execPath, [script, ...flags], { stdio: 'inherit' });
-  if (r.status !== 0) failed++;
+const suiteNames = names.filter((n) => SUITE.has(n));
+if (names.length === 0 || suiteNames.length > 0) {
+  process.stderr.write(`\nbench suite${suiteNames.length > 0 ? `: ${suiteNames.join(', ')}` : ''}\n`);
+  if (!run('./suite/runner.js', suiteNames)) failed++;
+}
+const legacy = names.filter((n) => n in LEGACY);
+for (const [i, name] of legacy.entries()) {
+  const key = LEGACY[name] as keyof typeof BENCHES;
+  process.stderr.write(`\n[${i + 1}/${legacy.length}] bench ${name}: ${BENCHES[key]}\n`);
+  if (!run(`./${key}.js`, [])) failed++;
 }
 process.exit(failed > 0 ? 1 : 0);

@@ -26,7 +26,7 @@ export const memoryFamily: Family = {
         if (!m) return null;
         const worst = Math.max(m.afterFill.rssMiB, m.afterRestart.rssMiB);
         const text = `${m.afterFill.rssMiB.toFixed(0)} MiB after the fill, ${m.afterRestart.rssMiB.toFixed(0)} MiB after a restart`;
-        if (m.secrets !== TARGET_SECRETS) return { measured: `${text} (only ${m.secrets.toLocaleString('en-US')} secrets: not the target's count)`, pass: false };
+        if (m.secrets !== TARGET_SECRETS) return { measured: `${text} (${m.secrets.toLocaleString('en-US')} secrets, not the target's count)`, pass: null };
         return { measured: text, pass: worst < 300 };
       },
     },
@@ -55,7 +55,7 @@ const memOf = (pid: number) => {
 export async function measureIdleMemory(s: Settings, progress: (line: string) => void): Promise<MemoryResult> {
   const dir = tempDir('bench-mem');
   let proc: ServerProcess | null = null;
-  const settleMs = s.quick ? 2000 : 5000;
+  const settleMs = s.quick ? 1500 : 5000;
   try {
     const first = await startUnsealed(dir.path, null);
     proc = first.proc;

@@ -89,7 +89,7 @@ export function writeSuiteReport(rep: SuiteReport): void {
   for (const f of families)
     for (const t of f.targets) {
       const v = t.evaluate(r, s);
-      targetRows.push({ what: t.what, measured: v?.measured ?? 'not run', verdict: v ? (v.pass ? 'PASS' : 'MISS') : 'n/a' });
+      targetRows.push({ what: t.what, measured: v?.measured ?? 'not run', verdict: v === null || v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'MISS' });
     }
   const rowData: RowData[] = [];
   const tables = families.filter((f) => f.rows(s).length > 0).map((f) => familyTable(f, r, s, rowData));

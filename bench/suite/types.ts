@@ -118,7 +118,8 @@ export interface RowSpec {
 
 export interface TargetVerdict {
   measured: string;
-  pass: boolean;
+  /** null: measured, but not under the target's conditions (e.g. fewer secrets), so no verdict. */
+  pass: boolean | null;
 }
 
 export interface TargetSpec {

@@ -10,7 +10,7 @@ function writePoint(via: 'active' | 'standby', connections: number): Point {
   return {
     id: `coffer3.write.${via}.c${connections}`,
     system: 'coffer-3',
-    label: `coffer: KV v2 write via the ${via === 'active' ? 'active node' : 'a standby (forwarded)'}`,
+    label: `coffer: KV v2 write via ${via === 'active' ? 'the active node' : 'a standby (forwarded)'}`,
     connections,
     plan: (t) => ({ url: t.urls[via === 'active' ? 0 : 1] as string, requests: [cofferWrite()], headers: tokenHeaders(t.policyToken) }),
   };
