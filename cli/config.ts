@@ -25,6 +25,12 @@ function asString(v: unknown, name: string): string | undefined {
   return v;
 }
 
+function positiveInt(v: unknown, name: string): number {
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) throw new Error(`config: ${name} must be a positive integer`);
+  return n;
+}
+
 function durationMs(v: string, name: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
   if (!m) throw new Error(`config: ${name} must be a duration such as "2s" or "500ms"`);
@@ -57,6 +63,28 @@ export async function parseConfigText(fileName: string, text: string): Promise<O
     },
     rawStorageEndpoint: asBool(doc.raw_storage_endpoint, 'raw_storage_endpoint'),
   };
+  // Request limits and timeouts of the listener (Vault's names; actors/front/server.ts has the defaults).
+  const intOption = (name: string): number | undefined => {
+    const v = listener[name];
+    if (v === undefined) return undefined;
+    const n = typeof v === 'string' ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isInteger(n)) throw new Error(`config: listener.${name} must be an integer`);
+    return n;
+  };
+  const durationOption = (name: string): number | undefined => {
+    const v = asString(listener[name], `listener.${name}`);
+    return v === undefined ? undefined : durationMs(v, `listener.${name}`);
+  };
+  const jsonStrings = intOption('max_request_json_strings');
+  const jsonMemory = intOption('max_request_json_memory');
+  const maxDuration = durationOption('max_request_duration');
+  const headerTimeout = durationOption('http_read_header_timeout');
+  const readTimeout = durationOption('http_read_timeout');
+  if (jsonStrings !== undefined && jsonStrings !== 0) config.listener.maxRequestJsonStrings = jsonStrings;
+  if (jsonMemory !== undefined && jsonMemory !== 0) config.listener.maxRequestJsonMemory = jsonMemory;
+  if (maxDuration !== undefined && maxDuration > 0) config.listener.maxRequestDurationMs = maxDuration;
+  if (headerTimeout !== undefined && headerTimeout > 0) config.listener.readHeaderTimeoutMs = headerTimeout;
+  if (readTimeout !== undefined && readTimeout > 0) config.listener.readTimeoutMs = readTimeout;
   const apiAddr = asString(doc.api_addr, 'api_addr');
   const clusterAddr = asString(doc.cluster_addr, 'cluster_addr');
   const nodeId = asString(raft.node_id, 'storage.raft.node_id');
@@ -75,6 +103,8 @@ export async function parseConfigText(fileName: string, text: string): Promise<O
     });
   }
   if (logLevel) config.logLevel = logLevel;
+  // storage "raft" { snapshot_threshold }: log entries before the node snapshots its FSM and compacts (OpenBao's name).
+  if (raft.snapshot_threshold !== undefined) config.snapshotThreshold = positiveInt(raft.snapshot_threshold, 'storage.raft.snapshot_threshold');
   // OpenBao (HCSEC-2025-14): audit devices may be enabled over the API only with this set (docs/audit.md).
   const allowApiCreation = asBool(doc.unsafe_allow_api_audit_creation, 'unsafe_allow_api_audit_creation');
   const allowPrefixing = asBool(doc.allow_audit_log_prefixing, 'allow_audit_log_prefixing');

@@ -3,6 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import { CofferError } from '../../runtime/errors.js';
 import { limits } from '../../runtime/limits.js';
+import { DEFAULT_JSON_LIMITS, enforceJsonLimits, type JsonLimits } from './json-limits.js';
 
 export type Operation = 'read' | 'update' | 'delete' | 'list' | 'patch' | 'header';
 
@@ -63,12 +64,13 @@ export async function readBody(req: IncomingMessage, maxBytes = limits.requestBo
   return Buffer.concat(chunks);
 }
 
-export function parseBody(raw: Buffer, contentType: string | undefined): Record<string, unknown> {
+export function parseBody(raw: Buffer, contentType: string | undefined, jsonLimits: JsonLimits = DEFAULT_JSON_LIMITS): Record<string, unknown> {
   const text = raw.toString('utf8').trim();
   if (text === '') return {};
   if (contentType?.startsWith('application/x-www-form-urlencoded') && text[0] !== '{' && text[0] !== '[') {
     return Object.fromEntries(new URLSearchParams(text));
   }
+  enforceJsonLimits(raw, jsonLimits);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -81,7 +83,7 @@ export function parseBody(raw: Buffer, contentType: string | undefined): Record<
   return parsed as Record<string, unknown>;
 }
 
-export async function parseRequest(req: IncomingMessage): Promise<ApiRequest | null> {
+export async function parseRequest(req: IncomingMessage, jsonLimits: JsonLimits = DEFAULT_JSON_LIMITS): Promise<ApiRequest | null> {
   const url = new URL(req.url ?? '/', 'http://front');
   if (!url.pathname.startsWith('/v1/')) return null;
   const method = (req.method ?? 'GET').toUpperCase();
@@ -102,7 +104,7 @@ export async function parseRequest(req: IncomingMessage): Promise<ApiRequest | n
     return { method, operation, path, query, body: {}, token: tokenFrom(req.headers), headers: req.headers, raw: Buffer.alloc(0), stream: req };
   }
   const raw = await readBody(req);
-  const body = parseBody(raw, req.headers['content-type']);
+  const body = parseBody(raw, req.headers['content-type'], jsonLimits);
   return { method, operation, path, query, body, token: tokenFrom(req.headers), headers: req.headers, raw };
 }
 

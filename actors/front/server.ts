@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { CofferError } from '../../runtime/errors.js';
 import { serveListMethod } from './list-method.js';
+import { DEFAULT_JSON_LIMITS, type JsonLimits } from './json-limits.js';
 import { parseRequest, type ApiRequest } from './request.js';
 import type { HaFront } from '../cluster/forwarding.js';
 import type { LogicalReply, LogicalRequest } from '../handler/messages.js';
@@ -21,7 +22,18 @@ export interface ListenerConfig {
   tlsDisable: boolean;
   tlsCertFile?: string;
   tlsKeyFile?: string;
+  /** max_request_json_strings / max_request_json_memory (json-limits.ts; Vault: 1000 / 32 MiB + 512 KiB). */
+  maxRequestJsonStrings?: number;
+  maxRequestJsonMemory?: number;
+  /** max_request_duration: a request not answered by then gets Vault's 500 "context deadline exceeded" (90 s). */
+  maxRequestDurationMs?: number;
+  /** http_read_header_timeout (10 s) and http_read_timeout (30 s): slower clients are disconnected. */
+  readHeaderTimeoutMs?: number;
+  readTimeoutMs?: number;
 }
+
+/** Vault's listener defaults (DefaultMaxRequestDuration, http_read_header_timeout, http_read_timeout). */
+export const LISTENER_DEFAULTS = { maxRequestDurationMs: 90_000, readHeaderTimeoutMs: 10_000, readTimeoutMs: 30_000 } as const;
 
 export type AskHandler = (req: LogicalRequest) => Promise<LogicalReply>;
 
@@ -32,14 +44,29 @@ const FORWARDED_HEADERS = ['content-type', 'x-vault-wrap-ttl', 'x-vault-wrap-for
  * `obs` (actors/observability/front.ts): in-flight, rate-limit quotas before dispatch, metrics, request log.
  * `ha` (actors/cluster/forwarding.ts): X-Vault-Index and consistency headers, standby reads, forwarding.
  */
-export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskHandler, obs?: FrontObservability, ha?: HaFront) {
+export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskHandler, obs?: FrontObservability, ha?: HaFront, listener?: ListenerConfig) {
+  const jsonLimits: JsonLimits = { strings: listener?.maxRequestJsonStrings ?? DEFAULT_JSON_LIMITS.strings, memory: listener?.maxRequestJsonMemory ?? DEFAULT_JSON_LIMITS.memory };
+  const maxDurationMs = listener?.maxRequestDurationMs ?? LISTENER_DEFAULTS.maxRequestDurationMs;
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     const ctx = obs?.begin(req);
     ha?.begin(req, res);
     let api: ApiRequest | null = null;
+    let timedOut = false;
+    // max_request_duration (Vault's request context deadline), body reading included: the client gets the
+    // error and the connection is closed; whatever the request was still doing can no longer answer.
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      if (res.headersSent) return void res.destroy();
+      res.setHeader('Connection', 'close');
+      res.once('finish', () => {
+        req.resume();
+        setTimeout(() => req.socket.destroy(), 1_000).unref();
+      });
+      sendError(res, 500, ['context deadline exceeded']);
+    }, maxDurationMs);
     try {
-      api = await parseRequest(req);
+      api = await parseRequest(req, jsonLimits);
       if (api === null) return sendError(res, 404, []);
       if (obs && ctx && obs.admit(ctx, api, req, res)) return;
       const route = findRoute(api.path);
@@ -59,6 +86,7 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
       if (reply.body === null) sendEmpty(res, reply.status);
       else sendJson(res, reply.status, reply.body);
     } catch (err) {
+      if (timedOut) return void res.destroy(); // answered already; a late reply has nowhere to go
       let value = errorValueOf(err);
       // A wrong method on a logical path (a core route such as sys/key-status, or HEAD on a mount path)
       // is checked after the seal in Vault: a sealed node answers 503, not 405. Only this error path asks.
@@ -89,6 +117,7 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
       if (!res.headersSent) sendErrorValue(res, value);
       else res.destroy();
     } finally {
+      clearTimeout(deadline);
       if (obs && ctx) obs.end(ctx, req, res);
       else if (log.isLevelEnabled('debug')) {
         log.debug({ method: req.method, status: res.statusCode, us: Number(process.hrtime.bigint() - started) / 1000 }, 'request');
@@ -128,12 +157,17 @@ export function splitAddress(address: string): { host: string; port: number } {
 
 export async function listen(listener: ListenerConfig, handler: ReturnType<typeof createRequestHandler>): Promise<{ server: Server; url: string }> {
   const onRequest = (req: IncomingMessage, res: ServerResponse) => void handler(req, res);
+  // A client that trickles its headers or body holds a socket and a parser: bounded as Go's server does
+  // (ReadHeaderTimeout, ReadTimeout). node checks both every connectionsCheckingInterval.
+  const headersTimeout = listener.readHeaderTimeoutMs ?? LISTENER_DEFAULTS.readHeaderTimeoutMs;
+  const requestTimeout = Math.max(headersTimeout, listener.readTimeoutMs ?? LISTENER_DEFAULTS.readTimeoutMs);
+  const timeouts = { keepAliveTimeout: 65_000, headersTimeout, requestTimeout, connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(headersTimeout / 4))) };
   let server: Server;
   if (listener.tlsDisable) {
-    server = createHttpServer({ keepAliveTimeout: 65_000 }, onRequest);
+    server = createHttpServer(timeouts, onRequest);
   } else {
     if (!listener.tlsCertFile || !listener.tlsKeyFile) throw new Error('listener "tcp": tls_cert_file and tls_key_file are required unless tls_disable = true');
-    server = createHttpsServer({ cert: readFileSync(listener.tlsCertFile), key: readFileSync(listener.tlsKeyFile), keepAliveTimeout: 65_000 }, onRequest);
+    server = createHttpsServer({ cert: readFileSync(listener.tlsCertFile), key: readFileSync(listener.tlsKeyFile), ...timeouts }, onRequest);
   }
   serveListMethod(server, handler);
   const { host, port } = splitAddress(listener.address);

@@ -44,6 +44,8 @@ export interface NodeConfig {
   indexWaitMs?: number;
   /** Config `unsafe_allow_api_audit_creation` / `allow_audit_log_prefixing` (docs/audit.md); dev nodes allow API creation. */
   audit?: AuditSettings;
+  /** Config `storage "raft" { snapshot_threshold }`: log entries before a snapshot + compaction (default raftLimits). */
+  snapshotThreshold?: number;
   /** Called when a fail-stop actor dies; the CLI exits the process, the SDK surfaces it. */
   onFailStop?: (actor: string, err: Error) => void;
 }
@@ -104,6 +106,7 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
     voters: [nodeId],
     dynamic: true,
     sharedState: shared.buffer,
+    ...(config.snapshotThreshold !== undefined ? { compactAt: config.snapshotThreshold } : {}),
     ...(clusterAddr !== null ? { clusterListen: parseClusterAddr(clusterAddr) } : {}),
   };
   log.info({ dataDir: config.dataDir }, 'starting the raft actor (opens storage, recovers the log, replays the FSM)');
@@ -168,7 +171,7 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
       return h.sealed ? null : h.standby ? 'standby' : 'active';
     },
   });
-  handleRef = createRequestHandler(ask, log, askHandler, obs, ha);
+  handleRef = createRequestHandler(ask, log, askHandler, obs, ha, config.listener);
   const { server, url } = await listen(config.listener, handleRef);
   obs.start();
   log.info({ url }, 'listening');
