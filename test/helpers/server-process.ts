@@ -22,11 +22,11 @@ export interface ServerProcess {
 }
 
 /** Writes a config for `dataDir` and starts `coffer server -config` on an ephemeral port. */
-export async function startServerProcess(dataDir: string, extraConfig = ''): Promise<ServerProcess> {
+export async function startServerProcess(dataDir: string, extraConfig = '', listenerConfig = ''): Promise<ServerProcess> {
   const configPath = join(dataDir, 'coffer.hcl');
   writeFileSync(
     configPath,
-    `storage "raft" {\n  path = "${join(dataDir, 'data')}"\n  node_id = "node1"\n}\nlistener "tcp" {\n  address = "127.0.0.1:0"\n  tls_disable = true\n}\nraw_storage_endpoint = true\n${extraConfig}`,
+    `storage "raft" {\n  path = "${join(dataDir, 'data')}"\n  node_id = "node1"\n}\nlistener "tcp" {\n  address = "127.0.0.1:0"\n  tls_disable = true\n${listenerConfig}}\nraw_storage_endpoint = true\n${extraConfig}`,
   );
   return spawnCoffer(['server', `-config=${configPath}`], /Listening on (\S+?);/);
 }
@@ -85,32 +85,36 @@ export async function http(url: string, method: string, path: string, opts: { to
 }
 
 /**
- * Sends a large body with node:http and resolves with the response even if the server stops reading
- * early (it answers 413 and closes): fetch would surface that as a socket error instead of the status.
+ * PUTs `body` with node:http in 1 MiB pieces (Content-Length, or chunked when asked) and resolves with the
+ * answer even if the server stops reading early (it answers 413 and closes): fetch would surface that as
+ * a socket error instead of the status.
  */
-export function sendLargeBody(url: string, path: string, token: string, bytes: number): Promise<{ status: number; body: any }> {
+export function sendBody(url: string, path: string, token: string, body: Buffer, opts: { chunked?: boolean; headers?: Record<string, string> } = {}): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     let answered = false;
-    const req = httpRequest(`${url}/v1/${path}`, { method: 'PUT', headers: { 'X-Vault-Token': token, 'Content-Type': 'application/json', 'Content-Length': bytes } }, (res) => {
+    const headers: Record<string, string | number> = { 'X-Vault-Token': token, 'Content-Type': 'application/json', ...(opts.headers ?? {}) };
+    if (opts.chunked) headers['Transfer-Encoding'] = 'chunked';
+    else headers['Content-Length'] = body.length;
+    const req = httpRequest(`${url}/v1/${path}`, { method: 'PUT', headers }, (res) => {
       answered = true;
       let text = '';
       res.on('data', (d: Buffer) => (text += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null }));
     });
-    // Once the 413 is in, the server closing the socket under our upload is expected, not a failure.
+    // Once the answer is in, the server closing the socket under our upload is expected, not a failure.
     req.on('error', (e) => {
       if (!answered) reject(e);
     });
-    const chunk = Buffer.alloc(1024 * 1024, 0x61);
-    let sent = 0;
+    let off = 0;
     const pump = () => {
-      while (sent < bytes) {
-        sent += chunk.length;
-        if (!req.write(chunk)) return void req.once('drain', pump);
+      while (off < body.length) {
+        const piece = body.subarray(off, off + 1024 * 1024);
+        off += piece.length;
+        if (!req.write(piece)) return void req.once('drain', pump);
       }
       req.end();
     };
-    req.on('socket', () => pump());
+    pump();
   });
 }
 
