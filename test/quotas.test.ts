@@ -108,6 +108,43 @@ describe('rate-limit quotas over HTTP', () => {
     assert.equal((await call('DELETE', 'sys/quotas/rate-limit/hot')).status, 204);
   });
 
+  it('SEC-QUOTA: a concurrent burst is served at most up to the bucket; exempt paths are never limited', async () => {
+    // sys/quotas/* exempt too, so the quotas can be removed under a global limit of 1/min.
+    assert.equal((await call('POST', 'sys/quotas/config', { rate_limit_exempt_paths: [...DEFAULT_EXEMPT_PATHS, 'sys/quotas/*'] })).status, 204);
+    await call('POST', 'secret/data/burst', { data: { v: 1 } });
+    const allowed = 10;
+    assert.equal((await call('POST', 'sys/quotas/rate-limit/burst', { path: 'secret/', rate: allowed, interval: '1m' })).status, 204);
+    assert.equal((await call('POST', 'sys/quotas/rate-limit/global-burst', { rate: 1, interval: '1m' })).status, 204);
+    // All at once from one client: the limiter must not let a race serve more than the bucket holds.
+    const burst = await Promise.all(Array.from({ length: 4 * allowed }, () => call('GET', 'secret/data/burst')));
+    const served = burst.filter((r) => r.status === 200).length;
+    const refused = burst.filter((r) => r.status === 429);
+    assert.equal(served + refused.length, burst.length, `only 200 or 429: ${burst.map((r) => r.status).join(',')}`);
+    assert.ok(served <= allowed, `over-quota served ${served} > ${allowed}`);
+    assert.equal(served, allowed, 'the bucket is used in full (the window is 1 min)');
+    for (const r of refused) assert.deepEqual(r.body, { errors: ['request path "secret/data/burst": rate limit quota exceeded'] });
+    // Control: the global quota is live for a non-exempt path ...
+    const control = await Promise.all([0, 1, 2].map(() => call('GET', 'sys/mounts')));
+    assert.ok(control.some((r) => r.status === 429), 'sys/mounts is limited by the global quota');
+    // ... and every default-exempt path is never refused, however often it is called.
+    let exemptCalls = 0;
+    let exemptLimited = 0;
+    for (const path of DEFAULT_EXEMPT_PATHS) {
+      const method = path === 'sys/health' || path === 'sys/seal-status' ? 'GET' : 'PUT';
+      const replies = await Promise.all(Array.from({ length: 5 }, () => fetch(`${node.address}/v1/${path}`, { method, ...(method === 'PUT' ? { headers: { 'Content-Type': 'application/json' }, body: '{}' } : {}) })));
+      for (const r of replies) {
+        await r.arrayBuffer();
+        exemptCalls++;
+        if (r.status === 429) exemptLimited++;
+      }
+    }
+    console.log(`over-quota served: ${served} ≤ ${allowed}; exempt paths limited: ${exemptLimited} (of ${exemptCalls} calls on ${DEFAULT_EXEMPT_PATHS.length} paths)`);
+    assert.equal(exemptLimited, 0);
+    assert.equal((await call('DELETE', 'sys/quotas/rate-limit/global-burst')).status, 204);
+    assert.equal((await call('DELETE', 'sys/quotas/rate-limit/burst')).status, 204);
+    assert.equal((await call('GET', 'secret/data/burst')).status, 200, 'limits lifted');
+  });
+
   it('needs a token with access to sys/quotas', async () => {
     const res = await fetch(`${node.address}/v1/sys/quotas/rate-limit/x`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ rate: 1 }) });
     assert.equal(res.status, 403);
