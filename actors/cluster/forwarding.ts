@@ -18,6 +18,7 @@ import type { AskCore } from '../front/routes.js';
 import type { ForwardingInfo } from './cluster.js';
 import { IndexStamper, RaftSharedState, headerValues } from './consistency.js';
 import { mutation } from '../../runtime/mutations.js';
+import { TEST_FORWARD_LISTEN_PORT, testPeerDial } from '../raft/test-peer-dial.js';
 
 /** Marks a request that arrived over the forwarding listener (never forwarded again: loop guard). */
 const VIA_FORWARD = Symbol('coffer.viaForward');
@@ -97,7 +98,7 @@ export class HaFront {
     server.on('tlsClientError', () => undefined); // before TLS material is set, or a peer without a cluster cert
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, host, () => resolve());
+      server.listen(TEST_FORWARD_LISTEN_PORT, host, () => resolve()); // 0 (ephemeral) unless a fault test pins it
     });
     this.listener = server;
     const port = (server.address() as AddressInfo).port;
@@ -266,12 +267,12 @@ export class HaFront {
   }
 
   private relay(target: ForwardingInfo, api: ApiRequest, req: IncomingMessage): Promise<{ status: number; headers: OutgoingHttpHeaders; body: Buffer }> {
-    const { host, port } = splitHostPort(target.forwardAddr);
+    const leaderId = target.leaderId as string;
+    const { host, port } = testPeerDial(leaderId, 'forward') ?? splitHostPort(target.forwardAddr); // fault tests: nemesis proxy
     const headers: OutgoingHttpHeaders = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
     headers['content-length'] = api.raw.length;
     headers[FORWARDED_FOR] = req.socket.remoteAddress ?? '';
-    const leaderId = target.leaderId as string;
     const agent = this.agentFor(target);
     return new Promise((resolve, reject) => {
       const out = httpsRequest(

@@ -19,6 +19,7 @@ import { assert } from '../../runtime/assert.js';
 import { decode, encode } from '../../runtime/codec.js';
 import { raftLimits } from '../../runtime/limits.js';
 import type { RaftMessage } from './core/types.js';
+import { testPeerDial } from './test-peer-dial.js';
 
 export interface PeerAddress {
   host: string;
@@ -259,9 +260,10 @@ class PeerLink {
   private connect(): void {
     if (this.isClosed()) return;
     const { tls, log } = this.opts;
+    const dial = testPeerDial(this.peerId, 'raft') ?? this.address; // fault tests: a nemesis proxy per directed link
     const socket = connect({
-      host: this.address.host,
-      port: this.address.port,
+      host: dial.host,
+      port: dial.port,
       key: tls.keyPem,
       cert: tls.certPem,
       ca: tls.caPem,

@@ -1,0 +1,243 @@
+// A 3-node (or N-node) Coffer cluster of child processes on 127.0.0.1 with a nemesis proxy on every
+// DIRECTED peer link: node i reaches node j's Raft port through proxy raft[i][j] and j's forwarding
+// listener through proxy fwd[i][j] (COFFER_TEST_PEER_DIAL, actors/raft/test-peer-dial.ts). Client traffic
+// goes straight to each node's API port. Formed like test/ha-cluster: init + unseal n1, the others join by
+// retry_join and are unsealed with the shares; a KV v2 mount `secret/` keeps up to 1000 versions per key.
+// Processes are ours: kill/stop/cont by PID; close() kills all of them and every proxy.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, sleep, until } from '../helpers/cluster.js';
+import { http, spawnCoffer, tempDir, type ServerProcess } from '../helpers/server-process.js';
+import { startProxy, type LinkFault, type NemesisProxy } from './proxy.js';
+
+export interface CofferNode {
+  readonly id: string;
+  readonly index: number;
+  readonly dir: string;
+  readonly apiPort: number;
+  readonly clusterPort: number;
+  readonly forwardPort: number;
+  readonly url: string;
+  proc: ServerProcess | null;
+  /** Set while SIGSTOPped. */
+  paused: boolean;
+}
+
+export interface CofferCluster {
+  readonly nodes: CofferNode[];
+  readonly rootToken: string;
+  readonly unsealKeys: string[];
+  /** raft[i][j]: the proxy node i dials for node j's Raft port (undefined on the diagonal). */
+  readonly raft: (NemesisProxy | undefined)[][];
+  /** fwd[i][j]: the proxy node i dials for node j's forwarding listener. */
+  readonly fwd: (NemesisProxy | undefined)[][];
+  /** Sets a fault on every proxy of the directed link i -> j (Raft and forwarding). */
+  setLink(i: number, j: number, fault: LinkFault): void;
+  /** Removes every fault from every proxy and resets their connections (peers redial at once). */
+  healAll(): void;
+  /** Index of the node answering sys/health 200 (the active node), polling up to `timeoutMs`. */
+  activeNode(timeoutMs?: number): Promise<number>;
+  /** SIGKILL (or another signal) by PID; waits for the exit. */
+  kill(i: number, signal?: NodeJS.Signals): Promise<void>;
+  /** Restarts a killed node on its data dir and unseals it. */
+  restart(i: number): Promise<void>;
+  pause(i: number): void;
+  resume(i: number): void;
+  /** Waits until every node is up, unsealed, and sees the same active node. */
+  waitHealthy(timeoutMs: number): Promise<number>;
+  /** The last lines of every node's log (for failure messages). */
+  logs(): string;
+  /** Kills every node and proxy; removes the data dirs unless `keepData` (a failed run keeps them). */
+  close(keepData?: boolean): Promise<void>;
+}
+
+function configFor(n: CofferNode, joinUrl: string | null): string {
+  const retry = joinUrl ? `  retry_join {\n    leader_api_addr = "${joinUrl}"\n  }\n` : '';
+  return (
+    `storage "raft" {\n  path = "${join(n.dir, 'data')}"\n  node_id = "${n.id}"\n${retry}}\n` +
+    `listener "tcp" {\n  address = "127.0.0.1:${n.apiPort}"\n  tls_disable = true\n}\n` +
+    `api_addr = "${n.url}"\ncluster_addr = "https://127.0.0.1:${n.clusterPort}"\nraw_storage_endpoint = true\n`
+  );
+}
+
+async function unseal(url: string, keys: string[]): Promise<void> {
+  for (const key of keys) {
+    const r = await http(url, 'PUT', 'sys/unseal', { body: { key } });
+    if (r.status !== 200) throw new Error(`unseal ${url}: ${r.status} ${JSON.stringify(r.body)}`);
+    if (r.body.sealed === false) return;
+  }
+}
+
+async function healthStatus(url: string): Promise<number> {
+  const res = await fetch(`${url}/v1/sys/health`, { signal: AbortSignal.timeout(1_500) });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+export interface StartCofferClusterOptions {
+  size?: number;
+  /** For temp dir names. */
+  name: string;
+  onProgress?: (line: string) => void;
+}
+
+export async function startCofferCluster(opts: StartCofferClusterOptions): Promise<CofferCluster> {
+  const size = opts.size ?? 3;
+  const progress = opts.onProgress ?? (() => {});
+  const dirs = Array.from({ length: size }, (_, i) => tempDir(`${opts.name}-n${i + 1}`));
+  const nodes: CofferNode[] = [];
+  for (let i = 0; i < size; i++) {
+    const apiPort = await freePort();
+    nodes.push({ id: `n${i + 1}`, index: i, dir: dirs[i]!.path, apiPort, clusterPort: await freePort(), forwardPort: await freePort(), url: `http://127.0.0.1:${apiPort}`, proc: null, paused: false });
+  }
+  const raft: (NemesisProxy | undefined)[][] = nodes.map(() => []);
+  const fwd: (NemesisProxy | undefined)[][] = nodes.map(() => []);
+  const proxies: NemesisProxy[] = [];
+  let rootToken = '';
+  let unsealKeys: string[] = [];
+
+  const close = async () => {
+    await Promise.allSettled(
+      nodes.map(async (n) => {
+        if (n.proc === null) return;
+        if (n.paused) n.proc.child.kill('SIGCONT');
+        await n.proc.kill('SIGKILL');
+        n.proc = null;
+      }),
+    );
+    await Promise.allSettled(proxies.map((p) => p.close()));
+  };
+  const removeDirs = () => dirs.forEach((d) => d.remove());
+  const envFor = (n: CofferNode): NodeJS.ProcessEnv => ({
+    COFFER_TEST_PEER_DIAL: nodes
+      .filter((o) => o !== n)
+      .flatMap((o) => [`${o.id}=${raft[n.index]![o.index]!.address}`, `${o.id}/forward=${fwd[n.index]![o.index]!.address}`])
+      .join(','),
+    COFFER_TEST_FORWARD_LISTEN_PORT: String(n.forwardPort),
+  });
+
+  try {
+    for (const a of nodes) {
+      for (const b of nodes) {
+        if (a === b) continue;
+        const r = await startProxy({ name: `${a.id}->${b.id} raft`, target: { host: '127.0.0.1', port: b.clusterPort } });
+        const f = await startProxy({ name: `${a.id}->${b.id} forward`, target: { host: '127.0.0.1', port: b.forwardPort } });
+        raft[a.index]![b.index] = r;
+        fwd[a.index]![b.index] = f;
+        proxies.push(r, f);
+      }
+    }
+    const launch = async (n: CofferNode) => {
+      const configPath = join(n.dir, 'coffer.hcl');
+      writeFileSync(configPath, configFor(n, n.index === 0 ? null : nodes[0]!.url));
+      n.proc = await spawnCoffer(['server', `-config=${configPath}`], /Listening on (\S+?);/, envFor(n));
+      n.paused = false;
+    };
+
+    progress(`coffer: starting ${size} nodes`);
+    await Promise.all(nodes.map(launch));
+    const n1 = nodes[0]!;
+    const init = await http(n1.url, 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } });
+    if (init.status !== 200) throw new Error(`init: ${init.status} ${JSON.stringify(init.body)}`);
+    unsealKeys = init.body.keys_base64;
+    rootToken = init.body.root_token;
+    await unseal(n1.url, unsealKeys);
+    await until('n1 active', 15_000, async () => (await healthStatus(n1.url)) === 200);
+    for (const n of nodes.slice(1)) {
+      await until(`${n.id} has the join challenge`, 20_000, async () => (await http(n.url, 'GET', 'sys/seal-status')).body.initialized === true);
+      await unseal(n.url, unsealKeys);
+      await until(`${n.id} unsealed`, 20_000, async () => (await http(n.url, 'GET', 'sys/seal-status')).body.sealed === false);
+    }
+    await until(`${size} voters`, 20_000, async () => {
+      const r = await http(n1.url, 'GET', 'sys/storage/raft/configuration', { token: rootToken });
+      return r.body?.data?.config?.servers?.filter((s: { voter: boolean }) => s.voter).length === size;
+    });
+    const m = await http(n1.url, 'POST', 'sys/mounts/secret', { token: rootToken, body: { type: 'kv', options: { version: '2' } } });
+    if (m.status >= 300) throw new Error(`mount secret/: ${m.status} ${JSON.stringify(m.body)}`);
+    const c = await http(n1.url, 'POST', 'secret/config', { token: rootToken, body: { max_versions: 1000 } });
+    if (c.status >= 300) throw new Error(`secret/config: ${c.status} ${JSON.stringify(c.body)}`);
+    progress(`coffer: ${size} voters, secret/ mounted`);
+  } catch (err) {
+    const logs = nodes.map((n) => `--- ${n.id}\n${n.proc?.stderr().slice(-3000) ?? ''}`).join('\n');
+    await close();
+    removeDirs();
+    throw new Error(`${(err as Error).message}\n${logs}`);
+  }
+
+  const cluster: CofferCluster = {
+    nodes,
+    rootToken,
+    unsealKeys,
+    raft,
+    fwd,
+    setLink(i, j, fault) {
+      raft[i]![j]!.set(fault);
+      fwd[i]![j]!.set(fault);
+    },
+    healAll() {
+      for (const p of proxies) {
+        p.heal();
+        p.resetConnections();
+      }
+    },
+    async activeNode(timeoutMs = 15_000) {
+      return (
+        (await until('an active node', timeoutMs, async () => {
+          for (const n of nodes) if (n.proc !== null && !n.paused && (await healthStatus(n.url).catch(() => 0)) === 200) return n.index + 1;
+          return null;
+        })) - 1
+      );
+    },
+    async kill(i, signal = 'SIGKILL') {
+      const n = nodes[i]!;
+      if (n.proc === null) return;
+      if (n.paused) n.proc.child.kill('SIGCONT');
+      await n.proc.kill(signal);
+      n.proc = null;
+      n.paused = false;
+    },
+    async restart(i) {
+      const n = nodes[i]!;
+      if (n.proc !== null) return;
+      n.proc = await spawnCoffer(['server', `-config=${join(n.dir, 'coffer.hcl')}`], /Listening on (\S+?);/, envFor(n));
+      await unseal(n.url, unsealKeys);
+    },
+    pause(i) {
+      const n = nodes[i]!;
+      if (n.proc === null || n.paused) return;
+      n.proc.child.kill('SIGSTOP');
+      n.paused = true;
+    },
+    resume(i) {
+      const n = nodes[i]!;
+      if (n.proc === null || !n.paused) return;
+      n.proc.child.kill('SIGCONT');
+      n.paused = false;
+    },
+    async waitHealthy(timeoutMs) {
+      return until('a healthy cluster (all unsealed, one active node every node agrees on)', timeoutMs, async () => {
+        const seen = await Promise.all(
+          nodes.map(async (n) => {
+            if (n.proc === null || n.paused) return null;
+            const r = await http(n.url, 'GET', 'sys/leader');
+            return r.status === 200 && typeof r.body.leader_address === 'string' && r.body.leader_address !== '' ? r.body.leader_address : null;
+          }),
+        );
+        if (seen.some((s) => s === null) || new Set(seen).size !== 1) return null;
+        const active = nodes.findIndex((n) => n.url === seen[0]);
+        if (active < 0 || (await healthStatus(nodes[active]!.url)) !== 200) return null;
+        return active + 1;
+      }).then((i) => i - 1);
+    },
+    logs() {
+      return nodes.map((n) => `--- ${n.id}\n${n.proc?.stderr().slice(-3000) ?? '(not running)'}`).join('\n');
+    },
+    async close(keepData = false) {
+      await close();
+      if (!keepData) removeDirs();
+    },
+  };
+  return cluster;
+}
+
+export { sleep };
