@@ -17,6 +17,7 @@ import { Barrier } from './barrier.js';
 import { Keyring } from './keyring.js';
 import { decodeBase64Strict, ownCopy, plainBytes } from './encoding.js';
 import { failpoint } from '../../runtime/failpoints.js';
+import { failpoint } from '../../runtime/failpoints.js';
 
 export interface PhysicalWrite {
   key: string;

@@ -1,0 +1,126 @@
+// Shared pieces of the crash/kill fault tests (CRASH-POINTS, DUR-KILL, FSYNC-AUDIT): a node started from
+// its own HCL config with extra environment (failpoints), a write load of unique values that records
+// which writes were acknowledged, and the check that every acknowledged write is readable.
+// Writes go to sys/raw (raw_storage_endpoint = true): one storage write per request, nothing else.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { http, spawnCoffer, type ServerProcess } from './server-process.js';
+
+/** Starts `coffer server` on 127.0.0.1 for `dir` with `env` added to the environment. */
+export function startFaultNode(dir: string, opts: { env?: NodeJS.ProcessEnv; extraConfig?: string; nodeId?: string } = {}): Promise<ServerProcess> {
+  const configPath = join(dir, 'coffer.hcl');
+  writeFileSync(
+    configPath,
+    `storage "raft" {\n  path = "${join(dir, 'data')}"\n  node_id = "${opts.nodeId ?? 'node1'}"\n${opts.extraConfig ?? ''}}\n` +
+      `listener "tcp" {\n  address = "127.0.0.1:0"\n  tls_disable = true\n}\nraw_storage_endpoint = true\n`,
+  );
+  return spawnCoffer(['server', `-config=${configPath}`], /Listening on (\S+?);/, opts.env ?? {});
+}
+
+/** Resolves when the child process has exited (at once if it already has). */
+export function exited(p: ServerProcess): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => p.child.once('exit', () => resolve()));
+}
+
+export interface LoadOptions {
+  /** Current target URL for writer w (it may change between requests, e.g. after a failover). */
+  target(w: number): string | null;
+  token: string;
+  writers: number;
+  /** Key prefix; keys are `${prefix}/w${w}/k${i}`, values unique per key and write. */
+  prefix: string;
+  /** Called by writer 0 every `everyOps` writes (e.g. a keyring rotation), errors ignored. */
+  sideOp?: { everyOps: number; run(url: string): Promise<unknown> };
+  /** Pause after a failed request (connection refused while a node restarts). */
+  retryMs?: number;
+}
+
+/** Concurrent writers of unique values; `acked` holds exactly the writes answered 204. */
+export class WriteLoad {
+  readonly acked = new Map<string, string>();
+  attempted = 0;
+  failed = 0;
+  private stopped = false;
+  private readonly done: Promise<void>;
+
+  constructor(private readonly o: LoadOptions) {
+    this.done = Promise.all(Array.from({ length: o.writers }, (_, w) => this.writer(w))).then(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.done;
+  }
+
+  private async writer(w: number): Promise<void> {
+    for (let i = 0; !this.stopped; i++) {
+      const url = this.o.target(w);
+      if (url === null) {
+        await sleepMs(this.o.retryMs ?? 50);
+        continue;
+      }
+      if (w === 0 && this.o.sideOp !== undefined && i > 0 && i % this.o.sideOp.everyOps === 0) await this.o.sideOp.run(url).catch(() => undefined);
+      const key = `${this.o.prefix}/w${w}/k${i}`;
+      const value = `${this.o.prefix}-${w}-${i}-${Math.random().toString(36).slice(2)}`;
+      this.attempted++;
+      try {
+        const r = await http(url, 'PUT', `sys/raw/${key}`, { token: this.o.token, body: { value } });
+        if (r.status === 204) this.acked.set(key, value);
+        else this.failed++;
+      } catch {
+        this.failed++; // refused or reset: the node is gone or restarting
+        await sleepMs(this.o.retryMs ?? 50);
+      }
+    }
+  }
+}
+
+/** Reads every acknowledged write back; returns the keys missing or holding another value. */
+export async function lostWrites(url: string, token: string, acked: Map<string, string>, parallel = 8): Promise<string[]> {
+  const entries = [...acked];
+  const lost: string[] = [];
+  let next = 0;
+  const reader = async () => {
+    while (next < entries.length) {
+      const [key, value] = entries[next++]!;
+      let r = await http(url, 'GET', `sys/raw/${key}`, { token, headers: { 'X-Coffer-Consistency': 'linearizable' } });
+      // A 5xx (e.g. no leader confirmed yet) is not an answer about the key: ask again, a few times.
+      for (let retry = 0; retry < 5 && r.status >= 500; retry++) {
+        await sleepMs(200);
+        r = await http(url, 'GET', `sys/raw/${key}`, { token, headers: { 'X-Coffer-Consistency': 'linearizable' } });
+      }
+      if (r.status !== 200 || r.body?.data?.value !== value) lost.push(key);
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, reader));
+  return lost;
+}
+
+export const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A small seeded PRNG (mulberry32) for choosing failpoints and kill instants reproducibly. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The fault tests' seed: COFFER_FAULT_SEED, else the first 8 hex digits of the checked-out commit, else today. */
+export async function faultSeed(): Promise<{ seed: number; from: string }> {
+  const env = process.env.COFFER_FAULT_SEED;
+  if (env !== undefined && /^\d+$/.test(env)) return { seed: Number(env), from: 'COFFER_FAULT_SEED' };
+  try {
+    const { execFileSync } = await import('node:child_process');
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    if (/^[0-9a-f]{8}/.test(head)) return { seed: parseInt(head.slice(0, 8), 16), from: `commit ${head.slice(0, 8)}` };
+  } catch {
+    // not a git checkout: fall through
+  }
+  return { seed: Math.floor(Date.now() / 86_400_000), from: 'day number' };
+}
