@@ -31,12 +31,6 @@ function positiveInt(v: unknown, name: string): number {
   return n;
 }
 
-function positiveInt(v: unknown, name: string): number {
-  const n = typeof v === 'string' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) throw new Error(`config: ${name} must be a positive integer`);
-  return n;
-}
-
 function durationMs(v: string, name: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
   if (!m) throw new Error(`config: ${name} must be a duration such as "2s" or "500ms"`);
@@ -109,8 +103,6 @@ export async function parseConfigText(fileName: string, text: string): Promise<O
     });
   }
   if (logLevel) config.logLevel = logLevel;
-  // storage "raft" { snapshot_threshold }: log entries before the node snapshots its FSM and compacts (OpenBao's name).
-  if (raft.snapshot_threshold !== undefined) config.snapshotThreshold = positiveInt(raft.snapshot_threshold, 'storage.raft.snapshot_threshold');
   // storage "raft" { snapshot_threshold }: log entries before the node snapshots its FSM and compacts (OpenBao's name).
   if (raft.snapshot_threshold !== undefined) config.snapshotThreshold = positiveInt(raft.snapshot_threshold, 'storage.raft.snapshot_threshold');
   // OpenBao (HCSEC-2025-14): audit devices may be enabled over the API only with this set (docs/audit.md).

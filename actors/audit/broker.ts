@@ -21,7 +21,6 @@ import { FileSink, parseFileOptions, type FileDeviceOptions } from './file-devic
 import { formatRequest, formatResponse, type AuditRequestInfo } from './format.js';
 import { AUDIT_TABLE_KEY, LOCAL_AUDIT_TABLE_KEY, auditSaltKey, type AuditEntry, type AuditTable } from './table.js';
 import { mutation } from '../../runtime/mutations.js';
-import { mutation } from '../../runtime/mutations.js';
 
 export interface AuditBrokerDeps {
   physical: PhysicalReader;

@@ -17,7 +17,6 @@ import { Barrier } from './barrier.js';
 import { Keyring } from './keyring.js';
 import { decodeBase64Strict, ownCopy, plainBytes } from './encoding.js';
 import { failpoint } from '../../runtime/failpoints.js';
-import { failpoint } from '../../runtime/failpoints.js';
 
 export interface PhysicalWrite {
   key: string;

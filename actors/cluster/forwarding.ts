@@ -18,7 +18,6 @@ import type { AskCore } from '../front/routes.js';
 import type { ForwardingInfo } from './cluster.js';
 import { IndexStamper, RaftSharedState, headerValues } from './consistency.js';
 import { mutation } from '../../runtime/mutations.js';
-import { mutation } from '../../runtime/mutations.js';
 import { TEST_FORWARD_LISTEN_PORT, testPeerDial } from '../raft/test-peer-dial.js';
 
 /** Marks a request that arrived over the forwarding listener (never forwarded again: loop guard). */

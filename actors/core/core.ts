@@ -4,7 +4,6 @@
 import { randomUUID } from 'node:crypto';
 import { CofferError } from '../../runtime/errors.js';
 import { failpoint } from '../../runtime/failpoints.js';
-import { failpoint } from '../../runtime/failpoints.js';
 import { Barrier } from '../barrier/barrier.js';
 import { Keyring } from '../barrier/keyring.js';
 import { KEYRING_PATH, initializeShamir, openKeyring, openKeyringWithRootKey, readSealConfig, rotateKeyring, validateSealConfig, type SealConfig } from '../barrier/seal.js';

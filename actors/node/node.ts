@@ -46,8 +46,6 @@ export interface NodeConfig {
   audit?: AuditSettings;
   /** Config `storage "raft" { snapshot_threshold }`: log entries before a snapshot + compaction (default raftLimits). */
   snapshotThreshold?: number;
-  /** Config `storage "raft" { snapshot_threshold }`: log entries before a snapshot + compaction (default raftLimits). */
-  snapshotThreshold?: number;
   /** Called when a fail-stop actor dies; the CLI exits the process, the SDK surfaces it. */
   onFailStop?: (actor: string, err: Error) => void;
 }

@@ -24,8 +24,6 @@ import { CofferError } from '../../runtime/errors.js';
 import { raftLimits } from '../../runtime/limits.js';
 import { failpoint } from '../../runtime/failpoints.js';
 import { raftCoreMutations } from '../../runtime/mutations.js';
-import { failpoint } from '../../runtime/failpoints.js';
-import { raftCoreMutations } from '../../runtime/mutations.js';
 import { openStorageEnv, type StorageEnv } from '../storage/env.js';
 import { Fsm, KEY_APPLIED } from '../storage/fsm.js';
 import { LogStore } from '../storage/log-store.js';

@@ -6,7 +6,6 @@
 // and a crash that loses an apply is repaired by replaying the log from `applied` on open.
 import { assert, assertNever } from '../../runtime/assert.js';
 import { failpoint } from '../../runtime/failpoints.js';
-import { failpoint } from '../../runtime/failpoints.js';
 import type { Entry } from '../raft/core/types.js';
 import { assertWritable, type StorageEnv } from './env.js';
 import { assertIndexTerm, decodeRecord, encodeRecord } from './records.js';

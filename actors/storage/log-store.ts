@@ -7,8 +7,6 @@
 import { assert, assertSafeInteger } from '../../runtime/assert.js';
 import { failpoint } from '../../runtime/failpoints.js';
 import { mutation } from '../../runtime/mutations.js';
-import { failpoint } from '../../runtime/failpoints.js';
-import { mutation } from '../../runtime/mutations.js';
 import type { Entry, HardState, SnapshotMeta } from '../raft/core/types.js';
 import { assertWritable, type StorageEnv } from './env.js';
 import { assertIndexTerm, decodeEntry, decodeRecord, encodeEntry, encodeRecord, type LogBase } from './records.js';
@@ -141,7 +139,6 @@ export class LogStore {
     const replaceAll = throughIndex > this.lastIndex() || (metaTerm !== undefined && metaTerm !== meta.term);
     if (replaceAll) assert(throughIndex === meta.index, 'a snapshot that replaces the log must be compacted through its index');
     const dropThrough = replaceAll ? this.lastIndex() : throughIndex;
-    failpoint('snapshot-before-truncate');
     failpoint('snapshot-before-truncate');
     const base: LogBase = replaceAll ? { index: meta.index, term: meta.term } : { index: throughIndex, term: this.term(throughIndex)! };
     const committed = this.env.root.batch(() => {

@@ -3,7 +3,6 @@
 import { pathToFileURL } from 'node:url';
 import { assert } from '../../runtime/assert.js';
 import { raftCoreMutations } from '../../runtime/mutations.js';
-import { raftCoreMutations } from '../../runtime/mutations.js';
 import type { CreateRaftNode } from '../../actors/raft/core/types.js';
 
 export async function loadCore(path?: string): Promise<CreateRaftNode> {

@@ -9,7 +9,6 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Env, type Args } from './interaction-env.test-helper.js';
 import { raftCoreMutations } from '../../../runtime/mutations.js';
-import { raftCoreMutations } from '../../../runtime/mutations.js';
 
 const dir = fileURLToPath(new URL('../../../../fixtures/raft/', import.meta.url));
 const rewrite = process.env['REWRITE'] === '1';
