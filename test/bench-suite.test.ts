@@ -17,8 +17,8 @@ function runSuite(args: string[]): Promise<{ code: number | null; stdout: string
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve) => {
-    // The runner bounds itself (--budget); this only stops a hung child.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    // The runner bounds itself (--budget); this only stops a hung one (SIGTERM: it then stops its servers).
+    const timer = setTimeout(() => child.kill('SIGTERM'), 90_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });

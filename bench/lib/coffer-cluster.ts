@@ -19,9 +19,13 @@ export async function startCofferCluster(opts: { size?: number; onProgress?: (li
   const progress = opts.onProgress ?? (() => {});
   const dirs = Array.from({ length: size }, (_, i) => tempDir(`bench-n${i + 1}`));
   const procs: ServerProcess[] = [];
+  // If the bench exits before stop() (a signal mid-run), the directories still go.
+  const removeDirs = () => dirs.forEach((d) => d.remove());
+  process.once('exit', removeDirs);
   const stop = async (): Promise<void> => {
     await Promise.allSettled(procs.map((p) => p.kill('SIGTERM')));
-    for (const d of dirs) d.remove();
+    removeDirs();
+    process.removeListener('exit', removeDirs);
   };
   try {
     const specs: ClusterNodeSpec[] = [];

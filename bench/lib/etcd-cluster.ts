@@ -179,9 +179,13 @@ export async function startEtcdCluster(opts: EtcdClusterOptions): Promise<EtcdCl
     }
   };
 
+  // If the caller exits before stop() (a signal mid-run), the data directories still go.
+  const removeRoot = () => rmSync(root, { recursive: true, force: true });
+  process.once('exit', removeRoot);
   const stop = async (): Promise<void> => {
     await Promise.all(members.map((_, i) => killMember(i, 'SIGTERM')));
-    rmSync(root, { recursive: true, force: true });
+    removeRoot();
+    process.removeListener('exit', removeRoot);
   };
 
   try {

@@ -54,6 +54,7 @@ const memOf = (pid: number) => {
 
 export async function measureIdleMemory(s: Settings, progress: (line: string) => void): Promise<MemoryResult> {
   const dir = tempDir('bench-mem');
+  process.once('exit', dir.remove);
   let proc: ServerProcess | null = null;
   const settleMs = s.quick ? 1500 : 5000;
   try {
@@ -92,5 +93,6 @@ export async function measureIdleMemory(s: Settings, progress: (line: string) =>
   } finally {
     await proc?.kill('SIGTERM');
     dir.remove();
+    process.removeListener('exit', dir.remove);
   }
 }

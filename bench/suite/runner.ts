@@ -5,6 +5,7 @@
 //        [--connections N] [--write-connections 1,64,256] [--read-keys N] [--secrets N]
 //        [--budget S] [--out DIR] [--json]
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +54,38 @@ export function parseSettings(argv: string[]): { settings: Settings; names: stri
 }
 
 const progress = (line: string) => process.stderr.write(`  ${line}\n`);
+
+/** Our direct children (servers, etcd members), from /proc: all of them are processes this run started. */
+function childPids(): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid) pids.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** Stops for whatever is up right now: an interrupted run must not leave servers or etcd behind. */
+const upNow = new Set<() => Promise<void>>();
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.once(sig, () => {
+    process.stderr.write(`\nbench suite: ${sig}, stopping ${upNow.size} running system(s)\n`);
+    // A system still coming up has no stop function yet: its processes are stopped by PID here.
+    const force = setTimeout(() => {
+      for (const pid of childPids()) process.kill(pid, 'SIGKILL');
+      process.exit(130);
+    }, 8000);
+    for (const pid of childPids()) process.kill(pid, 'SIGTERM');
+    void Promise.allSettled([...upNow].map((stop) => stop())).then(() => {
+      clearTimeout(force);
+      process.exit(130);
+    });
+  });
 
 /** One request per distinct shape: fails fast on a wrong setup; keeps Coffer's answers for the ceiling. */
 async function probe(plan: LoadPlan, bodies: Map<BodyKind, string>): Promise<void> {
@@ -119,21 +152,25 @@ async function main(): Promise<void> {
             continue;
           }
           const bare = await startBareServer(get, put);
+          upNow.add(bare.stop);
           try {
             await runPoint(p, p.plan({ url: bare.url, pids: [bare.pid] } satisfies CeilingTarget), [bare.pid]);
           } finally {
+            upNow.delete(bare.stop);
             await bare.stop();
           }
         }
         continue;
       }
       const up: Running<CofferTarget | EtcdTarget> = system === 'etcd' ? await startEtcd(s, progress) : system === 'coffer-1' ? await startCofferOne(s, progress) : await startCofferThree(s, progress);
+      upNow.add(up.stop);
       try {
         for (const p of mine) {
           const plan = system === 'etcd' ? (p as Extract<Point, { system: 'etcd' }>).plan(up.target as EtcdTarget) : (p as Extract<Point, { system: 'coffer-1' | 'coffer-3' }>).plan(up.target as CofferTarget);
           await runPoint(p, plan, up.target.pids);
         }
       } finally {
+        upNow.delete(up.stop);
         await up.stop();
       }
     } catch (err) {
