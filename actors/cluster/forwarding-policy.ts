@@ -3,7 +3,7 @@
 // which the front turns into a forward to the active node (or a 307). A request that writes without
 // being predicted here still fails its first commit with NOT_LEADER (handlers are free of side effects
 // before their first storage write), so it runs exactly once either way.
-import { CofferError } from '../../runtime/errors.js';
+import { CofferError, httpStatusOf } from '../../runtime/errors.js';
 import type { CallerInfo, Operation, PathSpec } from '../mounts/framework/types.js';
 
 function forward(reason: string): never {
@@ -27,4 +27,16 @@ export function forwardIfAlwaysWrites(spec: PathSpec, operation: Operation): voi
   const w = spec.alwaysWrites;
   if (w === undefined) return;
   if (w.includes(operation) || (operation === 'create' && w.includes('update'))) forward(`${operation} always writes`);
+}
+
+/**
+ * A write-type operation the handler refused on a standby (a 4xx: check-and-set mismatch, a missing key…)
+ * was judged against this node's FSM, which may lag the active node: only the active node may refuse it.
+ * (LIN-KV-ACTIVE found a restarted, lagging standby answering "check-and-set parameter did not match" for a
+ * CAS on the key's current version.) Read and list operations keep their local answer.
+ */
+export function forwardIfRefusedOnStandby(err: unknown, operation: Operation): void {
+  if (operation === 'read' || operation === 'list' || !(err instanceof CofferError)) return;
+  const status = httpStatusOf(err.value.code);
+  if (status >= 400 && status < 500) forward(`a ${operation} refused against this standby's possibly stale state (${status})`);
 }

@@ -10,7 +10,7 @@
 import { request as httpsRequest, createServer as createHttpsServer, Agent, type Server as HttpsServer } from 'node:https';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { PeerCertificate } from 'node:tls';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ApiRequest } from '../front/request.js';
 import { sendError } from '../front/respond.js';
@@ -260,6 +260,13 @@ export class HaFront {
         this.counters.forwardFailures++;
         this.opts.log.warn({ err: (err as Error).message, to: target.forwardAddr }, 'forwarding to the active node failed');
         this.dropAgent();
+        // Once the request may have reached the active node, neither a retry nor a 307 is safe: the write
+        // could run twice (LIN-KV-ACTIVE found a KV v2 write applied at two versions after a link reset).
+        // The client learns the outcome is unknown, as from a timeout.
+        if ((err as { delivered?: boolean }).delivered === true) {
+          sendError(res, 502, [`error forwarding the request to the active node (${(err as Error).message}): it may or may not have been applied`]);
+          return true;
+        }
       }
     }
     await this.redirect(req, res);
@@ -274,7 +281,10 @@ export class HaFront {
     headers['content-length'] = api.raw.length;
     headers[FORWARDED_FOR] = req.socket.remoteAddress ?? '';
     const agent = this.agentFor(target);
+    // Delivered = the request may have reached the active node: written on a socket past its TLS handshake.
+    let handshakeDone = false;
     return new Promise((resolve, reject) => {
+      const fail = (err: Error) => reject(Object.assign(err, { delivered: handshakeDone }));
       const out = httpsRequest(
         {
           host,
@@ -291,7 +301,7 @@ export class HaFront {
         (inc) => {
           const chunks: Buffer[] = [];
           inc.on('data', (c: Buffer) => chunks.push(c));
-          inc.on('error', reject);
+          inc.on('error', fail);
           inc.on('end', () => {
             const body = Buffer.concat(chunks);
             const headersOut: OutgoingHttpHeaders = {};
@@ -301,8 +311,13 @@ export class HaFront {
           });
         },
       );
+      out.on('socket', (s) => {
+        // A reused keep-alive socket is past its handshake; a fresh one reports secureConnect.
+        if ((s as TLSSocket).authorized === true) handshakeDone = true;
+        else s.once('secureConnect', () => (handshakeDone = true));
+      });
       out.on('timeout', () => out.destroy(new Error('forwarding timed out')));
-      out.on('error', reject);
+      out.on('error', fail);
       out.end(api.raw);
     });
   }
@@ -312,7 +327,9 @@ export class HaFront {
     const key = `${target.forwardAddr}|${tls.certPem}`;
     if (this.agent?.key === key) return this.agent.agent;
     this.agent?.agent.destroy();
-    const agent = new Agent({ keepAlive: true, maxSockets: 128, ca: tls.caPem, cert: tls.certPem, key: tls.keyPem, rejectUnauthorized: true });
+    // timeout: idle keep-alive sockets close well before the listener's 65 s keepAliveTimeout, so a request is
+    // not written on a socket the server is closing (its failure would now be a 502, not a retry).
+    const agent = new Agent({ keepAlive: true, maxSockets: 128, timeout: FORWARD_TIMEOUT_MS, ca: tls.caPem, cert: tls.certPem, key: tls.keyPem, rejectUnauthorized: true });
     this.agent = { agent, key };
     return agent;
   }

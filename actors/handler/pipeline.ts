@@ -22,7 +22,7 @@ import { backendFactories } from '../mounts/registry.js';
 import { policyKey, type StoredPolicy } from '../mounts/sys/policy-store.js';
 import { parseWrapTtl, WRAPPING_TOKEN_PATHS } from '../mounts/sys/wrapping.js';
 import { consumeUse, resolveToken } from '../mounts/token/store.js';
-import { forwardBeforeRunning, forwardIfAlwaysWrites } from '../cluster/forwarding-policy.js';
+import { forwardBeforeRunning, forwardIfAlwaysWrites, forwardIfRefusedOnStandby } from '../cluster/forwarding-policy.js';
 import { AuditBroker, type AuditTrail } from '../audit/broker.js';
 import { BlobCache } from './blob-cache.js';
 import type { LogicalReply, LogicalRequest } from './messages.js';
@@ -119,7 +119,13 @@ export class Pipeline {
     }
     if (!resolved.spec.unauthenticated) mountReq.caller = { ...mountReq.caller, sudo: await this.authorize(req, caller, resolved.operation, resolved.spec.sudo === true, wrapTtlS) };
     await trail.logRequest(resolved.operation); // fail closed: no device wrote it → 500, nothing runs
-    const executed = await executeOnMount(compiled, mount, mountReq, resolved, mountDeps);
+    let executed: Awaited<ReturnType<typeof executeOnMount>>;
+    try {
+      executed = await executeOnMount(compiled, mount, mountReq, resolved, mountDeps);
+    } catch (err) {
+      if (req.standby) forwardIfRefusedOnStandby(err, resolved.operation); // the active node decides refusals
+      throw err;
+    }
     const warnings = executed.unknownFields.length > 0 && resolved.spec.fields ? [`Endpoint ignored these unrecognized parameters: [${executed.unknownFields.join(' ')}]`] : [];
     return shapeReply(executed.result, executed.operation, warnings, mount);
   }
