@@ -44,7 +44,9 @@ export interface EtcdClusterOptions {
 export interface EtcdCluster {
   members: EtcdMember[];
   /** SIGTERM every member still running (SIGKILL after 5 s), then remove the data directories. */
-  stop(): Promise<void>;
+  stop(opts?: { keepData?: boolean }): Promise<void>;
+  /** The temp directory holding every member's data dir and log (kept by stop({ keepData: true })). */
+  root: string;
   /** The client URL of the member that reports itself leader (polls up to 10 s). */
   leaderClientUrl(): Promise<string>;
   /** Signals one member by PID and waits until it has exited (SIGKILL by default). */
@@ -182,9 +184,10 @@ export async function startEtcdCluster(opts: EtcdClusterOptions): Promise<EtcdCl
   // If the caller exits before stop() (a signal mid-run), the data directories still go.
   const removeRoot = () => rmSync(root, { recursive: true, force: true });
   process.once('exit', removeRoot);
-  const stop = async (): Promise<void> => {
+  // keepData: a failed fault test keeps the members' data and logs for its report.
+  const stop = async (stopOpts: { keepData?: boolean } = {}): Promise<void> => {
     await Promise.all(members.map((_, i) => killMember(i, 'SIGTERM')));
-    removeRoot();
+    if (stopOpts.keepData !== true) removeRoot();
     process.removeListener('exit', removeRoot);
   };
 
@@ -214,6 +217,7 @@ export async function startEtcdCluster(opts: EtcdClusterOptions): Promise<EtcdCl
 
   return {
     members,
+    root,
     stop,
     leaderClientUrl,
     killMember,

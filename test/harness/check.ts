@@ -90,3 +90,21 @@ export function describeOp(o: HarnessOp | Operation<KvInput, KvOutput>): string 
   const extra = [h.node !== undefined ? `to ${h.node}` : '', h.servedBy ? `served ${h.servedBy}` : '', h.index !== undefined ? `index ${h.index}` : '', h.error ? `(${h.error})` : ''].filter(Boolean).join(' ');
   return `#${o.id} ${o.client} [${ms(o.call)}, ${ms(o.ret)}] ${o.key} ${kvModel.describeOperation(o.input, o.output)} ${h.outcome ?? ''} ${extra}`.trim();
 }
+
+/**
+ * etcd robustness's history patch (RELIABILITY.md A.1 step 4): an indeterminate write/CAS whose unique value
+ * never reached the final stored state did not take effect, so it becomes a definite failure; the checker then
+ * need not consider it at every later point. Sound only when `applied` lists every value ever applied to the
+ * key (no deletes, no version pruning). Returns the patched history and how many operations were patched.
+ */
+export function patchIndeterminateWrites(history: readonly HarnessOp[], applied: (key: string) => ReadonlySet<string> | undefined): { history: HarnessOp[]; patched: number } {
+  let patched = 0;
+  const out = history.map((o) => {
+    if (o.outcome !== 'indeterminate' || (o.input.kind !== 'write' && o.input.kind !== 'cas')) return o;
+    const values = applied(o.key);
+    if (values === undefined || values.has(o.input.value)) return o;
+    patched++;
+    return { ...o, outcome: 'failed' as const, ret: o.ret ?? o.call, error: `${o.error ?? 'no answer'}; patched: its value was never applied` };
+  });
+  return { history: out, patched };
+}

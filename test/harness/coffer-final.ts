@@ -2,7 +2,9 @@
 // §7.2 LIN-KV-ACTIVE): one write that must succeed; every node applies up to it; then
 //   acked writes present: every acknowledged write/CAS is readable at its version with its value;
 //   convergence: every node holds the same metadata and latest value for every key of the run.
-// The workload has stopped, so once a node's applied index passes the final write its KV data is final.
+//   no duplicate applies: no value is stored at two versions (each workload value is written once);
+// and it patches the history (etcd robustness): an indeterminate write whose value was never stored did not
+// happen. The workload has stopped, so once a node's applied index passes the final write its data is final.
 import { http } from '../helpers/server-process.js';
 import { until } from '../helpers/cluster.js';
 import type { CofferCluster } from './coffer-cluster.js';
@@ -21,6 +23,17 @@ async function pool<T, R>(items: readonly T[], width: number, fn: (t: T) => Prom
     }),
   );
   return out;
+}
+
+/**
+ * A GET for the end-of-run checks: retried while the node answers 5xx or not at all (right after a heal a
+ * standby may still refuse reads until it hears from the leader again); 200/404 and other 4xx are final.
+ */
+async function settledGet(url: string, path: string, token: string, timeoutMs = 20_000): Promise<Awaited<ReturnType<typeof http>>> {
+  return until(`GET ${path} on ${url}`, timeoutMs, async () => {
+    const r = await http(url, 'GET', path, { token });
+    return r.status < 500 ? r : null;
+  });
 }
 
 /** Writes `key` on the active node until it is acknowledged; returns its Raft index (from X-Vault-Index). */
@@ -48,15 +61,54 @@ export interface LostWrite {
   found: string;
 }
 
-/** Reads every acknowledged write at its version on `nodeIndex`; returns those missing or different. */
-export async function lostAckedWrites(c: CofferCluster, nodeIndex: number, acked: readonly { key: string; version: number; value: string }[]): Promise<LostWrite[]> {
+/** Every version of every key as stored on one node: values[version] (index 0 unused; null = unreadable). */
+export type KeyVersions = Map<string, (string | null)[]>;
+
+/**
+ * Reads all versions of `keys` on `nodeIndex` (the mount keeps 1000 versions and the workload never deletes,
+ * so this is every write the cluster applied): the "final committed log" of etcd's history patching.
+ */
+export async function readAllVersions(c: CofferCluster, nodeIndex: number, keys: readonly string[]): Promise<KeyVersions> {
   const url = c.nodes[nodeIndex]!.url;
-  const lost = await pool(acked, 8, async (w) => {
-    const r = await http(url, 'GET', `secret/data/${w.key}?version=${w.version}`, { token: c.rootToken });
-    const got = r.status === 200 ? r.body?.data?.data?.v : undefined;
-    return got === w.value ? null : { ...w, found: r.status === 200 ? JSON.stringify(got) : `HTTP ${r.status}` };
+  const current = await pool(keys, 8, async (key) => {
+    const m = await settledGet(url, `secret/metadata/${key}`, c.rootToken);
+    return m.status === 200 ? (m.body?.data?.current_version as number) : 0;
   });
-  return lost.filter((l): l is LostWrite => l !== null);
+  const reads: { key: string; version: number }[] = [];
+  keys.forEach((key, i) => {
+    for (let v = 1; v <= current[i]!; v++) reads.push({ key, version: v });
+  });
+  const values = await pool(reads, 8, async ({ key, version }) => {
+    const r = await settledGet(url, `secret/data/${key}?version=${version}`, c.rootToken);
+    const v = r.status === 200 ? r.body?.data?.data?.v : undefined;
+    return typeof v === 'string' ? v : null;
+  });
+  const out: KeyVersions = new Map(keys.map((k, i) => [k, new Array<string | null>(current[i]! + 1).fill(null)]));
+  reads.forEach((r, i) => (out.get(r.key)![r.version] = values[i]!));
+  return out;
+}
+
+/** Acknowledged writes whose value is not stored at their version. */
+export function lostAckedWrites(stored: KeyVersions, acked: readonly { key: string; version: number; value: string }[]): LostWrite[] {
+  const lost: LostWrite[] = [];
+  for (const w of acked) {
+    const got = stored.get(w.key)?.[w.version];
+    if (got !== w.value) lost.push({ ...w, found: got === undefined ? 'no such version' : JSON.stringify(got) });
+  }
+  return lost;
+}
+
+/** Values stored at more than one version: a write applied twice (every workload value is unique). */
+export function duplicateApplies(stored: KeyVersions): { key: string; value: string; versions: number[] }[] {
+  const dups: { key: string; value: string; versions: number[] }[] = [];
+  for (const [key, versions] of stored) {
+    const at = new Map<string, number[]>();
+    versions.forEach((v, i) => {
+      if (v !== null) at.set(v, [...(at.get(v) ?? []), i]);
+    });
+    for (const [value, vs] of at) if (vs.length > 1) dups.push({ key, value, versions: vs });
+  }
+  return dups;
 }
 
 /** Compares each key's metadata (versions, times) and latest value across all nodes; returns the keys that differ. */
@@ -64,8 +116,8 @@ export async function divergentKeys(c: CofferCluster, keys: readonly string[]): 
   const views = await pool(keys, 4, async (key) => {
     const perNode = await Promise.all(
       c.nodes.map(async (n) => {
-        const meta = await http(n.url, 'GET', `secret/metadata/${key}`, { token: c.rootToken });
-        const data = await http(n.url, 'GET', `secret/data/${key}`, { token: c.rootToken });
+        const meta = await settledGet(n.url, `secret/metadata/${key}`, c.rootToken);
+        const data = await settledGet(n.url, `secret/data/${key}`, c.rootToken);
         const m = meta.body?.data;
         return JSON.stringify({
           meta: meta.status,

@@ -21,10 +21,12 @@
 //                     setLink(i, j, fault), healAll(), kill/restart/pause/resume by PID, activeNode(),
 //                     waitHealthy(), logs(), close(keepData).
 //   coffer-faults.ts  COFFER_FAULTS and injectFault(): one fault held for holdMs, then healed; FaultRecord.
-//   coffer-final.ts   finalWrite(), waitAllApplied(), lostAckedWrites(), divergentKeys(): end-of-run checks.
+//   coffer-final.ts   finalWrite(), waitAllApplied(), readAllVersions() (every stored version of the run's
+//                     keys), lostAckedWrites(), duplicateApplies(), divergentKeys(): end-of-run checks.
 //   etcd-control.ts   startProxiedEtcd(): a 3-member etcd (bench/lib/etcd-cluster.ts) whose peer traffic
 //                     passes one proxy per member, faults attributed to the sending member (X-Server-From).
-//   check.ts          checkLinearizable(history) -> LinSummary; definiteStaleReads(); ackedWrites(); describeOp().
+//   check.ts          checkLinearizable(history) -> LinSummary; definiteStaleReads(); ackedWrites();
+//                     patchIndeterminateWrites(history, appliedValues) (etcd's history patch); describeOp().
 //   report.ts         RunReport: history-<run>.jsonl, events.jsonl, summary.txt; finish(ok) removes on success.
 //
 // A typical run (see test/lin-kv-active.test.ts):
@@ -40,6 +42,7 @@ export { Workload, seededRandom, type Endpoint, type WorkloadClient, type Worklo
 export { NemesisProxy, startProxy, type LinkFault, type Direction, type ProxyOptions, type ProxyStats } from './proxy.js';
 export { startCofferCluster, type CofferCluster, type CofferNode, type StartCofferClusterOptions } from './coffer-cluster.js';
 export { COFFER_FAULTS, injectFault, type CofferFault, type FaultRecord, type FaultOptions } from './coffer-faults.js';
-export { finalWrite, waitAllApplied, lostAckedWrites, divergentKeys, type LostWrite } from './coffer-final.js';
-export { checkLinearizable, definiteStaleReads, ackedWrites, describeOp, type LinSummary } from './check.js';
+export { finalWrite, waitAllApplied, readAllVersions, lostAckedWrites, duplicateApplies, divergentKeys, type LostWrite, type KeyVersions } from './coffer-final.js';
+export { startProxiedEtcd, etcdSenderOf, type ProxiedEtcd } from './etcd-control.js';
+export { checkLinearizable, definiteStaleReads, ackedWrites, patchIndeterminateWrites, describeOp, type LinSummary } from './check.js';
 export { RunReport } from './report.js';
