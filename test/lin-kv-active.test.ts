@@ -7,7 +7,8 @@
 //   the history is linearizable per key (test/lin), unknown verdicts count as failures;
 //   every acknowledged write is readable at its version at the end (acked writes lost: 0), and no value is
 //   stored at two versions (a write applied twice: duplicate applies 0);
-//   every node holds the same data for every key once all applied the final write (divergence 0).
+//   every node holds the same data for every key once all applied the final write (divergence 0);
+//   no node log shows a crash (fatal line, actor crash, uncaught exception).
 // The runs share one cluster; each run uses its own keys. The seed (COFFER_LIN_SEED, printed) fixes the
 // fault order, targets, asymmetric directions and the workload's choices. COFFER_LIN_RUNS picks how many
 // runs (default: every fault once); COFFER_LIN_FAULTS=a,b,… names them instead. On failure the history, events and node data dirs are kept.
@@ -100,6 +101,7 @@ describe(`LIN-KV-ACTIVE (3 processes, one fault per run, seed ${SEED})`, { timeo
     const runSeed = (SEED * 31 + run) >>> 0;
     const rnd = seededRandom(runSeed);
     const rec = new Recorder();
+    const crashesBefore = cluster.crashLines().length;
     const clients: WorkloadClient[] = [];
     for (let i = 0; i < 8; i++) {
       const agent = clientAgent();
@@ -118,7 +120,9 @@ describe(`LIN-KV-ACTIVE (3 processes, one fault per run, seed ${SEED})`, { timeo
     const preFaultOk = rec.history().filter((o) => o.outcome === 'ok').length;
     const f = await injectFault({ cluster, fault, holdMs: HOLD_MS, random: rnd, now: () => rec.now(), log: (l) => t.diagnostic(l) });
     report.event({ run: run + 1, ...f });
+    const healStart = performance.now();
     const active = await cluster.waitHealthy(45_000);
+    t.diagnostic(`cluster healthy ${(performance.now() - healStart).toFixed(0)} ms after the heal`);
     await sleep(POST_HEAL_MS);
     await workload.stop();
 
@@ -134,6 +138,7 @@ describe(`LIN-KV-ACTIVE (3 processes, one fault per run, seed ${SEED})`, { timeo
     const lost = lostAckedWrites(stored, acked);
     const dups = duplicateApplies(stored);
     const divergent = await divergentKeys(cluster, workload.allKeys);
+    const crashes = cluster.crashLines().slice(crashesBefore);
 
     const window = (from: number, to: number) => {
       const ops = history.filter((o) => o.call >= from && o.call < to);
@@ -142,7 +147,7 @@ describe(`LIN-KV-ACTIVE (3 processes, one fault per run, seed ${SEED})`, { timeo
     const line =
       `run ${run + 1} ${fault}: ops checked linearizable: ${lin.verdict === 'ok' ? lin.ops : 0} of ${lin.ops} ` +
       `(keys ${lin.keys}, indeterminate ${lin.indeterminate}, unknown ${lin.unknownKeys}); acked writes lost: ${lost.length} of ${acked.length}; ` +
-      `duplicate applies ${dups.length}; divergence ${divergent.length}; indeterminate writes never applied ${patched}; ok before fault ${preFaultOk}; success during fault ${window(f.injectedAt, f.healedAt)}, after ${window(f.healedAt, Infinity)}` +
+      `duplicate applies ${dups.length}; divergence ${divergent.length}; node crash lines ${crashes.length}; indeterminate writes never applied ${patched}; ok before fault ${preFaultOk}; success during fault ${window(f.injectedAt, f.healedAt)}, after ${window(f.healedAt, Infinity)}` +
       (f.newActiveMs !== undefined ? `; new active after ${f.newActiveMs.toFixed(0)} ms` : '');
     console.log(report.line(line));
     report.event({ run: run + 1, lin, lost: lost.length, acked: acked.length, duplicates: dups, divergent: divergent.length, patched });
@@ -168,6 +173,7 @@ describe(`LIN-KV-ACTIVE (3 processes, one fault per run, seed ${SEED})`, { timeo
       const excerpt = history.filter((o: HarnessOp) => o.key === key).slice(-40).map(describeOp);
       assert.fail(`history not linearizable (${lin.verdict}, ${lin.violationClass ?? ''}):\n${lin.explanation ?? ''}\ndefinite stale reads: ${stale.join('\n') || 'none'}\nkey ${key} (last 40 ops):\n${excerpt.join('\n')}\n${context()}`);
     }
+    assert.deepEqual(crashes, [], `crashes in node logs; ${context()}`);
     assert.equal(dups.length, 0, `writes applied more than once: ${JSON.stringify(dups.slice(0, 5))}; ${context()}`);
     assert.equal(lost.length, 0, `acknowledged writes lost: ${JSON.stringify(lost.slice(0, 10))}; ${context()}`);
     assert.equal(divergent.length, 0, `nodes disagree: ${JSON.stringify(divergent.slice(0, 3))}; ${context()}`);

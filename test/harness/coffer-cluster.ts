@@ -19,6 +19,8 @@ export interface CofferNode {
   readonly forwardPort: number;
   readonly url: string;
   proc: ServerProcess | null;
+  /** stderr of earlier lives (before a kill). */
+  pastLogs: string;
   /** Set while SIGSTOPped. */
   paused: boolean;
 }
@@ -47,6 +49,11 @@ export interface CofferCluster {
   waitHealthy(timeoutMs: number): Promise<number>;
   /** The last lines of every node's log (for failure messages). */
   logs(): string;
+  /**
+   * Log lines, over every life of every node, that show a crash rather than a fault we caused: fatal
+   * level, an actor crash (supervision restart), an uncaught exception. Jepsen fails a test on these.
+   */
+  crashLines(): string[];
   /** Kills every node and proxy; removes the data dirs unless `keepData` (a failed run keeps them). */
   close(keepData?: boolean): Promise<void>;
 }
@@ -88,7 +95,7 @@ export async function startCofferCluster(opts: StartCofferClusterOptions): Promi
   const nodes: CofferNode[] = [];
   for (let i = 0; i < size; i++) {
     const apiPort = await freePort();
-    nodes.push({ id: `n${i + 1}`, index: i, dir: dirs[i]!.path, apiPort, clusterPort: await freePort(), forwardPort: await freePort(), url: `http://127.0.0.1:${apiPort}`, proc: null, paused: false });
+    nodes.push({ id: `n${i + 1}`, index: i, dir: dirs[i]!.path, apiPort, clusterPort: await freePort(), forwardPort: await freePort(), url: `http://127.0.0.1:${apiPort}`, proc: null, pastLogs: '', paused: false });
   }
   const raft: (NemesisProxy | undefined)[][] = nodes.map(() => []);
   const fwd: (NemesisProxy | undefined)[][] = nodes.map(() => []);
@@ -193,6 +200,7 @@ export async function startCofferCluster(opts: StartCofferClusterOptions): Promi
       if (n.proc === null) return;
       if (n.paused) n.proc.child.kill('SIGCONT');
       await n.proc.kill(signal);
+      n.pastLogs += n.proc.stderr();
       n.proc = null;
       n.paused = false;
     },
@@ -228,6 +236,10 @@ export async function startCofferCluster(opts: StartCofferClusterOptions): Promi
         if (active < 0 || (await healthStatus(nodes[active]!.url)) !== 200) return null;
         return active + 1;
       }).then((i) => i - 1);
+    },
+    crashLines() {
+      const crash = /"level":60|actor crashed|uncaught|unhandled rejection|FATAL ERROR/i;
+      return nodes.flatMap((n) => (n.pastLogs + (n.proc?.stderr() ?? '')).split('\n').filter((l) => crash.test(l)).map((l) => `${n.id}: ${l.slice(0, 400)}`));
     },
     logs() {
       return nodes.map((n) => `--- ${n.id}\n${n.proc?.stderr().slice(-3000) ?? '(not running)'}`).join('\n');

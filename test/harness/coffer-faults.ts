@@ -119,10 +119,12 @@ export async function injectFault(o: FaultOptions): Promise<FaultRecord> {
   await sleep(o.holdMs);
   const healedAt = o.now();
   // The watcher may see the new active node only after the heal (e.g. a SIGSTOP shorter than an election).
+  const healStart = performance.now();
   const healing = heal();
   setTimeout(() => (stopWatch = true), 10_000).unref();
   await healing;
+  const healMs = performance.now() - healStart;
   const newActiveMs = await watch.finally(() => (stopWatch = true));
-  log(`healed ${o.fault}${newActiveMs !== undefined ? `; another node active ${newActiveMs.toFixed(0)} ms after injection` : ''}`);
+  log(`healed ${o.fault} (heal took ${healMs.toFixed(0)} ms)${newActiveMs !== undefined ? `; another node active ${newActiveMs.toFixed(0)} ms after injection` : ''}`);
   return { fault: o.fault, target, detail, injectedAt, healedAt, ...(newActiveMs !== undefined ? { newActiveMs } : {}) };
 }
