@@ -88,7 +88,17 @@ export interface StartCofferClusterOptions {
   onProgress?: (line: string) => void;
 }
 
+/** Starts the cluster; a failed start (e.g. a picked port taken meanwhile on a busy machine) is retried once. */
 export async function startCofferCluster(opts: StartCofferClusterOptions): Promise<CofferCluster> {
+  try {
+    return await startOnce(opts);
+  } catch (err) {
+    opts.onProgress?.(`coffer: start failed (${(err as Error).message.split('\n')[0]}); retrying on fresh ports`);
+    return startOnce(opts);
+  }
+}
+
+async function startOnce(opts: StartCofferClusterOptions): Promise<CofferCluster> {
   const size = opts.size ?? 3;
   const progress = opts.onProgress ?? (() => {});
   const dirs = Array.from({ length: size }, (_, i) => tempDir(`${opts.name}-n${i + 1}`));

@@ -36,7 +36,28 @@ export function etcdSenderOf(first: Buffer): string {
   return m ? m[1]!.toLowerCase() : 'unknown';
 }
 
-export async function startProxiedEtcd(opts: { dataRoot: string; size?: number; onProgress?: (line: string) => void }): Promise<ProxiedEtcd> {
+export interface ProxiedEtcdOptions {
+  dataRoot: string;
+  size?: number;
+  onProgress?: (line: string) => void;
+}
+
+/**
+ * Starts the proxied cluster. Ports are picked free and bound a moment later by etcd, so on a busy machine
+ * another process can take one in between: a failed start is retried (twice) on fresh ports.
+ */
+export async function startProxiedEtcd(opts: ProxiedEtcdOptions): Promise<ProxiedEtcd> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      opts.onProgress?.(`etcd: start attempt ${attempt} failed (${(err as Error).message.split('\n')[0]}); retrying on fresh ports`);
+    }
+  }
+}
+
+async function startOnce(opts: ProxiedEtcdOptions): Promise<ProxiedEtcd> {
   const size = opts.size ?? 3;
   const proxyPorts: number[] = [];
   for (let i = 0; i < size; i++) proxyPorts.push(await freeLoopbackPort());
@@ -53,7 +74,9 @@ export async function startProxiedEtcd(opts: { dataRoot: string; size?: number; 
       peerAdvertise: (i, peerPort) => {
         const p = new NemesisProxy({ name: `etcd m${i + 1} peer`, port: proxyPorts[i]!, target: { host: '127.0.0.1', port: peerPort }, classify: etcdSenderOf });
         proxies[i] = p;
-        listening.push(p.listen());
+        const l = p.listen();
+        l.catch(() => undefined); // awaited below; a failed bind also fails the members' start
+        listening.push(l);
         return `http://127.0.0.1:${proxyPorts[i]}`;
       },
     });
@@ -61,10 +84,17 @@ export async function startProxiedEtcd(opts: { dataRoot: string; size?: number; 
     await Promise.allSettled(proxies.map((p) => p.close()));
     throw err;
   }
-  await Promise.all(listening);
-  const list = await etcdPost(cluster.members[0]!.clientUrl, '/v3/cluster/member/list', {});
+  let list: { members: { ID: string; name: string }[] };
+  try {
+    await Promise.all(listening);
+    list = await etcdPost(cluster.members[0]!.clientUrl, '/v3/cluster/member/list', {});
+  } catch (err) {
+    await cluster.stop();
+    await Promise.allSettled(proxies.map((p) => p.close()));
+    throw err;
+  }
   const ids = new Map<string, string>();
-  for (const m of list.members as { ID: string; name: string }[]) ids.set(m.name, BigInt(m.ID).toString(16));
+  for (const m of list.members) ids.set(m.name, BigInt(m.ID).toString(16));
   const idOf = (i: number) => ids.get(cluster.members[i]!.name)!;
 
   return {
