@@ -12,6 +12,13 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { http, startServerProcess, tempDir, type ServerProcess } from './helpers/server-process.js';
 
+interface Result {
+  status: number;
+  id: string | null;
+  what: string;
+  path?: string;
+}
+
 function auditLines(file: string): any[] {
   if (!existsSync(file)) return [];
   try {
@@ -46,8 +53,8 @@ describe('SEC-AUDIT: no response without a successful audit write', () => {
     const saved: Buffer[] = []; // [A, B] copies, saved before a device is broken, so entries are counted once
     /** One round of the mixed workload; returns the request ids and statuses of the responses. */
     const round = async (tag: string) => {
-      const out: Array<{ status: number; id: string | null; what: string }> = [];
-      const rec = (what: string, r: { status: number; body: any }) => out.push({ status: r.status, id: typeof r.body?.request_id === 'string' ? r.body.request_id : null, what });
+      const out: Result[] = [];
+      const rec = (what: string, r: { status: number; body: any }, path?: string) => out.push({ status: r.status, id: typeof r.body?.request_id === 'string' ? r.body.request_id : null, what, ...(path ? { path } : {}) });
       for (let i = 0; i < 5; i++) {
         const c = `canary-${randomBytes(16).toString('hex')}`;
         canaries.push(c);
@@ -63,41 +70,54 @@ describe('SEC-AUDIT: no response without a successful audit write', () => {
       }
       rec('policy write', await http(server.url, 'PUT', `sys/policies/acl/p-${tag}`, { token: root, body: { policy: 'path "secret/*" { capabilities = ["read"] }' } }));
       rec('mounts', await http(server.url, 'GET', 'sys/mounts', { token: root }));
+      // Lifecycle endpoints the core answers itself go through the same devices (issue #6).
+      const rawValue = `canary-${randomBytes(16).toString('hex')}`;
+      canaries.push(rawValue);
+      rec('raw write', await http(server.url, 'PUT', `sys/raw/audit-test/${tag}`, { token: root, body: { value: rawValue } }), `sys/raw/audit-test/${tag}`);
+      rec('rotate', await http(server.url, 'PUT', 'sys/rotate', { token: root }), 'sys/rotate');
       return out;
     };
-    const responseIds = (file: string) => new Set(auditLines(file).filter((l) => l.type === 'response').map((l) => l.request?.id));
+    const responseEntries = (files: string[]) => files.flatMap((f) => auditLines(f)).filter((l) => l.type === 'response');
     let responses = 0;
     let withoutAudit = 0;
-    const check = (results: Array<{ status: number; id: string | null; what: string }>, files: string[]) => {
-      const ids = new Set(files.flatMap((f) => [...responseIds(f)]));
+    /** Each success needs a response entry: by request id, or (no envelope, e.g. 204) by a path used once per phase. */
+    const check = (results: Result[], files: string[], since: number[]) => {
+      const entries = responseEntries(files).slice(since.reduce((a, b) => a + b, 0));
+      const ids = new Set(entries.map((l) => l.request?.id));
+      const paths = entries.map((l) => l.request?.path);
       for (const r of results) {
         if (r.status >= 400) continue;
         responses++;
-        if (r.id === null) continue; // 204s carry no id; covered by the refused-phase check below
-        if (!ids.has(r.id)) withoutAudit++;
+        if (r.id !== null ? !ids.has(r.id) : r.path !== undefined && !paths.includes(r.path)) withoutAudit++;
       }
     };
+    const counts = (files: string[]) => files.map((f) => responseEntries([f]).length);
 
     // 1. Both healthy.
+    let mark = counts([fileA, fileB]);
     const r1 = await round('both');
     assert.ok(r1.every((r) => r.status < 300), JSON.stringify(r1.filter((r) => r.status >= 300)));
-    check(r1, [fileA, fileB]);
+    check(r1, [fileA, fileB], [0, 0]);
+    assert.ok(responseEntries([fileA]).some((l) => l.request.path === 'sys/rotate'), 'sys/rotate is audited');
 
     // 2. B unwritable: A alone is enough, and only A can hold the entries.
     saved.push(readFileSync(fileB));
     rmSync(fileB);
     mkdirSync(fileB);
+    mark = counts([fileA]);
     const r2 = await round('one');
     assert.ok(r2.every((r) => r.status < 300), JSON.stringify(r2.filter((r) => r.status >= 300)));
-    check(r2, [fileA]);
+    check(r2, [fileA], mark);
 
     // 3. Both unwritable: every request refused with 500, and a write is not stored.
     saved.push(readFileSync(fileA));
     rmSync(fileA);
     mkdirSync(fileA);
+    const term = (await http(server.url, 'GET', 'sys/key-status', { token: root })).status;
+    assert.equal(term, 500, 'sys/key-status is refused without a writable device');
     const r3 = await round('none');
     const refused = r3.filter((r) => r.status === 500).length;
-    check(r3, []);
+    check(r3, [], []);
     assert.equal(refused, r3.length, JSON.stringify(r3.filter((r) => r.status !== 500)));
 
     // 4. Repaired: requests succeed again; the write refused in phase 3 was never stored.
@@ -105,9 +125,12 @@ describe('SEC-AUDIT: no response without a successful audit write', () => {
     rmSync(fileB, { recursive: true });
     const missing = await http(server.url, 'GET', 'secret/data/none/0', { token: root });
     assert.equal(missing.status, 404, `a write refused for want of audit was stored: ${missing.text}`);
+    assert.equal((await http(server.url, 'GET', 'sys/raw/audit-test/none', { token: root })).status, 404, 'a raw write refused for want of audit was stored');
     const r4 = await round('repaired');
     assert.ok(r4.every((r) => r.status < 300));
-    check(r4, [fileA, fileB]);
+    check(r4, [fileA, fileB], [0, 0]);
+    // Three rotations succeeded (phases 1, 2, 4), the refused one did not run: term 1 + 3.
+    assert.equal((await http(server.url, 'GET', 'sys/key-status', { token: root })).body.data.term, 4);
 
     // Canaries (secret values and client tokens): never in clear in any audit file.
     const logs = [readFileSync(fileA, 'utf8'), readFileSync(fileB, 'utf8'), ...saved.map((b) => b.toString('utf8'))].join('\n');

@@ -18,6 +18,8 @@ import { versionHash, type Guard } from '../mounts/framework/storage-view.js';
 import { ClusterCore, type ClusterOptions } from '../cluster/cluster.js';
 import { RaftOps } from '../cluster/autopilot-core.js';
 import { accessFor, ClusterAuthorizer, type ClusterAccess } from '../cluster/authorize.js';
+import { LifecycleAudit } from '../audit/lifecycle.js';
+import type { AuditTrail } from '../audit/broker.js';
 import type { RaftReplies, RaftRequest } from '../raft/protocol.js';
 import { MOUNTS_KEY, type MountTable } from '../mounts/mount-table.js';
 import {
@@ -87,6 +89,8 @@ export class CoreNode {
   /** Raft snapshots and autopilot (actors/cluster/snapshot.ts, autopilot.ts); null without Raft. */
   private readonly raftOps: RaftOps | null;
   private readonly clusterAuth = new ClusterAuthorizer();
+  /** Audit devices see the lifecycle endpoints answered here too (actors/audit/lifecycle.ts). */
+  private readonly lifecycleAudit: LifecycleAudit;
 
   private constructor(
     private readonly opts: CoreOptions,
@@ -96,6 +100,11 @@ export class CoreNode {
     this.nowMs = opts.nowMs ?? Date.now;
     this.sealEpoch = opts.sealEpoch ? new Int32Array(opts.sealEpoch) : null;
     const wp = this.writePath;
+    this.lifecycleAudit = new LifecycleAudit({
+      physical: { get: (k) => this.readPhysical(k), list: (p) => wp.reader.list(p) },
+      barrier: () => this.unsealed?.barrier ?? null,
+      tokenSalt: () => this.unsealed?.tokenSalt ?? null,
+    });
     this.cluster =
       wp.askRaft === undefined
         ? null
@@ -142,10 +151,20 @@ export class CoreNode {
   }
 
   async handle<R extends CoreRequest>(req: R): Promise<CoreReplies[R['t']]> {
-    return (await this.dispatch(req)) as CoreReplies[R['t']];
+    const trail = this.unsealed ? this.lifecycleAudit.begin(req) : null;
+    if (trail === null) return (await this.dispatch(req, null)) as CoreReplies[R['t']];
+    try {
+      const reply = await this.dispatch(req, trail);
+      // After sys/seal the barrier is gone and no device can be read: as OpenBao, only its request is logged.
+      await trail.respond({ status: reply === null ? 204 : 200, body: reply ?? null });
+      return reply as CoreReplies[R['t']];
+    } catch (err) {
+      throw await trail.failed(err);
+    }
   }
 
-  private async dispatch(req: CoreRequest): Promise<CoreReplies[keyof CoreReplies]> {
+  /** `trail`: the audit of a lifecycle request; its request entry is written right after the token check. */
+  private async dispatch(req: CoreRequest, trail: AuditTrail | null): Promise<CoreReplies[keyof CoreReplies]> {
     switch (req.t) {
       case 'seal-status':
         return this.sealStatus();
@@ -157,6 +176,7 @@ export class CoreNode {
         return this.locked(() => this.unseal(req.key, req.reset));
       case 'seal':
         await this.requireAccess(req.token, [{ path: 'sys/seal', operation: 'update', sudo: true }]);
+        await trail?.logRequest();
         this.seal();
         return null;
       case 'health':
@@ -172,9 +192,11 @@ export class CoreNode {
         return this.requireCluster().answer(req);
       case 'raft-configuration':
         await this.requireAccess(req.token, accessFor(req));
+        await trail?.logRequest();
         return this.requireCluster().configuration();
       case 'raft-peer': {
         await this.requireAccess(req.token, accessFor(req));
+        await trail?.logRequest();
         const c = this.requireCluster();
         if (req.op === 'remove') await c.removePeer(req.serverId);
         else if (req.op === 'promote') await c.promote(req.serverId);
@@ -183,25 +205,31 @@ export class CoreNode {
       }
       case 'step-down':
         await this.requireAccess(req.token, accessFor(req));
+        await trail?.logRequest();
         if (this.cluster) await this.cluster.stepDown();
         return null;
       case 'ha-status':
         await this.requireAccess(req.token, accessFor(req));
+        await trail?.logRequest();
         return this.requireCluster().haStatus(COFFER_VERSION);
       case 'snapshot':
       case 'autopilot':
         await this.requireAccess(req.token, accessFor(req));
+        await trail?.logRequest();
         if (this.raftOps === null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'raft storage is not in use');
         return (await this.raftOps.handle(req)) as CoreReplies['snapshot'];
       case 'rotate':
         this.requireRoot(req.token);
+        await trail?.logRequest();
         return this.rotate();
       case 'key-status':
         this.requireRoot(req.token);
+        await trail?.logRequest();
         return this.keyStatus();
       case 'raw': {
         if (!this.opts.rawStorageEndpoint) throw new CofferError('COFFER_ERR_UNSUPPORTED_PATH', `no handler for route "sys/raw/${req.path}". route entry not found.`);
         const u = this.requireRoot(req.token);
+        await trail?.logRequest();
         return handleRaw(req, {
           barrier: u.barrier,
           read: (k) => this.readPhysical(k),
