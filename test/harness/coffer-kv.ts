@@ -23,6 +23,8 @@ export interface CofferKvOptions {
   agent?: Agent;
   /** 'linearizable' (default): ReadIndex on whichever node serves; 'local': plain standby read. */
   readMode?: 'linearizable' | 'local';
+  /** Extra request headers (e.g. X-Vault-Index / X-Vault-Inconsistent for read-your-writes tests). */
+  headers?: Record<string, string>;
 }
 
 /** The Raft index inside an X-Vault-Index token (0x01 | u64 BE | 16-byte MAC, base64); undefined if absent. */
@@ -39,7 +41,7 @@ const CAS_MISMATCH = /check-and-set parameter did not match/;
 export async function cofferKvOp(o: CofferKvOptions, key: string, input: KvInput): Promise<OpResult> {
   const mount = o.mount ?? 'secret';
   const url = `${o.url}/v1/${mount}/data/${key}`;
-  const headers: Record<string, string> = { 'X-Vault-Token': o.token };
+  const headers: Record<string, string> = { ...(o.headers ?? {}), 'X-Vault-Token': o.token };
   let method = 'GET';
   let body: string | undefined;
   if (input.kind === 'read') {
