@@ -1,11 +1,14 @@
 // HARNESS-CONTROL (RELIABILITY.md §7.2, §7.3): the harness that judges Coffer — recorder, workload, nemesis
 // proxy, checker — run against a reference system, a 3-member Debian etcd-server cluster. Two phases with
 // the same fault (one non-leader member cut off from its peers for 3 s, then healed):
+//   0. the nemesis proxy itself, on a loopback echo server: blackholed bytes never arrive, delayed bytes
+//      keep their order, a drop rate drops some chunks, faults aimed at one connection class spare others;
 //   1. linearizable reads (etcd's default, ReadIndex): the history must check linearizable;
 //   2. serializable reads (served from the member's local state): the partitioned member serves old
 //      values while the majority moves on, so the harness MUST report stale reads and the checker MUST
 //      call the history not linearizable. A harness that cannot see this would pass Coffer for nothing.
 import assert from 'node:assert/strict';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { etcdAvailable } from '../bench/lib/etcd-cluster.js';
@@ -18,7 +21,9 @@ import {
   etcdKvOp,
   Recorder,
   RunReport,
+  seededRandom,
   startProxiedEtcd,
+  startProxy,
   Workload,
   type HarnessOp,
   type LinSummary,
@@ -113,4 +118,87 @@ describe(`HARNESS-CONTROL: the fault harness against etcd 3.4 (seed ${SEED})`, {
     console.log(report.line(`etcd linearizable: ${l?.verdict === 'ok' ? n : 0} of ${n} ok; etcd serializable stale reads detected: ${results.stale ?? 0} (expected ≥1)`));
     assert.ok(l?.verdict === 'ok' && (results.stale ?? 0) >= 1 && results.serializable?.verdict === 'illegal');
   });
+});
+
+describe('HARNESS-CONTROL: the nemesis proxy on a loopback server', { timeout: 30_000 }, () => {
+  /** A server that records what each connection sent, in order. */
+  async function sink() {
+    const received: string[] = [];
+    const server = createServer((s) => {
+      const i = received.push('') - 1;
+      s.on('data', (d: Buffer) => (received[i] += d.toString('latin1')));
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    return { received, port: (server.address() as { port: number }).port, close: () => new Promise<void>((r) => server.close(() => r())) };
+  }
+  const open = (port: number) =>
+    new Promise<Socket>((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port }, () => resolve(s));
+      s.setNoDelay(true);
+      s.once('error', reject);
+    });
+  const write = (s: Socket, text: string) => new Promise<void>((r) => s.write(text, () => r()));
+
+  it('blackhole drops silently with the socket open; delay keeps order; drop % drops some; a class fault spares other classes', async () => {
+    const srv = await sink();
+    const proxy = await startProxy({ name: 'echo', target: { host: '127.0.0.1', port: srv.port }, random: seededRandom(7), classify: (b) => b.toString('latin1', 0, 1) });
+    try {
+      // Blackhole, then heal on the same connection: only what was sent after the heal arrives.
+      const a = await open(proxy.port);
+      await write(a, 'A-first|');
+      await until(() => srv.received[0] === 'A-first|');
+      proxy.set({ blackhole: true }, 'tx');
+      await write(a, 'lost-1|lost-2|');
+      await until(() => proxy.stats.dropped.tx >= 'lost-1|lost-2|'.length);
+      proxy.heal();
+      await write(a, 'after|');
+      await until(() => srv.received[0]!.endsWith('after|'));
+      assert.equal(srv.received[0], 'A-first|after|');
+      assert.equal(a.destroyed, false, 'a blackhole keeps the socket open');
+
+      // Delay with jitter larger than the gap between writes: order is kept.
+      proxy.set({ delayMs: 20, jitterMs: 15 }, 'tx');
+      const expected = Array.from({ length: 40 }, (_, i) => `d${i}|`).join('');
+      for (let i = 0; i < 40; i++) await write(a, `d${i}|`);
+      await until(() => srv.received[0]!.length >= 'A-first|after|'.length + expected.length);
+      assert.equal(srv.received[0], 'A-first|after|' + expected);
+      proxy.heal();
+
+      // Faults for class "B" (connections whose first byte is B) leave class "C" alone.
+      proxy.set({ blackhole: true }, 'both', 'B');
+      const b = await open(proxy.port);
+      const c = await open(proxy.port);
+      await write(b, 'B-hello|');
+      await write(c, 'C-hello|');
+      await until(() => srv.received.includes('C-hello|') && proxy.classesSeen.get('B') === 1);
+      await write(c, 'C-more|');
+      await until(() => srv.received.includes('C-hello|C-more|'));
+      assert.ok(!srv.received.some((r) => r.includes('B-hello')), 'class B was blackholed');
+      proxy.heal();
+
+      // 50 % drop over 60 separate writes: some chunks arrive, some vanish.
+      proxy.set({ dropPct: 50 }, 'tx');
+      const d = await open(proxy.port);
+      for (let i = 0; i < 60; i++) {
+        await write(d, `x${i}|`);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      await until(() => proxy.stats.dropped.tx > 0 && srv.received.some((r) => r.startsWith('x') || r.includes('|x')));
+      const got = srv.received.find((r) => /x\d+\|/.test(r) && !r.startsWith('A') && !r.startsWith('C')) ?? '';
+      const arrived = got.split('|').filter(Boolean).length;
+      assert.ok(arrived > 0 && arrived < 60, `50% drop delivered ${arrived} of 60 writes`);
+      for (const s of [a, b, c, d]) s.destroy();
+      console.log(`nemesis proxy: blackhole dropped ${'lost-1|lost-2|'.length} bytes silently; 40 delayed writes in order; 50% drop delivered ${arrived} of 60 writes`);
+    } finally {
+      await proxy.close();
+      await srv.close();
+    }
+  });
+
+  /** Polls a condition (bounded; the failure is the assertion that follows, not a time limit). */
+  async function until(cond: () => boolean, limitMs = 10_000): Promise<void> {
+    const end = Date.now() + limitMs;
+    while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+  }
 });
