@@ -28,7 +28,12 @@ export async function unseal(url: string, keys: string[]): Promise<void> {
 /** Starts the node on its existing storage and unseals it (throws with the node's stderr if it cannot start). */
 export async function restart(dir: string, keys: string[]): Promise<ServerProcess> {
   const server = await startServerProcess(dir);
-  await unseal(server.url, keys);
+  try {
+    await unseal(server.url, keys);
+  } catch (err) {
+    await server.kill();
+    throw new Error(`${(err as Error).message}; stderr:\n${server.stderr()}`);
+  }
   return server;
 }
 
