@@ -16,7 +16,8 @@ import type { ApiRequest } from '../front/request.js';
 import { sendError } from '../front/respond.js';
 import type { AskCore } from '../front/routes.js';
 import type { ForwardingInfo } from './cluster.js';
-import { IndexStamper, RaftSharedState, headerValues } from './consistency.js';
+import { IndexStamper, RaftSharedState, ROLE_CANDIDATE, ROLE_FOLLOWER, headerValues } from './consistency.js';
+import { raftLimits } from '../../runtime/limits.js';
 import { mutation } from '../../runtime/mutations.js';
 import { TEST_FORWARD_LISTEN_PORT, testPeerDial } from '../raft/test-peer-dial.js';
 
@@ -29,6 +30,8 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'pro
 /** Local-only endpoints the front serves itself (actors/observability): never forwarded for disable_standby_reads. */
 const LOCAL_ONLY = new Set(['sys/metrics', 'sys/in-flight-req']);
 const FORWARD_TIMEOUT_MS = 30_000;
+/** The election timeout (base): a follower that heard nothing from a leader this long may start an election. */
+const ELECTION_TIMEOUT_MS = raftLimits.tickMs * raftLimits.electionTicks;
 
 export interface HaFrontOptions {
   shared: RaftSharedState;
@@ -42,6 +45,12 @@ export interface HaFrontOptions {
   indexWaitMs?: number;
   /** Seal epoch word (the core bumps it on unseal/seal/rotation): drop cached keys when it moves. */
   sealEpoch?: SharedArrayBuffer;
+  /**
+   * Bounded staleness: a standby that has not heard from a leader for longer than this stops serving
+   * local reads (503). Default: the upper end of the randomized election timeout (2 x base = 2 s), by which
+   * every healthy follower would have campaigned had the leader gone.
+   */
+  staleReadBoundMs?: number;
 }
 
 export interface HaCounters {
@@ -53,6 +62,8 @@ export interface HaCounters {
   indexWaits: number;
   indexNotPresent: number;
   linearizableReads: number;
+  /** Local reads refused because the standby lost contact with the leader (bounded staleness). */
+  staleRefusals: number;
 }
 
 interface RequestState {
@@ -64,7 +75,7 @@ interface RequestState {
 const STATE = Symbol('coffer.haState');
 
 export class HaFront {
-  readonly counters: HaCounters = { servedActive: 0, servedStandby: 0, forwarded: 0, forwardFailures: 0, redirected: 0, indexWaits: 0, indexNotPresent: 0, linearizableReads: 0 };
+  readonly counters: HaCounters = { servedActive: 0, servedStandby: 0, forwarded: 0, forwardFailures: 0, redirected: 0, indexWaits: 0, indexNotPresent: 0, linearizableReads: 0, staleRefusals: 0 };
   private stamper: IndexStamper | null = null;
   private keyFetchedAt = 0;
   private keyFetching: Promise<void> | null = null;
@@ -77,10 +88,12 @@ export class HaFront {
   private listener: HttpsServer | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly indexWaitMs: number;
+  private readonly staleReadBoundMs: number;
 
   constructor(private readonly opts: HaFrontOptions) {
     this.epoch = opts.sealEpoch ? new Int32Array(opts.sealEpoch) : null;
     this.indexWaitMs = opts.indexWaitMs ?? 2_000;
+    this.staleReadBoundMs = opts.staleReadBoundMs ?? 2 * ELECTION_TIMEOUT_MS;
   }
 
   // ---- the forwarding listener (this node as the active one) ----
@@ -217,6 +230,12 @@ export class HaFront {
       const fwd = h['x-vault-forward'];
       if (typeof fwd === 'string' && fwd.toLowerCase() === 'active-node') return this.forwardNow(api, req, res);
       if (this.opts.disableStandbyReads && !LOCAL_ONLY.has(api.path.replace(/\/$/, ''))) return this.forwardNow(api, req, res);
+      const refusal = this.staleRefusal();
+      if (refusal !== null) {
+        this.counters.staleRefusals++;
+        sendError(res, 503, [refusal]);
+        return true;
+      }
     }
     const consistency = h['x-coffer-consistency'];
     if (typeof consistency === 'string' && consistency.toLowerCase() === 'linearizable') {
@@ -225,12 +244,30 @@ export class HaFront {
         this.counters.linearizableReads++;
       } catch (err) {
         // No leader contact within the election timeout, or no confirmation in time: never serve stale.
-        if (standby && !state.viaForward) return this.forwardNow(api, req, res);
+        // Forward only while the leader is in contact: a partitioned standby would wait out the forwarding
+        // timeout; it answers 503 at once instead (bounded time).
+        if (standby && !state.viaForward && this.opts.shared.sinceLeaderContactMs() <= ELECTION_TIMEOUT_MS) return this.forwardNow(api, req, res);
         sendError(res, 503, [`linearizable read not possible on this node: ${(err as Error).message}`]);
         return true;
       }
     }
     return false;
+  }
+
+  /**
+   * Bounded staleness (RELIABILITY.md §7.4): a follower (or candidate) that has not heard from a leader
+   * for longer than staleReadBoundMs refuses to serve from its FSM, which may be arbitrarily old by now
+   * (a partitioned standby). Not applied while this node has no index key (sealed, or not yet caught up
+   * with the cluster's first advertisement): the pipeline answers those requests as before.
+   */
+  private staleRefusal(): string | null {
+    const shared = this.opts.shared;
+    const role = shared.role();
+    if ((role !== ROLE_FOLLOWER && role !== ROLE_CANDIDATE) || this.stamper === null) return null;
+    const since = shared.sinceLeaderContactMs();
+    if (since <= this.staleReadBoundMs) return null;
+    const ago = since > 1e12 ? 'since this node started' : `for ${since} ms`;
+    return `standby has not heard from the active node ${ago} (limit ${this.staleReadBoundMs} ms): refusing to serve possibly stale data; retry on the active node`;
   }
 
   /** A request that must run on the active node (NOT_LEADER from the pipeline or the core). */

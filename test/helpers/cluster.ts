@@ -20,6 +20,10 @@ export interface ClusterNodeSpec {
   clusterPort: number;
   /** leader_api_addr for a retry_join stanza */
   retryJoin?: string;
+  /** Extra top-level HCL (e.g. `disable_standby_reads = true`). */
+  extraConfig?: string;
+  /** Extra environment for the process (e.g. COFFER_TEST_PEER_DIAL). */
+  env?: Record<string, string>;
 }
 
 export async function nodeSpec(nodeId: string, dir: string, retryJoin?: string): Promise<ClusterNodeSpec> {
@@ -38,9 +42,9 @@ export function startClusterNode(spec: ClusterNodeSpec): Promise<ServerProcess> 
     configPath,
     `storage "raft" {\n  path = "${join(spec.dir, 'data')}"\n  node_id = "${spec.nodeId}"\n${retry}}\n` +
       `listener "tcp" {\n  address = "127.0.0.1:${spec.apiPort}"\n  tls_disable = true\n}\n` +
-      `api_addr = "${apiUrl(spec)}"\ncluster_addr = "https://127.0.0.1:${spec.clusterPort}"\nraw_storage_endpoint = true\n`,
+      `api_addr = "${apiUrl(spec)}"\ncluster_addr = "https://127.0.0.1:${spec.clusterPort}"\nraw_storage_endpoint = true\n${spec.extraConfig ?? ''}`,
   );
-  return spawnCoffer(['server', `-config=${configPath}`], /Listening on (\S+?);/);
+  return spawnCoffer(['server', `-config=${configPath}`], /Listening on (\S+?);/, spec.env ?? {});
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

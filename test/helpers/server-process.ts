@@ -39,7 +39,11 @@ export function spawnCoffer(args: string[], ready: RegExp, env: NodeJS.ProcessEn
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 20 s; stderr:\n${err}`)), 20_000);
+    const timer = setTimeout(() => {
+      // Nobody gets a handle on a process that never became ready: kill it here, or it outlives the test.
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start in 20 s; stderr:\n${err}`));
+    }, 20_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code} before it was ready; stderr:\n${err}`));

@@ -1,0 +1,152 @@
+// A Coffer HA cluster whose every DIRECTED peer link goes through a nemesis proxy (test/harness/proxy.ts),
+// for the consistency tests of standbys: n1 is initialised and active, the others join it. Each node
+// dials its peers' Raft ports and the active node's forwarding listener through its own proxies
+// (COFFER_TEST_PEER_DIAL, actors/raft/test-peer-dial.ts), so a test can cut what a node HEARS (lag), cut
+// a node off entirely (partition), pause it (SIGSTOP) or restart it. Everything is on 127.0.0.1, bounded,
+// and killed by PID in close().
+import { startProxy, type NemesisProxy } from '../harness/proxy.js';
+import { apiUrl, freePort, healthStatus, nodeSpec, startClusterNode, until, unsealWith, type ClusterNodeSpec } from './cluster.js';
+import { http, tempDir, type ServerProcess } from './server-process.js';
+
+export interface ProxiedCluster {
+  size: number;
+  specs: ClusterNodeSpec[];
+  procs: (ServerProcess | null)[];
+  url(i: number): string;
+  keys: string[];
+  root: string;
+  /** Raft proxy for messages from node `from` to node `to` (0-based). */
+  raftLink(from: number, to: number): NemesisProxy;
+  /** Forwarding proxy from node `from` to node `to`'s forwarding listener. */
+  forwardLink(from: number, to: number): NemesisProxy;
+  /** Node `i` hears nothing from its peers (Raft messages into it are dropped); what it sends still arrives. */
+  deafen(i: number): void;
+  /** Node `i` is cut from every peer in both directions, Raft and forwarding. */
+  isolate(i: number): void;
+  /** Removes every fault and drops the proxied connections, so peers redial at once. */
+  heal(): void;
+  pause(i: number): void;
+  resume(i: number): void;
+  /** SIGKILL node i, start it again on the same data dir and unseal it. */
+  restart(i: number): Promise<void>;
+  /** Last lines of every node's stderr, for assertion messages. */
+  dump(): string;
+  close(): Promise<void>;
+}
+
+export interface ProxiedClusterOptions {
+  name: string;
+  size?: number;
+  /** Extra top-level HCL for node i (e.g. `disable_standby_reads = true`). */
+  extraConfig?: (i: number) => string;
+}
+
+export async function startProxiedCluster(opts: ProxiedClusterOptions): Promise<ProxiedCluster> {
+  const size = opts.size ?? 3;
+  const dirs = Array.from({ length: size }, (_, i) => tempDir(`${opts.name}-n${i + 1}`));
+  const specs: ClusterNodeSpec[] = [];
+  for (let i = 0; i < size; i++) specs.push(await nodeSpec(`n${i + 1}`, dirs[i]!.path));
+  const forwardPorts: number[] = [];
+  for (let i = 0; i < size; i++) forwardPorts.push(await freePort());
+  const raft = new Map<string, NemesisProxy>();
+  const fwd = new Map<string, NemesisProxy>();
+  const procs: (ServerProcess | null)[] = specs.map(() => null);
+  const all = () => [...raft.values(), ...fwd.values()];
+
+  const cluster: ProxiedCluster = {
+    size,
+    specs,
+    procs,
+    url: (i) => apiUrl(specs[i]!),
+    keys: [],
+    root: '',
+    raftLink: (from, to) => raft.get(`${from}>${to}`)!,
+    forwardLink: (from, to) => fwd.get(`${from}>${to}`)!,
+    deafen(i) {
+      for (let j = 0; j < size; j++) if (j !== i) cluster.raftLink(j, i).set({ blackhole: true }, 'tx');
+    },
+    isolate(i) {
+      for (let j = 0; j < size; j++) {
+        if (j === i) continue;
+        for (const p of [cluster.raftLink(j, i), cluster.raftLink(i, j), cluster.forwardLink(j, i), cluster.forwardLink(i, j)]) p.set({ blackhole: true }, 'both');
+      }
+    },
+    heal() {
+      for (const p of all()) {
+        p.heal();
+        // A blackholed TLS stream has lost records: drop it so both ends redial cleanly.
+        p.resetConnections();
+      }
+    },
+    pause(i) {
+      procs[i]?.child.kill('SIGSTOP');
+    },
+    resume(i) {
+      procs[i]?.child.kill('SIGCONT');
+    },
+    async restart(i) {
+      await procs[i]?.kill('SIGKILL');
+      procs[i] = await startClusterNode(specs[i]!);
+      await unsealWith(cluster.url(i), cluster.keys);
+      await until(`n${i + 1} unsealed again`, 30_000, async () => (await http(cluster.url(i), 'GET', 'sys/seal-status')).body?.sealed === false);
+    },
+    dump: () => procs.map((p, i) => `--- n${i + 1}\n${p?.stderr().slice(-2000) ?? '(not running)'}`).join('\n'),
+    async close() {
+      for (const p of procs) if (p && p.child.exitCode === null) p.child.kill('SIGCONT');
+      await Promise.allSettled(procs.map((p) => p?.kill('SIGKILL')));
+      await Promise.allSettled(all().map((p) => p.close()));
+      for (const d of dirs) d.remove();
+    },
+  };
+
+  try {
+    for (let from = 0; from < size; from++) {
+      for (let to = 0; to < size; to++) {
+        if (from === to) continue;
+        raft.set(`${from}>${to}`, await startProxy({ name: `n${from + 1}->n${to + 1}`, target: { host: '127.0.0.1', port: specs[to]!.clusterPort } }));
+        fwd.set(`${from}>${to}`, await startProxy({ name: `n${from + 1}->n${to + 1}/forward`, target: { host: '127.0.0.1', port: forwardPorts[to]! } }));
+      }
+    }
+    for (let i = 0; i < size; i++) {
+      const dial: string[] = [];
+      for (let j = 0; j < size; j++) {
+        if (j === i) continue;
+        dial.push(`n${j + 1}=127.0.0.1:${cluster.raftLink(i, j).port}`, `n${j + 1}/forward=127.0.0.1:${cluster.forwardLink(i, j).port}`);
+      }
+      specs[i]!.env = { COFFER_TEST_PEER_DIAL: dial.join(','), COFFER_TEST_FORWARD_LISTEN_PORT: String(forwardPorts[i]) };
+      const extra = opts.extraConfig?.(i);
+      if (extra) specs[i]!.extraConfig = extra;
+    }
+    // allSettled: the nodes that did start must be killed by close() when another one failed to.
+    const started = await Promise.allSettled(specs.map((s) => startClusterNode(s)));
+    started.forEach((p, i) => (procs[i] = p.status === 'fulfilled' ? p.value : null));
+    const failed = started.find((p) => p.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const init = await http(cluster.url(0), 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } });
+    if (init.status !== 200) throw new Error(`init: ${init.status} ${JSON.stringify(init.body)}`);
+    cluster.keys = init.body.keys_base64;
+    cluster.root = init.body.root_token;
+    await unsealWith(cluster.url(0), cluster.keys);
+    await until('n1 active', 15_000, async () => (await healthStatus(cluster.url(0))) === 200);
+    for (let i = 1; i < size; i++) {
+      const r = await http(cluster.url(i), 'POST', 'sys/storage/raft/join', { body: { leader_api_addr: cluster.url(0) } });
+      if (r.status !== 200 || r.body?.joined !== true) throw new Error(`n${i + 1} join: ${r.status} ${JSON.stringify(r.body)}\n${cluster.dump()}`);
+      await unsealWith(cluster.url(i), cluster.keys);
+      await until(`n${i + 1} unsealed standby`, 30_000, async () => (await healthStatus(cluster.url(i))) === 429);
+    }
+    const mount = await http(cluster.url(0), 'POST', 'sys/mounts/secret', { token: cluster.root, body: { type: 'kv', options: { version: '2' } } });
+    if (mount.status >= 300) throw new Error(`mount: ${mount.status} ${JSON.stringify(mount.body)}`);
+    // Every standby knows the advertisement (forwarding address) and the index key once these replicated.
+    await until('forwarding ready on every standby', 30_000, async () => {
+      for (let i = 1; i < size; i++) {
+        const r = await http(cluster.url(i), 'PUT', `secret/data/warmup-${i}`, { token: cluster.root, body: { data: { v: 1 } } });
+        if (r.status !== 200 || r.headers.get('x-vault-index') === null || r.headers.get('x-coffer-served-by') !== 'active') return null;
+      }
+      return true;
+    });
+    return cluster;
+  } catch (err) {
+    await cluster.close();
+    throw err;
+  }
+}
