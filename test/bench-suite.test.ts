@@ -31,7 +31,7 @@ describe('bench suite (tiny run)', () => {
   after(() => out.remove());
 
   it('runs token lookup-self and the idle-memory scenario and writes table rows, verdicts, JSON and an SVG', async () => {
-    const r = await runSuite(['token', 'memory', '--quick', '--duration', '1', '--warmup', '0', '--read-keys', '20', '--secrets', '1500', '--budget', '60', '--out', out.path, '--json']);
+    const r = await runSuite(['token', 'memory', '--quick', '--duration', '1', '--warmup', '0', '--read-keys', '20', '--secrets', '1000', '--budget', '60', '--out', out.path, '--json']);
     assert.equal(r.code, 0, r.stderr);
     // Progress lines while it runs, on stderr.
     assert.match(r.stderr, /\[1\/2 \d+s\] coffer: token lookup-self on one node, 50 conn: .* req\/s/);
@@ -49,15 +49,15 @@ describe('bench suite (tiny run)', () => {
     }
     const row = json.data.rows.find((x: any) => x.coffer === 'coffer1.lookup-self');
     assert.ok(Math.abs(row.ofCeiling - points.get('coffer1.lookup-self').requestsPerSec / points.get('ceiling.lookup.c50').requestsPerSec) < 1e-9);
-    assert.equal(json.data.memory.secrets, 1500);
+    assert.equal(json.data.memory.secrets, 1000);
     assert.ok(json.data.memory.afterFill.rssMiB > 0 && json.data.memory.afterRestart.rssMiB > 0);
     assert.deepEqual(json.data.skipped, []);
-    // 1,500 is not the target's 100,000: the verdict must say so rather than PASS.
+    // 1,000 is not the target's 100,000: the verdict must say so rather than PASS.
     assert.deepEqual(json.data.targets.map((t: any) => t.verdict), ['n/a']);
 
     const md = readFileSync(`${out.path}/latest.md`, 'utf8');
-    assert.match(md, /\| Coffer, 1 node \| one node, policy token \| 50 \| [\d,]+ \| [\d.]+ \| [\d.]+ \| \d+% \| no equivalent \| \d+ \| 0 \/ 0 \|/);
-    assert.match(md, /\| ceiling \| bare node:http GET, lookup-self body \| 50 \| [\d,]+ \|/);
+    assert.match(md, /\| Coffer, 1 node \| one node, policy token \| 50 \| [\d,.]+ \| [\d.]+ \| [\d.]+ \| \d+% \| no equivalent \| \d+ \| 0 \/ 0 \|/);
+    assert.match(md, /\| ceiling \| bare node:http GET, lookup-self body \| 50 \| [\d,.]+ \|/);
     assert.match(md, /\| idle node holding 100,000 KV v2 secrets < 300 MiB RSS \| .* \| n\/a \|/);
     assert.match(md, /\| after a restart on the same data, idle \| \d+ \(anon \d+, file \d+\) \|/);
     assert.match(md, /\d+ cores \(.*\), [\d.]+ GiB/);

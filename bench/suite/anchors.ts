@@ -19,6 +19,7 @@ export function ceilingPoint(kind: CeilingKind, connections: number): Point {
     connections,
     get,
     put: 'write',
+    needs: kind === 'write' ? ['write'] : kind === 'mixed' ? ['read', 'write'] : [get],
     plan: (t) => ({ url: t.url, requests, headers: { 'Content-Type': 'application/json' } }),
   };
 }

@@ -19,7 +19,7 @@ export const linReadFamily: Family = {
   name: 'lin-read',
   title: 'Standby read, plain vs linearizable',
   description: 'GET on one standby of 3 with a policy token; the linearizable one sends X-Coffer-Consistency: linearizable (docs/ha-standby-reads.md), so each read waits for a ReadIndex confirmed by the leader. etcd: serializable vs linearizable range on a follower.',
-  points: (s) => [standbyRead(s, false), standbyRead(s, true), ceilingPoint('read', s.readConnections), etcdRangePoint(s, false, 'follower'), etcdRangePoint(s, true, 'follower')],
+  points: (s) => [standbyRead(s, false), standbyRead(s, true), etcdRangePoint(s, false, 'follower'), etcdRangePoint(s, true, 'follower'), ceilingPoint('read', s.readConnections)],
   rows: (s) => [
     { scenario: 'standby, plain', coffer: 'coffer3.read.standby', ceiling: `ceiling.read.c${s.readConnections}`, etcd: { id: 'etcd.range.ser.follower', op: 'serializable range on a follower' } },
     { scenario: 'standby, linearizable', coffer: 'coffer3.read.standby.lin', ceiling: `ceiling.read.c${s.readConnections}`, etcd: { id: 'etcd.range.lin.follower', op: 'linearizable range on a follower' } },

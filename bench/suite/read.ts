@@ -22,16 +22,13 @@ export const readFamily: Family = {
   name: 'read',
   title: 'KV v2 read',
   description: 'GET secret/data/bench/r/<random of the preloaded keys> with the root token and with a policy token: one node; the active node of 3; spread over 3 (connections split evenly).',
-  points: (s) => [
-    ...(['root', 'policy'] as const).flatMap((w) => [
-      readPoint(s, `coffer1.read.${w}`, 'coffer-1', 'KV v2 read on one node', w, (t) => t.urls[0] as string),
-      readPoint(s, `coffer3.read.active.${w}`, 'coffer-3', 'KV v2 read on the active node of 3', w, (t) => t.urls[0] as string),
-      readPoint(s, `coffer3.read.spread.${w}`, 'coffer-3', 'KV v2 read spread over 3 nodes', w, (t) => t.urls),
-    ]),
-    ceilingPoint('read', s.readConnections),
-    etcdRangePoint(s, true, 'leader'),
-    etcdRangePoint(s, false, 'spread'),
-  ],
+  // Ratio partners next to each other in time: the target point, then the ceiling and etcd it is divided by.
+  points: (s) => {
+    const one = (w: Token) => readPoint(s, `coffer1.read.${w}`, 'coffer-1', 'KV v2 read on one node', w, (t) => t.urls[0] as string);
+    const active = (w: Token) => readPoint(s, `coffer3.read.active.${w}`, 'coffer-3', 'KV v2 read on the active node of 3', w, (t) => t.urls[0] as string);
+    const spread = (w: Token) => readPoint(s, `coffer3.read.spread.${w}`, 'coffer-3', 'KV v2 read spread over 3 nodes', w, (t) => t.urls);
+    return [one('policy'), ceilingPoint('read', s.readConnections), etcdRangePoint(s, true, 'leader'), one('root'), active('policy'), active('root'), spread('policy'), etcdRangePoint(s, false, 'spread'), spread('root')];
+  },
   rows: (s) => {
     const ceiling = `ceiling.read.c${s.readConnections}`;
     const lin = { id: 'etcd.range.lin.leader', op: 'linearizable range via the leader' };

@@ -109,6 +109,7 @@ export function writeSuiteReport(rep: SuiteReport): void {
     });
   const load = loadavg().map((x) => x.toFixed(1)).join(' / ');
   const fsync = r.fsync ? `The disk, measured in the same run: **${formatNumber(r.fsync.fsyncsPerSec)} fsyncs/s** (4 KiB write + fdatasync in a loop, p50 ${r.fsync.p50Ms.toFixed(3)} ms, p99 ${r.fsync.p99Ms.toFixed(3)} ms).` : '';
+  const etcdRan = [...r.points.values()].some((p) => p.system === 'etcd');
   const passed = targetRows.filter((t) => t.verdict === 'PASS').length;
   writeReport({
     name: 'latest',
@@ -117,7 +118,7 @@ export function writeSuiteReport(rep: SuiteReport): void {
     dir: s.outDir,
     intro: [
       `Scenarios: ${families.map((f) => f.name).join(', ')}. ${s.quick ? '**Quick mode** (short points: ratios are indicative only). ' : ''}Each point: ${s.warmupS} s warm-up, then ${s.durationS} s measured with autocannon in the bench process (it shares the cores with the servers). Reads and the mix at ${s.readConnections} connections; writes at ${s.writeConnections.join(', ')}. Reads pick one of ${s.readKeys.toLocaleString('en-US')} preloaded keys at random (100-byte values); writes go to new keys. The whole run took ${Math.round(rep.seconds)} s; load average at the end ${load} (1 / 5 / 15 min).`,
-      `Anchors in the same run: the **ceiling** is a bare node:http server in its own process answering a body of the same size as Coffer's answer (for PUT it reads and parses the request body first); the **peer** is etcd ${rep.etcdVersion} with 3 members on 127.0.0.1, driven over its JSON gateway (POST /v3/kv/put, /v3/kv/range). ${fsync}`,
+      `Anchors in the same run: the **ceiling** is a bare node:http server in its own process answering a body of the same size as Coffer's answer (for PUT it reads and parses the request body first)${etcdRan ? `; the **peer** is etcd ${rep.etcdVersion} with 3 members on 127.0.0.1, driven over its JSON gateway (POST /v3/kv/put, /v3/kv/range)` : ''}. ${fsync}`,
       `"of ceiling" = Coffer req/s / the ceiling's req/s at the same connections; "vs etcd" = Coffer req/s / etcd's req/s for the operation named. Latencies are of 2xx answers. Peak RSS is per process during the point (warm-up included): Coffer's active node and etcd's leader first. How to run and read this: docs/bench/README.md.`,
     ].join('\n\n'),
     table: { title: `Targets (${passed} of ${targetRows.length} PASS)`, header: ['target', 'measured', 'verdict'], rows: targetRows.length > 0 ? targetRows.map((t) => [t.what, t.measured, t.verdict]) : [['(none in the selected scenarios)', '', '']] },

@@ -65,7 +65,7 @@ interface PointBase {
 export type Point =
   | (PointBase & { system: 'coffer-1' | 'coffer-3'; plan(t: CofferTarget): LoadPlan })
   | (PointBase & { system: 'etcd'; plan(t: EtcdTarget): LoadPlan })
-  | (PointBase & { system: 'ceiling'; get: BodyKind; put: BodyKind; plan(t: CeilingTarget): LoadPlan });
+  | (PointBase & { system: 'ceiling'; get: BodyKind; put: BodyKind; /** The Coffer answers it must imitate. */ needs: BodyKind[]; plan(t: CeilingTarget): LoadPlan });
 
 export interface PointResult {
   id: string;

@@ -22,7 +22,7 @@ export const writeFamily: Family = {
   description: 'PUT secret/data/bench/w/<new key> (100-byte value, policy token) on a 3-node cluster, through the active node and through a standby, at each write connection count. Each answer means the write is fsynced on a quorum.',
   needsFsync: true,
   points: (s: Settings) =>
-    s.writeConnections.flatMap((c) => [writePoint('active', c), writePoint('standby', c), ceilingPoint('write', c), etcdPutPoint('leader', c), etcdPutPoint('follower', c)]),
+    s.writeConnections.flatMap((c) => [writePoint('active', c), etcdPutPoint('leader', c), ceilingPoint('write', c), writePoint('standby', c), etcdPutPoint('follower', c)]),
   rows: (s) =>
     s.writeConnections.flatMap((c) => [
       { scenario: `via the active node, ${c} conn`, coffer: `coffer3.write.active.c${c}`, ceiling: `ceiling.write.c${c}`, etcd: { id: `etcd.put.leader.c${c}`, op: 'put via the leader' } },
