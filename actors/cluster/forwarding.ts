@@ -326,8 +326,10 @@ export class HaFront {
         {
           host,
           port,
-          method: req.method ?? 'GET',
-          path: req.url ?? '/',
+          // The forwarding listener's HTTP parser (llhttp) rejects the LIST method (the API listener has
+          // list-method.ts for it): a LIST travels as the equivalent GET ?list=true.
+          method: req.method === 'LIST' ? 'GET' : (req.method ?? 'GET'),
+          path: req.method === 'LIST' ? `${req.url ?? '/'}${(req.url ?? '').includes('?') ? '&' : '?'}list=true` : (req.url ?? '/'),
           headers,
           agent,
           servername: leaderId,

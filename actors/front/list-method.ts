@@ -45,17 +45,24 @@ export function parseRequestHead(raw: Buffer): ParsedHead | null {
   return { method: m[1] as string, url: m[2] as string, httpVersion: m[3] as string, headers, rawHeaders, body };
 }
 
-function refuse(socket: Socket): void {
-  if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+/** A request the front cannot take: 400 in Vault's error shape, then the connection is closed. */
+function refuse(socket: Socket, message: string): void {
+  const body = JSON.stringify({ errors: [message] });
+  if (socket.writable) socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nCache-Control: no-store\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   else socket.destroy();
 }
 
 export function serveListMethod(server: Server, handler: Handler): void {
   server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
     const raw = err.rawPacket;
-    // Only a LIST at the start of the packet: bytes before it would be an earlier pipelined request.
-    const head = err.code === 'HPE_INVALID_METHOD' && raw && raw.subarray(0, 5).toString('latin1') === 'LIST ' ? parseRequestHead(raw) : null;
-    if (!head || (socket as Socket & { _httpMessage?: unknown })._httpMessage) return refuse(socket);
+    // Only a method at the start of the packet: bytes before it would be an earlier pipelined request.
+    // Besides LIST, any other method token llhttp does not know (SCAN, made-up ones) goes to the handler
+    // too, which answers 405 in Vault's shape as Go's server + Vault would.
+    const method = err.code === 'HPE_INVALID_METHOD' && raw ? /^([A-Z]{1,32}) /.exec(raw.subarray(0, 33).toString('latin1'))?.[1] : undefined;
+    const head = method !== undefined && raw ? parseRequestHead(raw) : null;
+    if (!head || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+      return refuse(socket, method !== undefined ? `malformed ${method} request (its body must arrive with its head; or use GET with ?list=true)` : 'malformed HTTP request');
+    }
     // The socket is ours now: the http server's parser for it has failed, and its 'end' handler would
     // close the socket under the response we are about to write.
     socket.removeAllListeners('end');

@@ -83,6 +83,16 @@ export function parseBody(raw: Buffer, contentType: string | undefined, jsonLimi
   return parsed as Record<string, unknown>;
 }
 
+/** A malformed escape ("%zz", a lone "%") is the client's error, 400 with Go's message, not a thrown URIError (500). */
+function decodePath(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    const bad = /%(?![0-9a-fA-F]{2})..?|%[0-9a-fA-F]{2}/.exec(raw)?.[0] ?? '%';
+    throw new CofferError('COFFER_ERR_INVALID_REQUEST', `invalid URL escape ${JSON.stringify(bad)}`);
+  }
+}
+
 export async function parseRequest(req: IncomingMessage, jsonLimits: JsonLimits = DEFAULT_JSON_LIMITS): Promise<ApiRequest | null> {
   const url = new URL(req.url ?? '/', 'http://front');
   if (!url.pathname.startsWith('/v1/')) return null;
@@ -90,7 +100,7 @@ export async function parseRequest(req: IncomingMessage, jsonLimits: JsonLimits 
   let operation = METHOD_OPERATION[method];
   if (operation === undefined) throw new CofferError('COFFER_ERR_METHOD_NOT_ALLOWED');
   const query = url.searchParams;
-  let path = decodeURIComponent(url.pathname.slice('/v1/'.length));
+  let path = decodePath(url.pathname.slice('/v1/'.length));
   if (method === 'GET' && query.has('list')) {
     if (query.has('scan')) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'list and scan cannot both be set');
     if (parseBool('list', query.get('list') as string)) operation = 'list';
