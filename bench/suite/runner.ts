@@ -21,7 +21,7 @@ import { measureIdleMemory } from './memory.js';
 import { cofferLookupSelf, cofferRead, tokenHeaders } from './shapes.js';
 import { writeSuiteReport } from './report.js';
 import { startCofferOne, startCofferThree, startEtcd, type Running } from './systems.js';
-import type { BodyKind, CeilingTarget, CofferTarget, EtcdTarget, Family, LoadPlan, Point, Results, Settings, Shape, SystemId } from './types.js';
+import type { BodyKind, CeilingTarget, CofferTarget, EtcdTarget, LoadPlan, Point, Results, Settings, Shape, SystemId } from './types.js';
 
 /** Systems come up in this order before the load phase. */
 const SYSTEM_ORDER: SystemId[] = ['coffer-1', 'coffer-3', 'ceiling', 'etcd'];
@@ -145,8 +145,15 @@ async function main(): Promise<void> {
       }
     const watch = watchPeakRss(pids);
     const elapsed = Math.round((Date.now() - t0) / 1000);
-    const r = await runLoad({ url: plan.url, connections: p.connections, durationS: s.durationS, warmupS: s.warmupS, path: () => '/', requests: plan.requests, ...(plan.headers ? { headers: plan.headers } : {}), label: `[${done}/${points.length} ${elapsed}s] ${p.label}, ${p.connections} conn` });
-    results.points.set(p.id, { id: p.id, system: p.system, label: p.label, connections: p.connections, ...r, peakRssMiB: watch.stop() });
+    try {
+      const r = await runLoad({ url: plan.url, connections: p.connections, durationS: s.durationS, warmupS: s.warmupS, path: () => '/', requests: plan.requests, ...(plan.headers ? { headers: plan.headers } : {}), label: `[${done}/${points.length} ${elapsed}s] ${p.label}, ${p.connections} conn` });
+      results.points.set(p.id, { id: p.id, system: p.system, label: p.label, connections: p.connections, ...r, peakRssMiB: watch.stop() });
+    } catch (err) {
+      watch.stop();
+      failed = true;
+      process.stderr.write(`failed: ${(err as Error).message}\n`);
+      results.skipped.push({ what: p.id, why: `load failed: ${firstLine(err)}` });
+    }
   };
 
   // All systems stay up for the whole load phase and the points run in the families' order, so a
