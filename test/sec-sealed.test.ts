@@ -6,41 +6,11 @@
 // node states of a real cluster: 501 uninitialised, 503 sealed, 429 standby, 200 active (§1.7).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FRONT_ROUTE_PATHS, SEALED_OK } from '../actors/front/routes.js';
-import type { MountInfo } from '../actors/mounts/framework/types.js';
-import { MOUNTABLE_AUTH_TYPES, backendFactories } from '../actors/mounts/registry.js';
+import { SEALED_OK } from '../actors/front/routes.js';
 import { healthStatus } from './helpers/cluster.js';
 import { startHaCluster, type HaCluster } from './helpers/ha.js';
+import { routeTable } from './helpers/routes.js';
 import { http } from './helpers/server-process.js';
-
-/** Where a backend type is mounted for the probe: built-ins where init puts them, others at their type name. */
-function mountPathsOf(type: string): { path: string; options: Record<string, string> }[] {
-  if (type === 'system') return [{ path: 'sys/', options: {} }];
-  if (type === 'token') return [{ path: 'auth/token/', options: {} }];
-  if (type === 'kv') return [{ path: 'kv/', options: { version: '1' } }, { path: 'secret/', options: { version: '2' } }];
-  return [{ path: MOUNTABLE_AUTH_TYPES.includes(type) ? `auth/${type}/` : `${type}/`, options: {} }];
-}
-
-/** A concrete path for a pattern: one segment per `:param`, two for a rest parameter. */
-function instantiate(pattern: string): string {
-  return pattern
-    .split('/')
-    .map((seg) => (/^:[a-z_][a-z0-9_]*[*+]$/i.test(seg) ? 'probe/deep' : /^:/.test(seg) ? 'probe' : seg))
-    .join('/');
-}
-
-function routeTable(): string[] {
-  const paths = new Set<string>(FRONT_ROUTE_PATHS);
-  paths.add('sys/raw/probe/deep');
-  for (const [type, factory] of Object.entries(backendFactories)) {
-    for (const { path, options } of mountPathsOf(type)) {
-      const mount: MountInfo = { path, type, uuid: 'probe', accessor: 'probe', options, defaultLeaseTtlS: 0, maxLeaseTtlS: 0 };
-      for (const spec of factory(mount).paths) paths.add(`${path}${instantiate(spec.pattern)}`.replace(/\/$/, ''));
-    }
-  }
-  paths.add('no/such/mount');
-  return [...paths].sort();
-}
 
 /** Vault's methods (an unknown one is a 405 before the seal is consulted, as in Vault's request builder). */
 const METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'LIST', 'PATCH', 'GET?list=true'] as const;

@@ -45,7 +45,11 @@ export async function startHaCluster(name: string, size: number, joined = size):
     },
   };
   try {
-    procs.push(...(await Promise.all(specs.map((s) => startClusterNode(s)))));
+    // Keep every node that did start, so close() kills them even when another failed to.
+    const started = await Promise.allSettled(specs.map((s) => startClusterNode(s)));
+    for (const r of started) if (r.status === 'fulfilled') procs.push(r.value);
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
     const init = await http(cluster.url(0), 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } });
     if (init.status !== 200) throw new Error(`init: ${init.status} ${JSON.stringify(init.body)}`);
     cluster.keys = init.body.keys_base64;
