@@ -20,14 +20,18 @@ export const ROLE_CANDIDATE = 2;
 export const ROLE_LEADER = 3;
 
 // Layout: Int32 [0] role, [1] apply sequence (bumped + notified after every apply), [2] term (low 32 bits),
-// [3] leader known (0/1); BigInt64 [2] applied index, [3] last contact with a leader (ms since epoch).
+// [3] leader known (0/1); BigInt64 [2] applied index, [3] last contact with a leader (ms since epoch),
+// [4] applying: the index of the FSM transaction being committed, stored BEFORE the commit,
+// [5] catch-up target: the leader's commit index in the first AppendEntries this process received.
 const I_ROLE = 0;
 const I_SEQ = 1;
 const I_TERM = 2;
 const I_LEADER = 3;
 const B_APPLIED = 2;
 const B_CONTACT = 3;
-export const RAFT_SHARED_BYTES = 32;
+const B_APPLYING = 4;
+const B_CATCH_UP = 5;
+export const RAFT_SHARED_BYTES = 48;
 
 export function roleCode(role: string | null): number {
   if (role === 'leader') return ROLE_LEADER;
@@ -42,7 +46,7 @@ export class RaftSharedState {
 
   constructor(readonly buffer: SharedArrayBuffer) {
     this.i32 = new Int32Array(buffer, 0, 4);
-    this.b64 = new BigInt64Array(buffer, 0, 4);
+    this.b64 = new BigInt64Array(buffer, 0, 6);
   }
 
   static create(): RaftSharedState {
@@ -50,6 +54,23 @@ export class RaftSharedState {
   }
 
   // ---- writer: the raft actor ----
+
+  /**
+   * Before the FSM transaction holding entries up to `index` commits. A reader (a handler worker's LMDB
+   * snapshot) may see that state before publishApplied runs; stampIndex() must never be below it.
+   */
+  /**
+   * The leader's commit index as first learned in this process life (an AppendEntries carries it): a
+   * restarted or new standby serves local reads only once it has applied that far (RELIABILITY.md §7.4).
+   * Set once (a 0 is replaced by the next value).
+   */
+  publishCatchUpTarget(commit: number): void {
+    if (commit > 0) Atomics.compareExchange(this.b64, B_CATCH_UP, 0n, BigInt(commit));
+  }
+
+  publishApplying(index: number): void {
+    if (BigInt(index) > Atomics.load(this.b64, B_APPLYING)) Atomics.store(this.b64, B_APPLYING, BigInt(index));
+  }
 
   publishApplied(index: number): void {
     Atomics.store(this.b64, B_APPLIED, BigInt(index));
@@ -72,6 +93,20 @@ export class RaftSharedState {
 
   applied(): number {
     return Number(Atomics.load(this.b64, B_APPLIED));
+  }
+
+  /**
+   * The index for X-Vault-Index on a response: at least the state any snapshot taken so far can hold
+   * (applied, or a commit in flight). Waiting for an index uses applied() instead: only a committed
+   * state is guaranteed visible.
+   */
+  stampIndex(): number {
+    return Number(Atomics.load(this.b64, B_APPLYING) > Atomics.load(this.b64, B_APPLIED) ? Atomics.load(this.b64, B_APPLYING) : Atomics.load(this.b64, B_APPLIED));
+  }
+
+  /** See publishCatchUpTarget; 0 until this node heard from a leader. */
+  catchUpTarget(): number {
+    return Number(Atomics.load(this.b64, B_CATCH_UP));
   }
 
   role(): number {

@@ -163,7 +163,7 @@ export class HaFront {
     const shared = this.opts.shared;
     const writeHead = res.writeHead;
     res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
-      if (!state.relayed && !this.headersSent) this.setHeader('X-Vault-Index', stamper.stamp(shared.applied()));
+      if (!state.relayed && !this.headersSent) this.setHeader('X-Vault-Index', stamper.stamp(shared.stampIndex()));
       return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
     } as ServerResponse['writeHead'];
   }
@@ -257,7 +257,8 @@ export class HaFront {
   /**
    * Bounded staleness (RELIABILITY.md §7.4): a follower (or candidate) that has not heard from a leader
    * for longer than staleReadBoundMs refuses to serve from its FSM, which may be arbitrarily old by now
-   * (a partitioned standby). Not applied while this node has no index key (sealed, or not yet caught up
+   * (a partitioned standby); nor before it applied the leader's commit index as it first learned it in
+   * this process life (a restarted standby catching up). Not applied while this node has no index key (sealed, or not yet caught up
    * with the cluster's first advertisement): the pipeline answers those requests as before.
    */
   private staleRefusal(): string | null {
@@ -265,9 +266,15 @@ export class HaFront {
     const role = shared.role();
     if ((role !== ROLE_FOLLOWER && role !== ROLE_CANDIDATE) || this.stamper === null) return null;
     const since = shared.sinceLeaderContactMs();
-    if (since <= this.staleReadBoundMs) return null;
-    const ago = since > 1e12 ? 'since this node started' : `for ${since} ms`;
-    return `standby has not heard from the active node ${ago} (limit ${this.staleReadBoundMs} ms): refusing to serve possibly stale data; retry on the active node`;
+    if (since > this.staleReadBoundMs) {
+      const ago = since > 1e12 ? 'since this node started' : `for ${since} ms`;
+      return `standby has not heard from the active node ${ago} (limit ${this.staleReadBoundMs} ms): refusing to serve possibly stale data; retry on the active node`;
+    }
+    // A restarted (or new) standby: not before it applied what the leader had committed when it first heard from it.
+    const target = shared.catchUpTarget();
+    const applied = shared.applied();
+    if (applied < target) return `standby is catching up with the active node (applied index ${applied} of ${target}): refusing to serve possibly stale data; retry on the active node`;
+    return null;
   }
 
   /** A request that must run on the active node (NOT_LEADER from the pipeline or the core). */

@@ -263,6 +263,8 @@ export class RaftHost {
       this.lastLeaderContact = Date.now();
       this.opts.shared?.touchLeader(this.lastLeaderContact);
     }
+    // Only leaders send AppendEntries; its commit is the catch-up target of a (re)started standby.
+    if (msg.t === 'app' && typeof msg.commit === 'number') this.opts.shared?.publishCatchUpTarget(msg.commit);
     this.guard(() => this.node.step(msg));
     this.kick();
   }
@@ -580,6 +582,8 @@ export class RaftHost {
   }
 
   private apply(entries: Entry[]): void {
+    const last = entries[entries.length - 1];
+    if (last !== undefined) this.opts.shared?.publishApplying(last.index); // X-Vault-Index stamps (docs/ha-standby-reads.md)
     this.fsm.apply(entries);
     this.onApplied();
     let confChanged = false;
@@ -681,6 +685,7 @@ export class RaftHost {
     await this.logStore.compact(snapshot.meta.index, snapshot.meta);
     failpoint('snapshot-install-after-truncate');
     if (snapshot.meta.index > 0 && this.fsm.applied().index < snapshot.meta.index) {
+      this.opts.shared?.publishApplying(snapshot.meta.index);
       restoreFsm(this.env, image);
       this.fsm = new Fsm(this.env); // re-reads meta.applied
     }
