@@ -83,6 +83,11 @@ export function parseBody(raw: Buffer, contentType: string | undefined, jsonLimi
   return parsed as Record<string, unknown>;
 }
 
+/** True when a `.` or `..` segment appears anywhere (an empty segment, `//`, is not one). */
+export function isRelativePath(path: string): boolean {
+  return path.split('/').some((seg) => seg === '.' || seg === '..');
+}
+
 /** A malformed escape ("%zz", a lone "%") is the client's error, 400 with Go's message, not a thrown URIError (500). */
 function decodePath(raw: string): string {
   try {
@@ -100,7 +105,11 @@ export async function parseRequest(req: IncomingMessage, jsonLimits: JsonLimits 
   let operation = METHOD_OPERATION[method];
   if (operation === undefined) throw new CofferError('COFFER_ERR_METHOD_NOT_ALLOWED');
   const query = url.searchParams;
+  // HCSEC-2026-05: `.`/`..` segments (literal, percent-encoded, or formed by decoding %2F) are refused, as
+  // OpenBao does by default, so the ACL can never be evaluated on one path while another is served.
+  const rawPath = (req.url ?? '/').split('?')[0] as string;
   let path = decodePath(url.pathname.slice('/v1/'.length));
+  if (isRelativePath(rawPath.replace(/%2e/gi, '.')) || isRelativePath(path)) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'relative paths not supported');
   if (method === 'GET' && query.has('list')) {
     if (query.has('scan')) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'list and scan cannot both be set');
     if (parseBool('list', query.get('list') as string)) operation = 'list';
