@@ -116,7 +116,8 @@ export function parseDurationSeconds(value: unknown, name: string): number {
   if (rest === '') throw new CofferError('COFFER_ERR_INVALID_REQUEST', `error converting input for field "${name}": empty duration`);
   while (rest.length > 0) {
     const m = re.exec(rest);
-    if (!m) throw new CofferError('COFFER_ERR_INVALID_REQUEST', `error converting input for field "${name}": time: invalid duration "${s}"`);
+    // Never the submitted value: a field may carry a secret (HCSEC-2025-09 / CVE-2025-4166, CVE-2025-52893).
+    if (!m) throw new CofferError('COFFER_ERR_INVALID_REQUEST', `error converting input for field "${name}": time: invalid duration`);
     total += Number(m[1]) * (DURATION_UNITS[m[2] as string] as number);
     rest = rest.slice(m[0].length);
   }
