@@ -4,6 +4,7 @@
 // stopped by PID and their directories removed by stop().
 import { apiUrl, healthStatus, nodeSpec, startClusterNode, unsealWith, until, type ClusterNodeSpec } from '../../test/helpers/cluster.js';
 import { http, tempDir, type ServerProcess } from '../../test/helpers/server-process.js';
+import { stopChildren } from './children.js';
 
 export interface CofferCluster {
   /** API URLs; urls[0] is the active node. */
@@ -24,6 +25,8 @@ export async function startCofferCluster(opts: { size?: number; onProgress?: (li
   process.once('exit', removeDirs);
   const stop = async (): Promise<void> => {
     await Promise.allSettled(procs.map((p) => p.kill('SIGTERM')));
+    // A node whose start failed or timed out never reached `procs`; its command line names its directory.
+    for (const d of dirs) await stopChildren(d.path);
     removeDirs();
     process.removeListener('exit', removeDirs);
   };

@@ -29,7 +29,10 @@ export async function startDevServer(token = 'bench-root', opts: DevServerOption
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`dev server did not start: ${err}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // nobody else holds its PID
+      reject(new Error(`dev server did not start: ${err}`));
+    }, 20_000);
     child.once('exit', (code) => reject(new Error(`dev server exited ${code}: ${err}`)));
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();

@@ -3,6 +3,7 @@
 // idle; measured again after a restart on the same data (what a node holding them costs from boot).
 import { healthStatus, sleep, unsealWith, until } from '../../test/helpers/cluster.js';
 import { http, startServerProcess, tempDir, type ServerProcess } from '../../test/helpers/server-process.js';
+import { stopChildren } from '../lib/children.js';
 import { fill } from '../lib/fill.js';
 import { readMemory } from '../lib/rss.js';
 import { WRITE_BODY } from './shapes.js';
@@ -92,6 +93,7 @@ export async function measureIdleMemory(s: Settings, progress: (line: string) =>
     return { secrets: s.secrets, fillSeconds: filled.seconds, fillPerSec: filled.perSec, fillConcurrency: FILL_CONCURRENCY, afterFill, afterRestart, idleEmptyRssMiB: idleEmpty.rssMiB };
   } finally {
     await proc?.kill('SIGTERM');
+    await stopChildren(dir.path); // a start that timed out left its process to us
     dir.remove();
     process.removeListener('exit', dir.remove);
   }

@@ -6,11 +6,11 @@
 //        [--connections N] [--write-connections 1,64,256] [--read-keys N] [--secrets N]
 //        [--budget S] [--out DIR] [--json]
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBareServer } from '../lib/bare-server.js';
+import { stopChildren } from '../lib/children.js';
 import { ETCD_BIN } from '../lib/etcd-cluster.js';
 import { measureFsyncRate } from '../lib/fsync-rate.js';
 import { runLoad } from '../lib/load.js';
@@ -63,36 +63,13 @@ const firstLine = (err: unknown): string => {
 
 const progress = (line: string) => process.stderr.write(`  ${line}\n`);
 
-/** Our direct children (servers, etcd members), from /proc: all of them are processes this run started. */
-function childPids(): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid) pids.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
-
 /** Stops for whatever is up right now: an interrupted run must not leave servers or etcd behind. */
 const upNow = new Set<() => Promise<void>>();
 for (const sig of ['SIGINT', 'SIGTERM'] as const)
   process.once(sig, () => {
     process.stderr.write(`\nbench suite: ${sig}, stopping ${upNow.size} running system(s)\n`);
     // A system still coming up has no stop function yet: its processes are stopped by PID here.
-    const force = setTimeout(() => {
-      for (const pid of childPids()) process.kill(pid, 'SIGKILL');
-      process.exit(130);
-    }, 8000);
-    for (const pid of childPids()) process.kill(pid, 'SIGTERM');
-    void Promise.allSettled([...upNow].map((stop) => stop())).then(() => {
-      clearTimeout(force);
-      process.exit(130);
-    });
+    void Promise.allSettled([stopChildren(), ...[...upNow].map((stop) => stop())]).then(() => process.exit(130));
   });
 
 /** One request per distinct shape: fails fast on a wrong setup; keeps Coffer's answers for the ceiling. */
