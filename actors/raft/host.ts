@@ -219,6 +219,11 @@ export class RaftHost {
         // Crash between writing the image and compacting the log: finish the compaction (replaces the
         // log when the image lies past it or conflicts with it).
         await logStore.compact(image.meta.index, image.meta);
+      } else if (image === null && loaded.snapshotMeta !== null && metaIndex === 0) {
+        // A joiner's base configuration (the leader's index-0 snapshot: conf only, no FSM image, nothing to
+        // restore). Kept as the recovered snapshot; the branch below would replace its conf with an empty one
+        // and leave the node out of its own cluster after a restart (found by test/dur-kill-cluster).
+        image = { meta: loaded.snapshotMeta, data: encode({ kv: [] }) };
       } else if (image === null && loaded.snapshotMeta !== null) {
         // A log compacted by the single-node LocalWritePath (no image, empty conf): snapshot the FSM now.
         const applied = new Fsm(env).applied();

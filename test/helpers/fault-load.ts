@@ -2,9 +2,60 @@
 // its own HCL config with extra environment (failpoints), a write load of unique values that records
 // which writes were acknowledged, and the check that every acknowledged write is readable.
 // Writes go to sys/raw (raw_storage_endpoint = true): one storage write per request, nothing else.
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { http, spawnCoffer, type ServerProcess } from './server-process.js';
+import { apiUrl, type ClusterNodeSpec } from './cluster.js';
+import { COFFER_BIN, http, type ServerProcess } from './server-process.js';
+
+/** A restart on a busy 2-core machine (three nodes booting at once) may take longer than the usual 20 s. */
+const READY_MS = 60_000;
+
+/**
+ * `coffer server -config=<path>`; resolves once it listens. Unlike spawnCoffer, a process that is not ready
+ * in time is killed (by PID) rather than left running, and the wait is READY_MS.
+ */
+export function spawnServer(configPath: string, env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [COFFER_BIN, 'server', `-config=${configPath}`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, COFFER_LOG_LEVEL: process.env.COFFER_FAULT_LOG_LEVEL ?? 'warn', ...env } });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void kill('SIGKILL');
+      reject(new Error(`server not listening after ${READY_MS} ms; stderr:\n${err}`));
+    }, READY_MS);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code ?? signal}) before it was ready; stderr:\n${err}`));
+    });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /Listening on (\S+?);/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ url: m[1] as string, child, stderr: () => err, kill });
+      }
+    });
+  });
+}
+
+/** Same config as test/helpers/cluster.ts startClusterNode, started with spawnServer. */
+export function startFaultClusterNode(spec: ClusterNodeSpec, env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+  const configPath = join(spec.dir, 'coffer.hcl');
+  writeFileSync(
+    configPath,
+    `storage "raft" {\n  path = "${join(spec.dir, 'data')}"\n  node_id = "${spec.nodeId}"\n}\n` +
+      `listener "tcp" {\n  address = "127.0.0.1:${spec.apiPort}"\n  tls_disable = true\n}\n` +
+      `api_addr = "${apiUrl(spec)}"\ncluster_addr = "https://127.0.0.1:${spec.clusterPort}"\nraw_storage_endpoint = true\n`,
+  );
+  return spawnServer(configPath, env);
+}
 
 /** Starts `coffer server` on 127.0.0.1 for `dir` with `env` added to the environment. */
 export function startFaultNode(dir: string, opts: { env?: NodeJS.ProcessEnv; extraConfig?: string; nodeId?: string } = {}): Promise<ServerProcess> {
@@ -14,7 +65,7 @@ export function startFaultNode(dir: string, opts: { env?: NodeJS.ProcessEnv; ext
     `storage "raft" {\n  path = "${join(dir, 'data')}"\n  node_id = "${opts.nodeId ?? 'node1'}"\n${opts.extraConfig ?? ''}}\n` +
       `listener "tcp" {\n  address = "127.0.0.1:0"\n  tls_disable = true\n}\nraw_storage_endpoint = true\n`,
   );
-  return spawnCoffer(['server', `-config=${configPath}`], /Listening on (\S+?);/, opts.env ?? {});
+  return spawnServer(configPath, opts.env ?? {});
 }
 
 /** Resolves when the child process has exited (at once if it already has). */
