@@ -31,7 +31,7 @@ describe('bench suite (tiny run)', () => {
   after(() => out.remove());
 
   it('runs token lookup-self and the idle-memory scenario and writes table rows, verdicts, JSON and an SVG', async () => {
-    const r = await runSuite(['token', 'memory', '--quick', '--duration', '1', '--warmup', '0', '--read-keys', '20', '--secrets', '1000', '--budget', '60', '--out', out.path, '--json']);
+    const r = await runSuite(['token', 'memory', '--quick', '--duration', '1', '--warmup', '0', '--read-keys', '10', '--secrets', '300', '--budget', '60', '--out', out.path, '--json']);
     assert.equal(r.code, 0, r.stderr);
     // Progress lines while it runs, on stderr.
     assert.match(r.stderr, /\[1\/2 \d+s\] coffer: token lookup-self on one node, 50 conn: .* req\/s/);
@@ -49,10 +49,10 @@ describe('bench suite (tiny run)', () => {
     }
     const row = json.data.rows.find((x: any) => x.coffer === 'coffer1.lookup-self');
     assert.ok(Math.abs(row.ofCeiling - points.get('coffer1.lookup-self').requestsPerSec / points.get('ceiling.lookup.c50').requestsPerSec) < 1e-9);
-    assert.equal(json.data.memory.secrets, 1000);
+    assert.equal(json.data.memory.secrets, 300);
     assert.ok(json.data.memory.afterFill.rssMiB > 0 && json.data.memory.afterRestart.rssMiB > 0);
     assert.deepEqual(json.data.skipped, []);
-    // 1,000 is not the target's 100,000: the verdict must say so rather than PASS.
+    // 300 is not the target's 100,000: the verdict must say so rather than PASS.
     assert.deepEqual(json.data.targets.map((t: any) => t.verdict), ['n/a']);
 
     const md = readFileSync(`${out.path}/latest.md`, 'utf8');
