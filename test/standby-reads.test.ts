@@ -1,8 +1,10 @@
 // STANDBY-READS (RELIABILITY.md §7.2, Appendix B): eventually-consistent reads from standbys, validated by
-// replay. Three Coffer processes with a nemesis proxy on every peer link (test/harness). While clients read
-// and write KV v2 through every node — plain standby reads without headers, writes forwarded from the
-// standbys — the run lags a standby (it hears nothing), partitions the other, pauses one (SIGSTOP) and
-// restarts one (SIGKILL, start, unseal). Then:
+// replay. Three Coffer processes with a nemesis proxy on every peer link (test/helpers/ha-proxied.ts; the
+// harness's startCofferCluster has no config hook, and this run needs `snapshot_threshold`). While clients
+// read and write KV v2 through every node — plain standby reads without headers, writes forwarded from the
+// standbys — the run lags a standby (it hears nothing) long enough that the leader compacts past it, so
+// it catches up by InstallSnapshot; partitions the other; pauses one (SIGSTOP); restarts one (SIGKILL,
+// start, unseal). Then:
 //   - every read is checked against the committed sequence at its served index (test/helpers/standby-
 //     replay.ts explains how that sequence is bounded from the writes' acknowledged versions and indexes);
 //   - each node's served index never goes back in real time, across the restart too;
@@ -10,13 +12,20 @@
 //     X-Vault-Inconsistent mode) never see an older state: the answer is fresh, or a 412 (fail /
 //     await-state), or the active node's (forward-active-node);
 //   - the lag of standby reads is reported (entries and ms).
+// A second case checks cache coherence on the standbys (S7): a policy change, a token revocation and a new
+// mount, each applied at index k on the active node, are in force on every standby for requests carrying
+// X-Vault-Index >= k.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { clientAgent, cofferKvOp, decodeVaultIndex, httpCall, Recorder, seededRandom, startCofferCluster, Workload, type CofferCluster, type Endpoint, type WorkloadClient } from './harness/index.js';
+import { clientAgent, cofferKvOp, decodeVaultIndex, httpCall, Recorder, seededRandom, Workload, type Endpoint, type WorkloadClient } from './harness/index.js';
 import { sleep, until } from './helpers/cluster.js';
+import { startProxiedCluster, type ProxiedCluster } from './helpers/ha-proxied.js';
+import { http } from './helpers/server-process.js';
 import { percentile, replayStandbyReads } from './helpers/standby-replay.js';
 
 const MODES = ['fail', 'forward-active-node', 'await-state'] as const;
+/** Log entries before a node snapshots and compacts: small, so a standby deaf for a few seconds falls behind the leader's log. */
+const SNAPSHOT_THRESHOLD = 50;
 
 interface RywTally {
   reads: number;
@@ -30,11 +39,11 @@ interface RywTally {
 }
 
 describe('STANDBY-READS: standby reads validated by replay, served index monotonic, read-your-writes (3 processes)', { timeout: 180_000 }, () => {
-  let cluster: CofferCluster;
+  let cluster: ProxiedCluster;
   const kills = new Map<string, number[]>();
 
   before(async () => {
-    cluster = await startCofferCluster({ name: 'sreads' });
+    cluster = await startProxiedCluster({ name: 'sreads', storageExtra: () => `snapshot_threshold = ${SNAPSHOT_THRESHOLD}` });
   });
 
   after(async () => {
@@ -43,14 +52,15 @@ describe('STANDBY-READS: standby reads validated by replay, served index monoton
 
   it('validates every standby read; index regressions 0; RYW violations 0', async (t) => {
     assert.equal(await cluster.activeNode(), 0, 'n1 is active');
-    const token = cluster.rootToken;
+    const token = cluster.root;
     const rec = new Recorder();
-    const nodes = cluster.nodes;
+    const nodes = cluster.specs.map((s, i) => ({ id: s.nodeId, url: cluster.url(i) }));
     const endpoint = (i: number): Endpoint => {
       const agent = clientAgent();
       const n = nodes[i]!;
       return { node: n.id, op: (key, input) => cofferKvOp({ url: n.url, node: n.id, token, timeoutMs: 6_000, now: () => rec.now(), agent, readMode: 'local' }, key, input) };
     };
+    const appliedOn = async (i: number) => (await http(nodes[i]!.url, 'GET', 'sys/leader')).body.raft_applied_index as number;
     // Two readers on each standby, one client on the active node, one roaming; plain reads (no headers).
     const clients: WorkloadClient[] = [
       { name: 'c1', endpoints: [endpoint(1)] },
@@ -102,6 +112,7 @@ describe('STANDBY-READS: standby reads validated by replay, served index monoton
       }
     };
 
+    let snapshotGap = 0;
     const started = performance.now();
     workload.start();
     const rywDone = Promise.all([rywLoop(1, 1), rywLoop(2, 2)]);
@@ -109,21 +120,21 @@ describe('STANDBY-READS: standby reads validated by replay, served index monoton
     const mark = (what: string) => events.push(`${Math.round(performance.now() - started)} ms ${what}`);
     try {
       await sleep(3_000);
-      // Lag: n2 hears nothing from its peers (its own messages still arrive).
+      // Lag: n2 hears nothing from its peers (its own messages still arrive) while the leader writes on
+      // past its own compaction point, so n2 can only catch up from a snapshot.
       mark('n2 deaf');
-      for (const from of [0, 2]) cluster.raft[from]![1]!.set({ blackhole: true }, 'tx');
-      await sleep(3_000);
-      cluster.healAll();
-      mark('healed');
+      cluster.deafen(1);
+      const deafAt = await appliedOn(1);
+      await until(`the leader ${2 * SNAPSHOT_THRESHOLD} entries ahead of deaf n2`, 20_000, async () => (await appliedOn(0)) > deafAt + 2 * SNAPSHOT_THRESHOLD, 200);
+      snapshotGap = (await appliedOn(0)) - deafAt;
+      cluster.heal();
+      mark(`healed (leader ${snapshotGap} entries ahead)`);
       await sleep(2_000);
       // Partition: n3 cut from both peers, Raft and forwarding, both directions.
       mark('n3 isolated');
-      for (const other of [0, 1]) {
-        cluster.setLink(other, 2, { blackhole: true });
-        cluster.setLink(2, other, { blackhole: true });
-      }
+      cluster.isolate(2);
       await sleep(3_000);
-      cluster.healAll();
+      cluster.heal();
       mark('healed');
       await sleep(2_000);
       mark('n2 SIGSTOP');
@@ -134,7 +145,6 @@ describe('STANDBY-READS: standby reads validated by replay, served index monoton
       await sleep(2_000);
       mark('n3 SIGKILL');
       kills.set('n3', [rec.now()]);
-      await cluster.kill(2);
       await cluster.restart(2);
       mark('n3 restarted and unsealed');
       await until('n3 serves reads again', 20_000, async () => (await fetch(`${nodes[2]!.url}/v1/secret/data/sr-k0`, { headers: { 'X-Vault-Token': token } })).status !== 503);
@@ -142,7 +152,7 @@ describe('STANDBY-READS: standby reads validated by replay, served index monoton
     } finally {
       stopping = true;
       cluster.resume(1);
-      cluster.healAll();
+      cluster.heal();
       await workload.stop();
       await rywDone;
     }
@@ -157,7 +167,7 @@ describe('STANDBY-READS: standby reads validated by replay, served index monoton
     const lines = [
       `standby reads validated: ${valid} of ${replay.reads} (served by a standby: ${replay.standbyReads}); index regressions: ${replay.indexRegressions}; RYW violations: ${ryw.violations.length}; 412s: ${ryw.status412}; lag p50/p99/max: ${percentile(replay.lagEntries, 50)}/${percentile(replay.lagEntries, 99)}/${Math.max(0, ...replay.lagEntries)} entries, ${percentile(replay.lagMs, 50).toFixed(0)}/${percentile(replay.lagMs, 99).toFixed(0)}/${Math.max(0, ...replay.lagMs).toFixed(0)} ms`,
       `RYW reads: ${ryw.reads} (fresh on the standby ${ryw.fresh}, answered by the active node ${ryw.forwarded}, 412 ${ryw.status412} by mode ${JSON.stringify(ryw.by)}, refused 503 ${ryw.refused}); standby reads refused after losing the leader (503): ${refused}; ops recorded: ${history.length}`,
-      `faults: ${events.join('; ')}`,
+      `faults: ${events.join('; ')}; snapshot_threshold ${SNAPSHOT_THRESHOLD}: the leader compacted past deaf n2 (${snapshotGap} entries ahead > ${SNAPSHOT_THRESHOLD}), so n2 caught up by InstallSnapshot`,
     ];
     for (const l of lines) {
       t.diagnostic(l);
@@ -169,5 +179,38 @@ describe('STANDBY-READS: standby reads validated by replay, served index monoton
     assert.deepEqual(ryw.violations, []);
     assert.ok((ryw.by.fail ?? 0) > 0, 'the lagging standby answered 412 to fail-fast reads');
     assert.ok(refused > 0, 'the cut standbys refused plain reads once the staleness bound passed');
+  });
+  it('cache coherence on standbys (S7): a policy update, a token revocation and a new mount are in force at their index', async (t) => {
+    const root = cluster.root;
+    const active = cluster.url(await cluster.activeNode());
+    const standbys = [0, 1, 2].map((i) => cluster.url(i)).filter((u) => u !== active);
+    const index = (r: { headers: Headers }) => r.headers.get('x-vault-index') as string;
+    const onStandbys = async (what: string, path: string, token: string, at: string, want: number) => {
+      for (const u of standbys) {
+        const r = await http(u, 'GET', path, { token, headers: { 'X-Vault-Index': at } });
+        checks.push(`${what} on ${u}: ${r.status}`);
+        assert.equal(r.status, want, `${what} on ${u}: ${r.status} ${JSON.stringify(r.body)}`);
+      }
+    };
+    const checks: string[] = [];
+    assert.equal((await http(active, 'PUT', 'secret/data/s7/x', { token: root, body: { data: { v: 's7' } } })).status, 200);
+    assert.equal((await http(active, 'PUT', 'sys/policies/acl/s7', { token: root, body: { policy: 'path "secret/data/other/*" { capabilities = ["read"] }' } })).status, 204);
+    const tok = await http(active, 'POST', 'auth/token/create', { token: root, body: { policies: ['s7'], ttl: '1h' } });
+    const user = tok.body.auth.client_token as string;
+    await onStandbys('before the policy grants it', 'secret/data/s7/x', user, index(tok), 403);
+    const grant = await http(active, 'PUT', 'sys/policies/acl/s7', { token: root, body: { policy: 'path "secret/data/s7/*" { capabilities = ["read"] }' } });
+    assert.equal(grant.status, 204);
+    await onStandbys('after the policy update', 'secret/data/s7/x', user, index(grant), 200);
+    const revoke = await http(active, 'POST', 'auth/token/revoke', { token: root, body: { token: user } });
+    assert.equal(revoke.status, 204);
+    await onStandbys('after the token revocation', 'secret/data/s7/x', user, index(revoke), 403);
+    const mount = await http(active, 'POST', 'sys/mounts/kv-s7', { token: root, body: { type: 'kv', options: { version: '2' } } });
+    assert.ok(mount.status < 300);
+    const w = await http(active, 'PUT', 'kv-s7/data/a', { token: root, body: { data: { v: 'mounted' } } });
+    assert.equal(w.status, 200, JSON.stringify(w.body));
+    await onStandbys('on the new mount', 'kv-s7/data/a', root, index(w), 200);
+    const line = `cache coherence at the change's index on standbys (policy, token revocation, mount): ${checks.length} of ${checks.length} as expected`;
+    t.diagnostic(line);
+    console.log(line);
   });
 });

@@ -6,6 +6,8 @@
 //   kept in replicated, barrier-encrypted storage (core/index-header-hmac-key), written by the first
 //   active node; a client can read an index but cannot forge or change one.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { raftLimits } from '../../runtime/limits.js';
+import { FreshnessTracker } from './freshness.js';
 
 /** FSM key of the X-Vault-Index HMAC key (barrier-encrypted, 32 random bytes). */
 type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
@@ -22,7 +24,7 @@ export const ROLE_LEADER = 3;
 // Layout: Int32 [0] role, [1] apply sequence (bumped + notified after every apply), [2] term (low 32 bits),
 // [3] leader known (0/1); BigInt64 [2] applied index, [3] last contact with a leader (ms since epoch),
 // [4] applying: the index of the FSM transaction being committed, stored BEFORE the commit,
-// [5] catch-up target: the leader's commit index in the first AppendEntries this process received.
+// [5] the highest leader commit index an AppendEntries showed, [6] freshAsOf (ms since epoch, freshness.ts).
 const I_ROLE = 0;
 const I_SEQ = 1;
 const I_TERM = 2;
@@ -30,8 +32,16 @@ const I_LEADER = 3;
 const B_APPLIED = 2;
 const B_CONTACT = 3;
 const B_APPLYING = 4;
-const B_CATCH_UP = 5;
-export const RAFT_SHARED_BYTES = 48;
+const B_LEADER_COMMIT = 5;
+const B_FRESH = 6;
+export const RAFT_SHARED_BYTES = 56;
+
+/**
+ * Bounded staleness: a standby whose state is older than this (no fresh evidence from a leader, see
+ * freshness.ts) stops serving local reads. The upper end of the randomized election timeout (2 x 10 ticks
+ * x 100 ms): by then every healthy follower would have campaigned had the leader gone.
+ */
+export const STALE_READ_BOUND_MS = 2 * raftLimits.tickMs * raftLimits.electionTicks;
 
 export function roleCode(role: string | null): number {
   if (role === 'leader') return ROLE_LEADER;
@@ -46,7 +56,7 @@ export class RaftSharedState {
 
   constructor(readonly buffer: SharedArrayBuffer) {
     this.i32 = new Int32Array(buffer, 0, 4);
-    this.b64 = new BigInt64Array(buffer, 0, 6);
+    this.b64 = new BigInt64Array(buffer, 0, 7);
   }
 
   static create(): RaftSharedState {
@@ -55,25 +65,34 @@ export class RaftSharedState {
 
   // ---- writer: the raft actor ----
 
+  /** Writer side only (the raft actor's instance): freshness evidence from leader messages and applies. */
+  private tracker: FreshnessTracker | null = null;
+
+  /** A message from a leader arrived (the raft host calls this for every message; others are ignored). */
+  onLeaderMessage(kind: string, commit: unknown, applied: number, nowMs = Date.now()): void {
+    this.tracker ??= new FreshnessTracker(this, STALE_READ_BOUND_MS);
+    this.tracker.onLeaderMessage(kind, commit, applied, nowMs);
+  }
+
+  publishLeaderCommit(commit: number): void {
+    Atomics.store(this.b64, B_LEADER_COMMIT, BigInt(commit));
+  }
+
+  publishFreshAsOf(atMs: number): void {
+    if (BigInt(atMs) > Atomics.load(this.b64, B_FRESH)) Atomics.store(this.b64, B_FRESH, BigInt(atMs));
+  }
+
   /**
    * Before the FSM transaction holding entries up to `index` commits. A reader (a handler worker's LMDB
    * snapshot) may see that state before publishApplied runs; stampIndex() must never be below it.
    */
-  /**
-   * The leader's commit index as first learned in this process life (an AppendEntries carries it): a
-   * restarted or new standby serves local reads only once it has applied that far (RELIABILITY.md §7.4).
-   * Set once (a 0 is replaced by the next value).
-   */
-  publishCatchUpTarget(commit: number): void {
-    if (commit > 0) Atomics.compareExchange(this.b64, B_CATCH_UP, 0n, BigInt(commit));
-  }
-
   publishApplying(index: number): void {
     if (BigInt(index) > Atomics.load(this.b64, B_APPLYING)) Atomics.store(this.b64, B_APPLYING, BigInt(index));
   }
 
   publishApplied(index: number): void {
     Atomics.store(this.b64, B_APPLIED, BigInt(index));
+    this.tracker?.onApplied(index);
     Atomics.add(this.i32, I_SEQ, 1);
     Atomics.notify(this.i32, I_SEQ);
   }
@@ -104,9 +123,14 @@ export class RaftSharedState {
     return Number(Atomics.load(this.b64, B_APPLYING) > Atomics.load(this.b64, B_APPLIED) ? Atomics.load(this.b64, B_APPLYING) : Atomics.load(this.b64, B_APPLIED));
   }
 
-  /** See publishCatchUpTarget; 0 until this node heard from a leader. */
-  catchUpTarget(): number {
-    return Number(Atomics.load(this.b64, B_CATCH_UP));
+  /** The highest commit index a leader's AppendEntries showed this node (0 before any). */
+  leaderCommit(): number {
+    return Number(Atomics.load(this.b64, B_LEADER_COMMIT));
+  }
+
+  /** ms since this node's state was last known to be as fresh as the leader's commit (freshness.ts). */
+  sinceFreshMs(nowMs = Date.now()): number {
+    return nowMs - Number(Atomics.load(this.b64, B_FRESH));
   }
 
   role(): number {

@@ -16,7 +16,7 @@ import type { ApiRequest } from '../front/request.js';
 import { sendError } from '../front/respond.js';
 import type { AskCore } from '../front/routes.js';
 import type { ForwardingInfo } from './cluster.js';
-import { IndexStamper, RaftSharedState, ROLE_CANDIDATE, ROLE_FOLLOWER, headerValues } from './consistency.js';
+import { IndexStamper, RaftSharedState, ROLE_CANDIDATE, ROLE_FOLLOWER, STALE_READ_BOUND_MS, headerValues } from './consistency.js';
 import { raftLimits } from '../../runtime/limits.js';
 import { mutation } from '../../runtime/mutations.js';
 import { TEST_FORWARD_LISTEN_PORT, testPeerDial } from '../raft/test-peer-dial.js';
@@ -89,11 +89,12 @@ export class HaFront {
   private timer: NodeJS.Timeout | null = null;
   private readonly indexWaitMs: number;
   private readonly staleReadBoundMs: number;
+  private freshCheck: Promise<boolean> | null = null;
 
   constructor(private readonly opts: HaFrontOptions) {
     this.epoch = opts.sealEpoch ? new Int32Array(opts.sealEpoch) : null;
     this.indexWaitMs = opts.indexWaitMs ?? 2_000;
-    this.staleReadBoundMs = opts.staleReadBoundMs ?? 2 * ELECTION_TIMEOUT_MS;
+    this.staleReadBoundMs = opts.staleReadBoundMs ?? STALE_READ_BOUND_MS;
   }
 
   // ---- the forwarding listener (this node as the active one) ----
@@ -230,15 +231,18 @@ export class HaFront {
       const fwd = h['x-vault-forward'];
       if (typeof fwd === 'string' && fwd.toLowerCase() === 'active-node') return this.forwardNow(api, req, res);
       if (this.opts.disableStandbyReads && !LOCAL_ONLY.has(api.path.replace(/\/$/, ''))) return this.forwardNow(api, req, res);
-      const refusal = this.staleRefusal();
+    }
+    const consistency = h['x-coffer-consistency'];
+    const linearizable = typeof consistency === 'string' && consistency.toLowerCase() === 'linearizable';
+    if (standby && !state.viaForward) {
+      const refusal = await this.staleRefusal(linearizable);
       if (refusal !== null) {
         this.counters.staleRefusals++;
         sendError(res, 503, [refusal]);
         return true;
       }
     }
-    const consistency = h['x-coffer-consistency'];
-    if (typeof consistency === 'string' && consistency.toLowerCase() === 'linearizable') {
+    if (linearizable) {
       try {
         await this.opts.readIndex(this.indexWaitMs);
         this.counters.linearizableReads++;
@@ -255,26 +259,42 @@ export class HaFront {
   }
 
   /**
-   * Bounded staleness (RELIABILITY.md §7.4): a follower (or candidate) that has not heard from a leader
-   * for longer than staleReadBoundMs refuses to serve from its FSM, which may be arbitrarily old by now
-   * (a partitioned standby); nor before it applied the leader's commit index as it first learned it in
-   * this process life (a restarted standby catching up). Not applied while this node has no index key (sealed, or not yet caught up
+   * Bounded staleness (RELIABILITY.md §7.4): a follower (or candidate) whose state was last known to be
+   * current (applied >= the leader's commit, actors/cluster/freshness.ts) longer than staleReadBoundMs ago
+   * serves from its FSM only after a ReadIndex round proved it current again (restarted, healed, idle
+   * after a pause), and refuses (503) when that fails or when it has no contact with a leader at all
+   * (partitioned or paused). Not applied while this node has no index key (sealed, or not yet caught up
    * with the cluster's first advertisement): the pipeline answers those requests as before.
    */
-  private staleRefusal(): string | null {
+  private async staleRefusal(linearizable: boolean): Promise<string | null> {
     const shared = this.opts.shared;
     const role = shared.role();
     if ((role !== ROLE_FOLLOWER && role !== ROLE_CANDIDATE) || this.stamper === null) return null;
+    if (!linearizable && shared.sinceFreshMs() <= this.staleReadBoundMs) return null;
     const since = shared.sinceLeaderContactMs();
     if (since > this.staleReadBoundMs) {
       const ago = since > 1e12 ? 'since this node started' : `for ${since} ms`;
       return `standby has not heard from the active node ${ago} (limit ${this.staleReadBoundMs} ms): refusing to serve possibly stale data; retry on the active node`;
     }
-    // A restarted (or new) standby: not before it applied what the leader had committed when it first heard from it.
-    const target = shared.catchUpTarget();
-    const applied = shared.applied();
-    if (applied < target) return `standby is catching up with the active node (applied index ${applied} of ${target}): refusing to serve possibly stale data; retry on the active node`;
-    return null;
+    if (linearizable) return null; // its ReadIndex round follows
+    // In contact but not known to be current (restarted, healed from a partition or a pause, idle since,
+    // or too slow to keep up): one ReadIndex round gets the leader's commit and waits until it is applied,
+    // which makes the state current as of the moment we asked.
+    // Concurrent requests share one round.
+    this.freshCheck ??= (async () => {
+      const askedAt = Date.now();
+      try {
+        await this.opts.readIndex(this.indexWaitMs);
+        shared.publishFreshAsOf(askedAt);
+        return true;
+      } catch {
+        return false; // still behind after the wait
+      } finally {
+        this.freshCheck = null;
+      }
+    })();
+    if (await this.freshCheck) return null;
+    return `standby is catching up with the active node (applied index ${shared.applied()} of ${shared.leaderCommit()}; last current ${shared.sinceFreshMs()} ms ago, limit ${this.staleReadBoundMs} ms): refusing to serve possibly stale data; retry on the active node`;
   }
 
   /** A request that must run on the active node (NOT_LEADER from the pipeline or the core). */

@@ -268,8 +268,8 @@ export class RaftHost {
       this.lastLeaderContact = Date.now();
       this.opts.shared?.touchLeader(this.lastLeaderContact);
     }
-    // Only leaders send AppendEntries; its commit is the catch-up target of a (re)started standby.
-    if (msg.t === 'app' && typeof msg.commit === 'number') this.opts.shared?.publishCatchUpTarget(msg.commit);
+    // Freshness evidence for bounded-staleness standby reads (actors/cluster/freshness.ts).
+    this.opts.shared?.onLeaderMessage(msg.t, msg.commit, this.fsm.applied().index);
     this.guard(() => this.node.step(msg));
     this.kick();
   }

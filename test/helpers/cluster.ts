@@ -22,6 +22,8 @@ export interface ClusterNodeSpec {
   retryJoin?: string;
   /** Extra top-level HCL (e.g. `disable_standby_reads = true`). */
   extraConfig?: string;
+  /** Extra lines inside the `storage "raft"` block (e.g. `snapshot_threshold = 50`). */
+  storageExtra?: string;
   /** Extra environment for the process (e.g. COFFER_TEST_PEER_DIAL). */
   env?: Record<string, string>;
 }
@@ -40,7 +42,7 @@ export function startClusterNode(spec: ClusterNodeSpec): Promise<ServerProcess> 
   const retry = spec.retryJoin ? `  retry_join {\n    leader_api_addr = "${spec.retryJoin}"\n  }\n` : '';
   writeFileSync(
     configPath,
-    `storage "raft" {\n  path = "${join(spec.dir, 'data')}"\n  node_id = "${spec.nodeId}"\n${retry}}\n` +
+    `storage "raft" {\n  path = "${join(spec.dir, 'data')}"\n  node_id = "${spec.nodeId}"\n${retry}${spec.storageExtra ? `  ${spec.storageExtra}\n` : ''}}\n` +
       `listener "tcp" {\n  address = "127.0.0.1:${spec.apiPort}"\n  tls_disable = true\n}\n` +
       `api_addr = "${apiUrl(spec)}"\ncluster_addr = "https://127.0.0.1:${spec.clusterPort}"\nraw_storage_endpoint = true\n${spec.extraConfig ?? ''}`,
   );

@@ -29,6 +29,8 @@ export interface ProxiedCluster {
   resume(i: number): void;
   /** SIGKILL node i, start it again on the same data dir and unseal it. */
   restart(i: number): Promise<void>;
+  /** Index of the node answering sys/health 200. */
+  activeNode(): Promise<number>;
   /** Last lines of every node's stderr, for assertion messages. */
   dump(): string;
   close(): Promise<void>;
@@ -39,6 +41,8 @@ export interface ProxiedClusterOptions {
   size?: number;
   /** Extra top-level HCL for node i (e.g. `disable_standby_reads = true`). */
   extraConfig?: (i: number) => string;
+  /** Extra lines in node i's `storage "raft"` block (e.g. `snapshot_threshold = 50`). */
+  storageExtra?: (i: number) => string;
 }
 
 export async function startProxiedCluster(opts: ProxiedClusterOptions): Promise<ProxiedCluster> {
@@ -90,6 +94,18 @@ export async function startProxiedCluster(opts: ProxiedClusterOptions): Promise<
       await unsealWith(cluster.url(i), cluster.keys);
       await until(`n${i + 1} unsealed again`, 30_000, async () => (await http(cluster.url(i), 'GET', 'sys/seal-status')).body?.sealed === false);
     },
+    async activeNode() {
+      return (
+        (await until('an active node', 15_000, async () => {
+          for (let i = 0; i < size; i++) {
+            // Bounded: a paused node never answers.
+            const status = await fetch(`${cluster.url(i)}/v1/sys/health`, { signal: AbortSignal.timeout(1_500) }).then(async (r) => (await r.arrayBuffer(), r.status)).catch(() => 0);
+            if (status === 200) return i + 1;
+          }
+          return null;
+        })) - 1
+      );
+    },
     dump: () => procs.map((p, i) => `--- n${i + 1}\n${p?.stderr().slice(-2000) ?? '(not running)'}`).join('\n'),
     async close() {
       for (const p of procs) if (p && p.child.exitCode === null) p.child.kill('SIGCONT');
@@ -116,12 +132,11 @@ export async function startProxiedCluster(opts: ProxiedClusterOptions): Promise<
       specs[i]!.env = { COFFER_TEST_PEER_DIAL: dial.join(','), COFFER_TEST_FORWARD_LISTEN_PORT: String(forwardPorts[i]) };
       const extra = opts.extraConfig?.(i);
       if (extra) specs[i]!.extraConfig = extra;
+      const storage = opts.storageExtra?.(i);
+      if (storage) specs[i]!.storageExtra = storage;
     }
-    // allSettled: the nodes that did start must be killed by close() when another one failed to.
-    const started = await Promise.allSettled(specs.map((s) => startClusterNode(s)));
-    started.forEach((p, i) => (procs[i] = p.status === 'fulfilled' ? p.value : null));
-    const failed = started.find((p) => p.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+    // One at a time: each start has its own 20 s budget, which a loaded 2-core machine needs.
+    for (let i = 0; i < size; i++) procs[i] = await startClusterNode(specs[i]!);
     const init = await http(cluster.url(0), 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } });
     if (init.status !== 200) throw new Error(`init: ${init.status} ${JSON.stringify(init.body)}`);
     cluster.keys = init.body.keys_base64;
