@@ -11,6 +11,7 @@ const DECRYPT_CACHE_ENTRIES = 20_000;
 import type { CoreReply, CoreRequest, CommitReply, KeyringReply } from '../core/messages.js';
 import { openStorageEnv } from '../storage/env.js';
 import { FsmReader } from '../storage/fsm-reader.js';
+import { SnapshotMemoReader } from './snapshot-memo-reader.js';
 import { readFrontView, type FrontView, type FrontViewMessage } from '../quotas/front-view.js';
 import type { HandlerMessage, LogicalReply } from './messages.js';
 import { Pipeline } from './pipeline.js';
@@ -32,7 +33,8 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
   init: (ctx) => {
     const data = ctx.workerData as HandlerWorkerData;
     setAuditSettings(data.audit);
-    const reader = new FsmReader(openStorageEnv(data.dataDir, { readOnly: true }));
+    const env = openStorageEnv(data.dataDir, { readOnly: true });
+    const reader = new SnapshotMemoReader(new FsmReader(env), env);
     const core = ctx.peer<CoreRequest, CoreReply>('core');
     const epoch = new Int32Array(data.sealEpoch);
     let held: { epoch: number; barrier: Barrier | null; source: Buffer | null; asked: Buffer | null } = { epoch: -1, barrier: null, source: null, asked: null };
@@ -53,14 +55,20 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
       return held.barrier;
     };
     frontView = async () => {
+      reader.refresh(); // before the keyring check, as in Pipeline.serve
       const b = await barrier();
-      reader.refresh();
       return readFrontView(reader, b);
     };
     pipeline = new Pipeline({
       physical: reader,
       barrier,
-      commit: (ws) => (core as PeerRef<CoreRequest, CoreReply>).ask({ t: 'commit', ops: ws.ops, guards: ws.guards }) as Promise<CommitReply>,
+      // After our own commit the next read must see it (lmdb-js would renew the snapshot on the next turn
+      // anyway): refreshing drops the memo once the core has applied the write.
+      commit: async (ws) => {
+        const reply = (await (core as PeerRef<CoreRequest, CoreReply>).ask({ t: 'commit', ops: ws.ops, guards: ws.guards })) as CommitReply;
+        reader.refresh();
+        return reply;
+      },
       nowMs: Date.now,
     });
   },

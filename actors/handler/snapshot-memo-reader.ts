@@ -1,0 +1,65 @@
+// The handler worker's view of the FSM: an FsmReader whose gets are remembered until the FSM moves.
+//
+// Why: a KV read with a policy token made ~10 LMDB gets (salt, keyring, two mount tables, token,
+// policies, audit devices, KV metadata and version), each a native call plus a copy, ~20% of the
+// handler thread. Every change to the FSM goes through one transaction that also rewrites the applied
+// {index, term} record (Fsm.apply, and restoreFsm for snapshots, whose index is always higher), so
+// while that record's bytes are unchanged, every key still holds what we read before.
+//
+// Correctness rests on refresh(): it renews the read snapshot and compares the applied record, and drops
+// the memo when it moved. A value remembered under applied = A was read at a snapshot >= A, so after a
+// refresh that still sees A it is exactly current; after one that sees a newer record it is gone. The
+// memo therefore never serves anything older than what a plain FsmReader would after the same refresh.
+// Only for threads that never write to the env (lmdb-js renews a writer's own snapshot after its
+// commits, which this memo would hide); the handler worker commits through the core actor.
+//
+// Returned buffers are shared between callers: PhysicalReader consumers treat them as read-only.
+import type { PhysicalReader } from '../mounts/framework/storage-view.js';
+import { KEY_APPLIED } from '../storage/fsm.js';
+import type { FsmReader } from '../storage/fsm-reader.js';
+import type { StorageEnv } from '../storage/env.js';
+
+/** Memo bound: a read-only workload over more keys than this just re-reads (the memo restarts). */
+const MAX_MEMO_ENTRIES = 8192;
+
+export class SnapshotMemoReader implements PhysicalReader {
+  private readonly memo = new Map<string, Buffer | undefined>();
+  private applied: Buffer | null = null;
+  private hits = 0;
+  private misses = 0;
+
+  constructor(
+    private readonly reader: FsmReader,
+    private readonly env: StorageEnv,
+  ) {}
+
+  get(key: string): Buffer | undefined {
+    if (this.memo.has(key)) {
+      this.hits++;
+      return this.memo.get(key);
+    }
+    this.misses++;
+    const value = this.reader.get(key);
+    if (this.memo.size >= MAX_MEMO_ENTRIES) this.memo.clear();
+    this.memo.set(key, value);
+    return value;
+  }
+
+  /** Lists are not remembered: they are rarer and their result depends on many keys. */
+  list(prefix: string): string[] {
+    return this.reader.list(prefix);
+  }
+
+  /** Renew the read snapshot; forget every remembered value if the FSM applied anything since. */
+  refresh(): void {
+    this.reader.refresh();
+    const now = this.env.meta.getBinary(KEY_APPLIED); // a copy: getBinaryFast's buffer is reused by lmdb-js
+    if (this.applied !== null && now !== undefined && this.applied.equals(now)) return;
+    this.memo.clear();
+    this.applied = now ?? null;
+  }
+
+  stats(): { entries: number; hits: number; misses: number } {
+    return { entries: this.memo.size, hits: this.hits, misses: this.misses };
+  }
+}
