@@ -22,11 +22,17 @@ export function forwardBeforeRunning(req: { token: string | null; path: string }
   if (LOGIN.test(req.path)) forward('a login issues a token');
 }
 
-/** After routing: operations flagged PathSpec.alwaysWrites (token create/renew/revoke, unwrap, logins). */
-export function forwardIfAlwaysWrites(spec: PathSpec, operation: Operation): void {
+/**
+ * After routing, before authorization and the handler: every create/update/patch/delete unless the path
+ * declares it a pure lookup (PathSpec.answersLocally), and reads flagged PathSpec.alwaysWrites (token
+ * lookups that spend a use, unwrap, logins). The standby then does none of the work twice, and never
+ * answers a write from its possibly stale state.
+ */
+export function forwardIfWrites(spec: PathSpec, operation: Operation): void {
   const w = spec.alwaysWrites;
-  if (w === undefined) return;
-  if (w.includes(operation) || (operation === 'create' && w.includes('update'))) forward(`${operation} always writes`);
+  if (w !== undefined && (w.includes(operation) || (operation === 'create' && w.includes('update')))) forward(`${operation} always writes`);
+  if (operation === 'read' || operation === 'list' || spec.answersLocally?.includes(operation)) return;
+  forward(`${operation} runs on the active node`);
 }
 
 /**

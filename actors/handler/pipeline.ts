@@ -22,7 +22,7 @@ import { backendFactories } from '../mounts/registry.js';
 import { policyKey, type StoredPolicy } from '../mounts/sys/policy-store.js';
 import { parseWrapTtl, WRAPPING_TOKEN_PATHS } from '../mounts/sys/wrapping.js';
 import { consumeUse, resolveToken } from '../mounts/token/store.js';
-import { forwardBeforeRunning, forwardIfAlwaysWrites, forwardIfRefusedOnStandby } from '../cluster/forwarding-policy.js';
+import { forwardBeforeRunning, forwardIfRefusedOnStandby, forwardIfWrites } from '../cluster/forwarding-policy.js';
 import { AuditBroker, type AuditTrail } from '../audit/broker.js';
 import { BlobCache } from './blob-cache.js';
 import type { LogicalReply, LogicalRequest } from './messages.js';
@@ -109,7 +109,7 @@ export class Pipeline {
     };
     const resolved = await resolveOperation(compiled, mount, mountReq, mountDeps);
     if (resolved === null) return this.noRoute(req, caller, mount);
-    if (req.standby) forwardIfAlwaysWrites(resolved.spec, resolved.operation);
+    if (req.standby) forwardIfWrites(resolved.spec, resolved.operation);
     if (req.operation === 'read' && isHelpRequest(req.data)) {
       // Help needs a token with some capability on the path (not necessarily the one of the operation).
       if (caller === null) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');

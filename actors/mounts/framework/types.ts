@@ -190,6 +190,13 @@ export interface PathSpec {
    * standbys forward these before running them (issue 5).
    */
   alwaysWrites?: Operation[];
+  /**
+   * Update-shaped operations that never write storage (transit encrypt, capabilities, lookups): a standby
+   * answers them itself. Every other create/update/patch/delete reaching a standby is forwarded before it
+   * runs: its answer would be judged against possibly stale state, even when it writes nothing (deleting
+   * a key the standby has not received yet would answer 204 and delete nothing).
+   */
+  answersLocally?: Operation[];
   help: { synopsis: string; description: string };
 }
 

@@ -143,6 +143,7 @@ export const auditPaths: PathSpec[] = [
       input: { type: 'string', description: 'The string to hash with the device\'s salt.' },
     },
     operations: { update: auditHash },
+    answersLocally: ['update'],
     help: { synopsis: 'Hash a string with an audit device\'s salt.', description: 'Answers the value the device writes for this string: hmac-sha256:<hex>.' },
   },
 ];

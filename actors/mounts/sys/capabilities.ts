@@ -58,7 +58,8 @@ async function answer(storage: StorageView, policies: readonly string[], paths: 
   return { data, injectData: true };
 }
 
-export const capabilitiesPaths: PathSpec[] = [
+// Pure lookups: a standby answers them itself (PathSpec.answersLocally).
+const capabilitySpecs: PathSpec[] = [
   {
     pattern: 'capabilities-self',
     fields: { ...pathFields, token: { type: 'string', description: 'Ignored: the calling token is used.' } },
@@ -102,3 +103,5 @@ export const capabilitiesPaths: PathSpec[] = [
     help: { synopsis: 'Capabilities of the token behind an accessor on paths.', description: 'POST {accessor, paths}. An unknown accessor is 400 "invalid accessor".' },
   },
 ];
+
+export const capabilitiesPaths: PathSpec[] = capabilitySpecs.map((spec) => ({ ...spec, answersLocally: ['update'] }));

@@ -175,6 +175,6 @@ export const WRAPPING_TOKEN_PATHS: readonly string[] = ['sys/wrapping/unwrap', '
 export const wrappingPaths: PathSpec[] = [
   { pattern: 'wrapping/wrap', operations: { update: handleWrap }, help: help('Response-wraps an arbitrary JSON object (requires X-Vault-Wrap-TTL)') },
   { pattern: 'wrapping/unwrap', fields: tokenField, operations: { update: handleUnwrap }, alwaysWrites: ['update'], help: help('Unwraps a response-wrapping token (single use)') },
-  { pattern: 'wrapping/lookup', fields: tokenField, operations: { read: handleLookup, update: handleLookup }, unauthenticated: true, help: help('Looks up the creation path, time and TTL of a wrapping token') },
+  { pattern: 'wrapping/lookup', fields: tokenField, operations: { read: handleLookup, update: handleLookup }, answersLocally: ['update'], unauthenticated: true, help: help('Looks up the creation path, time and TTL of a wrapping token') },
   { pattern: 'wrapping/rewrap', fields: tokenField, operations: { update: handleRewrap }, alwaysWrites: ['update'], help: help('Rotates a wrapping token, keeping its response and TTL') },
 ];

@@ -411,9 +411,9 @@ const help = (synopsis: string): PathSpec['help'] => ({ synopsis, description: s
 export const tokenPaths: PathSpec[] = [
   { pattern: 'create', fields: createFields, operations: { update: (r, s) => handleCreate(r, s, false) }, alwaysWrites: ['update'], help: help('Create a child token (an orphan with no_parent, root/sudo only)') },
   { pattern: 'create-orphan', fields: createFields, operations: { update: (r, s) => handleCreate(r, s, true) }, alwaysWrites: ['update'], help: help('Create an orphan token') },
-  { pattern: 'lookup', fields: tokenField, operations: { read: handleLookup, update: handleLookup }, help: help('Look up a token') },
-  { pattern: 'lookup-self', fields: tokenField, operations: { read: handleLookupSelf, update: handleLookupSelf }, help: help('Look up the calling token') },
-  { pattern: 'lookup-accessor', fields: accessorField, operations: { update: handleLookupAccessor }, help: help('Look up a token by its accessor') },
+  { pattern: 'lookup', fields: tokenField, operations: { read: handleLookup, update: handleLookup }, answersLocally: ['update'], help: help('Look up a token') },
+  { pattern: 'lookup-self', fields: tokenField, operations: { read: handleLookupSelf, update: handleLookupSelf }, answersLocally: ['update'], help: help('Look up the calling token') },
+  { pattern: 'lookup-accessor', fields: accessorField, operations: { update: handleLookupAccessor }, answersLocally: ['update'], help: help('Look up a token by its accessor') },
   { pattern: 'renew', fields: { ...tokenField, ...incrementField }, operations: { update: handleRenew }, alwaysWrites: ['update'], help: help('Renew a token') },
   { pattern: 'renew-self', fields: { ...tokenField, ...incrementField }, operations: { update: handleRenewSelf }, alwaysWrites: ['update'], help: help('Renew the calling token') },
   { pattern: 'renew-accessor', fields: { ...accessorField, ...incrementField }, operations: { update: handleRenewAccessor }, alwaysWrites: ['update'], help: help('Renew a token by its accessor') },

@@ -758,7 +758,9 @@ const signFields: Record<string, FieldSchema> = {
   batch_input: batchField,
 };
 
-export const opPaths: PathSpec[] = [
+// Crypto with a stored key writes nothing (an encrypt that upserts a key fails its commit on a standby and
+// is forwarded then): standbys answer these themselves.
+const cryptoPaths: PathSpec[] = [
   {
     pattern: 'encrypt/:name',
     fields: {
@@ -869,6 +871,8 @@ export const opPaths: PathSpec[] = [
     }),
   ),
 ];
+
+export const opPaths: PathSpec[] = cryptoPaths.map((spec) => ({ ...spec, answersLocally: ['create', 'update'] }));
 
 /** The `input` and optional `context` of one sign/verify item, or the per-item error Vault reports. */
 function decodeSignItem(item: Raw): { input: Buffer; context: Uint8Array | null } | { error: string } {
