@@ -105,6 +105,15 @@ describe('HA standbys serve reads, forward writes, honour consistency headers (3
     assert.equal(created.headers.get('x-coffer-served-by'), 'active');
     const look = await call(url(0), 'GET', 'auth/token/lookup-self', { token: created.body.auth.client_token });
     assert.equal(look.status, 200);
+    // A write that writes nothing is still the active node's to answer: a standby's "nothing to delete" may
+    // only mean the key has not reached it yet.
+    const noop = await call(url(1), 'DELETE', 'secret/data/never-written', { token: root });
+    assert.equal(noop.status, 204);
+    assert.equal(noop.headers.get('x-coffer-served-by'), 'active');
+    // Update-shaped lookups stay local (PathSpec.answersLocally).
+    const caps = await call(url(2), 'POST', 'sys/capabilities-self', { token: root, body: { paths: ['secret/data/x'] } });
+    assert.equal(caps.status, 200, JSON.stringify(caps.body));
+    assert.equal(caps.headers.get('x-coffer-served-by'), 'standby');
     // The client may ask for the redirect instead (Vault's X-Vault-No-Request-Forwarding).
     const redirected = await call(url(1), 'PUT', 'secret/data/redirected', { token: root, body: { data: { v: 1 } }, headers: { 'X-Vault-No-Request-Forwarding': 'true' } });
     assert.equal(redirected.status, 307);
