@@ -109,4 +109,32 @@ describe('FOLLOWER-READINDEX: linearizable reads on standbys under pauses, delay
     assert.equal(lin.verdict, 'ok', `${lin.violationClass ?? ''} on ${lin.violationKey ?? ''}: ${lin.explanation ?? ''}\n${recorded.filter((o) => o.key === lin.violationKey).slice(-12).map(describeOp).join('\n')}`);
     assert.ok(byStandby > 50, `standbys served too few linearizable reads to mean anything: ${byStandby}`);
   });
+  it('control: plain (non-linearizable) reads from a standby that hears nothing are caught as stale', async (t) => {
+    // The same recorder and checker must see the anomaly ReadIndex prevents, or the green result above
+    // proves nothing (RELIABILITY.md §7.3). Within the 2 s staleness bound a deaf standby still serves.
+    const rec = new Recorder();
+    const token = cluster.rootToken;
+    const leader = await cluster.waitHealthy(30_000);
+    const standby = (leader + 1) % 3;
+    const on = (i: number, name: string, readMode: 'local' | 'linearizable'): WorkloadClient => {
+      const agent = clientAgent();
+      const n = cluster.nodes[i]!;
+      return { name, endpoints: [{ node: n.id, op: (key, input) => cofferKvOp({ url: n.url, node: n.id, token, timeoutMs: 6_000, now: () => rec.now(), agent, readMode }, key, input) }] };
+    };
+    const readers = new Workload({ recorder: rec, clients: [on(standby, 'r1', 'local'), on(standby, 'r2', 'local')], liveKeys: 2, opsPerKey: 1_000, keyPrefix: 'ctl-', readFraction: 1, writeFraction: 0, seed: 5 });
+    const writers = new Workload({ recorder: rec, clients: [on(leader, 'w1', 'linearizable'), on(leader, 'w2', 'linearizable')], liveKeys: 2, opsPerKey: 1_000, keyPrefix: 'ctl-', readFraction: 0, writeFraction: 1, seed: 5 });
+    writers.start();
+    await sleep(500);
+    for (let i = 0; i < 3; i++) if (i !== standby) cluster.raft[i]![standby]!.set({ blackhole: true }, 'tx');
+    readers.start();
+    await sleep(1_500);
+    await readers.stop();
+    await writers.stop();
+    cluster.healAll();
+    const lin = checkLinearizable(rec.history());
+    const line = `control: plain reads from a deaf standby: verdict ${lin.verdict}${lin.violationClass ? ` (${lin.violationClass})` : ''} over ${lin.ops} ops — expected a violation`;
+    t.diagnostic(line);
+    console.log(line);
+    assert.equal(lin.verdict, 'illegal', 'the checker must flag stale standby reads');
+  });
 });
