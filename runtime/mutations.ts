@@ -2,8 +2,8 @@
 // tests guarding each promise can fail. `COFFER_MUTATIONS=name[,name...]`, read once when this module
 // loads. Never set in production; docs/faults.md lists which test each one must turn red, and
 // `npm run soak -- --mutations` checks that it does.
-//   ack-before-fsync        the Raft log store resolves an append when its transaction commits, not when
-//                           it is flushed (the lmdb-js overlappingSync trap, RELIABILITY.md §6)
+//   ack-before-fsync        LMDB commits without a sync (noSync) and the log store resolves an append at
+//                           commit, not at its flush: acks before fsync (RELIABILITY.md §6)
 //   standby-reads-no-index  a node answers a request carrying X-Vault-Index without waiting for that index
 //   old-term-commit         the leader commits an entry of an older term by counting replicas (Figure 8)
 //   early-membership        a leader accepts a configuration change before it committed an entry of its term

@@ -12,6 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { assert } from '../../runtime/assert.js';
+import { mutation } from '../../runtime/mutations.js';
 import { storageLimits } from './storage-limits.js';
 
 export const ENV_FILE_NAME = 'coffer.mdb';
@@ -37,7 +38,8 @@ export function openStorageEnv(dataDir: string, opts?: { readOnly?: boolean }): 
     maxDbs: storageLimits.dbsMax,
     // Asserted, not left to the platform default: commits resolve early and `flushed` is the fsync,
     // and a crash after a commit but before its flush restores the last flushed transaction.
-    overlappingSync: true,
+    // §7.3 mutation ack-before-fsync (runtime/mutations.ts): no sync at commit (a flush only when lmdb-js gets to it).
+    ...(mutation('ack-before-fsync') ? { overlappingSync: false, noSync: true } : { overlappingSync: true }),
     encoding: 'binary',
     keyEncoding: 'ordered-binary',
     cache: false,
