@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       `to commit on every voter p50/p99/max: ${percentile(summary.ticksToCommit, 50)}/${percentile(summary.ticksToCommit, 99)}/${percentile(summary.ticksToCommit, 100)}`,
   );
   console.log(
-    `  totals: crashes=${t.crashes} (in ready ${t.crashesInReady}) restarts=${t.restarts} partitions=${t.partitions} committed=${t.committedMax}` +
+    `  totals: crashes=${t.crashes} (in ready ${t.crashesInReady}, power losses ${t.powerLosses}, commit rollbacks ${t.commitRollbacks}) restarts=${t.restarts} partitions=${t.partitions} committed=${t.committedMax}` +
       ` conf_changes_applied=${t.confChangesApplied} compactions=${t.compactions} snapshots_installed=${t.snapshotsInstalled} truncations=${t.truncations}` +
       ` reads_checked=${t.readsChecked} transfers=${t.transfers} messages=${t.messagesDelivered}/${t.messagesSent}`,
   );

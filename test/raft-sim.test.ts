@@ -18,8 +18,16 @@ test(`simulator: ${seedCount} seeds x ${steps} steps against the real core, zero
   const summary = await runSeeds({ seedFrom, seedCount, steps, jobs: Math.min(2, availableParallelism()), stopOnFailure: false });
   const lines = summary.failures.map((r) => `SEED=${r.seed} ${r.failure?.phase} step ${r.failure?.step} ${r.failure?.invariant}: ${r.failure?.detail.slice(0, 300)}\n  ${reproduceCommand(swarmOptions(r.seed, steps), false)}`);
   console.log(`seeds: ${summary.seeds}, steps: ${summary.steps} (+${summary.livenessTicks} liveness ticks), invariant violations: ${summary.failures.length}, elapsed: ${(summary.elapsedMs / 1000).toFixed(1)} s`);
+  // RAFT-DST-POWERLOSS (RELIABILITY.md §7.2): crashes drop unsent messages and volatile state, a crash inside a
+  // Ready drops its unwritten persist, a whole-cluster power loss drops every unflushed write; a committed
+  // (acked) entry lost or a node that cannot restart from its disk is a violation of these same seeds.
+  const lost = summary.failures.filter((r) => r.failure?.invariant === 'committed-entry-lost').length;
+  const unbootable = summary.failures.filter((r) => r.failure?.detail.includes('restart failed') === true).length;
+  const t = summary.totals;
+  console.log(`crashes: ${t.crashes} (in a Ready ${t.crashesInReady}; whole-cluster power losses ${t.powerLosses}, unflushed commit indexes dropped ${t.commitRollbacks}), acked entries lost: ${lost}, unbootable restarts: ${unbootable}`);
   assert.equal(summary.seeds, seedCount);
   assert.equal(summary.failures.length, 0, `violations:\n${lines.join('\n')}`);
+  assert.ok((t.powerLosses ?? 0) > 0 && (t.commitRollbacks ?? 0) > 0, 'the seeds exercised whole-cluster power loss that dropped unflushed writes');
 });
 
 test('simulator catches a node that applies a corrupted entry (state machine safety)', async () => {

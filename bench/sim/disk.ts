@@ -8,6 +8,8 @@ import { check } from './violation.js';
 
 export class SimDisk {
   hardState: HardState = { term: 0, vote: null, commit: 0 };
+  /** The hard state as of the last flushed write: what survives a power loss (see powerLoss()). */
+  flushedHardState: HardState = { term: 0, vote: null, commit: 0 };
   snapshot: Snapshot | null = null;
   /** Entries after the snapshot, contiguous: entries[k].index === firstIndex + k. */
   entries: Entry[] = [];
@@ -49,6 +51,16 @@ export class SimDisk {
     }
     check(next.commit >= prev.commit, 'hard-state-regression', () => `${who}: persisted commit ${prev.commit} -> ${next.commit}`);
     this.hardState = { term: next.term, vote: next.vote, commit: next.commit };
+  }
+
+  /** Everything written so far is on disk (a flushed write also makes every earlier write durable). */
+  flushed(): void {
+    this.flushedHardState = { ...this.hardState };
+  }
+
+  /** Power loss: writes that were never flushed are gone (only commit-index moves are written unflushed). */
+  powerLoss(): void {
+    this.hardState = { ...this.flushedHardState };
   }
 
   /** Install a snapshot; keeps the entries after it only when the log agrees with it at its index. */

@@ -28,6 +28,12 @@ export interface FaultOptions {
   restartProbability: number;
   /** Per node: probability it ticks in a step (skew and pauses). */
   tickProbabilityMin: number;
+  /**
+   * Per step: whole-cluster power loss. Every up node crashes at once and its disk loses what the host
+   * wrote without awaiting a flush (a Ready that only moved the commit index: RaftHost does not await
+   * those). A crash inside a Ready before its persist is the power loss of that Ready's own write.
+   */
+  powerLossProbability: number;
 }
 
 export interface WorkloadOptions {
@@ -105,7 +111,11 @@ export function swarmOptions(seed: number, steps: number, overrides: CliOverride
     crashInReadyProbability: maybe(0.5, 0.01),
     restartProbability: 0.01 + rng.float() * 0.2,
     tickProbabilityMin: rng.chance(0.5) ? 1 : 0.5 + rng.float() * 0.5,
+    powerLossProbability: 0,
   };
+  // Drawn from a separate stream: the options of every earlier seed stay exactly as they were.
+  const extra = new Prng(seed ^ 0x70e1);
+  faults.powerLossProbability = extra.chance(0.5) ? extra.float() * 0.004 : 0;
   const workload: WorkloadOptions = {
     proposeProbability: 0.05 + rng.float() * 0.6,
     proposeBatchMax: rng.pick([1, 2, 5, 20]),
@@ -182,7 +192,7 @@ export function describeOptions(options: SimOptions): string {
     `SEED=${options.seed} steps=${options.steps} nodes=${options.nodes} spares=${options.spares} spares_join_empty=${options.sparesJoinEmpty} liveness_ticks_max=${options.livenessTicksMax}`,
     `  faults: drop=${p(f.dropProbability)} duplicate=${p(f.duplicateProbability)} delay_ticks=[${f.delayTicksMin},${f.delayTicksMax}] reorder=${f.reorder}` +
       ` partition=${p(f.partitionProbability)} asymmetric=${p(f.partitionAsymmetricProbability)} heal=${p(f.healProbability)}` +
-      ` crash=${p(f.crashProbability)} crash_in_ready=${p(f.crashInReadyProbability)} restart=${p(f.restartProbability)} tick_probability_min=${p(f.tickProbabilityMin)}`,
+      ` crash=${p(f.crashProbability)} crash_in_ready=${p(f.crashInReadyProbability)} restart=${p(f.restartProbability)} tick_probability_min=${p(f.tickProbabilityMin)} power_loss=${p(f.powerLossProbability)}`,
     `  workload: propose=${p(w.proposeProbability)} batch_max=${w.proposeBatchMax} uncommitted_max=${w.uncommittedEntriesMax} conf_change=${p(w.confChangeProbability)} compact=${p(w.compactProbability)}` +
       ` read_index=${p(w.readIndexProbability)} transfer=${p(w.transferProbability)} eager_ready=${p(w.eagerReadyProbability)}`,
     `  raft: election_ticks=${r.electionTicks} heartbeat_ticks=${r.heartbeatTicks} max_inflight_msgs=${r.maxInflightMsgs}` +

@@ -35,6 +35,10 @@ export interface SimStats {
   ticksToCommit: number;
   crashes: number;
   crashesInReady: number;
+  /** Whole-cluster power losses (each also counts its nodes in crashes). */
+  powerLosses: number;
+  /** Restarts after which a node's durable commit index was behind the one it had written (lost unflushed writes). */
+  commitRollbacks: number;
   restarts: number;
   partitions: number;
   proposals: number;
@@ -80,6 +84,8 @@ const readyCyclesMax = 64;
 
 export class Simulation {
   readonly rng: Prng;
+  /** Power-loss draws only: a separate stream, so seeds without power loss run exactly as before. */
+  private readonly powerRng: Prng;
   readonly network: Network;
   readonly checker = new Checker();
   readonly nodes: SimNode[] = [];
@@ -99,6 +105,7 @@ export class Simulation {
   ) {
     assert(options.nodes >= 1, 'at least one node');
     this.rng = new Prng(options.seed);
+    this.powerRng = new Prng(options.seed ^ 0x7077);
     this.network = new Network(this.rng, { ...options.faults }, options.inflightMessagesMax);
     this.stats = zeroStats();
     const total = options.nodes + options.spares;
@@ -288,7 +295,10 @@ export class Simulation {
       const entry = ready.entries[k]!;
       this.checker.recordEntry(node.id, entry, disk.termAt(entry.index - 1));
     }
+    const termOrVote = ready.hardState !== null && (ready.hardState.term !== disk.hardState.term || ready.hardState.vote !== disk.hardState.vote);
     if (ready.hardState !== null) disk.writeHardState(ready.hardState);
+    // As RaftHost: a Ready that only moves the commit index is written without awaiting its flush.
+    if (ready.entries.length > 0 || ready.snapshot !== null || ready.messagesAfterPersist.length > 0 || termOrVote) disk.flushed();
     if (node.role === 'leader') this.checker.observeLeader(node.id, disk.hardState.term);
   }
 
@@ -330,6 +340,7 @@ export class Simulation {
 
   private injectFaults(): void {
     const f = this.options.faults;
+    if (f.powerLossProbability > 0 && this.powerRng.chance(f.powerLossProbability)) this.powerLoss();
     if (this.rng.chance(f.partitionProbability)) this.partition();
     else if (this.network.partitioned && this.rng.chance(f.healProbability)) this.network.heal();
     if (this.rng.chance(f.crashProbability)) {
@@ -341,6 +352,16 @@ export class Simulation {
         this.start(node);
         this.stats.restarts++;
       }
+    }
+  }
+
+  /** Whole-cluster power loss: every up node crashes at once and loses its unflushed writes. */
+  private powerLoss(): void {
+    this.stats.powerLosses++;
+    for (const node of this.nodes) {
+      if (node.disk.hardState.commit !== node.disk.flushedHardState.commit) this.stats.commitRollbacks++;
+      node.disk.powerLoss();
+      if (node.raft !== null) this.crash(node, false);
     }
   }
 
@@ -441,6 +462,7 @@ export class Simulation {
     if (node.fsm.index <= node.disk.snapshotIndex) return;
     const snapshot = snapshotOf(node.fsm);
     node.disk.compact(snapshot);
+    node.disk.flushed(); // RaftHost awaits the flush of a compaction
     this.callCore(node, (raft) => raft.compact(cloneData(snapshot)));
     this.stats.compactions++;
   }
@@ -575,7 +597,7 @@ export class Simulation {
 
 export function zeroStats(): SimStats {
   return {
-    steps: 0, livenessTicks: 0, ticksToLeader: -1, ticksToCommit: -1, crashes: 0, crashesInReady: 0, restarts: 0, partitions: 0,
+    steps: 0, livenessTicks: 0, ticksToLeader: -1, ticksToCommit: -1, crashes: 0, crashesInReady: 0, powerLosses: 0, commitRollbacks: 0, restarts: 0, partitions: 0,
     proposals: 0, proposalsAccepted: 0, confChangesAccepted: 0, confChangesApplied: 0, transfers: 0, compactions: 0,
     snapshotsInstalled: 0, truncations: 0, readsChecked: 0, committedMax: 0, termMax: 0, messagesSent: 0, messagesDelivered: 0, messagesDropped: 0,
   };
