@@ -156,15 +156,15 @@ export class HaFront {
     const state: RequestState = { relayed: false, viaForward: (req as unknown as Record<symbol, unknown>)[VIA_FORWARD] === true };
     (res as unknown as Record<symbol, unknown>)[STATE] = state;
     this.checkEpoch();
-    const stamper = this.stamper;
-    if (stamper === null) {
-      if (Date.now() - this.keyFetchedAt > 250) void this.fetchKey();
-      return;
-    }
+    if (this.stamper === null && Date.now() - this.keyFetchedAt > 250) void this.fetchKey();
+    // The key is looked up when the answer is written, not now: a request that itself waited for the key
+    // (X-Vault-Index on a node that just unsealed) must carry the header too.
+    const currentStamper = () => this.stamper;
     const shared = this.opts.shared;
     const writeHead = res.writeHead;
     res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
-      if (!state.relayed && !this.headersSent) this.setHeader('X-Vault-Index', stamper.stamp(shared.stampIndex()));
+      const stamper = currentStamper();
+      if (stamper !== null && !state.relayed && !this.headersSent) this.setHeader('X-Vault-Index', stamper.stamp(shared.stampIndex()));
       return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
     } as ServerResponse['writeHead'];
   }

@@ -268,9 +268,13 @@ export class RaftHost {
       this.lastLeaderContact = Date.now();
       this.opts.shared?.touchLeader(this.lastLeaderContact);
     }
-    // Freshness evidence for bounded-staleness standby reads (actors/cluster/freshness.ts).
-    this.opts.shared?.onLeaderMessage(msg.t, msg.commit, this.fsm.applied().index);
     this.guard(() => this.node.step(msg));
+    if (this.opts.shared !== undefined && (msg.t === 'app' || msg.t === 'heartbeat')) {
+      // Freshness evidence for bounded-staleness standby reads (actors/cluster/freshness.ts), only from the
+      // leader this node follows in its current term (a deposed leader's commit proves nothing).
+      const st = this.node.status();
+      if (st.leader === msg.from && st.term === msg.term) this.opts.shared.onLeaderMessage(msg.t, msg.commit, this.fsm.applied().index);
+    }
     this.kick();
   }
 
