@@ -11,10 +11,10 @@
 //      are applied and their proposers answered: the apply of batch N overlaps the flush of batch N+1.
 //   4. after the flush: send `messagesAfterPersist`, apply the remaining committed entries
 //   5. advance(), then maybe compact.
-// A Ready that only moves the commit index (no entries, no vote/term change, no messagesAfterPersist)
-// is written but its flush is not awaited: the commit index needs no durability (a restart clamps the
-// FSM's applied index to the recovered commit and replays idempotently), so a single-node write costs one
-// flush, not two.
+// Only entries, term and vote need a flush before messagesAfterPersist leave. A Ready that only moves the
+// commit index writes nothing when the FSM apply of its committed entries records that index anyway
+// (hardStateToWrite; a restart takes max(stored commit, FSM applied)), else writes it without awaiting
+// the flush. A lone voter's commit rides in the same transaction as its entries.
 // Any storage or core failure is fail-stop: every pending proposal is rejected and the host stops.
 import { createHash, type Hash } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -103,7 +103,10 @@ export class RaftHost {
   private role: string = 'follower';
   /** Highest log index known flushed here. */
   private durableIndex: number;
+  /** Core's hard state as of the last Ready (term and vote always written; the commit maybe not). */
   private lastHard: HardState;
+  /** Highest commit index handed to LogStore.append (see hardStateToWrite). */
+  private commitWritten: number;
   private snapshotIndex: number;
   private scheduled = false;
   /** Set by tryRestore: the restore snapshot the next Ready carries (resolved once installed). */
@@ -162,11 +165,14 @@ export class RaftHost {
     const entries = last > snapIndex ? logStore.entries(Math.max(logStore.firstIndex(), snapIndex + 1), last + 1) : [];
     this.durableIndex = last;
     this.lastHard = hardState;
+    this.commitWritten = hardState.commit;
     if (opts.digestApplied) {
       const applied = this.fsm.applied().index;
       this.digest = { from: applied, index: applied, hex: '' };
     }
-    this.recoveredCommit = Math.min(Math.max(hardState.commit, snapIndex), Math.max(last, snapIndex));
+    // The stored commit may lag (hardStateToWrite skips commit-only writes the FSM records): whatever the FSM
+    // applied was committed, so the recovered commit is at least the applied index.
+    this.recoveredCommit = Math.min(Math.max(hardState.commit, snapIndex, this.fsm.applied().index), Math.max(last, snapIndex));
     const bootstrap: ConfState | undefined = opts.join ? undefined : { voters: [...opts.voters], learners: [] };
     // The configuration at the FSM's applied index: the snapshot's (or the bootstrap one), then every conf
     // entry the FSM has applied since.
@@ -558,12 +564,13 @@ export class RaftHost {
       this.durableIndex = Math.min(this.durableIndex, first.index - 1);
     }
     const hs = rd.hardState;
-    const mustFlush =
-      rd.entries.length > 0 ||
-      rd.messagesAfterPersist.length > 0 ||
-      (hs !== null && (hs.term !== this.lastHard.term || hs.vote !== this.lastHard.vote));
-    const persisted = rd.entries.length > 0 || hs !== null ? this.logStore.append(rd.entries, hs) : null;
+    // Only entries, term and vote must be durable before this Ready's messagesAfterPersist leave: an
+    // app-resp acknowledges entries, and every earlier Ready's entries were flushed before its advance().
+    const mustFlush = rd.entries.length > 0 || (hs !== null && (hs.term !== this.lastHard.term || hs.vote !== this.lastHard.vote));
     if (hs !== null) this.lastHard = hs;
+    const toWrite = this.hardStateToWrite(rd, mustFlush);
+    const persisted = rd.entries.length > 0 || toWrite !== null ? this.logStore.append(rd.entries, toWrite) : null;
+    if (toWrite !== null) this.commitWritten = Math.max(this.commitWritten, toWrite.commit);
 
     // Committed entries already durable here are applied while this Ready's flush runs.
     if (rd.committed.length > 0) failpoint('raft-before-commit');
@@ -588,6 +595,27 @@ export class RaftHost {
     if (rd.committed.length > 0) failpoint('raft-after-commit');
     this.node.advance();
     await this.maybeCompact();
+  }
+
+  /**
+   * The hard state to write with this Ready, or null. Only term and vote need durability; the commit index
+   * is rebuilt on open as max(stored commit, FSM applied), so a Ready that only moves the commit writes
+   * nothing when the FSM records it anyway (its committed entries are applied below) or when a stored
+   * commit already covers it. Every LMDB write transaction here costs a sync (overlappingSync syncs after
+   * each commit), so this spares one sync per write on every node.
+   * A lone voter's entries are committed once flushed: its commit rides in the same transaction as the
+   * entries, so a restart finds every acknowledged entry committed (the later commit-only Ready is skipped).
+   */
+  private hardStateToWrite(rd: Ready, mustFlush: boolean): HardState | null {
+    const hs = rd.hardState;
+    const last = rd.entries[rd.entries.length - 1];
+    if (last !== undefined && this.role === 'leader' && last.term === this.lastHard.term && last.index > this.commitWritten) {
+      const conf = this.node.status().conf;
+      if (conf.voters.length === 1 && conf.voters[0] === this.opts.id) return { ...this.lastHard, commit: Math.max(this.lastHard.commit, last.index) };
+    }
+    if (hs === null || mustFlush) return hs;
+    const appliedThrough = Math.max(rd.committed[rd.committed.length - 1]?.index ?? 0, this.fsm.applied().index);
+    return hs.commit > Math.max(this.commitWritten, appliedThrough) ? hs : null;
   }
 
   private apply(entries: Entry[]): void {
