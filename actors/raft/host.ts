@@ -17,9 +17,10 @@
 // the flush. A lone voter's commit rides in the same transaction as its entries.
 // Any storage or core failure is fail-stop: every pending proposal is rejected and the host stops.
 import { createHash, type Hash } from 'node:crypto';
+import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import { assert } from '../../runtime/assert.js';
-import { decode, encode } from '../../runtime/codec.js';
+import { encode } from '../../runtime/codec.js';
 import { CofferError } from '../../runtime/errors.js';
 import { raftLimits } from '../../runtime/limits.js';
 import { failpoint } from '../../runtime/failpoints.js';
@@ -28,13 +29,14 @@ import { openStorageEnv, type StorageEnv } from '../storage/env.js';
 import { Fsm, KEY_APPLIED } from '../storage/fsm.js';
 import { LogStore } from '../storage/log-store.js';
 import { decodeRecord, encodeRecord } from '../storage/records.js';
+import { encodeImageRecord, forEachImagePair, ImageFile, imageDir, removeOtherImages, writeFsmImage, writeImageBytes, type ImageFileRecord, type WrittenImage } from '../storage/snapshot-image.js';
 import { applyConfChange } from './core/conf.js';
 import { createRaftNode } from './core/index.js';
 import type { ConfChange, ConfState, Entry, HardState, RaftMessage, RaftNode, RaftStatus, Ready, Snapshot, SnapshotMeta } from './core/types.js';
 import type { RaftHostStats } from './protocol.js';
 import type { RaftSharedState } from '../cluster/consistency.js';
 
-/** Key of the latest snapshot image {meta, data} in the `hard` db (LogStore keeps only the meta). */
+/** Key of the latest snapshot image's record {meta, file} in the `hard` db (the image is a file: storage/snapshot-image.ts). */
 const KEY_SNAPSHOT_IMAGE = 'raft-snapshot';
 /** lmdb-js transaction flags, as Fsm.apply: ABORTABLE | SYNCHRONOUS_COMMIT | NO_SYNC_FLUSH. */
 const RESTORE_TXN_FLAGS = 0x1 | 0x2 | 0x10000;
@@ -218,30 +220,34 @@ export class RaftHost {
     const env = openStorageEnv(opts.dataDir);
     try {
       const logStore = new LogStore(env);
-      let image = readImage(env);
-      const loaded = logStore.load();
-      const metaIndex = loaded.snapshotMeta?.index ?? 0;
+      let image = await readImage(env, opts.dataDir);
+      const snapshotMeta = logStore.currentSnapshotMeta();
+      const metaIndex = snapshotMeta?.index ?? 0;
       if (image !== null && image.meta.index > metaIndex) {
         // Crash between writing the image and compacting the log: finish the compaction (replaces the
         // log when the image lies past it or conflicts with it).
         await logStore.compact(image.meta.index, image.meta);
-      } else if (image === null && loaded.snapshotMeta !== null && metaIndex === 0) {
+      } else if (image === null && snapshotMeta !== null && metaIndex === 0) {
         // A joiner's base configuration (the leader's index-0 snapshot: conf only, no FSM image, nothing to
         // restore). Kept as the recovered snapshot; the branch below would replace its conf with an empty one
         // and leave the node out of its own cluster after a restart (found by test/dur-kill-cluster).
-        image = { meta: loaded.snapshotMeta, data: encode({ kv: [] }) };
-      } else if (image === null && loaded.snapshotMeta !== null) {
+        image = { meta: snapshotMeta, data: encode({ kv: [] }) };
+      } else if (image === null && snapshotMeta !== null) {
         // A log compacted by the single-node LocalWritePath (no image, empty conf): snapshot the FSM now.
         const applied = new Fsm(env).applied();
         assert(applied.index >= metaIndex, `FSM applied ${applied.index} is behind the compacted log (${metaIndex}) and there is no snapshot image`);
-        image = { meta: { index: applied.index, term: applied.term, conf: { voters: opts.join ? [] : [...opts.voters], learners: [] } }, data: imageOfFsm(env) };
-        await writeImage(env, image);
+        const meta: SnapshotMeta = { index: applied.index, term: applied.term, conf: { voters: opts.join ? [] : [...opts.voters], learners: [] } };
+        const written = writeFsmImage(env, opts.dataDir, meta.index, meta.term);
+        await saveImage(env, opts.dataDir, meta, written);
+        image = { meta, data: written.image };
         await logStore.compact(Math.min(applied.index, logStore.lastIndex()), image.meta);
       }
       if (image !== null) {
         const fsmApplied = new Fsm(env).applied();
         if (fsmApplied.index < image.meta.index) restoreFsm(env, image);
       }
+      // Leftovers of a crash mid-snapshot (a temporary file, an image the record no longer names).
+      removeOtherImages(opts.dataDir, image !== null && image.data instanceof ImageFile ? basename(image.data.path) : null);
       return new RaftHost(opts, env, logStore, image);
     } catch (err) {
       await env.close();
@@ -431,7 +437,7 @@ export class RaftHost {
   }
 
   /**
-   * Leader only: replace the FSM (and the log) with a snapshot image (imageOfFsm format), through Raft:
+   * Leader only: replace the FSM (and the log) with a snapshot image (storage/snapshot-image.ts format), through Raft:
    * new proposals wait, the log drains (everything committed and applied), then the core makes the image
    * its snapshot at lastIndex + 1 (RaftNode.restoreAsLeader); the Ready loop installs it here like a
    * leader's snapshot and followers get it by InstallSnapshot. Resolves once installed here.
@@ -717,7 +723,12 @@ export class RaftHost {
   /** InstallSnapshot from the leader: image, then the log replaced, then the FSM restored (see open()). */
   private async installSnapshot(snapshot: Snapshot): Promise<void> {
     const image: SnapshotImage = { meta: snapshot.meta, data: snapshot.data };
-    if (snapshot.meta.index > 0) await writeImage(this.env, image);
+    if (snapshot.meta.index > 0) {
+      // The core assembled the image in memory and keeps it as its snapshot until the next compaction.
+      const written = writeImageBytes(this.opts.dataDir, snapshot.meta.index, snapshot.meta.term, snapshot.data);
+      await saveImage(this.env, this.opts.dataDir, snapshot.meta, written);
+      written.image.close();
+    }
     failpoint('snapshot-install-after-save');
     await this.logStore.compact(snapshot.meta.index, snapshot.meta);
     failpoint('snapshot-install-after-truncate');
@@ -750,15 +761,16 @@ export class RaftHost {
     if (applied.index > status.applied || applied.index <= status.firstIndex - 1) return;
     // The configuration in effect at the applied index (the core's current one may be ahead of it).
     const meta: SnapshotMeta = { index: applied.index, term: applied.term, conf: confCopy(this.appliedConf) };
-    const image: SnapshotImage = { meta, data: imageOfFsm(this.env) };
-    this.node.compact({ meta, data: image.data });
+    // Streamed to a file (one FSM pair at a time in memory); the core gets the file as its snapshot data.
+    const written = writeFsmImage(this.env, this.opts.dataDir, meta.index, meta.term);
+    this.node.compact({ meta, data: written.image });
     failpoint('snapshot-before-save');
-    await writeImage(this.env, image);
+    await saveImage(this.env, this.opts.dataDir, meta, written);
     failpoint('snapshot-after-save');
     await this.logStore.compact(meta.index, meta);
     this.snapshotIndex = meta.index;
     this.counters.compactions++;
-    this.opts.log.info({ index: meta.index, bytes: image.data.length }, 'raft: compacted the log behind a snapshot');
+    this.opts.log.info({ index: meta.index, bytes: written.record.bytes, pairs: written.pairs }, 'raft: compacted the log behind a snapshot');
   }
 
   // ---- failure ----------------------------------------------------------------------------------
@@ -805,40 +817,39 @@ interface SnapshotImage {
   data: Uint8Array;
 }
 
-/** The FSM as snapshot data: encode({kv: [key0, value0, key1, value1, ...]}) in key order. */
-export function imageOfFsm(env: StorageEnv): Buffer {
-  env.root.resetReadTxn();
-  const kv: (string | Uint8Array)[] = [];
-  for (const { key, value } of env.fsm.getRange({})) kv.push(key, value);
-  return encode({ kv });
-}
-
-function readImage(env: StorageEnv): SnapshotImage | null {
+/**
+ * The current image from the `hard` db: a record naming the image file (checked: size and CRC-32), or
+ * (data dirs written before images moved to files) the image bytes themselves, moved to a file here.
+ */
+async function readImage(env: StorageEnv, dataDir: string): Promise<SnapshotImage | null> {
   const bytes = env.hard.get(KEY_SNAPSHOT_IMAGE);
-  return bytes === undefined ? null : decodeRecord<SnapshotImage>(bytes, `hard/${KEY_SNAPSHOT_IMAGE}`);
+  if (bytes === undefined) return null;
+  const rec = decodeRecord<{ meta: SnapshotMeta; file?: ImageFileRecord; data?: Uint8Array }>(bytes, `hard/${KEY_SNAPSHOT_IMAGE}`);
+  if (rec.file !== undefined) return { meta: rec.meta, data: ImageFile.open(join(imageDir(dataDir), rec.file.file), rec.file) };
+  assert(rec.data instanceof Uint8Array, `hard/${KEY_SNAPSHOT_IMAGE}: neither an image file nor image bytes`);
+  const written = writeImageBytes(dataDir, rec.meta.index, rec.meta.term, rec.data);
+  await saveImage(env, dataDir, rec.meta, written);
+  return { meta: rec.meta, data: written.image };
 }
 
-async function writeImage(env: StorageEnv, image: SnapshotImage): Promise<void> {
-  const written = env.hard.put(KEY_SNAPSHOT_IMAGE, encodeRecord({ meta: image.meta, data: image.data }));
+/** Makes a written image durable, then records it as the current one (flushed) and deletes older image files. */
+async function saveImage(env: StorageEnv, dataDir: string, meta: SnapshotMeta, written: WrittenImage): Promise<void> {
+  await written.durable;
+  const put = env.hard.put(KEY_SNAPSHOT_IMAGE, encodeImageRecord(meta, written.record));
   const flushed = new Promise<unknown>((resolve, reject) => env.root.flushed.then(resolve, reject));
-  await written;
+  await put;
   await flushed;
+  removeOtherImages(dataDir, written.record.file);
 }
 
 /** Replace the FSM with the image and set applied = the image's (index, term), in ONE transaction. */
 function restoreFsm(env: StorageEnv, image: SnapshotImage): void {
-  const { kv } = decode<{ kv: (string | Uint8Array)[] }>(image.data);
-  assert(Array.isArray(kv) && kv.length % 2 === 0, 'snapshot image: malformed');
   const { fsm, meta } = env;
   env.root.transactionSync(() => {
     const old = [...fsm.getKeys({})];
     for (const key of old) fsm.remove(key);
-    for (let i = 0; i < kv.length; i += 2) {
-      const key = kv[i];
-      const value = kv[i + 1];
-      assert(typeof key === 'string' && value instanceof Uint8Array, 'snapshot image: bad pair');
-      fsm.put(key, Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength));
-    }
+    // Pair by pair from the file (or the bytes received); a malformed image throws and aborts the transaction.
+    forEachImagePair(image.data, (key, value) => fsm.put(key, Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)));
     meta.put(KEY_APPLIED, encodeRecord({ index: image.meta.index, term: image.meta.term }));
   }, RESTORE_TXN_FLAGS);
   env.root.resetReadTxn();

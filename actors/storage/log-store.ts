@@ -46,6 +46,11 @@ export class LogStore {
     };
   }
 
+  /** Meta of the snapshot the log was last compacted behind (null before any), without reading the entries. */
+  currentSnapshotMeta(): SnapshotMeta | null {
+    return this.snapshotMeta;
+  }
+
   /** The hard state as last handed to append() (durable once that append resolved). */
   currentHardState(): HardState {
     return { ...this.hardState };

@@ -1,4 +1,4 @@
-// Turning a verified snapshot file into the raft host's snapshot image (imageOfFsm's format,
+// Turning a verified snapshot file into the raft host's snapshot image (storage/snapshot-image.ts format,
 // encode({kv: [k0, v0, ...]})), keeping what belongs to the RUNNING cluster rather than the snapshot's:
 //   core/raft/peers      plain peer map (addresses of the running nodes; the snapshot's may be another cluster's)
 //   core/lock, core/leader/*   HA advertisement of the snapshot's leader: dropped (the active node re-advertises on unseal)

@@ -18,6 +18,8 @@ export const storageLimits = {
   logEntriesCompactAt: 20_000,
   /** ... keeping this many applied entries behind the applied index (for followers, later, and debugging). */
   logEntriesTrailing: 1_000,
+  /** Initial LMDB map (address space reserved for the data file; lmdb-js still grows it past this if needed). */
+  mapBytes: 16 * 1024 * 1024 * 1024,
   /** Named databases in the environment (fsm, meta, log, hard) plus headroom. */
   dbsMax: 8,
 } as const;

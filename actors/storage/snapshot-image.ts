@@ -1,0 +1,462 @@
+// Raft snapshot images as files (<dataDir>/raft-snapshot/<index>-<term>.img), written and read as streams.
+// The bytes are the format the core sends in InstallSnapshot chunks and followers decode:
+// msgpack {kv: [key0, value0, key1, value1, ...]} in key order (runtime/codec decodes it whole).
+// Why files and streams (issue #8): the image used to be built as one buffer (plus a JS array of every
+// pair, plus msgpackr's retained encode buffer), copied into a CRC record in the `hard` db, and held by
+// the core for as long as it was the latest snapshot, i.e. for ever on a single node. At 100k KV secrets
+// that was ~60 MB per copy and several copies. Here one pair at a time passes through a 1 MiB buffer, the
+// core gets an ImageFile (reads a chunk from the file when a follower needs it), and restore parses the
+// image pair by pair. An image that is not in the streaming shape (some other msgpack encoding of the
+// same value) is decoded whole, as before.
+import { closeSync, fstatSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
+import { assert } from '../../runtime/assert.js';
+import { decode } from '../../runtime/codec.js';
+import type { StorageEnv } from './env.js';
+import { encodeRecord } from './records.js';
+
+const fsyncAsync = promisify(fsync);
+
+/** Directory of the image files, beside the LMDB file. */
+export const IMAGE_DIR = 'raft-snapshot';
+/** Bytes written or read per system call. */
+const IO_CHUNK = 1024 * 1024;
+/** fixmap(1), fixstr "kv", then an array32 header (count patched in once known). */
+const HEAD = Buffer.from([0x81, 0xa2, 0x6b, 0x76, 0xdd, 0, 0, 0, 0]);
+const COUNT_AT = 5;
+
+/** What the `hard` db records about the current image file (the file is fsynced before this is written). */
+export interface ImageFileRecord {
+  file: string;
+  bytes: number;
+  crc32: number;
+}
+
+export function imageDir(dataDir: string): string {
+  return join(dataDir, IMAGE_DIR);
+}
+
+export function imageFileName(index: number, term: number): string {
+  return `${index}-${term}.img`;
+}
+
+/**
+ * The image file as the Uint8Array the core holds as its snapshot's data. The core reads only `length`
+ * and `slice(start, end)` of it (leader.ts sendSnapChunk: one chunk per InstallSnapshot message), so the
+ * whole image never has to be in memory. It keeps its own file descriptor: the file may be renamed or
+ * unlinked (a newer snapshot replaced it) while the core still holds it. The descriptor is closed by
+ * close() or, failing that, when the object is collected.
+ */
+export class ImageFile extends Uint8Array {
+  /** Where the file is (updated when a freshly written image is renamed from its temporary name). */
+  path: string;
+  readonly bytes: number;
+  private fd: number | null;
+
+  private static readonly closer = new FinalizationRegistry<number>((fd) => {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+  });
+
+  private constructor(path: string, fd: number, bytes: number) {
+    super(0);
+    this.path = path;
+    this.fd = fd;
+    this.bytes = bytes;
+    // `length` is an accessor of %TypedArray%.prototype; an own property shadows it for this object only.
+    Object.defineProperty(this, 'length', { value: bytes, enumerable: false });
+    ImageFile.closer.register(this, fd, this);
+  }
+
+  /** Opens an image file; with `crc32`, checks size and checksum first (a corrupt image never reaches a follower). */
+  static open(path: string, expect?: { bytes: number; crc32: number }): ImageFile {
+    const fd = openSync(path, 'r');
+    try {
+      const bytes = fstatSync(fd).size;
+      if (expect !== undefined) {
+        assert(bytes === expect.bytes, `snapshot image ${path}: ${bytes} bytes, the record says ${expect.bytes} (corrupt or truncated)`);
+        const crc = crcOfFile(fd, bytes);
+        assert(crc === expect.crc32, `snapshot image ${path}: checksum mismatch, the file is corrupt`);
+      }
+      return new ImageFile(path, fd, bytes);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+  }
+
+  override slice(start = 0, end: number = this.bytes): Uint8Array<ArrayBuffer> {
+    const from = clampIndex(start, this.bytes);
+    const to = Math.max(from, clampIndex(end, this.bytes));
+    const out = Buffer.allocUnsafe(to - from);
+    this.readInto(out, from);
+    return out;
+  }
+
+  /** Views would alias an empty buffer: refused, so a new use by the core fails loudly instead of reading zeros. */
+  override subarray(_begin?: number, _end?: number): never {
+    throw new Error('ImageFile: subarray is not supported (use slice)');
+  }
+
+  /** Copies [position, position + out.length) of the file into `out`. */
+  readInto(out: Uint8Array, position: number): void {
+    assert(this.fd !== null, `snapshot image ${this.path} is closed`);
+    let done = 0;
+    while (done < out.length) {
+      const n = readSync(this.fd, out, done, out.length - done, position + done);
+      assert(n > 0, `snapshot image ${this.path}: short read at ${position + done} of ${this.bytes}`);
+      done += n;
+    }
+  }
+
+  close(): void {
+    if (this.fd === null) return;
+    ImageFile.closer.unregister(this);
+    closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+function clampIndex(i: number, size: number): number {
+  const n = Math.trunc(i);
+  return n < 0 ? Math.max(0, size + n) : Math.min(n, size);
+}
+
+/** Buffered, synchronous appends to a new file. */
+class FileWriter {
+  readonly fd: number;
+  private readonly buf = Buffer.allocUnsafe(IO_CHUNK);
+  private used = 0;
+  written = 0;
+
+  constructor(path: string) {
+    this.fd = openSync(path, 'w+', 0o600);
+  }
+
+  write(bytes: Uint8Array): void {
+    if (bytes.length > this.buf.length - this.used) this.flush();
+    if (bytes.length >= this.buf.length) {
+      writeAll(this.fd, bytes, this.written);
+      this.written += bytes.length;
+      return;
+    }
+    this.buf.set(bytes, this.used);
+    this.used += bytes.length;
+  }
+
+  flush(): void {
+    if (this.used === 0) return;
+    writeAll(this.fd, this.buf.subarray(0, this.used), this.written);
+    this.written += this.used;
+    this.used = 0;
+  }
+}
+
+function writeAll(fd: number, bytes: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
+}
+
+function strHeader(n: number): Buffer {
+  if (n < 32) return Buffer.from([0xa0 | n]);
+  if (n < 0x100) return Buffer.from([0xd9, n]);
+  const b = Buffer.allocUnsafe(n < 0x10000 ? 3 : 5);
+  if (n < 0x10000) {
+    b[0] = 0xda;
+    b.writeUInt16BE(n, 1);
+  } else {
+    b[0] = 0xdb;
+    b.writeUInt32BE(n, 1);
+  }
+  return b;
+}
+
+function binHeader(n: number): Buffer {
+  if (n < 0x100) return Buffer.from([0xc4, n]);
+  const b = Buffer.allocUnsafe(n < 0x10000 ? 3 : 5);
+  if (n < 0x10000) {
+    b[0] = 0xc5;
+    b.writeUInt16BE(n, 1);
+  } else {
+    b[0] = 0xc6;
+    b.writeUInt32BE(n, 1);
+  }
+  return b;
+}
+
+export interface WrittenImage {
+  /** The image, open on its final path (renamed from the temporary name once synced). */
+  image: ImageFile;
+  record: ImageFileRecord;
+  pairs: number;
+  /** Resolves once the file is durable under its final name (fsync, rename, directory fsync). */
+  durable: Promise<void>;
+}
+
+/**
+ * Writes the FSM, as of this thread's read snapshot, as an image file, synchronously (the caller takes
+ * the snapshot between applies, so the FSM equals the image's index), then makes it durable in the
+ * background. Only one pair at a time is in memory.
+ */
+export function writeFsmImage(env: StorageEnv, dataDir: string, index: number, term: number): WrittenImage {
+  env.root.resetReadTxn();
+  const { tmp, path } = imagePaths(dataDir, index, term);
+  const w = new FileWriter(tmp);
+  try {
+    w.write(HEAD);
+    let items = 0;
+    for (const { key, value } of env.fsm.getRange({})) {
+      assert(typeof key === 'string', 'fsm keys are strings');
+      const k = Buffer.from(key, 'utf8');
+      w.write(strHeader(k.length));
+      w.write(k);
+      w.write(binHeader(value.length));
+      w.write(value);
+      items += 2;
+    }
+    w.flush();
+    const count = Buffer.allocUnsafe(4);
+    count.writeUInt32BE(items, 0);
+    writeAll(w.fd, count, COUNT_AT);
+    return finish(w.fd, tmp, path, w.written, items / 2);
+  } catch (err) {
+    closeSync(w.fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Writes an image received in memory (InstallSnapshot) as the image file of (index, term). */
+export function writeImageBytes(dataDir: string, index: number, term: number, data: Uint8Array): WrittenImage {
+  const { tmp, path } = imagePaths(dataDir, index, term);
+  const fd = openSync(tmp, 'w+', 0o600);
+  try {
+    writeAll(fd, data, 0);
+    return finish(fd, tmp, path, data.length, -1);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+function imagePaths(dataDir: string, index: number, term: number): { tmp: string; path: string } {
+  const dir = imageDir(dataDir);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, imageFileName(index, term));
+  return { tmp: `${path}.tmp`, path };
+}
+
+function finish(writeFd: number, tmp: string, path: string, bytes: number, pairs: number): WrittenImage {
+  const crc32 = crcOfFile(writeFd, bytes);
+  const image = ImageFile.open(tmp);
+  assert(image.bytes === bytes, `snapshot image ${tmp}: wrote ${bytes} bytes, the file holds ${image.bytes}`);
+  const durable = (async () => {
+    try {
+      await fsyncAsync(writeFd);
+    } finally {
+      closeSync(writeFd);
+    }
+    renameSync(tmp, path);
+    image.path = path;
+    syncDir(dirname(path));
+  })();
+  durable.catch(() => undefined); // the caller awaits it; no unhandled rejection meanwhile
+  return { image, record: { file: basename(path), bytes, crc32 }, pairs, durable };
+}
+
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Deletes image files (and leftovers of interrupted writes) other than `keep`. */
+export function removeOtherImages(dataDir: string, keep: string | null): void {
+  const dir = imageDir(dataDir);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) if (name !== keep) rmSync(join(dir, name), { force: true });
+}
+
+/** Encoded `hard` db value for an image file (the same versioned CRC record as the other hard records). */
+export function encodeImageRecord(meta: unknown, file: ImageFileRecord): Buffer {
+  return encodeRecord({ meta, file });
+}
+
+// ---- CRC-32 over a file ------------------------------------------------------------------------
+
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+let table: Uint32Array | null = null;
+function crcUpdate(crc: number, data: Uint8Array): number {
+  if (nativeCrc32) return nativeCrc32(data, crc);
+  if (table === null) {
+    table = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      table[n] = c >>> 0;
+    }
+  }
+  let c = (crc ^ 0xffffffff) >>> 0;
+  for (let i = 0; i < data.length; i++) c = (table[(c ^ (data[i] as number)) & 0xff] as number) ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+export function crcOfBytes(data: Uint8Array): number {
+  return crcUpdate(0, data);
+}
+
+function crcOfFile(fd: number, bytes: number): number {
+  const buf = Buffer.allocUnsafe(Math.min(IO_CHUNK, Math.max(1, bytes)));
+  let crc = 0;
+  for (let at = 0; at < bytes; ) {
+    const n = readSync(fd, buf, 0, Math.min(buf.length, bytes - at), at);
+    assert(n > 0, `short read at ${at} of ${bytes}`);
+    crc = crcUpdate(crc, buf.subarray(0, n));
+    at += n;
+  }
+  return crc;
+}
+
+// ---- reading an image pair by pair -------------------------------------------------------------
+
+/** Sequential reads from an image (a file through a 1 MiB window, or bytes already in memory). */
+class ImageReader {
+  private window: Uint8Array;
+  private windowAt = 0;
+  private pos = 0;
+  private readonly fileBuf: Buffer | null;
+
+  constructor(private readonly src: Uint8Array) {
+    if (src instanceof ImageFile) {
+      this.fileBuf = Buffer.allocUnsafe(Math.min(IO_CHUNK, Math.max(1, src.bytes)));
+      this.window = this.fileBuf.subarray(0, 0);
+    } else {
+      this.fileBuf = null;
+      this.window = src;
+    }
+  }
+
+  get remaining(): number {
+    return this.src.length - (this.windowAt + this.pos);
+  }
+
+  /** The next n bytes; a view valid until the next call. Values longer than the window are read whole. */
+  take(n: number): Uint8Array {
+    assert(n <= this.remaining, 'snapshot image: truncated');
+    if (this.pos + n <= this.window.length) {
+      const out = this.window.subarray(this.pos, this.pos + n);
+      this.pos += n;
+      return out;
+    }
+    const file = this.src as ImageFile;
+    const at = this.windowAt + this.pos;
+    if (n > (this.fileBuf as Buffer).length) {
+      const out = Buffer.allocUnsafe(n);
+      file.readInto(out, at);
+      this.windowAt = at + n;
+      this.window = (this.fileBuf as Buffer).subarray(0, 0);
+      this.pos = 0;
+      return out;
+    }
+    const len = Math.min((this.fileBuf as Buffer).length, this.src.length - at);
+    this.window = (this.fileBuf as Buffer).subarray(0, len);
+    file.readInto(this.window, at);
+    this.windowAt = at;
+    this.pos = n;
+    return this.window.subarray(0, n);
+  }
+
+  byte(): number {
+    return this.take(1)[0] as number;
+  }
+
+  uint(bytes: 1 | 2 | 4): number {
+    const b = this.take(bytes);
+    return bytes === 1 ? (b[0] as number) : bytes === 2 ? ((b[0] as number) << 8) | (b[1] as number) : (((b[0] as number) << 24) >>> 0) + (((b[1] as number) << 16) | ((b[2] as number) << 8) | (b[3] as number));
+  }
+}
+
+/** Not the streaming shape: the caller decodes the image whole instead. */
+class NotStreamable extends Error {}
+
+function strLength(r: ImageReader, t: number): number {
+  if ((t & 0xe0) === 0xa0) return t & 0x1f;
+  if (t === 0xd9) return r.uint(1);
+  if (t === 0xda) return r.uint(2);
+  if (t === 0xdb) return r.uint(4);
+  throw new NotStreamable();
+}
+
+function binLength(r: ImageReader, t: number): number {
+  if (t === 0xc4) return r.uint(1);
+  if (t === 0xc5) return r.uint(2);
+  if (t === 0xc6) return r.uint(4);
+  throw new NotStreamable();
+}
+
+/**
+ * Calls `pair` for every (key, value) of the image, in order. `value` is a view valid only during the
+ * call (copy it to keep it). An image in another msgpack shape is decoded whole (memory as before).
+ */
+export function forEachImagePair(image: Uint8Array, pair: (key: string, value: Uint8Array) => void): number {
+  const r = new ImageReader(image);
+  let count: number;
+  try {
+    // One-entry map: fixmap as written here, map16 as msgpackr writes it (buildRestoreImage).
+    const head = r.byte();
+    const entries = head === 0x81 ? 1 : head === 0xde ? r.uint(2) : head === 0xdf ? r.uint(4) : -1;
+    if (entries !== 1) throw new NotStreamable();
+    const klen = strLength(r, r.byte());
+    if (Buffer.from(r.take(klen)).toString('utf8') !== 'kv') throw new NotStreamable();
+    const t = r.byte();
+    count = (t & 0xf0) === 0x90 ? t & 0x0f : t === 0xdc ? r.uint(2) : t === 0xdd ? r.uint(4) : -1;
+    if (count < 0) throw new NotStreamable();
+  } catch (err) {
+    if (!(err instanceof NotStreamable)) throw err;
+    return forEachDecoded(image, pair);
+  }
+  assert(count % 2 === 0, 'snapshot image: malformed (odd number of items)');
+  // Past the header, anything but str/bin pairs is a malformed image: nothing else writes one.
+  for (let i = 0; i < count; i += 2) {
+    let key: string;
+    let value: Uint8Array;
+    try {
+      const k = r.take(strLength(r, r.byte()));
+      key = Buffer.from(k.buffer, k.byteOffset, k.length).toString('utf8');
+      value = r.take(binLength(r, r.byte()));
+    } catch (err) {
+      if (err instanceof NotStreamable) throw new Error('snapshot image: bad pair');
+      throw err;
+    }
+    pair(key, value);
+  }
+  assert(r.remaining === 0, `snapshot image: ${r.remaining} bytes after the last pair`);
+  return count / 2;
+}
+
+function forEachDecoded(image: Uint8Array, pair: (key: string, value: Uint8Array) => void): number {
+  const bytes = image instanceof ImageFile ? image.slice(0, image.length) : image;
+  const { kv } = decode<{ kv: (string | Uint8Array)[] }>(bytes);
+  assert(Array.isArray(kv) && kv.length % 2 === 0, 'snapshot image: malformed');
+  for (let i = 0; i < kv.length; i += 2) {
+    const key = kv[i];
+    const value = kv[i + 1];
+    assert(typeof key === 'string' && value instanceof Uint8Array, 'snapshot image: bad pair');
+    pair(key, value);
+  }
+  return kv.length / 2;
+}
