@@ -147,4 +147,27 @@ describe('coffer login -method / read / write / delete / list / unwrap', () => {
     assert.match(unwrapped, /token_policies\s+\["default"\]/);
     assert.equal((await runCli(['unwrap'], { ...env, VAULT_TOKEN: wt })).code, 2);
   });
+
+  it('lease lookup / renew -increment / revoke (-sync, -prefix, -force needs -prefix), as Vault prints them', async () => {
+    assert.equal((await root('POST', 'sys/mounts/leased', { type: 'kv', options: { version: '1', leased_passthrough: 'true' } })).status, 204);
+    assert.equal((await root('PUT', 'leased/app', { user: 'web', ttl: '1h' })).status, 204);
+    const leaseOf = async () => (await root('GET', 'leased/app')).body.lease_id as string;
+    const id = await leaseOf();
+    const looked = await ok(['lease', 'lookup', id]);
+    assert.match(looked, new RegExp(`id\\s+${id}`));
+    assert.match(looked, /renewable\s+true/);
+    const renewed = await ok(['lease', 'renew', '-increment=2h', id]);
+    assert.match(renewed, new RegExp(`lease_id\\s+${id}`));
+    assert.match(renewed, /lease_duration\s+2h/);
+    assert.equal(JSON.parse(await ok(['lease', 'lookup', '-format=json', id])).data.ttl > 7000, true);
+    assert.match(await ok(['lease', 'revoke', '-sync', id]), /Success! Revoked lease: /);
+    const gone = await runCli(['lease', 'lookup', id], env);
+    assert.equal(gone.code, 2);
+    assert.match(gone.stderr, /invalid lease/);
+    // Two more leases under one prefix: queued revocation by prefix takes both.
+    const [a, b] = [await leaseOf(), await leaseOf()];
+    assert.equal((await runCli(['lease', 'revoke', '-force', 'leased/'], env)).code, 1);
+    assert.match(await ok(['lease', 'revoke', '-prefix', 'leased/app']), /All revocation operations queued successfully!/);
+    for (const l of [a, b]) assert.equal((await root('PUT', 'sys/leases/lookup', { lease_id: l })).status, 400);
+  });
 });
