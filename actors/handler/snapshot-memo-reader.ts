@@ -19,12 +19,18 @@ import { KEY_APPLIED } from '../storage/fsm.js';
 import type { FsmReader } from '../storage/fsm-reader.js';
 import type { StorageEnv } from '../storage/env.js';
 
-/** Memo bound: a read-only workload over more keys than this just re-reads (the memo restarts). */
+/** Memo bounds: a read-only workload over more keys (or bytes) than this just re-reads (the memo restarts). */
 const MAX_MEMO_ENTRIES = 8192;
+/** Without a byte bound, 8192 values of up to 512 KiB each could pin gigabytes in the handler (issue #8). */
+export const MAX_MEMO_BYTES = 8 * 1024 * 1024;
+/** A value this large is read again each time rather than remembered (one would take an eighth of the memo). */
+export const MAX_MEMO_VALUE_BYTES = 1024 * 1024;
 
 export class SnapshotMemoReader implements PhysicalReader {
   private readonly memo = new Map<string, Buffer | undefined>();
   private applied: Buffer | null = null;
+  /** Key and value bytes remembered. */
+  private bytes = 0;
   private hits = 0;
   private misses = 0;
 
@@ -40,8 +46,11 @@ export class SnapshotMemoReader implements PhysicalReader {
     }
     this.misses++;
     const value = this.reader.get(key);
-    if (this.memo.size >= MAX_MEMO_ENTRIES) this.memo.clear();
+    const size = key.length + (value?.length ?? 0);
+    if (size > MAX_MEMO_VALUE_BYTES) return value;
+    if (this.memo.size >= MAX_MEMO_ENTRIES || this.bytes + size > MAX_MEMO_BYTES) this.forget();
     this.memo.set(key, value);
+    this.bytes += size;
     return value;
   }
 
@@ -55,11 +64,16 @@ export class SnapshotMemoReader implements PhysicalReader {
     this.reader.refresh();
     const now = this.env.meta.getBinary(KEY_APPLIED); // a copy: getBinaryFast's buffer is reused by lmdb-js
     if (this.applied !== null && now !== undefined && this.applied.equals(now)) return;
-    this.memo.clear();
+    this.forget();
     this.applied = now ?? null;
   }
 
-  stats(): { entries: number; hits: number; misses: number } {
-    return { entries: this.memo.size, hits: this.hits, misses: this.misses };
+  private forget(): void {
+    this.memo.clear();
+    this.bytes = 0;
+  }
+
+  stats(): { entries: number; hits: number; misses: number; bytes: number } {
+    return { entries: this.memo.size, hits: this.hits, misses: this.misses, bytes: this.bytes };
   }
 }
