@@ -1,6 +1,7 @@
 // Resident memory of an idle node holding many KV v2 secrets: a single `coffer server -config` node
 // (Raft storage in a temp directory), filled through the API by many concurrent writes, then left
 // idle; measured again after a restart on the same data (what a node holding them costs from boot).
+import { readFileSync } from 'node:fs';
 import { healthStatus, sleep, unsealWith, until } from '../../test/helpers/cluster.js';
 import { http, startServerProcess, tempDir, type ServerProcess } from '../../test/helpers/server-process.js';
 import { stopChildren } from '../lib/children.js';
@@ -47,6 +48,21 @@ async function startUnsealed(dir: string, keys: string[] | null): Promise<{ proc
   return { proc, keys, root };
 }
 
+/** Resident MiB of the LMDB data file's mappings (file-backed pages of coffer.mdb), for the progress lines. */
+function lmdbResidentMiB(pid: number): number {
+  let kb = 0;
+  let inLmdb = false;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) inLmdb = (head[1] ?? '').endsWith('coffer.mdb');
+    else if (inLmdb && line.startsWith('Rss:')) kb += Number(/(\d+)/.exec(line)?.[1] ?? 0);
+  }
+  return kb / 1024;
+}
+
+const breakdown = (pid: number, m: { rssMiB: number; anonMiB: number; fileMiB: number }) =>
+  `${m.rssMiB.toFixed(0)} MiB (anon ${m.anonMiB.toFixed(0)}, file ${m.fileMiB.toFixed(0)} of which LMDB ${lmdbResidentMiB(pid).toFixed(0)})`;
+
 const memOf = (pid: number) => {
   const m = readMemory(pid);
   if (!m) throw new Error(`no /proc entry for ${pid}`);
@@ -80,7 +96,7 @@ export async function measureIdleMemory(s: Settings, progress: (line: string) =>
     progress(`memory: filled in ${filled.seconds.toFixed(1)} s (${Math.round(filled.perSec)}/s, ${filled.retries} retries); idle ${settleMs / 1000} s`);
     await sleep(settleMs);
     const afterFill = memOf(proc.child.pid as number);
-    progress(`memory: ${afterFill.rssMiB.toFixed(0)} MiB after the fill; restarting on the same data`);
+    progress(`memory: ${breakdown(proc.child.pid as number, afterFill)} after the fill; restarting on the same data`);
     await proc.kill('SIGTERM');
     proc = null;
     // Two tries: on the shared box a start now and then ends before it is ready (exit 0, nothing logged).
@@ -94,7 +110,7 @@ export async function measureIdleMemory(s: Settings, progress: (line: string) =>
     if (last.status !== 200) throw new Error(`after the restart, the last secret answered ${last.status}`);
     await sleep(settleMs);
     const afterRestart = memOf(proc.child.pid as number);
-    progress(`memory: ${afterRestart.rssMiB.toFixed(0)} MiB idle after the restart`);
+    progress(`memory: ${breakdown(proc.child.pid as number, afterRestart)} idle after the restart`);
     return { secrets: s.secrets, fillSeconds: filled.seconds, fillPerSec: filled.perSec, fillConcurrency: FILL_CONCURRENCY, afterFill, afterRestart, idleEmptyRssMiB: idleEmpty.rssMiB };
   } finally {
     await proc?.kill('SIGTERM');
