@@ -3,7 +3,8 @@
 // read / write / CAS(version) on ≤ 10 live keys (≤ 200 ops per key, then fresh keys: Jepsen's register),
 // reads linearizable (X-Coffer-Consistency: linearizable: ReadIndex on whichever node serves). Each run
 // injects ONE fault (kill -9 leader, kill -9 follower, SIGSTOP leader, leader isolated, asymmetric
-// partition, peer delay, 50% peer drop), heals, keeps traffic a little longer, then checks:
+// partition, peer delay, 50% peer drop, a follower removed by remove-peer, killed, wiped and re-added by
+// retry_join), heals, keeps traffic a little longer, then checks (on every node, a re-added one included):
 //   the history is linearizable per key (test/lin), unknown verdicts count as failures;
 //   every acknowledged write is readable at its version at the end (acked writes lost: 0), and no value is
 //   stored at two versions (a write applied twice: duplicate applies 0);
@@ -149,7 +150,9 @@ describe(`LIN-KV-ACTIVE (3 processes, one fault per run, seed ${SEED})`, { timeo
       `(keys ${lin.keys}, indeterminate ${lin.indeterminate}, unknown ${lin.unknownKeys}); acked writes lost: ${lost.length} of ${acked.length}; ` +
       `duplicate applies ${dups.length}; divergence ${divergent.length}; node crash lines ${crashes.length}; indeterminate writes never applied ${patched}; ok before fault ${preFaultOk}; success during fault ${window(f.injectedAt, f.healedAt)}, after ${window(f.healedAt, Infinity)}` +
       (f.newActiveMs !== undefined ? `; new active after ${f.newActiveMs.toFixed(0)} ms` : '');
-    console.log(report.line(line));
+    // The re-added member must be serving again (its pinned clients' ops succeed), not merely listed.
+    const okOnRejoined = fault === 'remove-readd-member' ? history.filter((o) => o.node === f.target && o.call >= f.healedAt && o.outcome === 'ok').length : -1;
+    console.log(report.line(okOnRejoined >= 0 ? `${line}; ok on re-added ${f.target} ${okOnRejoined}` : line));
     report.event({ run: run + 1, lin, lost: lost.length, acked: acked.length, duplicates: dups, divergent: divergent.length, patched });
 
     if (lin.verdict === 'ok') totals.linOk += lin.ops;
@@ -173,6 +176,7 @@ describe(`LIN-KV-ACTIVE (3 processes, one fault per run, seed ${SEED})`, { timeo
       const excerpt = history.filter((o: HarnessOp) => o.key === key).slice(-40).map(describeOp);
       assert.fail(`history not linearizable (${lin.verdict}, ${lin.violationClass ?? ''}):\n${lin.explanation ?? ''}\ndefinite stale reads: ${stale.join('\n') || 'none'}\nkey ${key} (last 40 ops):\n${excerpt.join('\n')}\n${context()}`);
     }
+    if (okOnRejoined >= 0) assert.ok(okOnRejoined > 0, `no operation succeeded on the re-added ${f.target}; ${context()}`);
     assert.deepEqual(crashes, [], `crashes in node logs; ${context()}`);
     assert.equal(dups.length, 0, `writes applied more than once: ${JSON.stringify(dups.slice(0, 5))}; ${context()}`);
     assert.equal(lost.length, 0, `acknowledged writes lost: ${JSON.stringify(lost.slice(0, 10))}; ${context()}`);

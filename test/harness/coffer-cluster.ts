@@ -4,7 +4,7 @@
 // goes straight to each node's API port. Formed like test/ha-cluster: init + unseal n1, the others join by
 // retry_join and are unsealed with the shares; a KV v2 mount `secret/` keeps up to 1000 versions per key.
 // Processes are ours: kill/stop/cont by PID; close() kills all of them and every proxy.
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, sleep, until } from '../helpers/cluster.js';
 import { http, spawnCoffer, tempDir, type ServerProcess } from '../helpers/server-process.js';
@@ -43,6 +43,14 @@ export interface CofferCluster {
   kill(i: number, signal?: NodeJS.Signals): Promise<void>;
   /** Restarts a killed node on its data dir and unseals it. */
   restart(i: number): Promise<void>;
+  /** SIGKILLs node i by PID and deletes its Raft data dir: it can only come back as a new member. */
+  wipe(i: number): Promise<void>;
+  /**
+   * Starts a wiped node on an empty data dir with retry_join to the active node (same node id and ports, so
+   * the proxied peer links still apply), submits the cluster's shares, and waits until it serves as a
+   * standby (sys/health 429) and the active node's configuration lists all N nodes as voters.
+   */
+  rejoin(i: number, timeoutMs?: number): Promise<void>;
   pause(i: number): void;
   resume(i: number): void;
   /** Waits until every node is up, unsealed, and sees the same active node. */
@@ -219,6 +227,28 @@ async function startOnce(opts: StartCofferClusterOptions): Promise<CofferCluster
       if (n.proc !== null) return;
       n.proc = await spawnCoffer(['server', `-config=${join(n.dir, 'coffer.hcl')}`], /Listening on (\S+?);/, envFor(n));
       await unseal(n.url, unsealKeys);
+    },
+    async wipe(i) {
+      await cluster.kill(i);
+      rmSync(join(nodes[i]!.dir, 'data'), { recursive: true, force: true });
+    },
+    async rejoin(i, timeoutMs = 30_000) {
+      const n = nodes[i]!;
+      if (n.proc !== null) throw new Error(`rejoin ${n.id}: still running`);
+      const leader = nodes[await cluster.activeNode(timeoutMs)]!;
+      const configPath = join(n.dir, 'coffer.hcl');
+      // retry_join rather than a sys/storage/raft/join call: the node fetches the challenge by itself, as at start.
+      writeFileSync(configPath, configFor(n, leader.url));
+      n.proc = await spawnCoffer(['server', `-config=${configPath}`], /Listening on (\S+?);/, envFor(n));
+      n.paused = false;
+      await until(`${n.id} has the join challenge`, timeoutMs, async () => (await http(n.url, 'GET', 'sys/seal-status')).body.initialized === true);
+      await unseal(n.url, unsealKeys);
+      await until(`${n.id} serves as a standby (sys/health 429)`, timeoutMs, async () => (await healthStatus(n.url)) === 429);
+      await until(`${n.id} a voter again (${size} voters)`, timeoutMs, async () => {
+        const r = await http(nodes[await cluster.activeNode(5_000)]!.url, 'GET', 'sys/storage/raft/configuration', { token: rootToken });
+        const servers: { node_id: string; voter: boolean }[] = r.body?.data?.config?.servers ?? [];
+        return servers.filter((s) => s.voter).length === size && servers.some((s) => s.node_id === n.id && s.voter);
+      });
     },
     pause(i) {
       const n = nodes[i]!;

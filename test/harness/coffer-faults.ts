@@ -4,8 +4,9 @@
 // direction from the seeded random source, so a seed reproduces the same fault.
 import type { CofferCluster } from './coffer-cluster.js';
 import { sleep } from '../helpers/cluster.js';
+import { http } from '../helpers/server-process.js';
 
-export const COFFER_FAULTS = ['kill-leader', 'kill-follower', 'pause-leader', 'isolate-leader', 'asymmetric-partition', 'peer-delay', 'peer-drop'] as const;
+export const COFFER_FAULTS = ['kill-leader', 'kill-follower', 'pause-leader', 'isolate-leader', 'asymmetric-partition', 'peer-delay', 'peer-drop', 'remove-readd-member'] as const;
 export type CofferFault = (typeof COFFER_FAULTS)[number];
 
 export interface FaultRecord {
@@ -113,6 +114,15 @@ export async function injectFault(o: FaultOptions): Promise<FaultRecord> {
       for (const a of c.nodes) for (const b of c.nodes) if (a !== b) c.setLink(a.index, b.index, { dropPct: 50 });
       heal = async () => c.healAll();
       break;
+    case 'remove-readd-member': {
+      target = id(follower);
+      detail = `remove-peer ${id(follower)} on ${id(leader)} (active), SIGKILL it and wipe its data dir; after ${o.holdMs} ms start it empty, retry_join, unseal, wait for standby + voter`;
+      const r = await http(c.nodes[leader]!.url, 'POST', 'sys/storage/raft/remove-peer', { token: c.rootToken, body: { server_id: id(follower) } });
+      if (r.status !== 204) throw new Error(`remove-peer ${id(follower)} on ${id(leader)}: ${r.status} ${JSON.stringify(r.body)}`);
+      await c.wipe(follower);
+      heal = () => c.rejoin(follower);
+      break;
+    }
   }
   if (watching) watch = watchNewActive(c, leader, () => stopWatch);
   log(`fault ${o.fault}: ${detail}`);

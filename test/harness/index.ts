@@ -18,7 +18,8 @@
 //                     per-connection-class faults: blackhole, delay ± jitter, drop %; heal(); close().
 //   coffer-cluster.ts startCofferCluster(): N Coffer processes, a proxy on every directed peer link
 //                     (raft[i][j], fwd[i][j]; COFFER_TEST_PEER_DIAL hook), init/unseal/join, secret/ KV v2;
-//                     setLink(i, j, fault), healAll(), kill/restart/pause/resume by PID, activeNode(),
+//                     setLink(i, j, fault), healAll(), kill/restart/pause/resume by PID, wipe(i) + rejoin(i)
+//                     (empty data dir, retry_join, unseal, standby + voter), activeNode(),
 //                     waitHealthy(), logs(), crashLines() (fatal/actor-crash lines over every life), close(keepData).
 //   coffer-faults.ts  COFFER_FAULTS and injectFault(): one fault held for holdMs, then healed; FaultRecord.
 //   coffer-final.ts   finalWrite(), waitAllApplied(), readAllVersions() (every stored version of the run's
