@@ -5,8 +5,11 @@
 // atomicity across restarts, not fsync (FSYNC-AUDIT and the simulator's power-loss model do that).
 // The single-node form is test/durability.test.ts. COFFER_DUR_KILLS=N changes the number of kills (soak).
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { apiUrl, healthStatus, nodeSpec, until, type ClusterNodeSpec } from './helpers/cluster.js';
+import { compareApplyJournals } from './helpers/apply-journals.js';
 import { faultSeed, lostWrites, seededRandom, sleepMs, startFaultClusterNode, WriteLoad } from './helpers/fault-load.js';
 import { http, tempDir, type ServerProcess } from './helpers/server-process.js';
 
@@ -36,11 +39,28 @@ describe('DUR-KILL: kill -9 leader, follower and all three under write load (3 n
     return i - 1;
   }
 
+  it('the apply-journal comparison sees a divergence (a check that cannot fail proves nothing)', () => {
+    const dir = tempDir('journal-control');
+    try {
+      const [a, b] = [join(dir.path, 'a'), join(dir.path, 'b')];
+      writeFileSync(a, '1 1 aa\n2 1 bb\n3 2 cc\n');
+      writeFileSync(b, '1 1 aa\n3 2 cd\n');
+      const r = compareApplyJournals({ a, b });
+      assert.equal(r.compared, 2);
+      assert.deepEqual(r.conflicts, ['index 3: a applied 2 cc, b applied 2 cd']);
+    } finally {
+      dir.remove();
+    }
+  });
+
   it('loses no acknowledged write and every node restarts', async () => {
     const { seed, from } = await faultSeed();
     const rnd = seededRandom(seed);
     for (let i = 0; i < 3; i++) specs.push(await nodeSpec(`n${i + 1}`, dirs[i]!.path));
-    for (let i = 0; i < 3; i++) procs[i] = await startFaultClusterNode(specs[i]!);
+    // Every life of a node appends to its apply journal (test/helpers/apply-journals.ts compares them).
+    const journals = Object.fromEntries(specs.map((s) => [s.nodeId, join(s.dir, 'apply.journal')]));
+    const startNode = (i: number) => startFaultClusterNode(specs[i]!, { COFFER_APPLY_JOURNAL: journals[specs[i]!.nodeId]! });
+    for (let i = 0; i < 3; i++) procs[i] = await startNode(i);
     const init = await http(url(0), 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } });
     assert.equal(init.status, 200, JSON.stringify(init.body));
     const key: string = init.body.keys_base64[0];
@@ -74,7 +94,7 @@ describe('DUR-KILL: kill -9 leader, follower and all three under write load (3 n
     const plan: string[] = [];
     const restart = async (i: number): Promise<void> => {
       try {
-        procs[i] = await startFaultClusterNode(specs[i]!);
+        procs[i] = await startNode(i);
         await until(`n${i + 1} unsealed after restart`, 30_000, async () => (await http(url(i), 'PUT', 'sys/unseal', { body: { key } })).body?.sealed === false);
         serving[i] = true;
       } catch (err) {
@@ -114,6 +134,10 @@ describe('DUR-KILL: kill -9 leader, follower and all three under write load (3 n
     for (const i of [0, 1, 2].filter((x) => x !== active)) standbyLost += (await lostWrites(url(i), root, sample)).length;
     console.log(`# dur-kill seed ${seed} (${from}): ${plan.join(', ')}`);
     console.log(`# kills: ${kills} (${processesKilled} processes); acked writes lost: ${lost.length} of ${acked.size} (${load.attempted} attempted; standby sample lost ${standbyLost} of ${2 * sample.size}); failed restarts: ${failedRestarts}`);
+    const journal = compareApplyJournals(journals);
+    console.log(`# apply journals: ${journal.lines} lines, indexes compared across nodes and lives: ${journal.compared}; divergence: ${journal.conflicts.length}`);
+    assert.deepEqual(journal.conflicts, []);
+    assert.ok(journal.compared > acked.size / 2, `only ${journal.compared} indexes compared`);
     assert.equal(failedRestarts, 0, plan.join('\n'));
     assert.equal(lost.length, 0, `lost e.g. ${lost.slice(0, 5).join(' ')}`);
     assert.equal(standbyLost, 0);

@@ -10,6 +10,7 @@ import type { Entry } from '../raft/core/types.js';
 import { assertWritable, type StorageEnv } from './env.js';
 import { assertIndexTerm, decodeRecord, encodeRecord } from './records.js';
 import { decodeWriteSet, type StorageOp } from './write-set.js';
+import { journalApplied } from './apply-journal.js';
 
 export const KEY_APPLIED = 'applied';
 
@@ -79,6 +80,7 @@ export class Fsm {
       meta.put(KEY_APPLIED, encodeRecord(applied));
     }, APPLY_TXN_FLAGS);
     failpoint('fsm-apply-after-index');
+    journalApplied(fresh);
     this.last = applied;
   }
 }
