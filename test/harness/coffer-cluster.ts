@@ -50,7 +50,7 @@ export interface CofferCluster {
    * the proxied peer links still apply), submits the cluster's shares, and waits until it serves as a
    * standby (sys/health 429) and the active node's configuration lists all N nodes as voters.
    */
-  rejoin(i: number, timeoutMs?: number): Promise<void>;
+  rejoin(i: number, timeoutMs?: number, log?: (line: string) => void): Promise<void>;
   pause(i: number): void;
   resume(i: number): void;
   /** Waits until every node is up, unsealed, and sees the same active node. */
@@ -232,23 +232,31 @@ async function startOnce(opts: StartCofferClusterOptions): Promise<CofferCluster
       await cluster.kill(i);
       rmSync(join(nodes[i]!.dir, 'data'), { recursive: true, force: true });
     },
-    async rejoin(i, timeoutMs = 30_000) {
+    async rejoin(i, timeoutMs = 30_000, log = () => {}) {
       const n = nodes[i]!;
+      const t0 = performance.now();
+      const stage = (what: string) => log(`${n.id} rejoin: ${what} at ${(performance.now() - t0).toFixed(0)} ms`);
       if (n.proc !== null) throw new Error(`rejoin ${n.id}: still running`);
       const leader = nodes[await cluster.activeNode(timeoutMs)]!;
+      stage(`active node ${leader.id}`);
       const configPath = join(n.dir, 'coffer.hcl');
       // retry_join rather than a sys/storage/raft/join call: the node fetches the challenge by itself, as at start.
       writeFileSync(configPath, configFor(n, leader.url));
       n.proc = await spawnCoffer(['server', `-config=${configPath}`], /Listening on (\S+?);/, envFor(n));
       n.paused = false;
+      stage('listening');
       await until(`${n.id} has the join challenge`, timeoutMs, async () => (await http(n.url, 'GET', 'sys/seal-status')).body.initialized === true);
+      stage('has the challenge');
       await unseal(n.url, unsealKeys);
+      stage('shares submitted');
       await until(`${n.id} serves as a standby (sys/health 429)`, timeoutMs, async () => (await healthStatus(n.url)) === 429);
+      stage('standby (429)');
       await until(`${n.id} a voter again (${size} voters)`, timeoutMs, async () => {
         const r = await http(nodes[await cluster.activeNode(5_000)]!.url, 'GET', 'sys/storage/raft/configuration', { token: rootToken });
         const servers: { node_id: string; voter: boolean }[] = r.body?.data?.config?.servers ?? [];
         return servers.filter((s) => s.voter).length === size && servers.some((s) => s.node_id === n.id && s.voter);
       });
+      stage('a voter');
     },
     pause(i) {
       const n = nodes[i]!;

@@ -120,7 +120,7 @@ export async function injectFault(o: FaultOptions): Promise<FaultRecord> {
       const r = await http(c.nodes[leader]!.url, 'POST', 'sys/storage/raft/remove-peer', { token: c.rootToken, body: { server_id: id(follower) } });
       if (r.status !== 204) throw new Error(`remove-peer ${id(follower)} on ${id(leader)}: ${r.status} ${JSON.stringify(r.body)}`);
       await c.wipe(follower);
-      heal = () => c.rejoin(follower);
+      heal = () => c.rejoin(follower, 30_000, log);
       break;
     }
   }
