@@ -78,7 +78,8 @@ test('snapshot image: streamed to a file, read back pair by pair, from a file or
   writeFileSync(bad, flipped);
   assert.throws(() => ImageFile.open(bad, written.record), /checksum mismatch/);
   assert.throws(() => ImageFile.open(bad, { bytes: bytes.length - 1, crc32: written.record.crc32 }), /corrupt or truncated/);
-  console.log(`snapshot image: ${expected.length} pairs, ${bytes.length} bytes streamed; pairs read back equal: 3 of 3 readers; corrupt images refused: 2 of 2`);
+  assert.throws(() => ImageFile.open(join(dir, 'gone.img'), written.record), /is missing/);
+  console.log(`snapshot image: ${expected.length} pairs, ${bytes.length} bytes streamed; pairs read back equal: 3 of 3 readers; corrupt or missing images refused: 3 of 3`);
 });
 
 const quiet = pino({ level: 'silent' });

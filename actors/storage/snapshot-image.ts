@@ -75,7 +75,13 @@ export class ImageFile extends Uint8Array {
 
   /** Opens an image file; with `crc32`, checks size and checksum first (a corrupt image never reaches a follower). */
   static open(path: string, expect?: { bytes: number; crc32: number }): ImageFile {
-    const fd = openSync(path, 'r');
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      throw new Error(`snapshot image ${path} is missing: the raft-snapshot record in the hard db names it (data dir damaged?)`);
+    }
     try {
       const bytes = fstatSync(fd).size;
       if (expect !== undefined) {
