@@ -5,6 +5,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startNode, type EmbeddedNode } from '../sdk/index.js';
 import { http } from './helpers/server-process.js';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const nodeVault = require('node-vault') as (opts: { apiVersion?: string; endpoint: string; token?: string }) => any;
 
 interface Reply {
   status: number;
@@ -36,6 +40,16 @@ describe('response wrapping over HTTP', () => {
   });
   after(async () => {
     await node?.close();
+  });
+
+  it('node-vault, unchanged: a read wrapped through its request options, unwrap() once, refused the second time', async () => {
+    const vault = nodeVault({ apiVersion: 'v1', endpoint: node.address, token: root() });
+    const wrapped = await vault.read('kv1/app', { headers: { 'X-Vault-Wrap-TTL': '2m' } });
+    assert.equal(wrapped.data, null);
+    assert.equal(wrapped.wrap_info.ttl, 120);
+    const unwrapped = await vault.unwrap({ token: wrapped.wrap_info.token });
+    assert.deepEqual(unwrapped.data, { user: 'web', pass: 's3cret' });
+    await assert.rejects(vault.unwrap({ token: wrapped.wrap_info.token }), (e: any) => e.response?.statusCode === 400 && e.message.includes(INVALID));
   });
 
   it('wraps a KV read; unwrap returns the original body once; the second unwrap is 400', async () => {
