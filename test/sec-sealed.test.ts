@@ -20,14 +20,14 @@ interface Probe {
   nonAllowListedNon503: string[];
 }
 
-async function probeAll(url: string, token: string | undefined): Promise<Probe> {
+async function probeAll(url: string, token: string | undefined, extraHeaders: Record<string, string> = {}, methods: readonly string[] = METHODS): Promise<Probe> {
   const result: Probe = { probed: 0, nonAllowListedNon503: [] };
   const routes = routeTable();
   for (const path of routes) {
     const allowed = SEALED_OK.has(path);
-    for (const m of METHODS) {
+    for (const m of methods) {
       const [method, query] = m.split('?') as [string, string | undefined];
-      const headers: Record<string, string> = method === 'PATCH' ? { 'Content-Type': 'application/merge-patch+json' } : {};
+      const headers: Record<string, string> = { ...extraHeaders, ...(method === 'PATCH' ? { 'Content-Type': 'application/merge-patch+json' } : {}) };
       const hasBody = method === 'PUT' || method === 'POST' || method === 'PATCH';
       const r = await http(url, method, `${path}${query ? `?${query}` : ''}`, { ...(token ? { token } : {}), headers, ...(hasBody ? { rawBody: '{"probe":"x"}' } : {}) });
       result.probed++;
@@ -102,6 +102,14 @@ describe('SEC-SEALED: a sealed node answers only the allow-list; health codes pe
     const p = await probeAll(u, c.root);
     total = { probed: total.probed + p.probed, nonAllowListedNon503: [...total.nonAllowListedNon503, ...p.nonAllowListedNon503] };
     assert.deepEqual(p.nonAllowListedNon503, []);
+    // Forwarding headers change nothing: a sealed node neither relays (a forwarding target cached before
+    // the seal) nor looks for an active node to redirect to (it knows none: that was a 500). Found by
+    // SEC-FUZZ-HTTP in CI.
+    for (const headers of [{ 'X-Vault-Forward': 'active-node' }, { 'X-Vault-Inconsistent': 'forward-active-node', 'X-Vault-Index': 'bogus' }] as Record<string, string>[]) {
+      const f = await probeAll(u, c.root, headers, ['GET', 'PUT', 'LIST']);
+      total = { probed: total.probed + f.probed, nonAllowListedNon503: [...total.nonAllowListedNon503, ...f.nonAllowListedNon503] };
+      assert.deepEqual(f.nonAllowListedNon503, [], JSON.stringify(headers));
+    }
     // The active node is unaffected by its standby being sealed.
     assert.equal(await healthStatus(c.url(0)), 200);
     console.log(`routes probed: ${total.probed}; non-allow-listed answered non-503: ${total.nonAllowListedNon503.length}`);

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ApiRequest } from '../front/request.js';
+import { isSealed, redirectToActive } from '../front/redirect.js';
 import { sendError } from '../front/respond.js';
 import type { AskCore } from '../front/routes.js';
 import type { ForwardingInfo } from './cluster.js';
@@ -310,6 +311,12 @@ export class HaFront {
 
   private async forwardNow(api: ApiRequest, req: IncomingMessage, res: ServerResponse): Promise<true> {
     const state = stateOf(res);
+    // A sealed node serves nothing logical, forwarded or not (Vault: 503). Without this, a target cached
+    // before the seal would still relay, and without one the redirect found no leader (500).
+    if (await isSealed(this.opts.ask)) {
+      sendError(res, 503, ['Vault is sealed']);
+      return true;
+    }
     for (let attempt = 0; attempt < 2; attempt++) {
       const target = await this.forwardTarget(attempt > 0).catch(() => null);
       if (target === null || target.self || target.forwardAddr === '' || target.tls === null || target.leaderId === null) break;
@@ -428,16 +435,7 @@ export class HaFront {
 
   private async redirect(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.counters.redirected++;
-    let leaderAddress = '';
-    try {
-      leaderAddress = (await this.opts.ask({ t: 'leader' })).leader_address ?? '';
-    } catch (err) {
-      this.opts.log.warn({ err }, 'redirect: looking up the active node failed');
-    }
-    if (leaderAddress === '') return sendError(res, 500, ['local node not active but active cluster node not found']);
-    const base = /^[a-z]+:\/\//i.test(leaderAddress) ? leaderAddress : `https://${leaderAddress}`;
-    res.writeHead(307, { 'Cache-Control': 'no-store', Location: `${base.replace(/\/$/, '')}${req.url ?? '/'}`, 'Content-Length': 0 });
-    res.end();
+    await redirectToActive(res, this.opts.ask, req.url ?? '/', this.opts.log);
   }
 
   // ---- the X-Vault-Index key ----

@@ -8,6 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { CofferError } from '../../runtime/errors.js';
 import type { ApiRequest } from '../front/request.js';
 import { envelope, sendError, sendJson, sendNoContent } from '../front/respond.js';
+import { redirectToActive } from '../front/redirect.js';
 import type { AskCore } from '../front/routes.js';
 
 /** Bytes per restore-chunk ask (a ring frame is 1 MiB). */
@@ -21,19 +22,10 @@ function isNotLeader(err: unknown): boolean {
   return err instanceof CofferError && err.value.code === 'COFFER_ERR_NOT_LEADER';
 }
 
-/** 307 to the active node's api_addr (the original path and query), as Vault does for snapshot paths. */
-async function redirect(req: ApiRequest, res: ServerResponse, ask: AskCore): Promise<void> {
-  let leader = '';
-  try {
-    leader = (await ask({ t: 'leader' })).leader_address ?? '';
-  } catch {
-    /* no leader known */
-  }
-  if (leader === '') return sendError(res, 500, ['local node not active but active cluster node not found']);
-  const base = /^[a-z]+:\/\//i.test(leader) ? leader : `https://${leader}`;
+/** The original path and query, for the 307 to the active node (Vault redirects snapshot paths). */
+function apiPath(req: ApiRequest): string {
   const q = req.query.toString();
-  res.writeHead(307, { 'Cache-Control': 'no-store', Location: `${base.replace(/\/$/, '')}/v1/${req.path}${q ? `?${q}` : ''}`, 'Content-Length': 0 });
-  res.end();
+  return `/v1/${req.path}${q ? `?${q}` : ''}`;
 }
 
 async function save(req: ApiRequest, res: ServerResponse, ask: AskCore): Promise<void> {
@@ -41,7 +33,7 @@ async function save(req: ApiRequest, res: ServerResponse, ask: AskCore): Promise
   try {
     opened = await ask({ t: 'snapshot', token: req.token, snap: { op: 'save-open' } });
   } catch (err) {
-    if (isNotLeader(err)) return redirect(req, res, ask);
+    if (isNotLeader(err)) return redirectToActive(res, ask, apiPath(req));
     throw err;
   }
   const id = opened.id as string;
@@ -81,7 +73,7 @@ const restore =
       id = (await ask({ t: 'snapshot', token: req.token, snap: { op: 'restore-open', force } })).id as string;
     } catch (err) {
       stream.resume(); // discard the body
-      if (isNotLeader(err)) return redirect(req, res, ask);
+      if (isNotLeader(err)) return redirectToActive(res, ask, apiPath(req));
       throw err;
     }
     try {

@@ -12,6 +12,7 @@ import type { HaFront } from '../cluster/forwarding.js';
 import type { LogicalReply, LogicalRequest } from '../handler/messages.js';
 import type { FrontObservability } from '../observability/front.js';
 import { errorValueOf, sendEmpty, sendError, sendErrorValue, sendJson } from './respond.js';
+import { isSealed, redirectToActive } from './redirect.js';
 import { SEALED_OK, findRoute, type AskCore } from './routes.js';
 
 /** How long the front keeps discarding an over-limit body after its 413 before closing. */
@@ -112,7 +113,7 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
         // A handler is free of side effects before its first storage write, so re-running it there is safe.
         // With `ha`: forwarded over mutual TLS, 307 as the fallback (docs/ha-standby-reads.md).
         if (ha) return await ha.onNotLeader(api, req, res);
-        return await redirectToActive(req, res, ask, log);
+        return await redirectToActive(res, ask, req.url ?? '/', log);
       }
       if (!res.headersSent) sendErrorValue(res, value);
       else res.destroy();
@@ -124,27 +125,6 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
       }
     }
   };
-}
-
-async function isSealed(ask: AskCore): Promise<boolean> {
-  try {
-    return (await ask({ t: 'health' })).sealed;
-  } catch {
-    return false;
-  }
-}
-
-async function redirectToActive(req: IncomingMessage, res: ServerResponse, ask: AskCore, log: Logger): Promise<void> {
-  let leaderAddress = '';
-  try {
-    leaderAddress = (await ask({ t: 'leader' })).leader_address ?? '';
-  } catch (err) {
-    log.warn({ err }, 'redirect: looking up the active node failed');
-  }
-  if (leaderAddress === '') return sendError(res, 500, ['local node not active but active cluster node not found']);
-  const base = /^[a-z]+:\/\//i.test(leaderAddress) ? leaderAddress : `https://${leaderAddress}`;
-  res.writeHead(307, { 'Cache-Control': 'no-store', Location: `${base.replace(/\/$/, '')}${req.url ?? '/'}`, 'Content-Length': 0 });
-  res.end();
 }
 
 export function splitAddress(address: string): { host: string; port: number } {
