@@ -7,8 +7,9 @@
 //   2. a snapshot from the leader: persist its image, replace the log (LogStore.compact), restore the FSM
 //   3. LogStore.append(entries, hardState): ONE transaction, ONE flush. Group commit: every proposal
 //      made since the previous Ready is in this Ready's entries.
-//      While that flush runs, committed entries that were ALREADY durable here (index <= durableIndex)
-//      are applied and their proposers answered: the apply of batch N overlaps the flush of batch N+1.
+//      Committed entries that were ALREADY durable here (index <= durableIndex) are applied with it: in
+//      the same synchronous transaction when this Ready must persist (LogStore.appendSync; every LMDB
+//      commit costs a sync, so a round under load costs one), else right after queueing the append.
 //   4. after the flush: send `messagesAfterPersist`, apply the remaining committed entries
 //   5. advance(), then maybe compact.
 // Only entries, term and vote need a flush before messagesAfterPersist leave. A Ready that only moves the
