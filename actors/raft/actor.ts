@@ -103,6 +103,7 @@ async function openHost(boot: BootMarker): Promise<RaftHost> {
       join: boot.mode === 'join',
       log: actx.log,
       send: (m) => transport?.send(m),
+      flushSends: () => transport?.flushNow(),
       ...(config.dynamic ? { onPeers } : {}),
       ...(config.tickMs !== undefined ? { tickMs: config.tickMs } : {}),
       ...(config.electionTicks !== undefined ? { electionTicks: config.electionTicks } : {}),

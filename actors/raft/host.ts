@@ -72,6 +72,8 @@ export interface RaftHostOptions {
   onPeers?: (peers: PeerMap, conf: ConfState) => void;
   /** Hands messages to the transport (must not block or throw). */
   send(msg: RaftMessage): void;
+  /** Puts the messages handed to send() so far on the wire now (before the host blocks in a commit). */
+  flushSends?: () => void;
   log: Logger;
   tickMs?: number;
   electionTicks?: number;
@@ -576,23 +578,36 @@ export class RaftHost {
     const mustFlush = rd.entries.length > 0 || (hs !== null && (hs.term !== this.lastHard.term || hs.vote !== this.lastHard.vote));
     if (hs !== null) this.lastHard = hs;
     const toWrite = this.hardStateToWrite(rd, mustFlush);
-    const persisted = rd.entries.length > 0 || toWrite !== null ? this.logStore.append(rd.entries, toWrite) : null;
     if (toWrite !== null) this.commitWritten = Math.max(this.commitWritten, toWrite.commit);
 
-    // Committed entries already durable here are applied while this Ready's flush runs.
+    // Committed entries already durable here are applied with this Ready's persist.
     if (rd.committed.length > 0) failpoint('raft-before-commit');
     let k = 0;
     while (k < rd.committed.length && rd.committed[k]!.index <= this.durableIndex) k++;
-    if (k > 0) this.apply(rd.committed.slice(0, k));
+    let persisted: Promise<void> | null = null;
+    if (k > 0 && mustFlush && this.background.size === 0) {
+      // Under load a Ready carries new entries and entries committed earlier. Every LMDB commit here costs
+      // a sync, so both go in ONE synchronous transaction (durable when it returns; the apply is visible at
+      // its commit, as with Fsm.apply). Messages already handed to the transport leave first.
+      this.opts.flushSends?.();
+      const head = rd.committed.slice(0, k);
+      this.opts.shared?.publishApplying(head[k - 1]!.index); // X-Vault-Index stamps (docs/ha-standby-reads.md)
+      const prepared = this.fsm.prepare(head);
+      this.logStore.appendSync(rd.entries, toWrite, () => {
+        if (prepared !== null) this.fsm.write(prepared);
+      });
+      if (prepared !== null) this.fsm.committed(prepared);
+      this.countFlush(rd.entries);
+      this.afterApply(head);
+    } else {
+      if (rd.entries.length > 0 || toWrite !== null) persisted = this.logStore.append(rd.entries, toWrite);
+      if (k > 0) this.apply(rd.committed.slice(0, k));
+    }
 
     if (persisted !== null) {
       if (mustFlush) {
         await persisted;
-        this.counters.flushes++;
-        this.counters.entriesPersisted += rd.entries.length;
-        this.counters.entriesPerFlushMax = Math.max(this.counters.entriesPerFlushMax, rd.entries.length);
-        const last = rd.entries[rd.entries.length - 1];
-        if (last !== undefined) this.durableIndex = last.index;
+        this.countFlush(rd.entries);
       } else {
         this.track(persisted);
       }
@@ -602,6 +617,15 @@ export class RaftHost {
     if (rd.committed.length > 0) failpoint('raft-after-commit');
     this.node.advance();
     await this.maybeCompact();
+  }
+
+  /** A Ready's entries are durable here. */
+  private countFlush(entries: Entry[]): void {
+    this.counters.flushes++;
+    this.counters.entriesPersisted += entries.length;
+    this.counters.entriesPerFlushMax = Math.max(this.counters.entriesPerFlushMax, entries.length);
+    const last = entries[entries.length - 1];
+    if (last !== undefined) this.durableIndex = last.index;
   }
 
   /**
@@ -629,6 +653,11 @@ export class RaftHost {
     const last = entries[entries.length - 1];
     if (last !== undefined) this.opts.shared?.publishApplying(last.index); // X-Vault-Index stamps (docs/ha-standby-reads.md)
     this.fsm.apply(entries);
+    this.afterApply(entries);
+  }
+
+  /** Everything that follows an FSM apply: waiters, configuration, peer map, digest, proposers. */
+  private afterApply(entries: Entry[]): void {
     this.onApplied();
     let confChanged = false;
     for (const e of entries) {

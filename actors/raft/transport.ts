@@ -141,6 +141,11 @@ export class PeerTransport {
     link.enqueue(frame(msg));
   }
 
+  /** Uncork every link now rather than on the next tick (the host is about to block in a commit). */
+  flushNow(): void {
+    for (const link of this.links.values()) link.uncorkNow();
+  }
+
   stats(): TransportStats {
     const peers: Record<string, PeerStats> = {};
     for (const [id, link] of this.links) peers[id] = link.stats();
@@ -233,6 +238,11 @@ class PeerLink {
 
   stats(): PeerStats {
     return { connected: this.ready, queued: this.queue.length, ...this.counters };
+  }
+
+  uncorkNow(): void {
+    const s = this.socket;
+    while (s !== null && s.writableCorked > 0) s.uncork();
   }
 
   close(): void {

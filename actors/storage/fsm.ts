@@ -30,6 +30,13 @@ export function readApplied(env: StorageEnv): AppliedIndex {
   return applied;
 }
 
+/** A decoded apply (Fsm.prepare), to write inside a transaction. */
+export interface PreparedApply {
+  fresh: Entry[];
+  batch: { ops: StorageOp[] }[];
+  applied: AppliedIndex;
+}
+
 export class Fsm {
   private readonly env: StorageEnv;
   private last: AppliedIndex;
@@ -45,8 +52,20 @@ export class Fsm {
   }
 
   apply(entries: Entry[]): void {
+    const prepared = this.prepare(entries);
+    if (prepared === null) return;
+    this.env.root.transactionSync(() => this.write(prepared), APPLY_TXN_FLAGS);
+    this.committed(prepared);
+  }
+
+  /**
+   * For a caller that applies inside a write transaction of its own (the Raft host commits a log append
+   * together with the apply of entries already durable): decode now, write(prepared) inside the
+   * transaction, committed(prepared) once it committed.
+   */
+  prepare(entries: Entry[]): PreparedApply | null {
     const fresh = entries.filter((e) => e.index > this.last.index);
-    if (fresh.length === 0) return;
+    if (fresh.length === 0) return null;
     // Decode everything before touching the database.
     const batch: { ops: StorageOp[] }[] = [];
     let expected = this.last.index + 1;
@@ -67,21 +86,27 @@ export class Fsm {
       }
     }
     const lastEntry = fresh[fresh.length - 1]!;
-    const applied: AppliedIndex = { index: lastEntry.index, term: lastEntry.term };
+    return { fresh, batch, applied: { index: lastEntry.index, term: lastEntry.term } };
+  }
+
+  /** The apply's writes (ops, then the applied index), inside a write transaction. */
+  write(prepared: PreparedApply): void {
     const { fsm, meta } = this.env;
-    this.env.root.transactionSync(() => {
-      for (const ws of batch) {
-        for (const op of ws.ops) {
-          if (op.t === 'put') fsm.put(op.key, asBuffer(op.value));
-          else fsm.remove(op.key);
-        }
+    for (const ws of prepared.batch) {
+      for (const op of ws.ops) {
+        if (op.t === 'put') fsm.put(op.key, asBuffer(op.value));
+        else fsm.remove(op.key);
       }
-      failpoint('fsm-apply-before-index');
-      meta.put(KEY_APPLIED, encodeRecord(applied));
-    }, APPLY_TXN_FLAGS);
+    }
+    failpoint('fsm-apply-before-index');
+    meta.put(KEY_APPLIED, encodeRecord(prepared.applied));
+  }
+
+  /** The transaction holding write(prepared) committed. */
+  committed(prepared: PreparedApply): void {
     failpoint('fsm-apply-after-index');
-    journalApplied(fresh);
-    this.last = applied;
+    journalApplied(prepared.fresh);
+    this.last = prepared.applied;
   }
 }
 

@@ -14,6 +14,8 @@ import { assertIndexTerm, decodeEntry, decodeRecord, encodeEntry, encodeRecord, 
 const KEY_HARD_STATE = 'state';
 const KEY_LOG_BASE = 'base';
 const KEY_SNAPSHOT_META = 'snapshot';
+/** lmdb-js flags for appendSync: ABORTABLE | SYNCHRONOUS_COMMIT, without NO_SYNC_FLUSH (synced on commit). */
+const SYNC_TXN_FLAGS = 0x1 | 0x2;
 
 export class LogStore {
   private readonly env: StorageEnv;
@@ -130,6 +132,39 @@ export class LogStore {
     failpoint('raft-log-before-fsync');
     if (mutation('ack-before-fsync')) return void flushed.catch(() => undefined); // §7.3: durable at commit, not at flush
     await flushed;
+    failpoint('raft-log-after-fsync');
+  }
+
+  /**
+   * append() as ONE synchronous transaction that also runs `alsoWrite` (the Raft host: the FSM apply of
+   * entries already durable, so a round under load costs one commit, not two), durable when this returns:
+   * without NO_SYNC_FLUSH, LMDB syncs the data before it writes the meta page, on the calling thread.
+   * The caller must have no append() in flight: a synchronous transaction may commit before queued batches,
+   * and an older hard state must not land after a newer one.
+   */
+  appendSync(entries: Entry[], hardState: HardState | null, alsoWrite: () => void): void {
+    failpoint('raft-log-before-append');
+    const truncateFrom = entries.length > 0 ? this.checkAppend(entries) : this.lastIndex() + 1;
+    const lastOld = this.lastIndex();
+    const lastNew = entries.length > 0 ? entries[entries.length - 1]!.index : lastOld;
+    if (hardState !== null) {
+      assertSafeInteger(hardState.term, 'hardState.term');
+      assert(hardState.term >= this.hardState.term, `hardState.term goes down: ${hardState.term} < ${this.hardState.term}`);
+      assert(hardState.commit <= lastNew, `hardState.commit ${hardState.commit} > lastIndex ${lastNew}`);
+    }
+    this.env.root.transactionSync(() => {
+      for (const entry of entries) this.env.log.put(entry.index, encodeEntry(entry));
+      for (let index = lastNew + 1; index <= lastOld; index++) this.env.log.remove(index);
+      if (hardState !== null) this.env.hard.put(KEY_HARD_STATE, encodeRecord(hardState));
+      alsoWrite();
+      failpoint('raft-log-before-fsync'); // written, neither committed nor synced
+    }, SYNC_TXN_FLAGS);
+    if (entries.length > 0) {
+      this.terms.length = truncateFrom - this.base.index - 1;
+      for (const [index] of this.unstable) if (index >= truncateFrom) this.unstable.delete(index);
+      for (const entry of entries) this.terms.push(entry.term);
+    }
+    if (hardState !== null) this.hardState = { ...hardState };
     failpoint('raft-log-after-fsync');
   }
 
