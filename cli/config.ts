@@ -1,7 +1,7 @@
 // The server configuration file, HCL as Vault writes it, parsed with a real HCL parser (hcl2json).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parse } from '@cdktf/hcl2json';
+import { parseHcl } from '../runtime/hcl.js';
 import type { NodeConfig } from '../actors/node/node.js';
 
 type Block = Record<string, unknown>;
@@ -41,7 +41,7 @@ function durationMs(v: string, name: string): number {
 export async function parseConfigText(fileName: string, text: string): Promise<Omit<NodeConfig, 'onFailStop'>> {
   let doc: Block;
   try {
-    doc = (await parse(fileName, text)) as Block;
+    doc = (await parseHcl(fileName, text)) as Block;
   } catch (err) {
     throw new Error(`config: ${fileName} is not valid HCL: ${(err as Error).message}`);
   }

@@ -2,11 +2,11 @@
 // top-level keys `name`/`path`; per-path keys checked against Vault's list; legacy `policy` folded into
 // capabilities; `deny` anywhere in the list (once reached) leaves only `deny`; `+*` rejected; leading `/` stripped.
 //
-// HCL is parsed with @cdktf/hcl2json (an HCL2 parser). Vault uses HCL1; the policy subset is the same except
+// HCL is parsed with @cdktf/hcl2json (an HCL2 parser, loaded on first use: runtime/hcl.ts). Vault uses HCL1; the policy subset is the same except
 // that HCL2 does not allow two arguments on one line inside a single-line block (`path "a" { x = 1 y = 2 }`).
 
-import { parse as parseHcl } from '@cdktf/hcl2json';
 import { CofferError } from '../../../runtime/errors.js';
+import { parseHcl } from '../../../runtime/hcl.js';
 import {
   DEFAULT_POLICY_NAME,
   IMMUTABLE_POLICIES,
