@@ -1,7 +1,7 @@
 // The server configuration file, HCL as Vault writes it, parsed with a real HCL parser (hcl2json).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseHcl } from '../runtime/hcl.js';
+import { parseHcl, releaseHclParser } from '../runtime/hcl.js';
 import type { NodeConfig } from '../actors/node/node.js';
 
 type Block = Record<string, unknown>;
@@ -120,6 +120,11 @@ export async function parseConfigText(fileName: string, text: string): Promise<O
   return config;
 }
 
+/** Reads and parses the server's configuration file; the HCL parser's thread is stopped after it (one parse per start). */
 export async function parseConfigFile(file: string): Promise<Omit<NodeConfig, 'onFailStop'>> {
-  return parseConfigText(file, readFileSync(file, 'utf8'));
+  try {
+    return await parseConfigText(file, readFileSync(file, 'utf8'));
+  } finally {
+    await releaseHclParser();
+  }
 }
