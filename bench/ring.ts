@@ -3,7 +3,7 @@
 // decodes every message). Ring messages are msgpackr frames (runtime/codec) through runtime/ring
 // (Ring + RingInbox + RingOutbox, the actor runtime's primitives); port messages are the same plain
 // objects sent with postMessage (structured clone). Each case: warm-up, then a fixed measured window.
-// Usage: node dist/bench/ring.js   (env: BENCH_SECONDS=2 WARMUP_SECONDS=0.5 RING_SPIN_US=<µs>)
+// Usage: node dist/bench/ring.js   (env: BENCH_SECONDS=2 WARMUP_SECONDS=0.5 RING_SPIN_US=<µs> RING_SIZES=64,1024 RING_KINDS=oneway,rtt)
 // Writes docs/bench/ring.md and docs/bench/ring.svg.
 import { MessageChannel, type MessagePort, Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { writeFileSync, mkdirSync } from 'node:fs';
@@ -181,8 +181,9 @@ async function main(): Promise<void> {
   const measureMs = Number(process.env.BENCH_SECONDS ?? 2) * 1000;
   const warmMs = Number(process.env.WARMUP_SECONDS ?? 0.5) * 1000;
   const spinUs = Number(process.env.RING_SPIN_US ?? ringLimits.ringSpinUs);
-  const sizes = [64, 1024, 16 * 1024];
-  const kinds: Kind[] = ['oneway', 'rtt'];
+  // RING_SIZES=1024 RING_KINDS=oneway: one case only (for profiling with --cpu-prof).
+  const sizes = (process.env.RING_SIZES ?? '64,1024,16384').split(',').map(Number);
+  const kinds = (process.env.RING_KINDS ?? 'oneway,rtt').split(',') as Kind[];
   const label = (k: Kind) => (k === 'rtt' ? 'round trips/s' : 'one-way msgs/s');
   const target = (k: Kind, size: number) => (size > 1024 ? undefined : k === 'rtt' ? 2 : 2.5);
   console.log(`ring bench: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${measureMs / 1000} s per case after ${warmMs / 1000} s warm-up, ring spin ${spinUs} µs`);

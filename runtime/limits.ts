@@ -65,6 +65,13 @@ export const raftLimits = {
   snapshotChunkBytes: 256 * 1024,
   /** Compact the log behind the applied index once it holds this many entries. */
   logEntriesCompactAt: 20_000,
+  /**
+   * A graceful shutdown compacts the log when it holds at least this many entries: a restart then reads
+   * (and maps) no log pages. Below it, reading the log at open costs less than writing an FSM image.
+   */
+  shutdownCompactMinEntries: 1_024,
+  /** How long a graceful shutdown waits for that compaction before the workers are stopped anyway. */
+  shutdownCompactTimeoutMs: 120_000,
   /** Largest frame on the peer wire; a peer sending more is disconnected. */
   peerFrameBytesMax: 64 * 1024 * 1024,
   /** Frames queued per peer (connecting, or socket backed up) before new ones are dropped and counted. */

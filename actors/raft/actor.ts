@@ -274,6 +274,14 @@ serveActor<RaftRequest, RaftReply>(
         return restoreFromFile(requireHost(), msg.path, msg.timeoutMs);
       case 'read-index':
         return { index: await requireHost().readIndex(msg.timeoutMs) };
+      case 'compact-and-close': {
+        if (host === null) return { compacted: false, logEntries: 0 };
+        const h = host;
+        const logEntries = h.logStore.lastIndex() - h.logStore.firstIndex() + 1;
+        const compacted = await h.compactAndClose(msg.minEntries);
+        await transport?.close();
+        return { compacted, logEntries };
+      }
     }
   },
   {

@@ -251,6 +251,7 @@ export class RaftHost {
       }
       // Leftovers of a crash mid-snapshot (a temporary file, an image the record no longer names).
       removeOtherImages(opts.dataDir, image !== null && image.data instanceof ImageFile ? basename(image.data.path) : null);
+      opts.log.info({ snapshotIndex: image?.meta.index ?? 0, logFirstIndex: logStore.firstIndex(), logLastIndex: logStore.lastIndex(), logEntries: Math.max(0, logStore.lastIndex() - logStore.firstIndex() + 1) }, 'raft: storage opened');
       return new RaftHost(opts, env, logStore, image);
     } catch (err) {
       await env.close();
@@ -507,6 +508,22 @@ export class RaftHost {
 
   snapshotAt(): number {
     return this.snapshotIndex;
+  }
+
+  /**
+   * Graceful shutdown: once the Ready loop is idle, snapshot + compact (as at compactAt) when the log holds
+   * at least `minEntries` behind the applied index, then close. Returns whether it compacted.
+   */
+  async compactAndClose(minEntries: number): Promise<boolean> {
+    if (this.closed) return false;
+    if (this.ticker !== null) clearInterval(this.ticker); // no new Readies from ticks while we wait
+    this.ticker = null;
+    if (this.running || this.scheduled) await new Promise<void>((resolve) => this.idle.push(resolve));
+    await Promise.allSettled([...this.background]);
+    const before = this.counters.compactions;
+    if (this.failure === null) await this.maybeCompact(Math.max(1, minEntries));
+    await this.close();
+    return this.counters.compactions > before;
   }
 
   async close(): Promise<void> {
@@ -783,11 +800,11 @@ export class RaftHost {
     for (const [index, p] of this.pending) if (index <= snapshot.meta.index) this.lose(index, p);
   }
 
-  /** Snapshot the FSM at its applied index and drop the log behind it, once it holds compactAt entries. */
-  private async maybeCompact(): Promise<void> {
+  /** Snapshot the FSM at its applied index and drop the log behind it, once it holds `threshold` entries. */
+  private async maybeCompact(threshold = this.compactAt): Promise<void> {
     const applied = this.fsm.applied();
     const status = this.node.status();
-    if (applied.index - this.logStore.firstIndex() + 1 < this.compactAt) return;
+    if (applied.index - this.logStore.firstIndex() + 1 < threshold) return;
     if (applied.index > status.applied || applied.index <= status.firstIndex - 1) return;
     // The configuration in effect at the applied index (the core's current one may be ahead of it).
     const meta: SnapshotMeta = { index: applied.index, term: applied.term, conf: confCopy(this.appliedConf) };

@@ -29,7 +29,12 @@ export type RaftRequest =
   /** Leader: restore the FSM from a verified snapshot file through Raft (actors/cluster/snapshot.ts). */
   | { t: 'snapshot-restore'; path: string; timeoutMs: number }
   /** A linearizable read point (ReadIndex): answered once this node has applied it (docs/ha-standby-reads.md). */
-  | { t: 'read-index'; timeoutMs: number };
+  | { t: 'read-index'; timeoutMs: number }
+  /**
+   * Graceful shutdown: snapshot the FSM and compact the log behind it (when it holds at least
+   * `minEntries`), then close storage. A restart then reads an empty log: no log pages mapped at open.
+   */
+  | { t: 'compact-and-close'; minEntries: number };
 
 export interface ProposeResult {
   index: number;
@@ -77,6 +82,7 @@ export interface RaftReplies {
   'cluster-status': ClusterStatus;
   'snapshot-restore': { index: number; term: number; pairs: number; marker: string };
   'read-index': { index: number };
+  'compact-and-close': { compacted: boolean; logEntries: number };
 }
 
 export interface ClusterStatus {

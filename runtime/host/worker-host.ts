@@ -31,7 +31,8 @@ export function serveActor<In, Out>(
   const port = parentPort;
   const boot = (workerData as BootData).coffer;
   assert(boot !== undefined, 'worker was not started by ActorSystem (no boot data)');
-  const log = pino({ name: boot.name, level: boot.logLevel });
+  // stderr, as the main thread's logger (actors/node/node.ts): stdout is for command output.
+  const log = pino({ name: boot.name, level: boot.logLevel }, pino.destination(2));
   const clients = new Map<string, AskClient>(); // peers this actor asks
   const linkedOnce = new Set<string>();
   const servers = new Map<string, RequestServer>(); // peers that ask this actor

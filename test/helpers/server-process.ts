@@ -22,13 +22,13 @@ export interface ServerProcess {
 }
 
 /** Writes a config for `dataDir` and starts `coffer server -config` on an ephemeral port. */
-export async function startServerProcess(dataDir: string, extraConfig = '', listenerConfig = ''): Promise<ServerProcess> {
+export async function startServerProcess(dataDir: string, extraConfig = '', listenerConfig = '', env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   const configPath = join(dataDir, 'coffer.hcl');
   writeFileSync(
     configPath,
     `storage "raft" {\n  path = "${join(dataDir, 'data')}"\n  node_id = "node1"\n}\nlistener "tcp" {\n  address = "127.0.0.1:0"\n  tls_disable = true\n${listenerConfig}}\nraw_storage_endpoint = true\n${extraConfig}`,
   );
-  return spawnCoffer(['server', `-config=${configPath}`], /Listening on (\S+?);/);
+  return spawnCoffer(['server', `-config=${configPath}`], /Listening on (\S+?);/, env);
 }
 
 /** Spawns the CLI and resolves once stdout matches `ready` (group 1 is the URL). */
