@@ -227,6 +227,17 @@ describe('raft cluster: 3 processes over mutual TLS', () => {
     const lastAcked = Math.max(...indexes);
     await until('all nodes applied', 15_000, async () => ((await Promise.all(live().map((n) => n.status()))).every((s) => s.fsmApplied.index >= lastAcked) ? true : null));
 
+    // Linearizable read points on a follower: 40 asked at once share a few ReadIndex rounds (the host
+    // batches them), and each index covers everything acknowledged before the burst.
+    const follower = live().find((n) => n.id !== leader.id)!;
+    const roundsBefore = (await follower.status()).host.readRounds;
+    const burst = await follower.call<{ indexes: number[] }>('read-index', { n: 40 });
+    const rounds = (await follower.status()).host.readRounds - roundsBefore;
+    process.stdout.write(`# 40 concurrent ReadIndex on ${follower.id}: ${rounds} rounds\n`);
+    assert.equal(burst.indexes.length, 40);
+    for (const i of burst.indexes) assert.ok(i >= lastAcked, `read index ${i} is behind the acknowledged ${lastAcked}`);
+    assert.ok(rounds >= 1 && rounds <= 10, `40 concurrent reads took ${rounds} ReadIndex rounds`);
+
     // SIGKILL the leader; the survivors elect a new one.
     const killed = leader;
     const killedLast = (await killed.status()).logLastIndex;

@@ -143,10 +143,14 @@ export class RaftHost {
   /** ReadIndex requests in flight (ctx -> waiter) and waiters for an applied index (docs/ha-standby-reads.md). */
   private readonly reads = new Map<string, { resolve(index: number): void; reject(err: unknown): void; timer: NodeJS.Timeout }>();
   private readSeq = 0;
+  /** The ReadIndex batch callers join (not sent yet), and the round in flight (see readIndex). */
+  private nextReadRound: { promise: Promise<number>; timeoutMs: number; start?: () => void } | null = null;
+  private readRoundInFlight: Promise<void> | null = null;
   private appliedWaiters: { index: number; resolve(): void }[] = [];
   private lastLeaderContact = 0;
   private counters: RaftHostStats = {
     readies: 0,
+    readRounds: 0,
     flushes: 0,
     entriesPersisted: 0,
     entriesPerFlushMax: 0,
@@ -374,6 +378,11 @@ export class RaftHost {
    * A linearizable read point (Raft ReadIndex, dissertation §6.4): the leader confirms its leadership with a
    * heartbeat round and answers its commit index; resolves once this node's FSM has applied it. A follower
    * that has not heard from a leader within an election timeout refuses at once (it may be partitioned).
+   *
+   * Concurrent callers share rounds, as etcd's read loop does: a caller joins the round that has NOT been
+   * sent yet, which starts once the round in flight is answered. Its index is therefore the leader's commit
+   * at a moment after the caller arrived: still linearizable, at one heartbeat round per batch instead of
+   * one per read (the leader broadcasts a heartbeat for every ReadIndex it serves).
    */
   async readIndex(timeoutMs: number): Promise<number> {
     if (this.failure !== null) throw this.failure;
@@ -384,10 +393,60 @@ export class RaftHost {
       if (Date.now() - this.lastLeaderContact > electionMs) throw new CofferError('COFFER_ERR_NOT_LEADER', 'no contact with the raft leader within the election timeout');
     }
     const deadline = Date.now() + timeoutMs;
+    let batch = this.nextReadRound;
+    if (batch === null) {
+      batch = this.nextReadRound = { promise: null as unknown as Promise<number>, timeoutMs };
+      batch.promise = new Promise<number>((resolve, reject) => {
+        batch!.start = () => this.readRound(batch!.timeoutMs).then(resolve, reject);
+      });
+      batch.promise.catch(() => undefined); // each joiner handles the rejection
+      if (this.readRoundInFlight === null) this.startReadRound();
+    } else {
+      batch.timeoutMs = Math.max(batch.timeoutMs, timeoutMs);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const index = await Promise.race([
+      batch.promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new CofferError('COFFER_ERR_TIMEOUT', 'the raft leader did not confirm a read index in time')), timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    if (this.fsm.applied().index >= index) return index;
+    const left = deadline - Date.now();
+    const reached = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), Math.max(1, left));
+      this.appliedWaiters.push({ index, resolve: () => (clearTimeout(t), resolve(true)) });
+    });
+    if (!reached) throw new CofferError('COFFER_ERR_TIMEOUT', `read index ${index} not applied in time`);
+    return index;
+  }
+
+  /** Sends the batch that callers joined (nextReadRound); the next one starts when this one is answered. */
+  private startReadRound(): void {
+    const batch = this.nextReadRound;
+    if (batch === null) return;
+    this.nextReadRound = null;
+    const round = batch.promise.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.readRoundInFlight = round;
+    void round.then(() => {
+      this.readRoundInFlight = null;
+      if (this.nextReadRound !== null && !this.closed) this.startReadRound();
+    });
+    this.counters.readRounds++;
+    batch.start?.();
+  }
+
+  /** One ReadIndex round through the core: the leader's confirmed commit index. */
+  private async readRound(timeoutMs: number): Promise<number> {
+    if (this.failure !== null) throw this.failure;
+    if (this.closed) throw new CofferError('COFFER_ERR_INTERNAL', 'raft is closed');
     const ctx = `${this.opts.id}:${++this.readSeq}`;
     const r = this.node.readIndex(ctx);
     if (!r.ok) throw new CofferError('COFFER_ERR_NOT_LEADER', 'no raft leader known: no linearizable read possible');
-    const index = await new Promise<number>((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.reads.delete(ctx);
         reject(new CofferError('COFFER_ERR_TIMEOUT', 'the raft leader did not confirm a read index in time'));
@@ -395,14 +454,6 @@ export class RaftHost {
       this.reads.set(ctx, { resolve, reject, timer });
       this.kick();
     });
-    if (this.fsm.applied().index >= index) return index;
-    const left = deadline - Date.now();
-    const reached = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), Math.max(1, left));
-      this.appliedWaiters.push({ index, resolve: () => (clearTimeout(timer), resolve(true)) });
-    });
-    if (!reached) throw new CofferError('COFFER_ERR_TIMEOUT', `read index ${index} not applied in time`);
-    return index;
   }
 
   private readDone(ctx: string, index: number): void {

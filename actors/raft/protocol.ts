@@ -54,6 +54,8 @@ export interface RaftHostStats {
   proposalsLost: number;
   compactions: number;
   snapshotsInstalled: number;
+  /** ReadIndex rounds sent (concurrent linearizable reads share one). */
+  readRounds: number;
   /** With digestApplied: SHA-256 chain over the entries applied in (from, index]. */
   appliedDigest?: { from: number; index: number; hex: string };
 }

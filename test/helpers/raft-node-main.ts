@@ -2,7 +2,7 @@
 // + Fsm + mutual-TLS transport) and a JSON-lines control channel, no HTTP.
 //   config:  env RAFT_NODE_CONFIG = JSON RaftActorConfig (static peer list, TLS PEMs)
 //   stdin:   {"id":1,"op":"status"} | {"id":2,"op":"propose","keys":["k/1",...]} | {"id":3,"op":"fsm-dump"}
-//            | {"id":4,"op":"log-entries","lo":1,"hi":100}
+//            | {"id":4,"op":"log-entries","lo":1,"hi":100} | {"id":5,"op":"read-index","n":40} (n concurrent ReadIndex)
 //   stdout:  {"ctl":1,"id":1,"ok":true,"result":...} or {"ctl":1,"id":1,"ok":false,"error":"..."}; first
 //            line {"ctl":1,"ready":true}. Other lines (worker logs) have no "ctl" and are to be ignored.
 // A propose of key K writes the write-set {put K = K}; the answer is one {ok,index}|{ok:false,code} per key.
@@ -35,7 +35,7 @@ const reply = (x: unknown) => process.stdout.write(`${JSON.stringify({ ctl: 1, .
 const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (_k, x) => (x && x.type === 'Buffer' && Array.isArray(x.data) ? Buffer.from(x.data).toString('base64') : x)));
 
 createInterface({ input: process.stdin }).on('line', (line) => {
-  const req = JSON.parse(line) as { id: number; op: string; keys?: string[]; lo?: number; hi?: number };
+  const req = JSON.parse(line) as { id: number; op: string; keys?: string[]; lo?: number; hi?: number; n?: number };
   const run = async (): Promise<unknown> => {
     switch (req.op) {
       case 'status':
@@ -52,6 +52,11 @@ createInterface({ input: process.stdin }).on('line', (line) => {
         const entries = (await raft.ask({ t: 'log-entries', lo: req.lo ?? 1, hi: req.hi ?? 1 })) as { index: number; term: number; data: Uint8Array | null }[];
         // digest: the entry's payload bytes (base64), null for empty/conf entries.
         return entries.map((e) => ({ index: e.index, term: e.term, digest: e.data === null ? null : Buffer.from(e.data).toString('base64') }));
+      }
+      case 'read-index': {
+        // n linearizable read points asked at once; the answer is every index and the rounds they took.
+        const asks = Array.from({ length: req.n ?? 1 }, () => raft.ask({ t: 'read-index', timeoutMs: 5_000 }, 10_000) as Promise<{ index: number }>);
+        return { indexes: (await Promise.all(asks)).map((r) => r.index) };
       }
       default:
         throw new Error(`unknown op ${req.op}`);
