@@ -85,6 +85,7 @@ export class HaFront {
   private agent: { agent: Agent; key: string } | null = null;
   private readonly epoch: Int32Array | null;
   private seenEpoch = -1;
+  private sealedAt: { epoch: number; sealed: boolean } | null = null;
   private listenerTls: string | null = null;
   private listener: HttpsServer | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -313,7 +314,7 @@ export class HaFront {
     const state = stateOf(res);
     // A sealed node serves nothing logical, forwarded or not (Vault: 503). Without this, a target cached
     // before the seal would still relay, and without one the redirect found no leader (500).
-    if (await isSealed(this.opts.ask)) {
+    if (await this.sealed()) {
       sendError(res, 503, ['Vault is sealed']);
       return true;
     }
@@ -342,6 +343,20 @@ export class HaFront {
     }
     await this.redirect(req, res);
     return true;
+  }
+
+  /**
+   * Whether this node is sealed, asked of the core once per seal epoch (the core bumps the epoch word on
+   * every seal, unseal and rotation), not once per forwarded request. The epoch is read before the ask, so
+   * a seal that lands meanwhile moves it and the next call asks again.
+   */
+  private async sealed(): Promise<boolean> {
+    if (this.epoch === null) return isSealed(this.opts.ask);
+    const epoch = Atomics.load(this.epoch, 0);
+    if (this.sealedAt !== null && this.sealedAt.epoch === epoch) return this.sealedAt.sealed;
+    const sealed = await isSealed(this.opts.ask);
+    this.sealedAt = { epoch, sealed };
+    return sealed;
   }
 
   private relay(target: ForwardingInfo, api: ApiRequest, req: IncomingMessage): Promise<{ status: number; headers: OutgoingHttpHeaders; body: Buffer }> {
