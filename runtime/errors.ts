@@ -30,6 +30,12 @@ export interface ErrorValue {
   code: ErrorCode;
   /** Messages as the client should see them, Vault style; never contains secret material. */
   messages: string[];
+  /**
+   * NOT_LEADER only: every write-type request under this path prefix is forwarded by the actor that
+   * refused it, so the caller may forward such requests at once next time (a hint; forwarding is always
+   * correct, so a stale hint costs only a detour).
+   */
+  forwardWritesUnder?: string;
 }
 
 export function errorValue(code: ErrorCode, ...messages: string[]): ErrorValue {
@@ -48,6 +54,13 @@ export class CofferError extends Error {
     const value = errorValue(code, ...messages);
     super(value.messages.join('; ') || code);
     this.value = value;
+  }
+
+  /** The error an actor answered with, every field of its value kept (hints included). */
+  static fromValue(value: ErrorValue): CofferError {
+    const err = new CofferError(value.code, ...value.messages);
+    if (value.forwardWritesUnder !== undefined) err.value.forwardWritesUnder = value.forwardWritesUnder;
+    return err;
   }
 }
 

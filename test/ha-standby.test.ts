@@ -90,12 +90,16 @@ describe('HA standbys serve reads, forward writes, honour consistency headers (3
       assert.equal(r.status, 200);
       assert.equal(r.headers.get('x-coffer-served-by'), 'standby', `a read on n${i + 1} is executed there`);
     }
-    // Applied once: five writes through a standby make versions 1..5, nothing more.
+    // Applied once: five writes through a standby make versions 1..5, nothing more. The first teaches the
+    // standby that secret/ forwards every write; the others are forwarded before dispatch (no handler trip).
+    const early = async () => Number(/coffer_ha_requests_total\{kind="forwarded_early"\} (\d+)/.exec((await call(url(1), 'GET', 'sys/metrics?format=prometheus', { token: root })).body as string)?.[1] ?? NaN);
+    const earlyBefore = await early();
     for (let v = 1; v <= 5; v++) {
       const w = await call(url(1), 'PUT', 'secret/data/once', { token: root, body: { data: { n: v } } });
       assert.equal(w.status, 200, JSON.stringify(w.body));
       assert.equal(w.body.data.version, v);
     }
+    assert.ok((await early()) - earlyBefore >= 4, `writes forwarded before dispatch: ${(await early()) - earlyBefore} of 5`);
     const meta = await call(url(0), 'GET', 'secret/metadata/once', { token: root });
     assert.equal(meta.body.data.current_version, 5);
     assert.equal(Object.keys(meta.body.data.versions).length, 5);

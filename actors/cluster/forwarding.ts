@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ApiRequest } from '../front/request.js';
+import type { ErrorValue } from '../../runtime/errors.js';
 import { isSealed, redirectToActive } from '../front/redirect.js';
 import { sendError } from '../front/respond.js';
 import type { AskCore } from '../front/routes.js';
@@ -31,6 +32,10 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'pro
 /** Local-only endpoints the front serves itself (actors/observability): never forwarded for disable_standby_reads. */
 const LOCAL_ONLY = new Set(['sys/metrics', 'sys/in-flight-req']);
 const FORWARD_TIMEOUT_MS = 30_000;
+/** How long a standby trusts "every write under this mount is forwarded" (forwardsEarly), and how many it keeps. */
+const FORWARD_HINT_TTL_MS = 30_000;
+const FORWARD_HINTS_MAX = 1_024;
+const WRITE_OPERATIONS: ReadonlySet<string> = new Set(['create', 'update', 'patch', 'delete']);
 /** The election timeout (base): a follower that heard nothing from a leader this long may start an election. */
 const ELECTION_TIMEOUT_MS = raftLimits.tickMs * raftLimits.electionTicks;
 
@@ -58,6 +63,8 @@ export interface HaCounters {
   servedActive: number;
   servedStandby: number;
   forwarded: number;
+  /** Of `forwarded`: sent before dispatch on a learned hint (forwardsEarly), without a handler round trip. */
+  forwardedEarly: number;
   forwardFailures: number;
   redirected: number;
   indexWaits: number;
@@ -76,7 +83,7 @@ interface RequestState {
 const STATE = Symbol('coffer.haState');
 
 export class HaFront {
-  readonly counters: HaCounters = { servedActive: 0, servedStandby: 0, forwarded: 0, forwardFailures: 0, redirected: 0, indexWaits: 0, indexNotPresent: 0, linearizableReads: 0, staleRefusals: 0 };
+  readonly counters: HaCounters = { servedActive: 0, servedStandby: 0, forwarded: 0, forwardedEarly: 0, forwardFailures: 0, redirected: 0, indexWaits: 0, indexNotPresent: 0, linearizableReads: 0, staleRefusals: 0 };
   private stamper: IndexStamper | null = null;
   private keyFetchedAt = 0;
   private keyFetching: Promise<void> | null = null;
@@ -86,6 +93,8 @@ export class HaFront {
   private readonly epoch: Int32Array | null;
   private seenEpoch = -1;
   private sealedAt: { epoch: number; sealed: boolean } | null = null;
+  /** Mount path -> time until which its write-type requests are forwarded before dispatch (forwardsEarly). */
+  private readonly forwardHints = new Map<string, number>();
   private listenerTls: string | null = null;
   private listener: HttpsServer | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -299,9 +308,34 @@ export class HaFront {
     return `standby is catching up with the active node (applied index ${shared.applied()} of ${shared.leaderCommit()}; last current ${shared.sinceFreshMs()} ms ago, limit ${this.staleReadBoundMs} ms): refusing to serve possibly stale data; retry on the active node`;
   }
 
+  /**
+   * Whether a standby forwards this request before dispatch: a write-type request under a mount whose
+   * writes the handler always forwards (learned from its NOT_LEADER hints, below). Saves the handler round
+   * trip, the token lookups and the routing a forwarded write would otherwise cost here. A hint is trusted
+   * for FORWARD_HINT_TTL_MS, then one request goes through the handler again (a remount of another
+   * engine type at that path is picked up then); a stale hint only forwards what could have run here.
+   */
+  forwardsEarly(api: ApiRequest, res: ServerResponse): boolean {
+    if (this.forwardHints.size === 0 || !WRITE_OPERATIONS.has(api.operation) || stateOf(res).viaForward || !this.isStandby()) return false;
+    const now = Date.now();
+    for (const [prefix, until] of this.forwardHints) {
+      if (!api.path.startsWith(prefix)) continue;
+      if (until > now) return true;
+      this.forwardHints.delete(prefix);
+    }
+    return false;
+  }
+
+  async forwardEarly(api: ApiRequest, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.counters.forwardedEarly++;
+    await this.onNotLeader(api, req, res); // X-Vault-No-Request-Forwarding and streamed bodies: 307, as before
+  }
+
   /** A request that must run on the active node (NOT_LEADER from the pipeline or the core). */
-  async onNotLeader(api: ApiRequest | null, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async onNotLeader(api: ApiRequest | null, req: IncomingMessage, res: ServerResponse, value?: ErrorValue): Promise<void> {
     const state = stateOf(res);
+    const prefix = value?.forwardWritesUnder;
+    if (prefix !== undefined && prefix !== '' && this.forwardHints.size < FORWARD_HINTS_MAX) this.forwardHints.set(prefix, Date.now() + FORWARD_HINT_TTL_MS);
     const noForward = req.headers['x-vault-no-request-forwarding'];
     // A streamed body (raft snapshot restore) is not buffered: such requests are redirected (§3.2).
     if (api === null || (api as { stream?: unknown }).stream !== undefined || state.viaForward || req.headers[INTERNAL_NO_FORWARD] !== undefined || (typeof noForward === 'string' && noForward !== '')) return this.redirect(req, res);

@@ -81,6 +81,7 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
       }
       const data = api.operation === 'read' || api.operation === 'delete' || api.operation === 'list' ? { ...Object.fromEntries(api.query), ...api.body } : api.body;
       const remoteAddr = req.socket.remoteAddress;
+      if (ha && ha.forwardsEarly(api, res)) return await ha.forwardEarly(api, req, res);
       const reply = await askHandler({ operation: api.operation, path: api.path, data, token: api.token, headers, ...(remoteAddr ? { remoteAddr } : {}), ...(ha?.isStandby() ? { standby: true } : {}) });
       ha?.markServed(res);
       if (obs && (await obs.afterHandler(api, reply, res))) return;
@@ -112,7 +113,7 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
         // (address and P-521 cert from core/leader/<uuid>) and copy its answer; 307 stays the fallback.
         // A handler is free of side effects before its first storage write, so re-running it there is safe.
         // With `ha`: forwarded over mutual TLS, 307 as the fallback (docs/ha-standby-reads.md).
-        if (ha) return await ha.onNotLeader(api, req, res);
+        if (ha) return await ha.onNotLeader(api, req, res, value);
         return await redirectToActive(res, ask, req.url ?? '/', log);
       }
       if (!res.headersSent) sendErrorValue(res, value);

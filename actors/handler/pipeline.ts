@@ -109,7 +109,15 @@ export class Pipeline {
     };
     const resolved = await resolveOperation(compiled, mount, mountReq, mountDeps);
     if (resolved === null) return this.noRoute(req, caller, mount);
-    if (req.standby) forwardIfWrites(resolved.spec, resolved.operation);
+    if (req.standby) {
+      try {
+        forwardIfWrites(resolved.spec, resolved.operation);
+      } catch (err) {
+        // The front may forward this mount's writes before dispatch from now on (HaFront.forwardEarly).
+        if (compiled.forwardsAllWrites && err instanceof CofferError) err.value.forwardWritesUnder = mount.path;
+        throw err;
+      }
+    }
     if (req.operation === 'read' && isHelpRequest(req.data)) {
       // Help needs a token with some capability on the path (not necessarily the one of the operation).
       if (caller === null) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');

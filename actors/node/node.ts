@@ -162,6 +162,7 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
   // Observability and quotas on the front: figures read at scrape time, the quota/mount view through a handler.
   const obs = new FrontObservability(log, {
     actors: () => system.stats(),
+    ha: () => ha.counters as unknown as Record<string, number>,
     raft: async () => {
       const s = (await raft.ask({ t: 'cluster-status' }, 2_000)) as ClusterStatus;
       return { commit: s.commit, applied: s.applied, term: s.term, role: s.role };

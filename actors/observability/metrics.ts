@@ -71,6 +71,8 @@ export interface RuntimeSources {
   actors(): ActorStat[];
   /** Null when the raft actor does not answer (e.g. before it started). */
   raft(): Promise<RaftIndexes | null>;
+  /** Standby reads and forwarding counters of the HA front (actors/cluster/forwarding.ts HaCounters). */
+  ha?(): Readonly<Record<string, number>>;
 }
 
 export class Metrics {
@@ -86,6 +88,9 @@ export class Metrics {
 
   constructor(private readonly sources: RuntimeSources | null = null) {
     collectDefaultMetrics({ register: this.registry, prefix: 'coffer_' });
+    scrapeMetric(this.registry, 'coffer_ha_requests_total', 'Requests by how the HA front handled them: served here as active or standby, forwarded to the active node (forwarded_early: before dispatch, on a learned hint), redirected, index waits, stale refusals.', 'counter', () =>
+      Object.entries(this.sources?.ha?.() ?? {}).map(([k, v]) => ({ value: v, labels: { kind: k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) } })),
+    );
     scrapeMetric(this.registry, 'coffer_requests_total', 'HTTP API requests served by this node, by mount, operation, status and the role the node served them as.', 'counter', () =>
       [...this.requests.values()].map((s) => ({ value: s.count, labels: s.labels })),
     );

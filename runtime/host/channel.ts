@@ -80,7 +80,7 @@ export class AskClient {
     this.pending.delete(env.id);
     clearTimeout(p.timer);
     if (env.t === 'ok') p.resolve(env.v);
-    else p.reject(new CofferError(env.e.code, ...env.e.messages));
+    else p.reject(CofferError.fromValue(env.e));
   }
 
   /** Fail every pending ask and refuse new ones with `err`; stop the reply loop. */

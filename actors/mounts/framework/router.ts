@@ -15,6 +15,8 @@ export interface CompiledPath {
 export interface CompiledBackend {
   backend: Backend;
   paths: CompiledPath[];
+  /** No path answers a write-type operation on a standby (no PathSpec.answersLocally): a standby forwards them all. */
+  forwardsAllWrites: boolean;
 }
 
 export interface RouteMatch {
@@ -84,7 +86,7 @@ export function compileBackend(backend: Backend): CompiledBackend {
     }
   }
   paths.sort((a, b) => b.specificity - a.specificity);
-  return { backend, paths };
+  return { backend, paths, forwardsAllWrites: !backend.paths.some((spec) => (spec.answersLocally?.length ?? 0) > 0) };
 }
 
 export function route(compiled: CompiledBackend, path: string): RouteMatch | null {
