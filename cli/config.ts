@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseHcl, releaseHclParser } from '../runtime/hcl.js';
+import { raftLimits } from '../runtime/limits.js';
 import type { NodeConfig } from '../actors/node/node.js';
 
 type Block = Record<string, unknown>;
@@ -111,6 +112,15 @@ export async function parseConfigText(fileName: string, text: string): Promise<O
   if (allowApiCreation || allowPrefixing) config.audit = { allowApiCreation, allowPrefixing };
   // Standby reads (docs/ha-standby-reads.md): on unless disable_standby_reads = true.
   if (asBool(doc.disable_standby_reads, 'disable_standby_reads')) config.disableStandbyReads = true;
+  // Bounded staleness of standby reads (Coffer's own setting; docs/ha-standby-reads.md). Below two heartbeat
+  // intervals a healthy standby would refuse between heartbeats.
+  const staleness = asString(doc.max_standby_staleness, 'max_standby_staleness');
+  if (staleness !== undefined) {
+    const ms = durationMs(staleness, 'max_standby_staleness');
+    const floor = 2 * raftLimits.heartbeatTicks * raftLimits.tickMs;
+    if (ms < floor) throw new Error(`config: max_standby_staleness must be at least ${floor}ms (two Raft heartbeat intervals), got "${staleness}"`);
+    config.staleReadBoundMs = ms;
+  }
   const replication = firstBlock(doc.replication);
   const wait = asString(replication?.best_effort_wal_wait_duration, 'replication.best_effort_wal_wait_duration');
   if (wait !== undefined) config.indexWaitMs = durationMs(wait, 'replication.best_effort_wal_wait_duration');

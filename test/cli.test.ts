@@ -75,6 +75,11 @@ describe('coffer CLI', () => {
       const r = coffer(['server', `-config=${bad.path}/bad.hcl`], {});
       assert.equal(r.code, 1);
       assert.match(r.stderr, /not valid HCL/);
+      // A staleness bound shorter than two heartbeats would make healthy standbys refuse reads.
+      writeFileSync(`${bad.path}/stale.hcl`, `storage "raft" {\n  path = "${bad.path}/data"\n}\nlistener "tcp" {\n  address = "127.0.0.1:0"\n  tls_disable = true\n}\nmax_standby_staleness = "50ms"\n`);
+      const s = coffer(['server', `-config=${bad.path}/stale.hcl`], {});
+      assert.equal(s.code, 1);
+      assert.match(s.stderr, /max_standby_staleness must be at least 200ms/);
     } finally {
       bad.remove();
     }

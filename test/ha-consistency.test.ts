@@ -46,6 +46,8 @@ async function call(url: string, method: string, path: string, opts: { token?: s
 }
 
 const WAIT_MS = 4_000;
+/** n2's max_standby_staleness (the default is 2 s): the partitioned-standby case checks the configured bound. */
+const STALE_MS = 1_000;
 
 describe('standby consistency: disable_standby_reads, lagging standby + X-Vault-Index, partitioned standby (3 processes, proxied links)', { timeout: 150_000 }, () => {
   let c: ProxiedCluster;
@@ -55,7 +57,7 @@ describe('standby consistency: disable_standby_reads, lagging standby + X-Vault-
   before(async () => {
     c = await startProxiedCluster({
       name: 'hcons',
-      extraConfig: (i) => (i === 1 ? `replication {\n  best_effort_wal_wait_duration = "${WAIT_MS / 1000}s"\n}\n` : i === 2 ? 'disable_standby_reads = true\n' : ''),
+      extraConfig: (i) => (i === 1 ? `max_standby_staleness = "${STALE_MS}ms"\nreplication {\n  best_effort_wal_wait_duration = "${WAIT_MS / 1000}s"\n}\n` : i === 2 ? 'disable_standby_reads = true\n' : ''),
     });
     root = c.root;
   });
@@ -151,7 +153,8 @@ describe('standby consistency: disable_standby_reads, lagging standby + X-Vault-
       });
       const refusedAfterMs = Math.round(performance.now() - cutAt);
       assert.equal(refusal.status, 503, JSON.stringify(refusal.body));
-      assert.match(refusal.body.errors[0], /standby has not heard from the active node for \d+ ms \(limit \d+ ms\): refusing to serve possibly stale data/);
+      assert.match(refusal.body.errors[0], new RegExp(`standby has not heard from the active node for \\d+ ms \\(limit ${STALE_MS} ms\\): refusing to serve possibly stale data`));
+      assert.ok(refusedAfterMs >= STALE_MS - 100, `refused ${refusedAfterMs} ms after the cut, before the configured bound ${STALE_MS} ms`);
       // Once refused, it stays refused while the partition lasts.
       for (let i = 0; i < 10; i++) {
         const r = await call(url(1), 'GET', 'secret/data/part', { token: root });
@@ -161,7 +164,7 @@ describe('standby consistency: disable_standby_reads, lagging standby + X-Vault-
       const lin = await call(url(1), 'GET', 'secret/data/part', { token: root, headers: { 'X-Coffer-Consistency': 'linearizable' } });
       assert.equal(lin.status, 503, JSON.stringify(lin.body));
       assert.match(lin.body.errors[0], /standby has not heard from the active node|linearizable read not possible/);
-      const line = `partitioned standby: local reads refused ${refusedAfterMs} ms after the cut (bound 2000 ms); answers after the refusal: ${servedAfterRefusal} of 10; linearizable read → ${lin.status} in ${lin.ms} ms`;
+      const line = `partitioned standby: local reads refused ${refusedAfterMs} ms after the cut (max_standby_staleness ${STALE_MS} ms); answers after the refusal: ${servedAfterRefusal} of 10; linearizable read → ${lin.status} in ${lin.ms} ms`;
       t.diagnostic(line);
       console.log(line);
       assert.equal(servedAfterRefusal, 0);

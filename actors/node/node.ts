@@ -43,6 +43,11 @@ export interface NodeConfig {
   disableStandbyReads?: boolean;
   /** Config `replication { best_effort_wal_wait_duration }`: how long X-Vault-Index / linearizable waits (default 2 s). */
   indexWaitMs?: number;
+  /**
+   * Config `max_standby_staleness`: how long a standby without fresh evidence from the active node keeps
+   * serving local reads (default STALE_READ_BOUND_MS, 2 s; docs/ha-standby-reads.md, bounded staleness).
+   */
+  staleReadBoundMs?: number;
   /** Config `unsafe_allow_api_audit_creation` / `allow_audit_log_prefixing` (docs/audit.md); dev nodes allow API creation. */
   audit?: AuditSettings;
   /** Config `storage "raft" { snapshot_threshold }`: log entries before a snapshot + compaction (default raftLimits). */
@@ -97,6 +102,7 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
     sealEpoch,
     ...(config.disableStandbyReads ? { disableStandbyReads: true } : {}),
     ...(config.indexWaitMs !== undefined ? { indexWaitMs: config.indexWaitMs } : {}),
+    ...(config.staleReadBoundMs !== undefined ? { staleReadBoundMs: config.staleReadBoundMs } : {}),
   });
   if (clusterAddr !== null) {
     coreOptions.cluster.forwardAddr = await ha.listen(parseClusterAddr(clusterAddr).host, (req, res) => (handleRef as NonNullable<typeof handleRef>)(req, res));
