@@ -99,20 +99,9 @@ export class LogStore {
    */
   async append(entries: Entry[], hardState: HardState | null): Promise<void> {
     if (entries.length === 0 && hardState === null) return;
-    failpoint('raft-log-before-append');
-    const truncateFrom = entries.length > 0 ? this.checkAppend(entries) : this.lastIndex() + 1;
-    const lastOld = this.lastIndex();
-    const lastNew = entries.length > 0 ? entries[entries.length - 1]!.index : lastOld;
-    if (hardState !== null) {
-      assertSafeInteger(hardState.term, 'hardState.term');
-      assert(hardState.term >= this.hardState.term, `hardState.term goes down: ${hardState.term} < ${this.hardState.term}`);
-      assert(hardState.commit <= lastNew, `hardState.commit ${hardState.commit} > lastIndex ${lastNew}`);
-    }
-    const committed = this.env.root.batch(() => {
-      for (const entry of entries) this.env.log.put(entry.index, encodeEntry(entry));
-      for (let index = lastNew + 1; index <= lastOld; index++) this.env.log.remove(index);
-      if (hardState !== null) this.env.hard.put(KEY_HARD_STATE, encodeRecord(hardState));
-    });
+    const plan = this.planAppend(entries, hardState);
+    const truncateFrom = plan.truncateFrom;
+    const committed = this.env.root.batch(() => this.writeAppend(entries, hardState, plan));
     const flushed = this.flushedAfterQueuedWrites();
     // In-memory view changes in the same turn as the queued writes, so later calls see a consistent log.
     if (entries.length > 0) {
@@ -143,19 +132,10 @@ export class LogStore {
    * and an older hard state must not land after a newer one.
    */
   appendSync(entries: Entry[], hardState: HardState | null, alsoWrite: () => void): void {
-    failpoint('raft-log-before-append');
-    const truncateFrom = entries.length > 0 ? this.checkAppend(entries) : this.lastIndex() + 1;
-    const lastOld = this.lastIndex();
-    const lastNew = entries.length > 0 ? entries[entries.length - 1]!.index : lastOld;
-    if (hardState !== null) {
-      assertSafeInteger(hardState.term, 'hardState.term');
-      assert(hardState.term >= this.hardState.term, `hardState.term goes down: ${hardState.term} < ${this.hardState.term}`);
-      assert(hardState.commit <= lastNew, `hardState.commit ${hardState.commit} > lastIndex ${lastNew}`);
-    }
+    const plan = this.planAppend(entries, hardState);
+    const truncateFrom = plan.truncateFrom;
     this.env.root.transactionSync(() => {
-      for (const entry of entries) this.env.log.put(entry.index, encodeEntry(entry));
-      for (let index = lastNew + 1; index <= lastOld; index++) this.env.log.remove(index);
-      if (hardState !== null) this.env.hard.put(KEY_HARD_STATE, encodeRecord(hardState));
+      this.writeAppend(entries, hardState, plan);
       alsoWrite();
       failpoint('raft-log-before-fsync'); // written, neither committed nor synced
     }, SYNC_TXN_FLAGS);
@@ -166,6 +146,27 @@ export class LogStore {
     }
     if (hardState !== null) this.hardState = { ...hardState };
     failpoint('raft-log-after-fsync');
+  }
+
+  /** Checks an append (entries and hard state) against the log; where it truncates and the last indexes. */
+  private planAppend(entries: Entry[], hardState: HardState | null): { truncateFrom: number; lastOld: number; lastNew: number } {
+    failpoint('raft-log-before-append');
+    const truncateFrom = entries.length > 0 ? this.checkAppend(entries) : this.lastIndex() + 1;
+    const lastOld = this.lastIndex();
+    const lastNew = entries.length > 0 ? entries[entries.length - 1]!.index : lastOld;
+    if (hardState !== null) {
+      assertSafeInteger(hardState.term, 'hardState.term');
+      assert(hardState.term >= this.hardState.term, `hardState.term goes down: ${hardState.term} < ${this.hardState.term}`);
+      assert(hardState.commit <= lastNew, `hardState.commit ${hardState.commit} > lastIndex ${lastNew}`);
+    }
+    return { truncateFrom, lastOld, lastNew };
+  }
+
+  /** The puts and removes of an append, inside the caller's transaction. */
+  private writeAppend(entries: Entry[], hardState: HardState | null, plan: { lastOld: number; lastNew: number }): void {
+    for (const entry of entries) this.env.log.put(entry.index, encodeEntry(entry));
+    for (let index = plan.lastNew + 1; index <= plan.lastOld; index++) this.env.log.remove(index);
+    if (hardState !== null) this.env.hard.put(KEY_HARD_STATE, encodeRecord(hardState));
   }
 
   /** Drop entries <= throughIndex and record the snapshot meta, durably. See docs/storage.md for the cases. */
