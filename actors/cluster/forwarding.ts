@@ -116,7 +116,7 @@ export class HaFront {
    * and standbys fall back to 307.
    */
   async listen(host: string, handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<string> {
-    const server = createHttpsServer({ requestCert: true, rejectUnauthorized: true, keepAliveTimeout: 65_000 }, (req, res) => {
+    const server = createHttpsServer({ requestCert: true, rejectUnauthorized: true, keepAliveTimeout: 65_000, noDelay: true }, (req, res) => {
       (req as unknown as Record<symbol, unknown>)[VIA_FORWARD] = true;
       void handler(req, res);
     });
@@ -434,6 +434,7 @@ export class HaFront {
         },
       );
       out.on('socket', (s) => {
+        s.setNoDelay(true); // request/response on a reused socket: never wait on Nagle for the body
         // A reused keep-alive socket is past its handshake; a fresh one reports secureConnect.
         if ((s as TLSSocket).authorized === true) handshakeDone = true;
         else s.once('secureConnect', () => (handshakeDone = true));
