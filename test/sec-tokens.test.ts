@@ -3,7 +3,8 @@
 // orphan survives its creator; revoke-orphan keeps the children; an accessor is not a token; a non-root
 // caller cannot mint a root token (only init or another root token can); no token ever appears in the
 // server's own output. Single node: the standby half of the row (rejection on standbys once their
-// index passes the revoke index) is not covered here.
+// index passes the revoke index, and the revocation window without the header) is
+// test/sec-tokens-standby.test.ts.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { http, startServerProcess, tempDir, type ServerProcess } from './helpers/server-process.js';
