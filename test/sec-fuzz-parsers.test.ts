@@ -5,8 +5,9 @@
 // (flipped, truncated, duplicated, spliced). Checked for every case: the parser returns, or fails on its
 // typed error path only (CofferError, or SnapshotFormatError for snapshot files), in bounded time, and an
 // error message never echoes a secret input (the unseal key).
-// Not coverage-guided: @jazzer.js needs a native libFuzzer build this machine cannot fetch. The Raft and
-// forwarding message decoders are covered by the transport's own checks and SEC-CLUSTER-MTLS.
+// Not coverage-guided: @jazzer.js needs a native libFuzzer build this machine cannot fetch. Raft peer
+// messages: actors/raft/message-shape.test.ts (every message the core sends passes the transport's shape
+// check; damaged copies are refused without throwing); the forwarding link is HTTP (SEC-FUZZ-HTTP).
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

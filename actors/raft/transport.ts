@@ -17,6 +17,7 @@ import type { PeerCertificate } from 'node:tls';
 import type { Logger } from 'pino';
 import { assert } from '../../runtime/assert.js';
 import { decode, encode } from '../../runtime/codec.js';
+import { isWellFormedMessage } from './message-shape.js';
 import { raftLimits } from '../../runtime/limits.js';
 import type { RaftMessage } from './core/types.js';
 import { testPeerDial } from './test-peer-dial.js';
@@ -196,7 +197,7 @@ export class PeerTransport {
       this.counters.badFrames++;
       return;
     }
-    if (typeof msg !== 'object' || msg === null || typeof msg.t !== 'string' || msg.from !== peerId || msg.to !== this.opts.id || !Number.isSafeInteger(msg.term) || msg.term < 0) {
+    if (typeof msg !== 'object' || msg === null || typeof msg.t !== 'string' || msg.from !== peerId || msg.to !== this.opts.id || !Number.isSafeInteger(msg.term) || msg.term < 0 || !isWellFormedMessage(msg)) {
       this.counters.badFrames++;
       return;
     }

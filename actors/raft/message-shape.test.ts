@@ -1,0 +1,78 @@
+// The peer message shape check (message-shape.ts): every message the real core sends, over simulated runs
+// with faults, snapshots and membership changes, passes it (a false refusal would cut a node off its
+// cluster); damaged copies of those messages (a field removed, retyped or out of range) are refused
+// without throwing.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { loadCore } from '../../bench/sim/core.js';
+import { swarmOptions } from '../../bench/sim/options.js';
+import { runSimulation } from '../../bench/sim/simulation.js';
+import type { CreateRaftNode, RaftMessage, Ready } from './core/types.js';
+import { isWellFormedMessage } from './message-shape.js';
+
+/** A core whose Readies are recorded: every message it hands the host. */
+function recording(inner: CreateRaftNode, sink: RaftMessage[]): CreateRaftNode {
+  return (config, storage) => {
+    const node = inner(config, storage);
+    return {
+      ...node,
+      tick: () => node.tick(),
+      step: (msg) => node.step(msg),
+      propose: (data) => node.propose(data),
+      proposeConfChange: (change) => node.proposeConfChange(change),
+      readIndex: (ctx) => node.readIndex(ctx),
+      transferLeadership: (to) => node.transferLeadership(to),
+      campaign: () => node.campaign(),
+      hasReady: () => node.hasReady(),
+      ready: (): Ready => {
+        const rd = node.ready();
+        for (const m of rd.messages) sink.push(m);
+        for (const m of rd.messagesAfterPersist) sink.push(m);
+        return rd;
+      },
+      advance: () => node.advance(),
+      compact: (snapshot) => node.compact(snapshot),
+      status: () => node.status(),
+    };
+  };
+}
+
+test('every message the core sends in simulated runs is well formed; damaged ones are refused', async () => {
+  const core = await loadCore();
+  const sent: RaftMessage[] = [];
+  for (let seed = 1; seed <= 40; seed++) runSimulation(swarmOptions(seed, 600, { nodes: 3 + (seed % 3) }), recording(core, sent));
+  const types = new Set(sent.map((m) => m.t));
+  const refused = sent.filter((m) => !isWellFormedMessage(m));
+  assert.deepEqual(refused.slice(0, 3), [], `${refused.length} of ${sent.length} real messages refused`);
+  for (const t of ['app', 'app-resp', 'vote', 'vote-resp', 'prevote', 'prevote-resp', 'heartbeat', 'heartbeat-resp', 'snap', 'snap-resp', 'read-index', 'read-index-resp', 'timeout-now']) {
+    assert.ok(types.has(t), `the runs produced no ${t} message (the check of that variant is untested)`);
+  }
+
+  // Damage one field of a real message: a required field removed, given the wrong type, or a negative or
+  // fractional number. The check refuses it (never throws).
+  const required = (m: RaftMessage) => Object.keys(m).filter((k) => k !== 't');
+  let damaged = 0;
+  fc.assert(
+    fc.property(fc.nat(sent.length - 1), fc.nat(), fc.constantFrom('delete', 'string', 'negative', 'fraction', 'null', 'object'), (i, k, how) => {
+      const m = sent[i] as RaftMessage;
+      const keys = required(m);
+      if (keys.length === 0) return;
+      const key = keys[k % keys.length] as string;
+      const copy: Record<string, unknown> = { ...m };
+      const was = copy[key];
+      if (how === 'delete') delete copy[key];
+      else if (how === 'string') copy[key] = typeof was === 'string' ? 7 : 'x';
+      else if (how === 'negative') copy[key] = typeof was === 'number' ? -1 : 'x';
+      else if (how === 'fraction') copy[key] = typeof was === 'number' ? 0.5 : 'x';
+      else if (how === 'null') copy[key] = null;
+      else copy[key] = { nested: true };
+      // A string field given another string, or `ctx` of a read, may stay valid; everything else must not.
+      if (typeof was === 'string' && typeof copy[key] === 'string') return;
+      damaged++;
+      assert.equal(isWellFormedMessage(copy as RaftMessage), false, `accepted ${m.t} with ${key} ${how}: ${JSON.stringify(copy[key])}`);
+    }),
+    { seed: 20_261_123, numRuns: 3_000 },
+  );
+  console.log(`messages sent by the core: ${sent.length} (${types.size} types), refused: ${refused.length}; damaged copies refused: ${damaged} of ${damaged}`);
+});
