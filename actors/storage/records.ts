@@ -5,10 +5,10 @@
 // different but valid record. Without it a bad sector silently changed a node's commit index, its FSM
 // applied index or a Raft log entry it would later send to followers (test/corruption.test.ts). Version 1
 // records (before the checksum) are still read; everything written now is version 2.
-import * as zlib from 'node:zlib';
 import { assert, assertSafeInteger } from '../../runtime/assert.js';
 import { decode, encode, RECORD_VERSION } from '../../runtime/codec.js';
 import type { Entry } from '../raft/core/types.js';
+import { crc32 } from './crc32.js';
 
 /** Records with a trailing big-endian CRC-32 (IEEE, as zlib) over the version byte and the body. */
 export const RECORD_VERSION_CRC = 2;
@@ -32,24 +32,6 @@ export function decodeRecord<T>(bytes: Uint8Array, what: string): T {
   const stored = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).readUInt32BE(end);
   assert(crc32(bytes.subarray(0, end)) === stored, `${what}: checksum mismatch, the stored record is corrupt (${bytes.length} bytes)`);
   return decode<T>(bytes.subarray(1, end));
-}
-
-// zlib.crc32 is native from Node 20.15; the table version keeps older 20.x working.
-const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
-let table: Uint32Array | null = null;
-function crc32(data: Uint8Array): number {
-  if (nativeCrc32) return nativeCrc32(data);
-  if (table === null) {
-    table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = (table[(c ^ (data[i] as number)) & 0xff] as number) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 export function encodeEntry(entry: Entry): Buffer {

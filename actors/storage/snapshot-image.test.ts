@@ -13,7 +13,8 @@ import { RaftHost } from '../raft/host.js';
 import { openStorageEnv, type StorageEnv } from './env.js';
 import { Fsm, KEY_APPLIED } from './fsm.js';
 import { decodeRecord, encodeRecord } from './records.js';
-import { crcOfBytes, forEachImagePair, ImageFile, imageDir, writeFsmImage } from './snapshot-image.js';
+import { crc32 } from './crc32.js';
+import { forEachImagePair, ImageFile, imageDir, writeFsmImage } from './snapshot-image.js';
 import { normal, tempDir } from './test-util.js';
 import { encodeWriteSet } from './write-set.js';
 
@@ -50,7 +51,7 @@ test('snapshot image: streamed to a file, read back pair by pair, from a file or
   assert.deepEqual(readdirSync(imageDir(dir)), ['1-1.img'], 'renamed from its temporary name once durable');
   const bytes = readFileSync(path);
   assert.equal(written.record.bytes, bytes.length);
-  assert.equal(written.record.crc32, crcOfBytes(bytes));
+  assert.equal(written.record.crc32, crc32(bytes));
   assert.equal(written.pairs, expected.length);
 
   // What a follower does with the chunks: decode the whole image.

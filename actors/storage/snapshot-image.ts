@@ -11,10 +11,10 @@
 import { closeSync, fstatSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import * as zlib from 'node:zlib';
 import { assert } from '../../runtime/assert.js';
 import { decode } from '../../runtime/codec.js';
 import type { StorageEnv } from './env.js';
+import { crc32 } from './crc32.js';
 import { encodeRecord } from './records.js';
 
 const fsyncAsync = promisify(fsync);
@@ -304,34 +304,13 @@ export function encodeImageRecord(meta: unknown, file: ImageFileRecord): Buffer 
 
 // ---- CRC-32 over a file ------------------------------------------------------------------------
 
-const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
-let table: Uint32Array | null = null;
-function crcUpdate(crc: number, data: Uint8Array): number {
-  if (nativeCrc32) return nativeCrc32(data, crc);
-  if (table === null) {
-    table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[n] = c >>> 0;
-    }
-  }
-  let c = (crc ^ 0xffffffff) >>> 0;
-  for (let i = 0; i < data.length; i++) c = (table[(c ^ (data[i] as number)) & 0xff] as number) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-export function crcOfBytes(data: Uint8Array): number {
-  return crcUpdate(0, data);
-}
-
 function crcOfFile(fd: number, bytes: number): number {
   const buf = Buffer.allocUnsafe(Math.min(IO_CHUNK, Math.max(1, bytes)));
   let crc = 0;
   for (let at = 0; at < bytes; ) {
     const n = readSync(fd, buf, 0, Math.min(buf.length, bytes - at), at);
     assert(n > 0, `short read at ${at} of ${bytes}`);
-    crc = crcUpdate(crc, buf.subarray(0, n));
+    crc = crc32(buf.subarray(0, n), crc);
     at += n;
   }
   return crc;
