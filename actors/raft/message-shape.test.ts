@@ -6,36 +6,18 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { loadCore } from '../../bench/sim/core.js';
+import { withReady } from '../../bench/sim/faulty.js';
 import { swarmOptions } from '../../bench/sim/options.js';
 import { runSimulation } from '../../bench/sim/simulation.js';
-import type { CreateRaftNode, RaftMessage, Ready } from './core/types.js';
+import type { CreateRaftNode, RaftMessage } from './core/types.js';
 import { isWellFormedMessage } from './message-shape.js';
 
 /** A core whose Readies are recorded: every message it hands the host. */
 function recording(inner: CreateRaftNode, sink: RaftMessage[]): CreateRaftNode {
-  return (config, storage) => {
-    const node = inner(config, storage);
-    return {
-      ...node,
-      tick: () => node.tick(),
-      step: (msg) => node.step(msg),
-      propose: (data) => node.propose(data),
-      proposeConfChange: (change) => node.proposeConfChange(change),
-      readIndex: (ctx) => node.readIndex(ctx),
-      transferLeadership: (to) => node.transferLeadership(to),
-      campaign: () => node.campaign(),
-      hasReady: () => node.hasReady(),
-      ready: (): Ready => {
-        const rd = node.ready();
-        for (const m of rd.messages) sink.push(m);
-        for (const m of rd.messagesAfterPersist) sink.push(m);
-        return rd;
-      },
-      advance: () => node.advance(),
-      compact: (snapshot) => node.compact(snapshot),
-      status: () => node.status(),
-    };
-  };
+  return withReady(inner, (rd) => {
+    sink.push(...rd.messages, ...rd.messagesAfterPersist);
+    return rd;
+  });
 }
 
 test('every message the core sends in simulated runs is well formed; damaged ones are refused', async () => {

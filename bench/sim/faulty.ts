@@ -2,14 +2,12 @@
 import type { ConfChange, CreateRaftNode, Entry, HardState, NodeId, RaftMessage, RaftNode, RaftStatus, Ready, Role } from '../../actors/raft/core/types.js';
 
 /**
- * Wraps a core so that one node hands the host a corrupted copy of one committed entry, as a bad
- * apply path or a bit flip between log and FSM would.
+ * A core whose Readies pass through `mapReady` on their way to the host; every other call goes to the
+ * wrapped node unchanged. For deliberately broken cores here and for tests that watch what a core emits.
  */
-export function corruptAppliedEntry(inner: CreateRaftNode, victim: NodeId, index: number): CreateRaftNode {
+export function withReady(inner: CreateRaftNode, mapReady: (ready: Ready, id: NodeId) => Ready): CreateRaftNode {
   return (config, storage) => {
     const node = inner(config, storage);
-    if (config.id !== victim) return node;
-    const corrupt = (entry: Entry): Entry => (entry.index === index ? { ...entry, payload: { t: 'normal', data: new Uint8Array([0x62, 0x61, 0x64]) } } : entry);
     return {
       tick: () => node.tick(),
       step: (msg) => node.step(msg),
@@ -19,15 +17,21 @@ export function corruptAppliedEntry(inner: CreateRaftNode, victim: NodeId, index
       transferLeadership: (to) => node.transferLeadership(to),
       campaign: () => node.campaign(),
       hasReady: () => node.hasReady(),
-      ready: (): Ready => {
-        const ready = node.ready();
-        return { ...ready, committed: ready.committed.map(corrupt) };
-      },
+      ready: (): Ready => mapReady(node.ready(), config.id),
       advance: () => node.advance(),
       compact: (snapshot) => node.compact(snapshot),
       status: () => node.status(),
     };
   };
+}
+
+/**
+ * Wraps a core so that one node hands the host a corrupted copy of one committed entry, as a bad
+ * apply path or a bit flip between log and FSM would.
+ */
+export function corruptAppliedEntry(inner: CreateRaftNode, victim: NodeId, index: number): CreateRaftNode {
+  const corrupt = (entry: Entry): Entry => (entry.index === index ? { ...entry, payload: { t: 'normal', data: new Uint8Array([0x62, 0x61, 0x64]) } } : entry);
+  return withReady(inner, (ready, id) => (id === victim ? { ...ready, committed: ready.committed.map(corrupt) } : ready));
 }
 
 /**
