@@ -7,7 +7,8 @@
 //   verifies the server's chain and that its certificate CN is the peer id it dialled. A peer whose
 //   certificate does not verify never gets a message through (the handshake fails: counted as
 //   `tlsRejected`). Inbound messages must carry `from` = the CN of the certificate that sent them and
-//   `to` = us; anything else is dropped and counted (`badFrames`).
+//   `to` = us, and the shape of their variant (message-shape.ts); anything else is dropped and counted
+//   (`badFrames`).
 // - Per peer a bounded send queue (frames and bytes, raftLimits). When it is full, new frames are
 //   dropped and counted: Raft tolerates loss and resends. While a socket is backed up (writableNeedDrain)
 //   frames wait in our queue, not in the socket's unbounded buffer.
@@ -197,7 +198,8 @@ export class PeerTransport {
       this.counters.badFrames++;
       return;
     }
-    if (typeof msg !== 'object' || msg === null || typeof msg.t !== 'string' || msg.from !== peerId || msg.to !== this.opts.id || !Number.isSafeInteger(msg.term) || msg.term < 0 || !isWellFormedMessage(msg)) {
+    // The sender is the authenticated peer, the receiver us, and every field has its variant's type and range.
+    if (typeof msg !== 'object' || msg === null || msg.from !== peerId || msg.to !== this.opts.id || !isWellFormedMessage(msg)) {
       this.counters.badFrames++;
       return;
     }
