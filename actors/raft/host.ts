@@ -144,8 +144,8 @@ export class RaftHost {
   private readonly reads = new Map<string, { resolve(index: number): void; reject(err: unknown): void; timer: NodeJS.Timeout }>();
   private readSeq = 0;
   /** The ReadIndex batch callers join (not sent yet), and the round in flight (see readIndex). */
-  private nextReadRound: { promise: Promise<number>; timeoutMs: number; start?: () => void } | null = null;
-  private readRoundInFlight: Promise<void> | null = null;
+  private nextReadRound: { waiters: { resolve(index: number): void; reject(err: unknown): void }[]; timeoutMs: number } | null = null;
+  private readRoundInFlight = false;
   private appliedWaiters: { index: number; resolve(): void }[] = [];
   private lastLeaderContact = 0;
   private counters: RaftHostStats = {
@@ -393,24 +393,16 @@ export class RaftHost {
       if (Date.now() - this.lastLeaderContact > electionMs) throw new CofferError('COFFER_ERR_NOT_LEADER', 'no contact with the raft leader within the election timeout');
     }
     const deadline = Date.now() + timeoutMs;
-    let batch = this.nextReadRound;
-    if (batch === null) {
-      batch = this.nextReadRound = { promise: null as unknown as Promise<number>, timeoutMs };
-      batch.promise = new Promise<number>((resolve, reject) => {
-        batch!.start = () => this.readRound(batch!.timeoutMs).then(resolve, reject);
-      });
-      batch.promise.catch(() => undefined); // each joiner handles the rejection
-      if (this.readRoundInFlight === null) this.startReadRound();
-    } else {
+    const index = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new CofferError('COFFER_ERR_TIMEOUT', 'the raft leader did not confirm a read index in time')), timeoutMs);
+      const batch = (this.nextReadRound ??= { waiters: [], timeoutMs });
       batch.timeoutMs = Math.max(batch.timeoutMs, timeoutMs);
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const index = await Promise.race([
-      batch.promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new CofferError('COFFER_ERR_TIMEOUT', 'the raft leader did not confirm a read index in time')), timeoutMs);
-      }),
-    ]).finally(() => clearTimeout(timer));
+      batch.waiters.push({
+        resolve: (i) => (clearTimeout(timer), resolve(i)),
+        reject: (err) => (clearTimeout(timer), reject(err)),
+      });
+      if (!this.readRoundInFlight) this.startReadRound();
+    });
     if (this.fsm.applied().index >= index) return index;
     const left = deadline - Date.now();
     const reached = await new Promise<boolean>((resolve) => {
@@ -424,19 +416,19 @@ export class RaftHost {
   /** Sends the batch that callers joined (nextReadRound); the next one starts when this one is answered. */
   private startReadRound(): void {
     const batch = this.nextReadRound;
-    if (batch === null) return;
+    if (batch === null || this.closed) return;
     this.nextReadRound = null;
-    const round = batch.promise.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.readRoundInFlight = round;
-    void round.then(() => {
-      this.readRoundInFlight = null;
-      if (this.nextReadRound !== null && !this.closed) this.startReadRound();
-    });
+    this.readRoundInFlight = true;
     this.counters.readRounds++;
-    batch.start?.();
+    this.readRound(batch.timeoutMs)
+      .then(
+        (i) => batch.waiters.forEach((w) => w.resolve(i)),
+        (err: unknown) => batch.waiters.forEach((w) => w.reject(err)),
+      )
+      .finally(() => {
+        this.readRoundInFlight = false;
+        this.startReadRound();
+      });
   }
 
   /** One ReadIndex round through the core: the leader's confirmed commit index. */
