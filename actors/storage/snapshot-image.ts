@@ -168,32 +168,24 @@ function writeAll(fd: number, bytes: Uint8Array, position: number): void {
   while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
 }
 
-function strHeader(n: number): Buffer {
-  if (n < 32) return Buffer.from([0xa0 | n]);
-  if (n < 0x100) return Buffer.from([0xd9, n]);
+/** A msgpack length prefix in its 8-, 16- or 32-bit form (`tags`: the three type bytes of str or bin). */
+function lengthHeader(n: number, tags: readonly [number, number, number]): Buffer {
+  if (n < 0x100) return Buffer.from([tags[0], n]);
   const b = Buffer.allocUnsafe(n < 0x10000 ? 3 : 5);
   if (n < 0x10000) {
-    b[0] = 0xda;
+    b[0] = tags[1];
     b.writeUInt16BE(n, 1);
   } else {
-    b[0] = 0xdb;
+    b[0] = tags[2];
     b.writeUInt32BE(n, 1);
   }
   return b;
 }
 
-function binHeader(n: number): Buffer {
-  if (n < 0x100) return Buffer.from([0xc4, n]);
-  const b = Buffer.allocUnsafe(n < 0x10000 ? 3 : 5);
-  if (n < 0x10000) {
-    b[0] = 0xc5;
-    b.writeUInt16BE(n, 1);
-  } else {
-    b[0] = 0xc6;
-    b.writeUInt32BE(n, 1);
-  }
-  return b;
-}
+const STR_TAGS = [0xd9, 0xda, 0xdb] as const;
+const BIN_TAGS = [0xc4, 0xc5, 0xc6] as const;
+const strHeader = (n: number): Buffer => (n < 32 ? Buffer.from([0xa0 | n]) : lengthHeader(n, STR_TAGS));
+const binHeader = (n: number): Buffer => lengthHeader(n, BIN_TAGS);
 
 export interface WrittenImage {
   /** The image, open on its final path (renamed from the temporary name once synced). */
