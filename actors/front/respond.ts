@@ -7,7 +7,11 @@ import { RingFrameTooLargeError } from '../../runtime/ring/ring.js';
 const BASE_HEADERS = { 'Cache-Control': 'no-store' };
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headOnly = false): void {
-  const text = JSON.stringify(body);
+  sendJsonText(res, status, JSON.stringify(body), headOnly);
+}
+
+/** A body that is JSON text already (serialised by the handler worker). */
+export function sendJsonText(res: ServerResponse, status: number, text: string, headOnly = false): void {
   res.writeHead(status, { ...BASE_HEADERS, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(headOnly ? undefined : text);
 }

@@ -11,7 +11,7 @@ import { parseRequest, type ApiRequest } from './request.js';
 import type { HaFront } from '../cluster/forwarding.js';
 import type { LogicalReply, LogicalRequest } from '../handler/messages.js';
 import type { FrontObservability } from '../observability/front.js';
-import { errorValueOf, sendEmpty, sendError, sendErrorValue, sendJson } from './respond.js';
+import { errorValueOf, sendEmpty, sendError, sendErrorValue, sendJson, sendJsonText } from './respond.js';
 import { isSealed, redirectToActive } from './redirect.js';
 import { SEALED_OK, findRoute, type AskCore } from './routes.js';
 
@@ -85,7 +85,8 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
       const reply = await askHandler({ operation: api.operation, path: api.path, data, token: api.token, headers, ...(remoteAddr ? { remoteAddr } : {}), ...(ha?.isStandby() ? { standby: true } : {}) });
       ha?.markServed(res);
       if (obs && (await obs.afterHandler(api, reply, res))) return;
-      if (reply.body === null) sendEmpty(res, reply.status);
+      if (reply.json !== undefined) sendJsonText(res, reply.status, reply.json);
+      else if (reply.body === null || reply.body === undefined) sendEmpty(res, reply.status);
       else sendJson(res, reply.status, reply.body);
     } catch (err) {
       if (timedOut) return void res.destroy(); // answered already; a late reply has nowhere to go

@@ -13,7 +13,8 @@ import { openStorageEnv } from '../storage/env.js';
 import { FsmReader } from '../storage/fsm-reader.js';
 import { SnapshotMemoReader } from './snapshot-memo-reader.js';
 import { readFrontView, type FrontView, type FrontViewMessage } from '../quotas/front-view.js';
-import type { HandlerMessage, LogicalReply } from './messages.js';
+import { serialisedReply, type HandlerMessage, type LogicalReply } from './messages.js';
+import { FRONT_SERVED } from '../mounts/sys/metrics.js';
 import { Pipeline } from './pipeline.js';
 import { setAuditSettings, type AuditSettings } from '../audit/settings.js';
 
@@ -29,7 +30,7 @@ let pipeline: Pipeline | null = null;
 /** For the front's cached view (mounts, quotas): actors/quotas/front-view.ts. */
 let frontView: (() => Promise<FrontView>) | null = null;
 
-serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) => (msg.t === 'front-view' ? (frontView as () => Promise<FrontView>)() : (pipeline as Pipeline).handle(msg.req)), {
+serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) => (msg.t === 'front-view' ? (frontView as () => Promise<FrontView>)() : (pipeline as Pipeline).handle(msg.req).then((r) => serialisedReply(r, FRONT_SERVED))), {
   init: (ctx) => {
     const data = ctx.workerData as HandlerWorkerData;
     setAuditSettings(data.audit);
