@@ -78,6 +78,8 @@ interface RequestState {
   /** A relayed answer: its headers (X-Vault-Index included) are the active node's, untouched. */
   relayed: boolean;
   viaForward: boolean;
+  /** The handler's snapshot index for this answer (LogicalReply.index): the X-Vault-Index when known. */
+  servedIndex: number | null;
 }
 
 const STATE = Symbol('coffer.haState');
@@ -164,7 +166,7 @@ export class HaFront {
 
   /** At the start of each request: stamps X-Vault-Index on whatever response is written (unless relayed). */
   begin(req: IncomingMessage, res: ServerResponse): void {
-    const state: RequestState = { relayed: false, viaForward: (req as unknown as Record<symbol, unknown>)[VIA_FORWARD] === true };
+    const state: RequestState = { relayed: false, viaForward: (req as unknown as Record<symbol, unknown>)[VIA_FORWARD] === true, servedIndex: null };
     (res as unknown as Record<symbol, unknown>)[STATE] = state;
     this.checkEpoch();
     if (this.stamper === null && Date.now() - this.keyFetchedAt > 250) void this.fetchKey();
@@ -175,7 +177,9 @@ export class HaFront {
     const writeHead = res.writeHead;
     res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
       const stamper = currentStamper();
-      if (stamper !== null && !state.relayed && !this.headersSent) this.setHeader('X-Vault-Index', stamper.stamp(shared.stampIndex()));
+      // A handler's answer carries the index of the snapshot it read; anything else (errors, front-served
+      // paths) the highest index any snapshot can hold now, so that the stamp is never below what was served.
+      if (stamper !== null && !state.relayed && !this.headersSent) this.setHeader('X-Vault-Index', stamper.stamp(state.servedIndex ?? shared.stampIndex()));
       return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
     } as ServerResponse['writeHead'];
   }
@@ -195,7 +199,8 @@ export class HaFront {
   }
 
   /** Marks a response the local handlers produced: X-Coffer-Served-By and the counters. */
-  markServed(res: ServerResponse): void {
+  markServed(res: ServerResponse, servedIndex?: number): void {
+    if (servedIndex !== undefined) stateOf(res).servedIndex = servedIndex;
     const standby = this.isStandby();
     if (standby) this.counters.servedStandby++;
     else this.counters.servedActive++;
@@ -522,7 +527,7 @@ export class HaFront {
 }
 
 function stateOf(res: ServerResponse): RequestState {
-  return ((res as unknown as Record<symbol, unknown>)[STATE] as RequestState | undefined) ?? { relayed: false, viaForward: false };
+  return ((res as unknown as Record<symbol, unknown>)[STATE] as RequestState | undefined) ?? { relayed: false, viaForward: false, servedIndex: null };
 }
 
 function splitHostPort(addr: string): { host: string; port: number } {

@@ -83,7 +83,7 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
       const remoteAddr = req.socket.remoteAddress;
       if (ha && ha.forwardsEarly(api, res)) return await ha.forwardEarly(api, req, res);
       const reply = await askHandler({ operation: api.operation, path: api.path, data, token: api.token, headers, ...(remoteAddr ? { remoteAddr } : {}), ...(ha?.isStandby() ? { standby: true } : {}) });
-      ha?.markServed(res);
+      ha?.markServed(res, reply.index);
       if (obs && (await obs.afterHandler(api, reply, res))) return;
       if (reply.json !== undefined) sendJsonText(res, reply.status, reply.json);
       else if (reply.body === null || reply.body === undefined) sendEmpty(res, reply.status);

@@ -34,14 +34,20 @@ export interface LogicalReply {
    * costs to encode and decode, and the front skips JSON.stringify (docs/performance.md, session 4).
    */
   json?: string;
+  /**
+   * The FSM index of the newest snapshot the handler had read from when it made this reply: the answer's
+   * X-Vault-Index, exact for what it read (never below it; above it only by applies that landed between
+   * two requests' refreshes in the same worker).
+   */
+  index?: number;
 }
 
 /**
  * The reply as it leaves the handler worker: the body as JSON text, except bodies the front itself
  * completes (sys/metrics, sys/in-flight-req carry FRONT_SERVED_KEY) and empty ones.
  */
-export function serialisedReply(reply: LogicalReply, frontServedKey: string): LogicalReply {
+export function serialisedReply(reply: LogicalReply, frontServedKey: string, index: number): LogicalReply {
   const body = reply.body;
-  if (body === null || body === undefined || (typeof body === 'object' && frontServedKey in (body as object))) return reply;
-  return { status: reply.status, body: undefined, json: JSON.stringify(body) };
+  if (body === null || body === undefined || (typeof body === 'object' && frontServedKey in (body as object))) return { ...reply, index };
+  return { status: reply.status, body: undefined, json: JSON.stringify(body), index };
 }

@@ -69,3 +69,25 @@ test('snapshot memo: bounded in bytes; a value above the per-value bound is neve
   console.log(`snapshot memo: ${64 * 2} reads of 256 KiB values, memo peak ${(peak / 1048576).toFixed(2)} MiB of ${MAX_MEMO_BYTES / 1048576} MiB bound`);
   await env.close();
 });
+
+test('snapshot memo: appliedIndex is the index of the snapshot read from, not of applies since (the X-Vault-Index of an answer)', async (t) => {
+  const env = openStorageEnv(tempDir(t));
+  const fsm = new Fsm(env);
+  const reader = new SnapshotMemoReader(new FsmReader(env), env);
+  reader.refresh();
+  assert.equal(reader.appliedIndex(), 0);
+  fsm.apply([normal(1, 1, put('k', 'one'))]);
+  reader.refresh();
+  assert.equal(reader.appliedIndex(), 1);
+  assert.equal(text(reader.get('k')), 'one');
+  // Applies after the read's snapshot do not move it: an answer made now claims index 1, which is
+  // what it read ('one'), not 3 (where k is 'three').
+  fsm.apply([normal(2, 1, put('k', 'two'))]);
+  fsm.apply([normal(3, 1, put('k', 'three'))]);
+  assert.equal(reader.appliedIndex(), 1);
+  assert.equal(text(reader.get('k')), 'one');
+  reader.refresh();
+  assert.equal(reader.appliedIndex(), 3);
+  assert.equal(text(reader.get('k')), 'three');
+  await env.close();
+});

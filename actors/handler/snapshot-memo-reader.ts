@@ -15,7 +15,8 @@
 //
 // Returned buffers are shared between callers: PhysicalReader consumers treat them as read-only.
 import type { PhysicalReader } from '../mounts/framework/storage-view.js';
-import { KEY_APPLIED } from '../storage/fsm.js';
+import { KEY_APPLIED, type AppliedIndex } from '../storage/fsm.js';
+import { decodeRecord } from '../storage/records.js';
 import type { FsmReader } from '../storage/fsm-reader.js';
 import type { StorageEnv } from '../storage/env.js';
 
@@ -29,6 +30,8 @@ export const MAX_MEMO_VALUE_BYTES = 1024 * 1024;
 export class SnapshotMemoReader implements PhysicalReader {
   private readonly memo = new Map<string, Buffer | undefined>();
   private applied: Buffer | null = null;
+  /** The index in `applied`, decoded once per change. */
+  private appliedIdx = 0;
   /** Key and value bytes remembered. */
   private bytes = 0;
   private hits = 0;
@@ -66,6 +69,16 @@ export class SnapshotMemoReader implements PhysicalReader {
     if (this.applied !== null && now !== undefined && this.applied.equals(now)) return;
     this.forget();
     this.applied = now ?? null;
+    this.appliedIdx = now === undefined ? 0 : decodeRecord<AppliedIndex>(now, `meta/${KEY_APPLIED}`).index;
+  }
+
+  /**
+   * The FSM index of the newest snapshot this reader has renewed to. Snapshots only move forward, so
+   * anything read through this reader so far is at or below it: the X-Vault-Index of an answer made now
+   * (stamping the front's global counter instead could claim applies that landed after the read).
+   */
+  appliedIndex(): number {
+    return this.appliedIdx;
   }
 
   private forget(): void {

@@ -27,15 +27,17 @@ export interface HandlerWorkerData {
 }
 
 let pipeline: Pipeline | null = null;
+let reader: SnapshotMemoReader | null = null;
 /** For the front's cached view (mounts, quotas): actors/quotas/front-view.ts. */
 let frontView: (() => Promise<FrontView>) | null = null;
 
-serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) => (msg.t === 'front-view' ? (frontView as () => Promise<FrontView>)() : (pipeline as Pipeline).handle(msg.req).then((r) => serialisedReply(r, FRONT_SERVED))), {
+serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) => (msg.t === 'front-view' ? (frontView as () => Promise<FrontView>)() : (pipeline as Pipeline).handle(msg.req).then((r) => serialisedReply(r, FRONT_SERVED, (reader as SnapshotMemoReader).appliedIndex()))), {
   init: (ctx) => {
     const data = ctx.workerData as HandlerWorkerData;
     setAuditSettings(data.audit);
     const env = openStorageEnv(data.dataDir, { readOnly: true });
-    const reader = new SnapshotMemoReader(new FsmReader(env), env);
+    const memo = new SnapshotMemoReader(new FsmReader(env), env);
+    reader = memo;
     const core = ctx.peer<CoreRequest, CoreReply>('core');
     const epoch = new Int32Array(data.sealEpoch);
     let held: { epoch: number; barrier: Barrier | null; source: Buffer | null; asked: Buffer | null } = { epoch: -1, barrier: null, source: null, asked: null };
@@ -45,7 +47,7 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
       if (!stale && held.source !== null) {
         // Validate-on-read for the keyring too: a rotation on the active node reaches this snapshot through
         // the log; the core reloads it with its root key (docs/ha-standby-reads.md).
-        const blob = reader.get('core/keyring');
+        const blob = memo.get('core/keyring');
         stale = blob !== undefined && !held.source.equals(blob) && !(held.asked !== null && held.asked.equals(blob));
         if (stale) held.asked = Buffer.from(blob as Buffer);
       }
@@ -56,18 +58,18 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
       return held.barrier;
     };
     frontView = async () => {
-      reader.refresh(); // before the keyring check, as in Pipeline.serve
+      memo.refresh(); // before the keyring check, as in Pipeline.serve
       const b = await barrier();
-      return readFrontView(reader, b);
+      return readFrontView(memo, b);
     };
     pipeline = new Pipeline({
-      physical: reader,
+      physical: memo,
       barrier,
       // After our own commit the next read must see it (lmdb-js would renew the snapshot on the next turn
       // anyway): refreshing drops the memo once the core has applied the write.
       commit: async (ws) => {
         const reply = (await (core as PeerRef<CoreRequest, CoreReply>).ask({ t: 'commit', ops: ws.ops, guards: ws.guards })) as CommitReply;
-        reader.refresh();
+        memo.refresh();
         return reply;
       },
       nowMs: Date.now,
