@@ -160,7 +160,12 @@ async function startOnce(opts: StartCofferClusterOptions): Promise<CofferCluster
     };
 
     progress(`coffer: starting ${size} nodes`);
-    await Promise.all(nodes.map(launch));
+    // allSettled, not all: with Promise.all the first node that fails to start sends us to close() while the
+    // other spawns are still pending, and a node that becomes ready after close() ran is never killed. It
+    // outlives the test, and its pipes keep the test process from ever exiting (a suite that never ends).
+    const launched = await Promise.allSettled(nodes.map(launch));
+    const failed = launched.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
     const n1 = nodes[0]!;
     const init = await http(n1.url, 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } });
     if (init.status !== 200) throw new Error(`init: ${init.status} ${JSON.stringify(init.body)}`);
