@@ -36,6 +36,11 @@ export interface ErrorValue {
    * correct, so a stale hint costs only a detour).
    */
   forwardWritesUnder?: string;
+  /**
+   * The FSM index of the snapshot the refusal was decided on (a handler's 404, 403, 400...): the answer's
+   * X-Vault-Index. A "not found" is data too: stamped above its snapshot it would claim a write it never saw.
+   */
+  index?: number;
 }
 
 export function errorValue(code: ErrorCode, ...messages: string[]): ErrorValue {
@@ -60,6 +65,7 @@ export class CofferError extends Error {
   static fromValue(value: ErrorValue): CofferError {
     const err = new CofferError(value.code, ...value.messages);
     if (value.forwardWritesUnder !== undefined) err.value.forwardWritesUnder = value.forwardWritesUnder;
+    if (value.index !== undefined) err.value.index = value.index;
     return err;
   }
 }

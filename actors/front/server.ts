@@ -83,9 +83,7 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
       const remoteAddr = req.socket.remoteAddress;
       if (ha && ha.forwardsEarly(api, res)) return await ha.forwardEarly(api, req, res);
       const reply = await askHandler({ operation: api.operation, path: api.path, data, token: api.token, headers, ...(remoteAddr ? { remoteAddr } : {}), ...(ha?.isStandby() ? { standby: true } : {}) });
-      // reply.index (the handler's snapshot index) is not used for X-Vault-Index yet: with it, two clean-clone
-      // suite runs failed HA-CONSISTENCY at its first step (session 4; passes alone). docs/status.md, #5.
-      ha?.markServed(res);
+      ha?.markServed(res, reply.index); // X-Vault-Index: the snapshot the handler answered from
       if (obs && (await obs.afterHandler(api, reply, res))) return;
       if (reply.json !== undefined) sendJsonText(res, reply.status, reply.json);
       else if (reply.body === null || reply.body === undefined) sendEmpty(res, reply.status);
@@ -119,8 +117,10 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
         if (ha) return await ha.onNotLeader(api, req, res, value);
         return await redirectToActive(res, ask, req.url ?? '/', log);
       }
-      if (!res.headersSent) sendErrorValue(res, value);
-      else res.destroy();
+      if (!res.headersSent) {
+        if (value.index !== undefined) ha?.stampIndex(res, value.index); // a handler's refusal: its snapshot
+        sendErrorValue(res, value);
+      } else res.destroy();
     } finally {
       clearTimeout(deadline);
       if (obs && ctx) obs.end(ctx, req, res);

@@ -35,9 +35,10 @@ export interface LogicalReply {
    */
   json?: string;
   /**
-   * The FSM index of the newest snapshot the handler had read from when it made this reply: the answer's
-   * X-Vault-Index, exact for what it read (never below it; above it only by applies that landed between
-   * two requests' refreshes in the same worker).
+   * The FSM index of the handler's read snapshot when the backend finished (Pipeline.handle): the answer's
+   * X-Vault-Index. Every read of the request is at or below it (snapshots only move forward), and a
+   * request's reads follow its own refresh with no I/O in between unless it committed (after which it
+   * refreshes again), so nothing applied after what the answer saw is claimed.
    */
   index?: number;
 }
@@ -46,8 +47,8 @@ export interface LogicalReply {
  * The reply as it leaves the handler worker: the body as JSON text, except bodies the front itself
  * completes (sys/metrics, sys/in-flight-req carry FRONT_SERVED_KEY) and empty ones.
  */
-export function serialisedReply(reply: LogicalReply, frontServedKey: string, index: number): LogicalReply {
+export function serialisedReply(reply: LogicalReply, frontServedKey: string): LogicalReply {
   const body = reply.body;
-  if (body === null || body === undefined || (typeof body === 'object' && frontServedKey in (body as object))) return { ...reply, index };
-  return { status: reply.status, body: undefined, json: JSON.stringify(body), index };
+  if (body === null || body === undefined || (typeof body === 'object' && frontServedKey in (body as object))) return reply;
+  return { status: reply.status, body: undefined, json: JSON.stringify(body), ...(reply.index !== undefined ? { index: reply.index } : {}) };
 }

@@ -29,7 +29,7 @@ import type { LogicalReply, LogicalRequest } from './messages.js';
 import { finishHook, wrappingTokenSpendsInHandler } from './wrapping.js';
 
 export interface PipelineDeps {
-  physical: PhysicalReader & { refresh(): void };
+  physical: PhysicalReader & { refresh(): void; appliedIndex(): number };
   /** The barrier of the current seal epoch, or null while sealed. */
   barrier(): Promise<Barrier | null>;
   commit(ws: WriteSetWithGuards): Promise<CommitReply>;
@@ -55,11 +55,17 @@ export class Pipeline {
   /** Audit devices see every request: logged before the backend runs, the reply only once logged (docs/audit.md). */
   async handle(req: LogicalRequest): Promise<LogicalReply> {
     const trail = this.audit.trail(req);
+    let reply: LogicalReply;
     try {
-      return await trail.respond(await this.serve(req, trail));
+      reply = await this.serve(req, trail);
     } catch (err) {
+      if (err instanceof CofferError) err.value.index ??= this.deps.physical.appliedIndex();
       throw await trail.failed(err);
     }
+    // The answer's X-Vault-Index: the snapshot the backend just read from, taken before the audit write,
+    // whose I/O lets other requests renew the shared snapshot past what this answer saw.
+    const index = this.deps.physical.appliedIndex();
+    return { ...(await trail.respond(reply)), index };
   }
 
   private async serve(req: LogicalRequest, trail: AuditTrail): Promise<LogicalReply> {

@@ -27,17 +27,15 @@ export interface HandlerWorkerData {
 }
 
 let pipeline: Pipeline | null = null;
-let reader: SnapshotMemoReader | null = null;
 /** For the front's cached view (mounts, quotas): actors/quotas/front-view.ts. */
 let frontView: (() => Promise<FrontView>) | null = null;
 
-serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) => (msg.t === 'front-view' ? (frontView as () => Promise<FrontView>)() : (pipeline as Pipeline).handle(msg.req).then((r) => serialisedReply(r, FRONT_SERVED, (reader as SnapshotMemoReader).appliedIndex()))), {
+serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) => (msg.t === 'front-view' ? (frontView as () => Promise<FrontView>)() : (pipeline as Pipeline).handle(msg.req).then((r) => serialisedReply(r, FRONT_SERVED))), {
   init: (ctx) => {
     const data = ctx.workerData as HandlerWorkerData;
     setAuditSettings(data.audit);
     const env = openStorageEnv(data.dataDir, { readOnly: true });
     const memo = new SnapshotMemoReader(new FsmReader(env), env);
-    reader = memo;
     const core = ctx.peer<CoreRequest, CoreReply>('core');
     const epoch = new Int32Array(data.sealEpoch);
     let held: { epoch: number; barrier: Barrier | null; source: Buffer | null; asked: Buffer | null } = { epoch: -1, barrier: null, source: null, asked: null };
