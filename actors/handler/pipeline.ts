@@ -36,6 +36,14 @@ export interface PipelineDeps {
   nowMs(): number;
 }
 
+/** What one request's X-Vault-Index is computed from (Pipeline.answerIndex). */
+interface ServeScope {
+  /** The worker's snapshot index when the backend started reading; -1 before. */
+  backendIndex: number;
+  /** The backend committed a write-set (the snapshot was renewed after it). */
+  committed: boolean;
+}
+
 const ANONYMOUS: CallerInfo = { tokenKey: null, accessor: null, policies: [], isRoot: false, displayName: '', entityId: '', entry: null };
 
 export class Pipeline {
@@ -55,20 +63,31 @@ export class Pipeline {
   /** Audit devices see every request: logged before the backend runs, the reply only once logged (docs/audit.md). */
   async handle(req: LogicalRequest): Promise<LogicalReply> {
     const trail = this.audit.trail(req);
+    const scope: ServeScope = { backendIndex: -1, committed: false };
     let reply: LogicalReply;
     try {
-      reply = await this.serve(req, trail);
+      reply = await this.serve(req, trail, scope);
     } catch (err) {
-      if (err instanceof CofferError) err.value.index ??= this.deps.physical.appliedIndex();
+      if (err instanceof CofferError) err.value.index ??= this.answerIndex(scope);
       throw await trail.failed(err);
     }
-    // The answer's X-Vault-Index: the snapshot the backend just read from, taken before the audit write,
-    // whose I/O lets other requests renew the shared snapshot past what this answer saw.
-    const index = this.deps.physical.appliedIndex();
+    const index = this.answerIndex(scope); // before the audit write (see answerIndex)
     return { ...(await trail.respond(reply)), index };
   }
 
-  private async serve(req: LogicalRequest, trail: AuditTrail): Promise<LogicalReply> {
+  /**
+   * The answer's X-Vault-Index: the index of the snapshot its data was read from. The worker's read
+   * snapshot is shared and renewed by every request that starts (and after every commit), so "now" is only
+   * right while nothing awaited real I/O since the reads: a backend that reads and then awaits the crypto
+   * pool (transit, logins) is stamped with the snapshot it started on; one that committed, with the
+   * snapshot renewed after its commit, which holds its own write. Taken before the audit write of the
+   * response, whose I/O lets other requests renew the snapshot past what this answer saw.
+   */
+  private answerIndex(scope: ServeScope): number {
+    return scope.backendIndex >= 0 && !scope.committed ? scope.backendIndex : this.deps.physical.appliedIndex();
+  }
+
+  private async serve(req: LogicalRequest, trail: AuditTrail, scope: ServeScope): Promise<LogicalReply> {
     this.deps.physical.refresh(); // before the keyring check: it compares core/keyring in this snapshot
     const barrier = await this.deps.barrier();
     if (barrier === null) throw new CofferError('COFFER_ERR_SEALED');
@@ -90,7 +109,10 @@ export class Pipeline {
     const mountDeps: MountDeps = {
       physical,
       crypto: barrier,
-      commit: (ws) => this.deps.commit(ws),
+      commit: (ws) => {
+        scope.committed = true;
+        return this.deps.commit(ws);
+      },
       refresh: () => physical.refresh(),
       finish: finishHook({
         mount,
@@ -134,6 +156,7 @@ export class Pipeline {
     if (!resolved.spec.unauthenticated) mountReq.caller = { ...mountReq.caller, sudo: await this.authorize(req, caller, resolved.operation, resolved.spec.sudo === true, wrapTtlS) };
     await trail.logRequest(resolved.operation); // fail closed: no device wrote it → 500, nothing runs
     let executed: Awaited<ReturnType<typeof executeOnMount>>;
+    scope.backendIndex = physical.appliedIndex(); // its reads start now, synchronously
     try {
       executed = await executeOnMount(compiled, mount, mountReq, resolved, mountDeps);
     } catch (err) {
