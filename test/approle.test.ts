@@ -3,7 +3,8 @@
 // token limited to the role's policies, secret_id_num_uses spent per login, Vault's login errors, and
 // no secret ID (nor token) in plaintext anywhere in the data dir.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -33,7 +34,8 @@ describe('auth/approle over HTTP', () => {
   const root = () => node.rootToken;
 
   before(async () => {
-    node = await startNode();
+    // Its own directory: the plaintext scan reads it after close(), and a dev node removes a temp dir it made.
+    node = await startNode({ dataDir: mkdtempSync(join(tmpdir(), 'coffer-scan-')) });
     assert.equal((await call('POST', 'sys/auth/approle', root(), { type: 'approle' })).status, 204);
     const pol = await call('PUT', 'sys/policies/acl/app-reader', root(), { policy: 'path "secret/data/app/*" { capabilities = ["read"] }' });
     assert.ok(pol.status === 200 || pol.status === 204);

@@ -2,6 +2,7 @@
 // configured server, with Vault's single-dash flags, VAULT_ADDR, -format=json and exit codes.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { COFFER_BIN, http, spawnCoffer, startServerProcess, tempDir } from './helpers/server-process.js';
 
@@ -24,6 +25,12 @@ describe('coffer CLI', () => {
       const status = coffer(['status', '-format=json'], { VAULT_ADDR: dev.url });
       assert.equal(status.code, 0, status.stderr);
       assert.equal(JSON.parse(status.stdout).sealed, false);
+      // Dev mode keeps nothing: its storage directory is removed when the server stops (SIGTERM).
+      const storage = /Storage: (\S+)/.exec(dev.stdout())?.[1];
+      assert.ok(storage !== undefined && existsSync(storage), `dev storage printed and present: ${dev.stdout()}`);
+      await dev.kill('SIGTERM');
+      assert.equal(dev.child.exitCode, 0, dev.stderr());
+      assert.equal(existsSync(storage), false, `${storage} removed at shutdown`);
     } finally {
       await dev.kill();
     }

@@ -28,6 +28,7 @@ describe('embedded SDK', () => {
     } finally {
       await node.close();
     }
+    assert.equal(existsSync(node.dataDir), false, 'the dev node removes the temp dir it made');
   });
 
   it('accepts a chosen root token id and refuses a reserved one', async () => {

@@ -2,7 +2,8 @@
 // userpassLogin used unchanged, the issued token limited to the user's policies (403 outside, 200
 // inside), wrong password 400, and no password (nor token) in plaintext anywhere in the data dir.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -33,7 +34,8 @@ describe('auth/userpass over HTTP', () => {
   const root = () => node.rootToken;
 
   before(async () => {
-    node = await startNode();
+    // Its own directory: the plaintext scan reads it after close(), and a dev node removes a temp dir it made.
+    node = await startNode({ dataDir: mkdtempSync(join(tmpdir(), 'coffer-scan-')) });
     assert.equal((await call('POST', 'sys/auth/userpass', root(), { type: 'userpass' })).status, 204);
     const pol = await call('PUT', 'sys/policies/acl/app-reader', root(), { policy: 'path "secret/data/app/*" { capabilities = ["read"] }' });
     assert.ok(pol.status === 200 || pol.status === 204);

@@ -2,7 +2,7 @@
 // nodes, each with its own actor system, data dir, API listener and cluster port), initialised with one
 // unseal share, node2 and node3 joined through the real join workflow (challenge/answer over HTTP), all
 // unsealed. Ports: API base, base+2, base+4; cluster ports one above each.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -44,8 +44,10 @@ export async function startDevCluster(opts: DevClusterOptions, log: Logger): Pro
   const baseDir = mkdtempSync(join(tmpdir(), 'coffer-dev-cluster-'));
   const running: RunningNode[] = [];
   const nodes: RunningDevCluster['nodes'] = [];
+  // Dev mode keeps nothing (Vault's dev server is in memory): the storage goes with the cluster.
   const close = async () => {
     for (const n of running.reverse()) await n.close().catch(() => undefined);
+    rmSync(baseDir, { recursive: true, force: true });
   };
   try {
     for (let k = 0; k < 3; k++) {

@@ -1,7 +1,7 @@
 // One Coffer node: the actor system (core actor on its worker) plus the HTTP front on the main thread.
 // The CLI's `server` command and the embedded SDK both start nodes through here.
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -252,6 +252,7 @@ export interface RunningDevNode extends RunningNode {
 
 /** `coffer server -dev`: storage in a fresh temp dir, initialised with one share, unsealed. */
 export async function startDevNode(opts: DevNodeOptions = {}, log?: Logger): Promise<RunningDevNode> {
+  const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'coffer-dev-'));
   const node = await startNode(
     {
@@ -266,9 +267,15 @@ export async function startDevNode(opts: DevNodeOptions = {}, log?: Logger): Pro
   try {
     const dev = await node.ask({ t: 'dev-setup', rootTokenId: opts.rootTokenId ?? null });
     await node.observability.refresh(); // the front's cached mounts now include secret/
-    return { ...node, rootToken: dev.rootToken, unsealKey: dev.unsealKeyB64 };
+    // Dev mode keeps nothing (Vault's dev server is in memory): a temp dir we made goes with the node.
+    const close = async () => {
+      await node.close();
+      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+    };
+    return { ...node, close, rootToken: dev.rootToken, unsealKey: dev.unsealKeyB64 };
   } catch (err) {
     await node.close();
+    if (ownDir) rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
 }

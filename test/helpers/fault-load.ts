@@ -39,7 +39,7 @@ export function spawnServer(configPath: string, env: NodeJS.ProcessEnv = {}): Pr
       const m = /Listening on (\S+?);/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ url: m[1] as string, child, stderr: () => err, kill });
+        resolve({ url: m[1] as string, child, stderr: () => err, stdout: () => out, kill });
       }
     });
   });

@@ -18,6 +18,8 @@ export interface ServerProcess {
   child: ChildProcess;
   /** Everything the process wrote to stderr (its logs), for failure messages. */
   stderr(): string;
+  /** Everything the process wrote to stdout so far. */
+  stdout(): string;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -57,6 +59,7 @@ export function spawnCoffer(args: string[], ready: RegExp, env: NodeJS.ProcessEn
           url: m[1] as string,
           child,
           stderr: () => err,
+          stdout: () => out,
           kill: async (signal: NodeJS.Signals = 'SIGTERM') => {
             if (child.exitCode === null && child.signalCode === null) child.kill(signal);
             await exited;
