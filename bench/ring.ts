@@ -8,7 +8,7 @@
 import { MessageChannel, type MessagePort, Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
-import { decode, encode } from '../runtime/codec.js';
+import { decodeRange, encode } from '../runtime/codec.js';
 import { ringLimits } from '../runtime/limits.js';
 import { Ring, RingInbox, RingOutbox } from '../runtime/ring/index.js';
 import { barChartSvg, markdownTable, formatNumber } from './lib/chart.js';
@@ -55,7 +55,7 @@ function workerMain(s: Setup): void {
   };
   if (s.mode === 'ring') {
     const send = (v: unknown) => reply.push(encode(v));
-    const inbox = new RingInbox(Ring.attach(s.requestSab), { onFrame: (f) => onMsg(decode<Msg | Ctl>(f), send), onError: (e) => { throw e; } }, s.spinUs);
+    const inbox = new RingInbox(Ring.attach(s.requestSab), { onFrame: (b, start, end) => onMsg(decodeRange<Msg | Ctl>(b, start, end), send), onError: (e) => { throw e; } }, s.spinUs);
     inbox.start();
   } else {
     s.port.on('message', (m: Msg | Ctl) => onMsg(m, (v) => s.port.postMessage(v)));
@@ -90,7 +90,7 @@ class Client {
       w?.(v);
     };
     if (s.mode === 'ring') {
-      this.inbox = new RingInbox(Ring.attach(s.replySab), { onFrame: (f) => onReply(decode(f)), onError: (e) => { throw e; } }, s.spinUs);
+      this.inbox = new RingInbox(Ring.attach(s.replySab), { onFrame: (b, start, end) => onReply(decodeRange(b, start, end)), onError: (e) => { throw e; } }, s.spinUs);
       this.inbox.start();
     } else {
       s.port.on('message', onReply);

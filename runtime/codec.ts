@@ -28,5 +28,10 @@ export function decode<T = unknown>(bytes: Uint8Array): T {
   return packr.unpack(bytes) as T;
 }
 
+/** Decode the value in bytes [start, end) of `buf` in place (a ring batch; no view per frame). */
+export function decodeRange<T = unknown>(buf: Uint8Array, start: number, end: number): T {
+  return packr.unpack(buf, { start, end }) as T;
+}
+
 /** Persisted records start with a version byte so their layout can change later. */
 export const RECORD_VERSION = 1;

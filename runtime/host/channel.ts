@@ -3,7 +3,7 @@
 // flight at once; nothing is serialised), and writes replies through an outbox flushed per batch.
 import type { Logger } from 'pino';
 import { assert, assertNever } from '../assert.js';
-import { decode, encode } from '../codec.js';
+import { decodeRange, encode } from '../codec.js';
 import { CofferError, errorValue, isErrorValue, type ErrorValue } from '../errors.js';
 import { limits } from '../limits.js';
 import { Ring, RingInbox, RingOutbox } from '../ring/index.js';
@@ -32,7 +32,7 @@ export class AskClient {
     this.outbox = new RingOutbox(requestRing, (err) => log.warn({ peer: peerName, err: err.message }, 'request ring stalled'));
     this.inbox = new RingInbox(
       replyRing,
-      { onFrame: (f) => this.onReply(decode<Envelope>(f)), onError: (err) => log.fatal({ err }, 'reply loop failed') },
+      { onFrame: (b, start, end) => this.onReply(decodeRange<Envelope>(b, start, end)), onError: (err) => log.fatal({ err }, 'reply loop failed') },
       spinUs,
       () => this.pending.size > 0, // spin for a reply only while one is expected
     );
@@ -163,7 +163,7 @@ export function serveRequests(requestRing: Ring, replyRing: Ring, handler: Handl
   };
   const inbox = new RingInbox(
     requestRing,
-    { onFrame: (f) => run(decode<Envelope>(f)), onError: (err) => log.fatal({ err }, 'request loop failed') },
+    { onFrame: (b, start, end) => run(decodeRange<Envelope>(b, start, end)), onError: (err) => log.fatal({ err }, 'request loop failed') },
     spinUs,
   );
   inbox.start();

@@ -7,7 +7,8 @@
 import { Ring } from './ring.js';
 
 export interface InboxHandlers {
-  onFrame: (frame: Buffer) => void;
+  /** One frame: bytes [start, end) of a private batch buffer (safe to keep; decode in place). */
+  onFrame: (batch: Buffer, start: number, end: number) => void;
   onBatchEnd?: () => void;
   onError: (err: unknown) => void;
 }
@@ -49,7 +50,7 @@ export class RingInbox {
     const { onFrame, onBatchEnd } = this.handlers;
     let busy = false;
     while (!this.closed) {
-      const n = this.ring.drain(onFrame);
+      const n = this.ring.drainRanges(onFrame);
       if (n > 0) {
         onBatchEnd?.();
         busy = true;

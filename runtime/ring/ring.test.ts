@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { Ring, RingFrameTooLargeError, RingOutbox, RingInbox } from './index.js';
 import { CofferError } from '../errors.js';
-import { decode } from '../codec.js';
+import { decodeRange } from '../codec.js';
 
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (seed * 31 + i) & 0xff);
 
@@ -111,8 +111,8 @@ test('cross-thread: a worker produces 100k frames, main consumes them in order',
   let failure: string | undefined;
   const done = new Promise<void>((resolve, reject) => {
     const inbox = new RingInbox(ring, {
-      onFrame: (f) => {
-        const m = decode<{ i: number; pad: Uint8Array }>(f);
+      onFrame: (b, start, end) => {
+        const m = decodeRange<{ i: number; pad: Uint8Array }>(b, start, end);
         if (m.i !== next && failure === undefined) failure = `expected ${next}, got ${m.i}`;
         next++;
       },

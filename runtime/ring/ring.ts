@@ -245,6 +245,14 @@ export class Ring {
    * that private Buffer, safe to keep and to decode) to onFrame. Returns the number of frames.
    */
   drain(onFrame: (frame: Buffer) => void, framesMax = Number.MAX_SAFE_INTEGER, bytesMax: number = ringLimits.drainBytesMax): number {
+    return this.drainRanges((buf, start, end) => onFrame(buf.subarray(start, end)), framesMax, bytesMax);
+  }
+
+  /**
+   * drain() without a Buffer view per frame: each frame is handed over as (batch, start, end), for
+   * decoders that read a range in place (msgpackr's unpack with { start, end }); a view costs ~110 ns.
+   */
+  drainRanges(onRange: (batch: Buffer, start: number, end: number) => void, framesMax = Number.MAX_SAFE_INTEGER, bytesMax: number = ringLimits.drainBytesMax): number {
     const r = Atomics.load(this.header, READ) >>> 0;
     const w = Atomics.load(this.header, WRITE) >>> 0;
     const avail = (w - r) >>> 0;
@@ -270,7 +278,7 @@ export class Ring {
     let off = 0;
     for (let i = 0; i < count; i++) {
       const len = copy.readUInt32LE(off); // written via Int32Array (host order); asserted little-endian below
-      onFrame(copy.subarray(off + LEN_BYTES, off + LEN_BYTES + len));
+      onRange(copy, off + LEN_BYTES, off + LEN_BYTES + len);
       off += recordBytes(len);
     }
     assert(off === span, 'ring drain parse mismatch');
