@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { ActorSystem, type ActorRef } from '../../runtime/host/actor-system.js';
+import { ReadIndexBatcher } from '../cluster/read-index-batch.js';
 import type { CoreOptions } from '../core/core.js';
 import type { CoreReplies, CoreReply, CoreRequest } from '../core/messages.js';
 import type { CoreWorkerData } from '../core/worker.js';
@@ -91,13 +92,15 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
   let coreRef: ActorRef<CoreRequest, CoreReply> | null = null;
   let raftRef: ActorRef<RaftRequest, RaftReply> | null = null;
   let handleRef: ReturnType<typeof createRequestHandler> | null = null;
+  // Linearizable reads share ReadIndex rounds before they cross to the raft thread (read-index-batch.ts).
+  const readIndexRounds = new ReadIndexBatcher(async (timeoutMs) => {
+    if (raftRef === null) throw new Error('raft not started');
+    return ((await raftRef.ask({ t: 'read-index', timeoutMs }, timeoutMs + 1_000)) as { index: number }).index;
+  });
   const ha = new HaFront({
     shared,
     ask: (<R extends CoreRequest>(msg: R) => (coreRef ? coreRef.ask(msg) : Promise.reject(new Error('core not started')))) as AskCore,
-    readIndex: async (timeoutMs) => {
-      if (raftRef === null) throw new Error('raft not started');
-      return ((await raftRef.ask({ t: 'read-index', timeoutMs }, timeoutMs + 1_000)) as { index: number }).index;
-    },
+    readIndex: (timeoutMs) => readIndexRounds.readIndex(timeoutMs),
     log,
     sealEpoch,
     ...(config.disableStandbyReads ? { disableStandbyReads: true } : {}),
