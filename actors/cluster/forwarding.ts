@@ -198,15 +198,14 @@ export class HaFront {
     return !this.opts.shared.isLeader();
   }
 
-  /** X-Vault-Index of this response: the index of the snapshot its answer was made from (default: stampIndex()). */
-  stampIndex(res: ServerResponse, servedIndex: number): void {
-    const state = stateOf(res);
-    if (state.servedIndex === null || servedIndex > state.servedIndex) state.servedIndex = servedIndex;
+  /** X-Vault-Index of this response: the index of the snapshot its answer was made from (default: shared.stampIndex()). */
+  setServedIndex(res: ServerResponse, servedIndex: number): void {
+    stateOf(res).servedIndex = servedIndex;
   }
 
   /** Marks a response the local handlers produced: X-Coffer-Served-By and the counters. */
   markServed(res: ServerResponse, servedIndex?: number): void {
-    if (servedIndex !== undefined) this.stampIndex(res, servedIndex);
+    if (servedIndex !== undefined) this.setServedIndex(res, servedIndex);
     const standby = this.isStandby();
     if (standby) this.counters.servedStandby++;
     else this.counters.servedActive++;

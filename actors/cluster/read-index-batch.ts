@@ -5,6 +5,7 @@
 // then covers every write acknowledged before the read began). So a read that arrives while a round is in
 // flight does not join it: it waits for the next round, which starts when the current one settles and
 // serves every read that queued meanwhile (pipelining of depth one, as etcd's linearizable read loop).
+// A queued read can therefore wait for up to two rounds, each bounded by its timeout.
 
 type Ask = (timeoutMs: number) => Promise<number>;
 
@@ -19,7 +20,7 @@ interface Round {
 export class ReadIndexBatcher {
   private inFlight = false;
   private queued: Round | null = null;
-  /** Rounds sent to the raft thread, and reads served by them (for the test and for metrics). */
+  /** Rounds sent to the raft thread, and reads served by them (checked by the unit test). */
   readonly stats = { rounds: 0, reads: 0 };
 
   constructor(private readonly ask: Ask) {}

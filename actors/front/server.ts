@@ -118,7 +118,7 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
         return await redirectToActive(res, ask, req.url ?? '/', log);
       }
       if (!res.headersSent) {
-        if (value.index !== undefined) ha?.stampIndex(res, value.index); // a handler's refusal: its snapshot
+        if (value.index !== undefined) ha?.setServedIndex(res, value.index); // a handler's refusal: its snapshot
         sendErrorValue(res, value);
       } else res.destroy();
     } finally {

@@ -35,10 +35,8 @@ export interface LogicalReply {
    */
   json?: string;
   /**
-   * The FSM index of the handler's read snapshot when the backend finished (Pipeline.handle): the answer's
-   * X-Vault-Index. Every read of the request is at or below it (snapshots only move forward), and a
-   * request's reads follow its own refresh with no I/O in between unless it committed (after which it
-   * refreshes again), so nothing applied after what the answer saw is claimed.
+   * The answer's X-Vault-Index: the FSM index of the snapshot the backend read from (Pipeline.answerIndex:
+   * the worker's snapshot when the backend started reading, or the one renewed after its own commit).
    */
   index?: number;
 }

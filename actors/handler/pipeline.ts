@@ -72,7 +72,9 @@ export class Pipeline {
       throw await trail.failed(err);
     }
     const index = this.answerIndex(scope); // before the audit write (see answerIndex)
-    return { ...(await trail.respond(reply)), index };
+    const answered = await trail.respond(reply);
+    answered.index = index;
+    return answered;
   }
 
   /**

@@ -255,8 +255,11 @@ export interface RunningDevNode extends RunningNode {
 
 /** `coffer server -dev`: storage in a fresh temp dir, initialised with one share, unsealed. */
 export async function startDevNode(opts: DevNodeOptions = {}, log?: Logger): Promise<RunningDevNode> {
-  const ownDir = opts.dataDir === undefined;
+  // Dev mode keeps nothing (Vault's dev server is in memory): a temp dir made here goes with the node.
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'coffer-dev-'));
+  const removeOwnDir = () => {
+    if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+  };
   const node = await startNode(
     {
       dataDir,
@@ -266,19 +269,21 @@ export async function startDevNode(opts: DevNodeOptions = {}, log?: Logger): Pro
       ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
     },
     log,
-  );
+  ).catch((err: unknown) => {
+    removeOwnDir();
+    throw err;
+  });
   try {
     const dev = await node.ask({ t: 'dev-setup', rootTokenId: opts.rootTokenId ?? null });
     await node.observability.refresh(); // the front's cached mounts now include secret/
-    // Dev mode keeps nothing (Vault's dev server is in memory): a temp dir we made goes with the node.
     const close = async () => {
       await node.close();
-      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+      removeOwnDir();
     };
     return { ...node, close, rootToken: dev.rootToken, unsealKey: dev.unsealKeyB64 };
   } catch (err) {
     await node.close();
-    if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+    removeOwnDir();
     throw err;
   }
 }
