@@ -106,6 +106,31 @@ async function diagnoseAndKill(child, file, reportDir) {
   return lines.join('\n');
 }
 
+// Every process a test file starts inherits this variable (value: the file's mark). A child that outlives
+// its file (orphaned: its parent died, so it is no longer found by ancestry) is found by it, reported, and
+// killed; a later file must not meet it (its ports, its peers' dials, its CPU).
+const MARK = 'COFFER_TEST_FILE_MARK';
+const runId = `${process.pid}-${Date.now()}`;
+const markOf = (file) => `${runId}:${file}`;
+
+/** Kills the processes still carrying `file`'s mark after it exited; returns what it found, or null. */
+function killLeftovers(file) {
+  const needle = `${MARK}=${markOf(file)}\0`;
+  const found = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if (!`${readFileSync(`/proc/${name}/environ`, 'latin1')}\0`.includes(needle)) continue;
+      const args = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      found.push(`  left running: ${name} ${args.slice(0, 300)}`);
+      process.kill(Number(name), 'SIGKILL');
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found.length === 0 ? null : [`✖ ${file}: ${found.length} process(es) outlived the file; killed`, ...found].join('\n');
+}
+
 const SUMMARY = /^ℹ (tests|pass|fail|cancelled|skipped|todo) (\d+)$/;
 
 /** Runs one file; resolves with its counts, its time and, if it was killed, why. */
@@ -115,7 +140,7 @@ function runFile(file) {
   const child = spawn(
     process.execPath,
     ['--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${reportDir}`, '--test-reporter=spec', file],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, [MARK]: markOf(file) } },
   );
   const counts = {};
   let pending = '';
@@ -134,8 +159,13 @@ function runFile(file) {
     const timer = setTimeout(() => (diagnosis = diagnoseAndKill(child, file, reportDir)), FILE_LIMIT_MS);
     child.once('close', async (code, signal) => {
       clearTimeout(timer);
-      const killedWith = diagnosis === null ? null : await diagnosis;
+      let killedWith = diagnosis === null ? null : await diagnosis;
       if (killedWith !== null) process.stdout.write(`\n${killedWith}\n`);
+      const leftovers = killLeftovers(file);
+      if (leftovers !== null) {
+        process.stdout.write(`\n${leftovers}\n`);
+        killedWith ??= leftovers;
+      }
       rmSync(reportDir, { recursive: true, force: true });
       resolve({ file, counts, code, signal, ms: Date.now() - started, killedWith });
     });

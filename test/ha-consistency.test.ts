@@ -11,7 +11,7 @@
 // n1 is active; n2 is a reads-enabled standby (best_effort_wal_wait_duration = 4s); n3 has
 // disable_standby_reads = true.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { sleep, until } from './helpers/cluster.js';
 import { startProxiedCluster, type ProxiedCluster } from './helpers/ha-proxied.js';
 
@@ -61,6 +61,8 @@ describe('standby consistency: disable_standby_reads, lagging standby + X-Vault-
     });
     root = c.root;
   });
+
+  afterEach((t) => c?.reportIfFailed(t));
 
   after(async () => {
     await c?.close();

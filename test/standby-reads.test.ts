@@ -16,7 +16,7 @@
 // mount, each applied at index k on the active node, are in force on every standby for requests carrying
 // X-Vault-Index >= k.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { clientAgent, cofferKvOp, decodeVaultIndex, httpCall, Recorder, seededRandom, Workload, type Endpoint, type WorkloadClient } from './harness/index.js';
 import { sleep, until } from './helpers/cluster.js';
 import { startProxiedCluster, type ProxiedCluster } from './helpers/ha-proxied.js';
@@ -45,6 +45,8 @@ describe('STANDBY-READS: standby reads validated by replay, served index monoton
   before(async () => {
     cluster = await startProxiedCluster({ name: 'sreads', storageExtra: () => `snapshot_threshold = ${SNAPSHOT_THRESHOLD}` });
   });
+
+  afterEach((t) => cluster?.reportIfFailed(t));
 
   after(async () => {
     await cluster?.close();

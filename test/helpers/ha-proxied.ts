@@ -6,7 +6,12 @@
 // and killed by PID in close().
 import { startProxy, type NemesisProxy } from '../harness/proxy.js';
 import { apiUrl, freePort, healthStatus, nodeSpec, startClusterNode, until, unsealWith, type ClusterNodeSpec } from './cluster.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { http, tempDir, type ServerProcess } from './server-process.js';
+
+/** Lines of each node's log printed after a failure. */
+const LOG_LINES = 300;
 
 export interface ProxiedCluster {
   size: number;
@@ -33,6 +38,11 @@ export interface ProxiedCluster {
   activeNode(): Promise<number>;
   /** Last lines of every node's stderr, for assertion messages. */
   dump(): string;
+  /**
+   * Call from `afterEach`: after a failed test, prints every node's log (info level: raft role changes,
+   * transport and forwarding warnings) once, and keeps the data dirs with the logs in them after close().
+   */
+  reportIfFailed(t: { name: string; passed?: boolean }): void;
   close(): Promise<void>;
 }
 
@@ -56,6 +66,7 @@ export async function startProxiedCluster(opts: ProxiedClusterOptions): Promise<
   const fwd = new Map<string, NemesisProxy>();
   const procs: (ServerProcess | null)[] = specs.map(() => null);
   const all = () => [...raft.values(), ...fwd.values()];
+  const failed: string[] = [];
 
   const cluster: ProxiedCluster = {
     size,
@@ -107,11 +118,27 @@ export async function startProxiedCluster(opts: ProxiedClusterOptions): Promise<
       );
     },
     dump: () => procs.map((p, i) => `--- n${i + 1}\n${p?.stderr().slice(-2000) ?? '(not running)'}`).join('\n'),
+    reportIfFailed(t) {
+      if (t.passed !== false) return;
+      const first = failed.length === 0;
+      failed.push(t.name);
+      if (!first) return;
+      const lines = [`=== ${opts.name}: "${t.name}" failed; node logs (data dirs kept: ${dirs.map((d) => d.path).join(' ')})`];
+      for (let i = 0; i < size; i++) {
+        const log = (procs[i]?.stderr() ?? '(not running)').split('\n');
+        lines.push(`--- n${i + 1} (${log.length} lines${log.length > LOG_LINES ? `, last ${LOG_LINES}` : ''})`, ...log.slice(-LOG_LINES));
+      }
+      lines.push(`--- proxies: ${all().map((p) => `${p.name} ${JSON.stringify(p.stats)}`).join('; ')}`);
+      console.log(lines.join('\n'));
+    },
     async close() {
       for (const p of procs) if (p && p.child.exitCode === null) p.child.kill('SIGCONT');
       await Promise.allSettled(procs.map((p) => p?.kill('SIGKILL')));
       await Promise.allSettled(all().map((p) => p.close()));
-      for (const d of dirs) d.remove();
+      if (failed.length > 0) {
+        procs.forEach((p, i) => p && writeFileSync(join(dirs[i]!.path, 'stderr.log'), p.stderr()));
+        console.log(`${opts.name}: ${failed.length} test(s) failed; data dirs and logs kept in ${dirs.map((d) => d.path).join(' ')}`);
+      } else for (const d of dirs) d.remove();
     },
   };
 
@@ -129,7 +156,8 @@ export async function startProxiedCluster(opts: ProxiedClusterOptions): Promise<
         if (j === i) continue;
         dial.push(`n${j + 1}=127.0.0.1:${cluster.raftLink(i, j).port}`, `n${j + 1}/forward=127.0.0.1:${cluster.forwardLink(i, j).port}`);
       }
-      specs[i]!.env = { COFFER_TEST_PEER_DIAL: dial.join(','), COFFER_TEST_FORWARD_LISTEN_PORT: String(forwardPorts[i]) };
+      // info: raft role changes and peer/forwarding warnings reach the log printed on a failure.
+      specs[i]!.env = { COFFER_LOG_LEVEL: 'info', COFFER_TEST_PEER_DIAL: dial.join(','), COFFER_TEST_FORWARD_LISTEN_PORT: String(forwardPorts[i]) };
       const extra = opts.extraConfig?.(i);
       if (extra) specs[i]!.extraConfig = extra;
       const storage = opts.storageExtra?.(i);
