@@ -15,7 +15,7 @@ export interface CofferCluster {
   stop(): Promise<void>;
 }
 
-export async function startCofferCluster(opts: { size?: number; onProgress?: (line: string) => void } = {}): Promise<CofferCluster> {
+export async function startCofferCluster(opts: { size?: number; onProgress?: (line: string) => void; /** node's own arguments for every node (e.g. --cpu-prof) */ nodeArgs?: string[] } = {}): Promise<CofferCluster> {
   const size = opts.size ?? 3;
   const progress = opts.onProgress ?? (() => {});
   const dirs = Array.from({ length: size }, (_, i) => tempDir(`bench-n${i + 1}`));
@@ -32,7 +32,7 @@ export async function startCofferCluster(opts: { size?: number; onProgress?: (li
   };
   try {
     const specs: ClusterNodeSpec[] = [];
-    for (let i = 0; i < size; i++) specs.push(await nodeSpec(`n${i + 1}`, dirs[i]!.path));
+    for (let i = 0; i < size; i++) specs.push({ ...(await nodeSpec(`n${i + 1}`, dirs[i]!.path)), ...(opts.nodeArgs ? { nodeArgs: opts.nodeArgs } : {}) });
     // One at a time: three cold starts side by side can miss the 20 s start timeout on a busy 2-core box.
     for (const spec of specs) procs.push(await startClusterNode(spec));
     const urls = specs.map(apiUrl);
