@@ -83,6 +83,15 @@ export const raftLimits = {
   peerReconnectMaxMs: 2_000,
   /** TCP/TLS connect attempt timeout. */
   peerConnectTimeoutMs: 3_000,
+  /** Every outbound peer connection carries a ping this often; the peer answers each on the same connection. */
+  peerPingIntervalMs: 500,
+  /**
+   * An outbound connection that brought no answer for this long is dropped and redialled: a connection a
+   * firewall or NAT forgot (or a peer that stopped reading) otherwise looks healthy to TCP for many
+   * minutes while every frame written to it is lost. Well above an election timeout, so a busy peer that
+   * is merely slow is not cut.
+   */
+  peerSilentMaxMs: 5_000,
   /** A proposal made while no leader is known waits this long for one before failing. */
   proposeWaitLeaderMs: 5_000,
   /** Proposals waiting for their entry to be applied, per raft actor, before COFFER_ERR_BACKPRESSURE. */
@@ -93,3 +102,4 @@ assert(raftLimits.heartbeatTicks < raftLimits.electionTicks, 'heartbeats must co
 assert(raftLimits.maxEntriesPerMsg * limits.entryBytesMax * 2 <= raftLimits.peerFrameBytesMax, 'a full AppendEntries message must fit in a peer frame');
 assert(raftLimits.snapshotChunkBytes * 2 <= raftLimits.peerFrameBytesMax, 'a snapshot chunk must fit in a peer frame');
 assert(raftLimits.peerReconnectMinMs <= raftLimits.peerReconnectMaxMs, 'backoff bounds in order');
+assert(raftLimits.peerPingIntervalMs * 4 <= raftLimits.peerSilentMaxMs, 'several pings must go unanswered before a connection is called dead');

@@ -65,6 +65,7 @@ export interface RaftIndexes {
   applied: number;
   term: number;
   role: string | null;
+  silentRedials: number;
 }
 
 export interface RuntimeSources {
@@ -176,6 +177,10 @@ export class Metrics {
     raftGauge('coffer_raft_applied_index', 'Highest log index applied to this node\'s FSM.', (r) => r.applied);
     raftGauge('coffer_raft_apply_lag', 'commit index minus applied index on this node (entries committed but not yet applied).', (r) => Math.max(0, r.commit - r.applied));
     raftGauge('coffer_raft_term', 'Current Raft term seen by this node.', (r) => r.term);
+    scrapeMetric(this.registry, 'coffer_raft_peer_silent_redials_total', 'Outbound peer connections this node dropped and redialled because the peer stopped answering pings on them.', 'counter', async () => {
+      const r = await raft();
+      return r === null ? [] : [{ value: r.silentRedials }];
+    });
     scrapeMetric(this.registry, 'coffer_raft_is_leader', '1 when this node is the Raft leader.', 'gauge', async () => {
       const r = await raft();
       return r === null ? [] : [{ value: r.role === 'leader' ? 1 : 0 }];

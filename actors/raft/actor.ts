@@ -68,6 +68,8 @@ function onPeers(peers: PeerMap, _conf: ConfState): void {
   transport?.setPeers(next);
 }
 
+const silentRedials = (): number => transport?.stats().silentRedials ?? 0;
+
 async function startTransport(tls: TransportTls): Promise<PeerTransport> {
   if (transport !== null) return transport;
   if (transportStarting !== null) return transportStarting;
@@ -148,7 +150,7 @@ async function writeBoot(boot: BootMarker): Promise<void> {
 
 function clusterStatus(): ClusterStatus {
   if (host === null) {
-    return { started: false, id: config.id, role: null, leader: null, term: 0, commit: 0, applied: 0, conf: { voters: [], learners: [] }, confIndex: 0, progress: null, peers: {}, transportUp: transport !== null };
+    return { started: false, id: config.id, role: null, leader: null, term: 0, commit: 0, applied: 0, conf: { voters: [], learners: [] }, confIndex: 0, progress: null, peers: {}, transportUp: transport !== null, silentRedials: silentRedials() };
   }
   const s = host.status();
   const { conf, index } = host.configuration();
@@ -172,6 +174,7 @@ function clusterStatus(): ClusterStatus {
     progress,
     peers: host.peerMap(),
     transportUp: transport !== null,
+    silentRedials: silentRedials(),
   };
 }
 

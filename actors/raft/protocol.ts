@@ -107,6 +107,8 @@ export interface ClusterStatus {
   /** The replicated peer map (FSM core/raft/peers). */
   peers: PeerMap;
   transportUp: boolean;
+  /** Outbound peer connections dropped and redialled because the peer stopped answering pings on them. */
+  silentRedials: number;
 }
 
 export type RaftReply = RaftReplies[keyof RaftReplies];

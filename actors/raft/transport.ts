@@ -13,6 +13,12 @@
 //   dropped and counted: Raft tolerates loss and resends. While a socket is backed up (writableNeedDrain)
 //   frames wait in our queue, not in the socket's unbounded buffer.
 // - Reconnect with exponential backoff plus jitter, after any error/close of the outbound connection.
+// - Liveness: each outbound connection carries a ping (an empty frame) every peerPingIntervalMs, and the
+//   peer writes an empty frame back on the same connection for each. Nothing else flows back, so any
+//   bytes received prove the peer read our stream up to a ping. An outbound connection silent for
+//   peerSilentMaxMs is destroyed and redialled: TCP alone keeps a connection that a firewall forgot (or
+//   whose peer stopped reading) "up" for many minutes while every frame written to it is lost, and an
+//   idle follower-to-follower link is exactly the one an election then needs.
 import { createServer, connect, type TLSSocket, type Server } from 'node:tls';
 import type { PeerCertificate } from 'node:tls';
 import type { Logger } from 'pino';
@@ -57,6 +63,8 @@ export interface PeerStats {
   sent: number;
   dropped: number;
   connects: number;
+  /** Connections to this peer dropped because it stopped answering pings on them. */
+  silentRedials: number;
 }
 
 export interface TransportStats {
@@ -65,10 +73,14 @@ export interface TransportStats {
   badFrames: number;
   tlsRejected: number;
   unknownPeer: number;
+  /** Outbound connections dropped for silence, over every peer this transport ever linked (never decreases). */
+  silentRedials: number;
   peers: Record<string, PeerStats>;
 }
 
 const HEADER_BYTES = 4;
+/** A frame of length 0: a ping on an outbound connection, its answer on the way back. */
+const EMPTY_FRAME = Buffer.alloc(HEADER_BYTES);
 
 export class PeerTransport {
   private readonly opts: TransportOptions;
@@ -76,7 +88,8 @@ export class PeerTransport {
   private readonly links = new Map<string, PeerLink>();
   private readonly inbound = new Set<TLSSocket>();
   private closed = false;
-  private counters = { received: 0, badFrames: 0, tlsRejected: 0, unknownPeer: 0 };
+  private counters = { received: 0, badFrames: 0, tlsRejected: 0, unknownPeer: 0, silentRedials: 0 };
+  private readonly pinger: NodeJS.Timeout;
   port = 0;
 
   private constructor(opts: TransportOptions) {
@@ -97,7 +110,12 @@ export class PeerTransport {
       this.counters.tlsRejected++;
       opts.log.warn({ err: err.message }, 'raft transport: refused a peer (TLS)');
     });
-    for (const [id, address] of Object.entries(opts.peers)) this.links.set(id, new PeerLink(this.opts, id, address, () => this.closed));
+    for (const [id, address] of Object.entries(opts.peers)) this.links.set(id, this.link(id, address));
+    this.pinger = setInterval(() => {
+      const now = Date.now();
+      for (const link of this.links.values()) link.probe(now);
+    }, raftLimits.peerPingIntervalMs);
+    this.pinger.unref();
   }
 
   static async start(opts: TransportOptions): Promise<PeerTransport> {
@@ -115,6 +133,10 @@ export class PeerTransport {
     return t;
   }
 
+  private link(id: string, address: PeerAddress): PeerLink {
+    return new PeerLink(this.opts, id, address, () => this.closed, () => this.counters.silentRedials++);
+  }
+
   /** Replace the peer set: new peers get a link, removed ones are closed, moved ones reconnect. */
   setPeers(peers: Record<string, PeerAddress>): void {
     if (this.closed) return;
@@ -127,7 +149,7 @@ export class PeerTransport {
     }
     for (const [id, address] of Object.entries(peers)) {
       if (id === this.opts.id || this.links.has(id)) continue;
-      this.links.set(id, new PeerLink(this.opts, id, address, () => this.closed));
+      this.links.set(id, this.link(id, address));
     }
   }
 
@@ -156,6 +178,7 @@ export class PeerTransport {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.pinger);
     for (const link of this.links.values()) link.close();
     for (const s of this.inbound) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -184,7 +207,10 @@ export class PeerTransport {
         socket.destroy();
         return;
       }
-      for (const f of frames) this.deliver(peerId, f);
+      for (const f of frames) {
+        if (f.length === 0) socket.write(EMPTY_FRAME); // a ping: answer it on this connection
+        else this.deliver(peerId, f);
+      }
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.inbound.delete(socket));
@@ -216,14 +242,17 @@ class PeerLink {
   private queuedBytes = 0;
   private backoffMs: number = raftLimits.peerReconnectMinMs;
   private timer: NodeJS.Timeout | null = null;
-  private counters = { sent: 0, dropped: 0, connects: 0 };
+  private counters = { sent: 0, dropped: 0, connects: 0, silentRedials: 0 };
   private readonly framesMax: number;
+  /** When the peer last proved it reads this connection (connected, or answered a ping). */
+  private lastAnswerAt = 0;
 
   constructor(
     private readonly opts: TransportOptions,
     private readonly peerId: string,
     readonly address: PeerAddress,
     private readonly isClosed: () => boolean,
+    private readonly onSilent: () => void,
   ) {
     this.framesMax = opts.sendQueueFramesMax ?? raftLimits.peerSendQueueFramesMax;
     this.connect();
@@ -241,6 +270,21 @@ class PeerLink {
 
   stats(): PeerStats {
     return { connected: this.ready, queued: this.queue.length, ...this.counters };
+  }
+
+  /** Periodic (the transport's ping timer): ping the peer, or drop a connection that went silent. */
+  probe(now: number): void {
+    const s = this.socket;
+    if (!this.ready || s === null) return;
+    const silentMs = now - this.lastAnswerAt;
+    if (silentMs > raftLimits.peerSilentMaxMs) {
+      this.counters.silentRedials++;
+      this.onSilent();
+      this.opts.log.warn({ peer: this.peerId, silentMs }, 'raft transport: no answer from the peer on this connection; redialling');
+      s.destroy(); // its close handler redials
+      return;
+    }
+    s.write(EMPTY_FRAME);
   }
 
   uncorkNow(): void {
@@ -297,12 +341,16 @@ class PeerLink {
       }
       socket.setNoDelay(true);
       this.ready = true;
+      this.lastAnswerAt = Date.now();
       this.counters.connects++;
       this.backoffMs = raftLimits.peerReconnectMinMs;
       this.flush();
     });
     socket.on('drain', () => this.flush());
-    socket.on('data', () => {}); // nothing flows back on an outbound connection
+    // Only ping answers flow back on an outbound connection: any bytes are one.
+    socket.on('data', () => {
+      this.lastAnswerAt = Date.now();
+    });
     socket.on('error', (err) => {
       if (!this.isClosed()) log.debug({ peer: this.peerId, err: err.message }, 'raft transport: outbound connection error');
     });

@@ -51,6 +51,7 @@ export class NemesisProxy {
   port = 0;
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  private readonly gates = new Set<Gate>();
   private readonly faults: Record<Direction, LinkFault> = { tx: NO_FAULT, rx: NO_FAULT };
   /** Faults for connections of one class (override the proxy-wide ones). */
   private readonly classFaults = new Map<string, Record<Direction, LinkFault>>();
@@ -100,6 +101,15 @@ export class NemesisProxy {
     this.classFaults.clear();
   }
 
+  /**
+   * Every connection open now goes silent for good, in both directions, without a close or reset: what a
+   * firewall or NAT that forgot its flows does (the kernel on each side still thinks the connection is
+   * up). Connections made afterwards pass as usual.
+   */
+  freezeConnections(): void {
+    for (const g of this.gates) g.frozen = true;
+  }
+
   /** Destroys every connection (e.g. to force peers to redial after a heal). */
   resetConnections(): void {
     for (const s of this.sockets) s.destroy();
@@ -140,6 +150,8 @@ export class NemesisProxy {
     let classified = this.opts.classify === undefined;
     const tx = new Gate(this, 'tx', upstream, () => cls);
     const rx = new Gate(this, 'rx', client, () => cls);
+    this.gates.add(tx);
+    this.gates.add(rx);
     client.on('data', (chunk: Buffer) => {
       if (!classified) {
         classified = true;
@@ -152,6 +164,8 @@ export class NemesisProxy {
     const end = () => {
       client.destroy();
       upstream.destroy();
+      this.gates.delete(tx);
+      this.gates.delete(rx);
     };
     client.once('close', end);
     upstream.once('close', end);
@@ -174,6 +188,8 @@ class Gate {
   /** Delayed chunks in arrival order; due times are non-decreasing (TCP never reorders). */
   private readonly queue: { due: number; chunk: Buffer }[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** Set by freezeConnections: this connection's bytes are dropped from now on. */
+  frozen = false;
 
   constructor(
     private readonly proxy: NemesisProxy,
@@ -185,7 +201,7 @@ class Gate {
   push(chunk: Buffer): void {
     const f = this.proxy.gateFault(this.cls(), this.dir);
     const st = this.proxy.stats;
-    if (f.blackhole === true || (f.dropPct !== undefined && f.dropPct > 0 && this.proxy.rand() * 100 < f.dropPct)) {
+    if (this.frozen || f.blackhole === true || (f.dropPct !== undefined && f.dropPct > 0 && this.proxy.rand() * 100 < f.dropPct)) {
       st.dropped[this.dir] += chunk.length;
       return;
     }
