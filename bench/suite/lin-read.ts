@@ -25,4 +25,5 @@ export const linReadFamily: Family = {
     { scenario: 'standby, linearizable', coffer: 'coffer3.read.standby.lin', ceiling: `ceiling.read.c${s.readConnections}`, etcd: { id: 'etcd.range.lin.follower', op: 'linearizable range on a follower' } },
   ],
   targets: [ratioTarget('linearizable standby read >= 70% of the plain standby read', 'coffer3.read.standby.lin', 'coffer3.read.standby', 0.7)],
+  interleave: ['coffer3.read.standby', 'coffer3.read.standby.lin'],
 };

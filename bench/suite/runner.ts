@@ -21,7 +21,7 @@ import { measureIdleMemory } from './memory.js';
 import { cofferLookupSelf, cofferRead, tokenHeaders } from './shapes.js';
 import { writeSuiteReport } from './report.js';
 import { startCofferOne, startCofferThree, startEtcd, type Running } from './systems.js';
-import type { BodyKind, CeilingTarget, CofferTarget, EtcdTarget, LoadPlan, Point, Results, Settings, Shape, SystemId } from './types.js';
+import type { BodyKind, CeilingTarget, CofferTarget, EtcdTarget, LoadPlan, Point, PointResult, Results, Settings, Shape, SystemId } from './types.js';
 
 /** Systems come up in this order before the load phase. */
 const SYSTEM_ORDER: SystemId[] = ['coffer-1', 'coffer-3', 'ceiling', 'etcd'];
@@ -104,11 +104,15 @@ async function main(): Promise<void> {
   const overBudget = () => (Date.now() - t0) / 1000 > s.budgetS;
   let done = 0;
   let failed = false;
-  const runPoint = async (p: Point, plan: LoadPlan, pids: number[]) => {
-    done++;
+  /**
+   * One point: probe, then warm-up + `durationS` under load. `part` (e.g. "1/4") marks one leg of an
+   * interleaved pair; its result is returned for merging instead of stored.
+   */
+  const runPoint = async (p: Point, plan: LoadPlan, pids: number[], leg?: { part: string; durationS: number; warmupS: number }): Promise<PointResult | null> => {
+    if (leg === undefined || leg.part.startsWith('1/')) done++;
     if (overBudget()) {
       results.skipped.push({ what: p.id, why: `time budget (${s.budgetS} s) spent` });
-      return;
+      return null;
     }
     if (p.system !== 'ceiling')
       try {
@@ -118,18 +122,41 @@ async function main(): Promise<void> {
         failed = true;
         process.stderr.write(`  [${done}/${points.length}] ${p.label}: ${(err as Error).message}\n`);
         results.skipped.push({ what: p.id, why: firstLine(err) });
-        return;
+        return null;
       }
     const watch = watchPeakRss(pids);
     const elapsed = Math.round((Date.now() - t0) / 1000);
     try {
-      const r = await runLoad({ url: plan.url, connections: p.connections, durationS: s.durationS, warmupS: s.warmupS, path: () => '/', requests: plan.requests, ...(plan.headers ? { headers: plan.headers } : {}), label: `[${done}/${points.length} ${elapsed}s] ${p.label}, ${p.connections} conn` });
-      results.points.set(p.id, { id: p.id, system: p.system, label: p.label, connections: p.connections, ...r, peakRssMiB: watch.stop() });
+      const r = await runLoad({ url: plan.url, connections: p.connections, durationS: leg?.durationS ?? s.durationS, warmupS: leg?.warmupS ?? s.warmupS, path: () => '/', requests: plan.requests, ...(plan.headers ? { headers: plan.headers } : {}), label: `[${done}/${points.length} ${elapsed}s] ${p.label}, ${p.connections} conn${leg ? ` (leg ${leg.part})` : ''}` });
+      const result: PointResult = { id: p.id, system: p.system, label: p.label, connections: p.connections, ...r, peakRssMiB: watch.stop() };
+      if (leg === undefined) results.points.set(p.id, result);
+      return result;
     } catch (err) {
       watch.stop();
       failed = true;
       process.stderr.write(`failed: ${(err as Error).message}\n`);
       results.skipped.push({ what: p.id, why: `load failed: ${firstLine(err)}` });
+      return null;
+    }
+  };
+
+  /**
+   * A family's ratio pair measured A B B A, each leg half the duration (warm-up before the first leg of
+   * each): a linear drift of the shared machine's speed then weighs on both sides equally, where A then B
+   * hands all of it to one side. Each point's figures are the mean of its two legs.
+   */
+  const runInterleaved = async (a: Point, b: Point, planA: LoadPlan, planB: LoadPlan, pids: number[]) => {
+    const half = Math.max(1, s.durationS / 2);
+    const legs: [Point, LoadPlan, string, number][] = [[a, planA, '1/2', s.warmupS], [b, planB, '1/2', s.warmupS], [b, planB, '2/2', 0], [a, planA, '2/2', 0]];
+    const got = new Map<string, PointResult[]>();
+    for (const [p, plan, part, warmupS] of legs) {
+      const r = await runPoint(p, plan, pids, { part, durationS: half, warmupS });
+      if (r !== null) got.set(p.id, [...(got.get(p.id) ?? []), r]);
+    }
+    for (const p of [a, b]) {
+      const rs = got.get(p.id) ?? [];
+      if (rs.length === 2) results.points.set(p.id, mergeLegs(rs[0]!, rs[1]!));
+      else if (!results.skipped.some((x) => x.what === p.id)) results.skipped.push({ what: p.id, why: 'a leg of its interleaved pair failed' });
     }
   };
 
@@ -199,6 +226,13 @@ async function main(): Promise<void> {
           continue;
         }
         const plan = p.system === 'etcd' ? p.plan(running.target as EtcdTarget) : p.plan(running.target as CofferTarget);
+        const pair = f.interleave;
+        const other = pair !== undefined && pair[0] === p.id ? f.points(s).find((q) => q.id === pair[1]) : undefined;
+        if (other !== undefined && (other.system === 'coffer-1' || other.system === 'coffer-3') && other.system === p.system) {
+          seen.add(other.id);
+          await runInterleaved(p, other, plan, other.plan(running.target as CofferTarget), running.target.pids);
+          continue;
+        }
         await runPoint(p, plan, running.target.pids);
       }
     }
@@ -226,6 +260,22 @@ async function main(): Promise<void> {
   writeSuiteReport({ families, settings: s, results, etcdVersion, seconds: (Date.now() - t0) / 1000 });
   process.stderr.write(`\nbench suite: done in ${Math.round((Date.now() - t0) / 1000)} s\n`);
   if (failed) process.exitCode = 1;
+}
+
+/** One point's two legs as one result: rates and latencies averaged, counts summed, the higher peak RSS. */
+function mergeLegs(x: PointResult, y: PointResult): PointResult {
+  const mean = (a: number, b: number) => (a + b) / 2;
+  return {
+    ...x,
+    requestsPerSec: mean(x.requestsPerSec, y.requestsPerSec),
+    p50Ms: mean(x.p50Ms, y.p50Ms),
+    p99Ms: mean(x.p99Ms, y.p99Ms),
+    meanMs: mean(x.meanMs, y.meanMs),
+    non2xx: x.non2xx + y.non2xx,
+    errors: x.errors + y.errors,
+    total: x.total + y.total,
+    peakRssMiB: x.peakRssMiB.map((v, i) => Math.max(v, y.peakRssMiB[i] ?? 0)),
+  };
 }
 
 main().catch((err) => {

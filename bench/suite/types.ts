@@ -139,4 +139,6 @@ export interface Family {
   needsFsync?: boolean;
   /** A measurement that is not a load point (the 100k-secret idle node). */
   measureMemory?: boolean;
+  /** Two Coffer point ids of one system whose ratio is a target: measured A B B A (runner.ts). */
+  interleave?: [string, string];
 }
