@@ -78,6 +78,13 @@ export const raftLimits = {
   peerSendQueueFramesMax: 4096,
   /** Bytes queued per peer before new frames are dropped. */
   peerSendQueueBytesMax: 128 * 1024 * 1024,
+  /**
+   * Frames queued for a peer whose connection has been down longer than this are dropped when it comes
+   * back, not delivered: Raft resends what is still needed (a probe, or a snapshot for a follower behind
+   * the compacted log), and a stale flood would otherwise hold up to peerSendQueueBytesMax per dead peer
+   * on the leader and replay minutes-old appends and heartbeats into the restarted node.
+   */
+  peerStaleQueueMs: 2_000,
   /** Reconnect backoff: first delay, doubled per failure up to the max (plus up to 50% jitter). */
   peerReconnectMinMs: 50,
   peerReconnectMaxMs: 2_000,

@@ -13,6 +13,10 @@
 //   dropped and counted: Raft tolerates loss and resends. While a socket is backed up (writableNeedDrain)
 //   frames wait in our queue, not in the socket's unbounded buffer.
 // - Reconnect with exponential backoff plus jitter, after any error/close of the outbound connection.
+//   Frames wait in the queue through a short outage only: once a connection has been down longer than
+//   peerStaleQueueMs, its queue is dropped and new frames are not queued until it is back (Raft resends
+//   what is still needed: a restarted follower catches up by probe, or by snapshot when it is behind the
+//   leader's compacted log, not from a replay of minutes-old appends held in the leader's memory).
 // - Liveness: each outbound connection carries a ping (an empty frame) every peerPingIntervalMs, and the
 //   peer writes an empty frame back on the same connection for each. Nothing else flows back, so any
 //   bytes received prove the peer read our stream up to a ping. An outbound connection silent for
@@ -246,6 +250,8 @@ class PeerLink {
   private readonly framesMax: number;
   /** When the peer last proved it reads this connection (connected, or answered a ping). */
   private lastAnswerAt = 0;
+  /** When the connection went down (or the link was created); null while connected. */
+  private downSince: number | null = Date.now();
 
   constructor(
     private readonly opts: TransportOptions,
@@ -259,6 +265,12 @@ class PeerLink {
   }
 
   enqueue(f: Buffer): void {
+    // Down longer than peerStaleQueueMs: nothing queued now would be fresh when it arrives.
+    if (!this.ready && this.downSince !== null && Date.now() - this.downSince > raftLimits.peerStaleQueueMs) {
+      if (this.queue.length > 0) this.dropQueue();
+      this.counters.dropped++;
+      return;
+    }
     if (this.queue.length >= this.framesMax || this.queuedBytes + f.length > raftLimits.peerSendQueueBytesMax) {
       this.counters.dropped++;
       return;
@@ -341,7 +353,10 @@ class PeerLink {
       }
       socket.setNoDelay(true);
       this.ready = true;
-      this.lastAnswerAt = Date.now();
+      const now = Date.now();
+      if (this.downSince !== null && now - this.downSince > raftLimits.peerStaleQueueMs) this.dropQueue();
+      this.downSince = null;
+      this.lastAnswerAt = now;
       this.counters.connects++;
       this.backoffMs = raftLimits.peerReconnectMinMs;
       this.flush();
@@ -358,10 +373,18 @@ class PeerLink {
       clearTimeout(connectTimer);
       if (this.socket === socket) {
         this.socket = null;
+        if (this.ready) this.downSince = Date.now();
         this.ready = false;
         this.scheduleReconnect();
       }
     });
+  }
+
+  /** Frames queued while the peer was away too long are stale (see peerStaleQueueMs): dropped and counted. */
+  private dropQueue(): void {
+    this.counters.dropped += this.queue.length;
+    this.queue = [];
+    this.queuedBytes = 0;
   }
 
   private scheduleReconnect(): void {
