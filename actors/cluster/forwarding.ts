@@ -214,9 +214,11 @@ export class HaFront {
 
   /**
    * Consistency headers, before routing. Returns true when the response was written here (400 forged
-   * index, 412 index not present, or the request was forwarded).
+   * index, 412 index not present, or the request was forwarded). `storedData`: the request answers from
+   * the replicated data (a logical path or sys/raw, front/routes.ts readsStoredData), so the standby rules
+   * below apply; X-Vault-Index applies to every request.
    */
-  async before(api: ApiRequest, req: IncomingMessage, res: ServerResponse, logical: boolean): Promise<boolean> {
+  async before(api: ApiRequest, req: IncomingMessage, res: ServerResponse, storedData: boolean): Promise<boolean> {
     const state = stateOf(res);
     const h = req.headers;
     const indexValues = headerValues(h['x-vault-index']);
@@ -246,7 +248,7 @@ export class HaFront {
         return true;
       }
     }
-    if (!logical) return false;
+    if (!storedData) return false;
     const standby = this.isStandby();
     if (standby && !state.viaForward) {
       const fwd = h['x-vault-forward'];

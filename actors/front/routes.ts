@@ -236,11 +236,22 @@ const EXACT: Record<string, Route> = {
 /** Every path the front routes itself (sys/raw also takes any suffix): the table the sealed-node test probes. */
 export const FRONT_ROUTE_PATHS: readonly string[] = [...Object.keys(EXACT), 'sys/raw'];
 
+const isRawPath = (path: string) => path === 'sys/raw' || path.startsWith('sys/raw/');
+
 export function findRoute(path: string): Route | null {
   const exact = EXACT[path.replace(/\/$/, '')];
   if (exact) return exact;
-  if (path === 'sys/raw' || path.startsWith('sys/raw/')) return raw;
+  if (isRawPath(path)) return raw;
   return null;
+}
+
+/**
+ * Whether a request answers from the replicated data (the FSM), so a standby's consistency rules apply
+ * to it (X-Coffer-Consistency, bounded staleness, disable_standby_reads): every logical path, and
+ * sys/raw. The other front routes answer about the node itself (health, seal status, leader, metrics).
+ */
+export function readsStoredData(path: string, route: Route | null): boolean {
+  return route === null || isRawPath(path);
 }
 
 export type { Route };

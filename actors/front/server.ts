@@ -13,7 +13,7 @@ import type { LogicalReply, LogicalRequest } from '../handler/messages.js';
 import type { FrontObservability } from '../observability/front.js';
 import { errorValueOf, sendEmpty, sendError, sendErrorValue, sendJson, sendJsonText } from './respond.js';
 import { isSealed, redirectToActive } from './redirect.js';
-import { SEALED_OK, findRoute, type AskCore } from './routes.js';
+import { SEALED_OK, findRoute, readsStoredData, type AskCore } from './routes.js';
 
 /** How long the front keeps discarding an over-limit body after its 413 before closing. */
 const TOO_LARGE_DRAIN_MS = 5_000;
@@ -71,7 +71,7 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
       if (api === null) return sendError(res, 404, []);
       if (obs && ctx && obs.admit(ctx, api, req, res)) return;
       const route = findRoute(api.path);
-      if (ha && (await ha.before(api, req, res, route === null))) return;
+      if (ha && (await ha.before(api, req, res, readsStoredData(api.path, route)))) return;
       if (route !== null) return await route(api, res, ask);
       if (api.operation === 'header') throw new CofferError('COFFER_ERR_METHOD_NOT_ALLOWED');
       const headers: Record<string, string> = {};
