@@ -250,6 +250,8 @@ class PeerLink {
   private readonly framesMax: number;
   /** When the peer last proved it reads this connection (connected, or answered a ping). */
   private lastAnswerAt = 0;
+  private lastErrorLogged = '';
+  private lastErrorLoggedAt = 0;
   /** When the connection went down (or the link was created); null while connected. */
   private downSince: number | null = Date.now();
 
@@ -367,7 +369,14 @@ class PeerLink {
       this.lastAnswerAt = Date.now();
     });
     socket.on('error', (err) => {
-      if (!this.isClosed()) log.debug({ peer: this.peerId, err: err.message }, 'raft transport: outbound connection error');
+      if (this.isClosed()) return;
+      // A peer that stays unreachable fails every redial: warn once per new reason or per 30 s, debug otherwise.
+      const now = Date.now();
+      if (err.message !== this.lastErrorLogged || now - this.lastErrorLoggedAt > 30_000) {
+        this.lastErrorLogged = err.message;
+        this.lastErrorLoggedAt = now;
+        log.warn({ peer: this.peerId, err: err.message, connected: this.ready }, 'raft transport: outbound connection error');
+      } else log.debug({ peer: this.peerId, err: err.message }, 'raft transport: outbound connection error');
     });
     socket.once('close', () => {
       clearTimeout(connectTimer);

@@ -136,6 +136,8 @@ export async function startProxiedCluster(opts: ProxiedClusterOptions): Promise<
       await Promise.allSettled(procs.map((p) => p?.kill('SIGKILL')));
       await Promise.allSettled(all().map((p) => p.close()));
       if (failed.length > 0) {
+        // What happened after the first failure matters too (it was printed then): the logs' last lines now.
+        for (let i = 0; i < size; i++) console.log(`--- n${i + 1} at close (last ${LOG_LINES / 3} lines)\n${(procs[i]?.stderr() ?? '').split('\n').slice(-LOG_LINES / 3).join('\n')}`);
         procs.forEach((p, i) => p && writeFileSync(join(dirs[i]!.path, 'stderr.log'), p.stderr()));
         console.log(`${opts.name}: ${failed.length} test(s) failed; data dirs and logs kept in ${dirs.map((d) => d.path).join(' ')}`);
       } else for (const d of dirs) d.remove();
@@ -180,9 +182,21 @@ export async function startProxiedCluster(opts: ProxiedClusterOptions): Promise<
     const mount = await http(cluster.url(0), 'POST', 'sys/mounts/secret', { token: cluster.root, body: { type: 'kv', options: { version: '2' } } });
     if (mount.status >= 300) throw new Error(`mount: ${mount.status} ${JSON.stringify(mount.body)}`);
     // Every standby knows the advertisement (forwarding address) and the index key once these replicated.
+    // redirect: 'manual': a standby whose forwarding is not ready yet answers 307, and a client that
+    // follows it reaches the active node directly, which looks like a forwarded answer (fetch follows
+    // redirects by default; this check once passed that way while the active node's forwarding listener
+    // still refused every handshake, and the first test then met the 307 itself).
     await until('forwarding ready on every standby', 30_000, async () => {
       for (let i = 1; i < size; i++) {
-        const r = await http(cluster.url(i), 'PUT', `secret/data/warmup-${i}`, { token: cluster.root, body: { data: { v: 1 } } });
+        const r = await fetch(`${cluster.url(i)}/v1/secret/data/warmup-${i}`, {
+          method: 'PUT',
+          headers: { 'X-Vault-Token': cluster.root, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ data: { v: 1 } }),
+          redirect: 'manual',
+          signal: AbortSignal.timeout(10_000),
+        }).catch(() => null);
+        if (r === null) return null;
+        await r.arrayBuffer();
         if (r.status !== 200 || r.headers.get('x-vault-index') === null || r.headers.get('x-coffer-served-by') !== 'active') return null;
       }
       return true;
