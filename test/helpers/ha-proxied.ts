@@ -179,6 +179,14 @@ export async function startProxiedCluster(opts: ProxiedClusterOptions): Promise<
       await unsealWith(cluster.url(i), cluster.keys);
       await until(`n${i + 1} unsealed standby`, 30_000, async () => (await healthStatus(cluster.url(i))) === 429);
     }
+    // Joiners start as learners and autopilot promotes them: until it has, n1 and the first promoted
+    // standby are the only voters, and a test that cuts that standby off leaves n1 without a quorum (the
+    // other half of HA-CONSISTENCY's intermittent failure: its lagging-standby test deafened n2 while n3
+    // was still a learner, so every write hung and no leader could be elected).
+    await until(`all ${size} nodes voters`, 30_000, async () => {
+      const r = await http(cluster.url(0), 'GET', 'sys/storage/raft/configuration', { token: cluster.root });
+      return r.body?.data?.config?.servers?.filter((x: { voter: boolean }) => x.voter).length === size ? true : null;
+    });
     const mount = await http(cluster.url(0), 'POST', 'sys/mounts/secret', { token: cluster.root, body: { type: 'kv', options: { version: '2' } } });
     if (mount.status >= 300) throw new Error(`mount: ${mount.status} ${JSON.stringify(mount.body)}`);
     // Every standby knows the advertisement (forwarding address) and the index key once these replicated.
