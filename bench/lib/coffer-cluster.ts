@@ -48,8 +48,16 @@ export async function startCofferCluster(opts: { size?: number; onProgress?: (li
       await until(`n${i + 1} unsealed`, 30_000, async () => (await http(urls[i]!, 'GET', 'sys/seal-status')).body.sealed === false);
     }
     await http(urls[0]!, 'POST', 'sys/mounts/secret', { token: root, body: { type: 'kv', options: { version: '2' } } });
+    // Every node a voter (autopilot promotes joiners), and forwarding answered by the active node itself:
+    // redirect 'manual', since a standby's 307 followed to the active node would pass for a forwarded write.
+    await until(`${size} voters`, 30_000, async () => (await http(urls[0]!, 'GET', 'sys/storage/raft/configuration', { token: root })).body?.data?.config?.servers?.filter((x: { voter: boolean }) => x.voter).length === size);
     await until('forwarding ready', 30_000, async () => {
-      for (let i = 1; i < size; i++) if ((await http(urls[i]!, 'PUT', `secret/data/warm-${i}`, { token: root, body: { data: { v: 1 } } })).status !== 200) return null;
+      for (let i = 1; i < size; i++) {
+        const r = await fetch(`${urls[i]!}/v1/secret/data/warm-${i}`, { method: 'PUT', headers: { 'X-Vault-Token': root, 'Content-Type': 'application/json' }, body: JSON.stringify({ data: { v: 1 } }), redirect: 'manual' }).catch(() => null);
+        if (r === null) return null;
+        await r.arrayBuffer();
+        if (r.status !== 200) return null;
+      }
       return true;
     });
     progress('coffer: cluster ready');
