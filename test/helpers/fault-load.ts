@@ -136,8 +136,10 @@ export async function lostWrites(url: string, token: string, acked: Map<string, 
     while (next < entries.length) {
       const [key, value] = entries[next++]!;
       let r = await http(url, 'GET', `sys/raw/${key}`, { token, headers: { 'X-Coffer-Consistency': 'linearizable' } });
-      // A 5xx (e.g. no leader confirmed yet) is not an answer about the key: ask again, a few times.
-      for (let retry = 0; retry < 5 && r.status >= 500; retry++) {
+      // A 5xx (no leader confirmed yet; on a standby, also a 503 while it has no fresh leader contact,
+      // since sys/raw follows the standby consistency rules) is not an answer about the key: ask again, for
+      // up to ~10 s.
+      for (let retry = 0; retry < 50 && r.status >= 500; retry++) {
         await sleepMs(200);
         r = await http(url, 'GET', `sys/raw/${key}`, { token, headers: { 'X-Coffer-Consistency': 'linearizable' } });
       }
