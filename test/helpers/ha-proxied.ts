@@ -211,6 +211,8 @@ export async function startProxiedCluster(opts: ProxiedClusterOptions): Promise<
     });
     return cluster;
   } catch (err) {
+    // A bring-up that fails is reported like a failed test: every node's log, data dirs kept.
+    cluster.reportIfFailed({ name: `bring-up: ${(err as Error).message.split('\n')[0]}`, passed: false });
     await cluster.close();
     throw err;
   }
