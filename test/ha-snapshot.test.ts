@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { apiUrl, healthStatus, nodeSpec, startClusterNode, until, unsealWith, type ClusterNodeSpec } from './helpers/cluster.js';
+import { apiUrl, healthStatus, nodeSpec, startClusterNode, until, untilVoters, unsealWith, type ClusterNodeSpec } from './helpers/cluster.js';
 import { COFFER_BIN, http, tempDir, type ServerProcess } from './helpers/server-process.js';
 
 const SECRETS = 500;
@@ -101,10 +101,7 @@ describe('raft snapshots: save on one cluster, restore (force) on another', { ti
       const u = await unsealWith(url(i), keysB);
       assert.equal(u.status, 200, JSON.stringify(u.body) + dump());
     }
-    await until('3 voters in B', 20_000, async () => {
-      const r = await http(url(1), 'GET', 'sys/storage/raft/configuration', { token: rootB });
-      return r.body?.data?.config?.servers?.filter((s: { voter: boolean }) => s.voter).length === 3;
-    });
+    await untilVoters(url(1), rootB, 3, 20_000);
     const m = await http(url(1), 'POST', 'sys/mounts/secret', { token: rootB, body: { type: 'kv', options: { version: '2' } } });
     assert.ok(m.status < 300);
     assert.equal((await http(url(1), 'PUT', 'secret/data/only-in-b', { token: rootB, body: { data: { v: 'b' } } })).status, 200);

@@ -268,7 +268,7 @@ class PeerLink {
 
   enqueue(f: Buffer): void {
     // Down longer than peerStaleQueueMs: nothing queued now would be fresh when it arrives.
-    if (!this.ready && this.downSince !== null && Date.now() - this.downSince > raftLimits.peerStaleQueueMs) {
+    if (!this.ready && this.downTooLong(Date.now())) {
       if (this.queue.length > 0) this.dropQueue();
       this.counters.dropped++;
       return;
@@ -356,7 +356,7 @@ class PeerLink {
       socket.setNoDelay(true);
       this.ready = true;
       const now = Date.now();
-      if (this.downSince !== null && now - this.downSince > raftLimits.peerStaleQueueMs) this.dropQueue();
+      if (this.downTooLong(now)) this.dropQueue();
       this.downSince = null;
       this.lastAnswerAt = now;
       this.counters.connects++;
@@ -387,6 +387,11 @@ class PeerLink {
         this.scheduleReconnect();
       }
     });
+  }
+
+  /** Whether the connection has been down longer than peerStaleQueueMs (frames queued since are stale). */
+  private downTooLong(now: number): boolean {
+    return this.downSince !== null && now - this.downSince > raftLimits.peerStaleQueueMs;
   }
 
   /** Frames queued while the peer was away too long are stale (see peerStaleQueueMs): dropped and counted. */

@@ -2,7 +2,7 @@
 // (one Shamir share) and becomes active, the others join it and unseal; a KV v2 engine is mounted at
 // secret/ and the bring-up waits until writes through every standby are forwarded. Processes are
 // stopped by PID and their directories removed by stop().
-import { apiUrl, healthStatus, nodeSpec, startClusterNode, unsealWith, until, type ClusterNodeSpec } from '../../test/helpers/cluster.js';
+import { apiUrl, healthStatus, nodeSpec, startClusterNode, unsealWith, until, untilVoters, writeNoRedirect, type ClusterNodeSpec } from '../../test/helpers/cluster.js';
 import { http, tempDir, type ServerProcess } from '../../test/helpers/server-process.js';
 import { stopChildren } from './children.js';
 
@@ -48,16 +48,10 @@ export async function startCofferCluster(opts: { size?: number; onProgress?: (li
       await until(`n${i + 1} unsealed`, 30_000, async () => (await http(urls[i]!, 'GET', 'sys/seal-status')).body.sealed === false);
     }
     await http(urls[0]!, 'POST', 'sys/mounts/secret', { token: root, body: { type: 'kv', options: { version: '2' } } });
-    // Every node a voter (autopilot promotes joiners), and forwarding answered by the active node itself:
-    // redirect 'manual', since a standby's 307 followed to the active node would pass for a forwarded write.
-    await until(`${size} voters`, 30_000, async () => (await http(urls[0]!, 'GET', 'sys/storage/raft/configuration', { token: root })).body?.data?.config?.servers?.filter((x: { voter: boolean }) => x.voter).length === size);
+    // Every node a voter, and forwarding answered by the active node itself (not a followed 307).
+    await untilVoters(urls[0]!, root, size);
     await until('forwarding ready', 30_000, async () => {
-      for (let i = 1; i < size; i++) {
-        const r = await fetch(`${urls[i]!}/v1/secret/data/warm-${i}`, { method: 'PUT', headers: { 'X-Vault-Token': root, 'Content-Type': 'application/json' }, body: JSON.stringify({ data: { v: 1 } }), redirect: 'manual' }).catch(() => null);
-        if (r === null) return null;
-        await r.arrayBuffer();
-        if (r.status !== 200) return null;
-      }
+      for (let i = 1; i < size; i++) if ((await writeNoRedirect(urls[i]!, root, `warm-${i}`)).status !== 200) return null;
       return true;
     });
     progress('coffer: cluster ready');

@@ -105,8 +105,8 @@ async function main(): Promise<void> {
   let done = 0;
   let failed = false;
   /**
-   * One point: probe, then warm-up + `durationS` under load. `part` (e.g. "1/4") marks one leg of an
-   * interleaved pair; its result is returned for merging instead of stored.
+   * One point: probe, then warm-up + `durationS` under load. `leg.part` ("1/2", "2/2") marks one of a
+   * point's two legs in an interleaved pair; its result is returned for merging instead of stored.
    */
   const runPoint = async (p: Point, plan: LoadPlan, pids: number[], leg?: { part: string; durationS: number; warmupS: number }): Promise<PointResult | null> => {
     if (leg === undefined || leg.part.startsWith('1/')) done++;

@@ -6,7 +6,7 @@
 // Processes are ours: kill/stop/cont by PID; close() kills all of them and every proxy.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, sleep, until } from '../helpers/cluster.js';
+import { freePort, sleep, until, untilVoters } from '../helpers/cluster.js';
 import { http, spawnCoffer, tempDir, type ServerProcess } from '../helpers/server-process.js';
 import { startProxy, type LinkFault, type NemesisProxy } from './proxy.js';
 
@@ -178,10 +178,7 @@ async function startOnce(opts: StartCofferClusterOptions): Promise<CofferCluster
       await unseal(n.url, unsealKeys);
       await until(`${n.id} unsealed`, 20_000, async () => (await http(n.url, 'GET', 'sys/seal-status')).body.sealed === false);
     }
-    await until(`${size} voters`, 20_000, async () => {
-      const r = await http(n1.url, 'GET', 'sys/storage/raft/configuration', { token: rootToken });
-      return r.body?.data?.config?.servers?.filter((s: { voter: boolean }) => s.voter).length === size;
-    });
+    await untilVoters(n1.url, rootToken, size, 20_000);
     const m = await http(n1.url, 'POST', 'sys/mounts/secret', { token: rootToken, body: { type: 'kv', options: { version: '2' } } });
     if (m.status >= 300) throw new Error(`mount secret/: ${m.status} ${JSON.stringify(m.body)}`);
     const c = await http(n1.url, 'POST', 'secret/config', { token: rootToken, body: { max_versions: 1000 } });

@@ -79,6 +79,35 @@ export async function unsealWith(url: string, shares: string[]): Promise<any> {
   return last;
 }
 
+/**
+ * Waits until the configuration on `url` lists `size` voters. Joiners start as learners and autopilot
+ * promotes them: until it has, cutting off one promoted standby can leave the leader without a quorum.
+ */
+export async function untilVoters(url: string, token: string, size: number, timeoutMs = 30_000): Promise<void> {
+  await until(`${size} voters`, timeoutMs, async () => {
+    const r = await http(url, 'GET', 'sys/storage/raft/configuration', { token });
+    return r.body?.data?.config?.servers?.filter((x: { voter: boolean }) => x.voter).length === size;
+  });
+}
+
+/**
+ * A KV v2 write through `url` without following redirects: a standby whose forwarding is not ready answers
+ * 307, and a client that followed it would reach the active node directly, which looks like a forwarded
+ * answer (fetch follows redirects by default). Resolves with the status and headers (status 0: no answer).
+ */
+export async function writeNoRedirect(url: string, token: string, path: string): Promise<{ status: number; headers: Headers | null }> {
+  const r = await fetch(`${url}/v1/secret/data/${path}`, {
+    method: 'PUT',
+    headers: { 'X-Vault-Token': token, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ data: { v: 1 } }),
+    redirect: 'manual',
+    signal: AbortSignal.timeout(10_000),
+  }).catch(() => null);
+  if (r === null) return { status: 0, headers: null };
+  await r.arrayBuffer();
+  return { status: r.status, headers: r.headers };
+}
+
 export async function healthStatus(url: string, query = ''): Promise<number> {
   const res = await fetch(`${url}/v1/sys/health${query}`);
   await res.arrayBuffer();

@@ -127,26 +127,31 @@ export class WriteLoad {
   }
 }
 
-/** Reads every acknowledged write back; returns the keys missing or holding another value. */
-export async function lostWrites(url: string, token: string, acked: Map<string, string>, parallel = 8): Promise<string[]> {
+/**
+ * Reads every acknowledged write back on `url` (linearizable); returns the keys missing or holding another
+ * value, each with the status it got. `local`: the node must answer itself (X-Vault-No-Request-Forwarding;
+ * a node that could not would answer 307, counted as missing), so what is checked is that node's own FSM.
+ */
+export async function lostWrites(url: string, token: string, acked: Map<string, string>, opts: { parallel?: number; local?: boolean } = {}): Promise<string[]> {
   const entries = [...acked];
   const lost: string[] = [];
+  const headers: Record<string, string> = { 'X-Coffer-Consistency': 'linearizable', ...(opts.local ? { 'X-Vault-No-Request-Forwarding': 'true' } : {}) };
   let next = 0;
   const reader = async () => {
     while (next < entries.length) {
       const [key, value] = entries[next++]!;
-      let r = await http(url, 'GET', `sys/raw/${key}`, { token, headers: { 'X-Coffer-Consistency': 'linearizable' } });
+      let r = await http(url, 'GET', `sys/raw/${key}`, { token, headers });
       // A 5xx (no leader confirmed yet; on a standby, also a 503 while it has no fresh leader contact,
       // since sys/raw follows the standby consistency rules) is not an answer about the key: ask again, for
       // up to ~10 s.
       for (let retry = 0; retry < 50 && r.status >= 500; retry++) {
         await sleepMs(200);
-        r = await http(url, 'GET', `sys/raw/${key}`, { token, headers: { 'X-Coffer-Consistency': 'linearizable' } });
+        r = await http(url, 'GET', `sys/raw/${key}`, { token, headers });
       }
-      if (r.status !== 200 || r.body?.data?.value !== value) lost.push(key);
+      if (r.status !== 200 || r.body?.data?.value !== value) lost.push(`${key} (${r.status})`);
     }
   };
-  await Promise.all(Array.from({ length: parallel }, reader));
+  await Promise.all(Array.from({ length: opts.parallel ?? 8 }, reader));
   return lost;
 }
 

@@ -5,7 +5,7 @@
 // a node off entirely (partition), pause it (SIGSTOP) or restart it. Everything is on 127.0.0.1, bounded,
 // and killed by PID in close().
 import { startProxy, type NemesisProxy } from '../harness/proxy.js';
-import { apiUrl, freePort, healthStatus, nodeSpec, startClusterNode, until, unsealWith, type ClusterNodeSpec } from './cluster.js';
+import { apiUrl, freePort, healthStatus, nodeSpec, startClusterNode, until, untilVoters, unsealWith, writeNoRedirect, type ClusterNodeSpec } from './cluster.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { http, tempDir, type ServerProcess } from './server-process.js';
@@ -179,33 +179,17 @@ export async function startProxiedCluster(opts: ProxiedClusterOptions): Promise<
       await unsealWith(cluster.url(i), cluster.keys);
       await until(`n${i + 1} unsealed standby`, 30_000, async () => (await healthStatus(cluster.url(i))) === 429);
     }
-    // Joiners start as learners and autopilot promotes them: until it has, n1 and the first promoted
-    // standby are the only voters, and a test that cuts that standby off leaves n1 without a quorum (the
-    // other half of HA-CONSISTENCY's intermittent failure: its lagging-standby test deafened n2 while n3
-    // was still a learner, so every write hung and no leader could be elected).
-    await until(`all ${size} nodes voters`, 30_000, async () => {
-      const r = await http(cluster.url(0), 'GET', 'sys/storage/raft/configuration', { token: cluster.root });
-      return r.body?.data?.config?.servers?.filter((x: { voter: boolean }) => x.voter).length === size ? true : null;
-    });
+    // All voters first: HA-CONSISTENCY's lagging-standby test once deafened n2 while n3 was still a
+    // learner, so every write hung and no leader could be elected.
+    await untilVoters(cluster.url(0), cluster.root, size);
     const mount = await http(cluster.url(0), 'POST', 'sys/mounts/secret', { token: cluster.root, body: { type: 'kv', options: { version: '2' } } });
     if (mount.status >= 300) throw new Error(`mount: ${mount.status} ${JSON.stringify(mount.body)}`);
-    // Every standby knows the advertisement (forwarding address) and the index key once these replicated.
-    // redirect: 'manual': a standby whose forwarding is not ready yet answers 307, and a client that
-    // follows it reaches the active node directly, which looks like a forwarded answer (fetch follows
-    // redirects by default; this check once passed that way while the active node's forwarding listener
-    // still refused every handshake, and the first test then met the 307 itself).
+    // Every standby knows the advertisement (forwarding address) and the index key once these replicated;
+    // checked without following redirects (a followed 307 once passed for a forwarded answer).
     await until('forwarding ready on every standby', 30_000, async () => {
       for (let i = 1; i < size; i++) {
-        const r = await fetch(`${cluster.url(i)}/v1/secret/data/warmup-${i}`, {
-          method: 'PUT',
-          headers: { 'X-Vault-Token': cluster.root, 'Content-Type': 'application/json' },
-          body: JSON.stringify({ data: { v: 1 } }),
-          redirect: 'manual',
-          signal: AbortSignal.timeout(10_000),
-        }).catch(() => null);
-        if (r === null) return null;
-        await r.arrayBuffer();
-        if (r.status !== 200 || r.headers.get('x-vault-index') === null || r.headers.get('x-coffer-served-by') !== 'active') return null;
+        const r = await writeNoRedirect(cluster.url(i), cluster.root, `warmup-${i}`);
+        if (r.status !== 200 || r.headers?.get('x-vault-index') == null || r.headers.get('x-coffer-served-by') !== 'active') return null;
       }
       return true;
     });
