@@ -65,6 +65,8 @@ export const raftLimits = {
   snapshotChunkBytes: 256 * 1024,
   /** Compact the log behind the applied index once it holds this many entries. */
   logEntriesCompactAt: 20_000,
+  /** A snapshot image is written in slices of this much work, yielding to the raft thread's event loop between them. */
+  imageSliceMs: 4,
   /**
    * A graceful shutdown compacts the log when it holds at least this many entries: a restart then reads
    * (and maps) no log pages. Below it, reading the log at open costs less than writing an FSM image.

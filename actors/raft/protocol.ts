@@ -53,6 +53,8 @@ export interface RaftHostStats {
   proposals: number;
   proposalsLost: number;
   compactions: number;
+  /** Entries applied while a snapshot image was being written in the background (compaction does not stall the log). */
+  appliedDuringImage: number;
   snapshotsInstalled: number;
   /** ReadIndex rounds sent (concurrent linearizable reads share one). */
   readRounds: number;

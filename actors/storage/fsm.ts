@@ -8,6 +8,7 @@ import { assert, assertNever } from '../../runtime/assert.js';
 import { failpoint } from '../../runtime/failpoints.js';
 import type { Entry } from '../raft/core/types.js';
 import { assertWritable, type StorageEnv } from './env.js';
+import type { Transaction } from 'lmdb';
 import { assertIndexTerm, decodeRecord, encodeRecord } from './records.js';
 import { decodeWriteSet, type StorageOp } from './write-set.js';
 import { journalApplied } from './apply-journal.js';
@@ -22,8 +23,9 @@ export interface AppliedIndex {
   term: number;
 }
 
-export function readApplied(env: StorageEnv): AppliedIndex {
-  const bytes = env.meta.get(KEY_APPLIED);
+/** The FSM's applied index in this thread's read snapshot, or in `txn` (a pinned read transaction). */
+export function readApplied(env: StorageEnv, txn?: Transaction): AppliedIndex {
+  const bytes = txn !== undefined ? env.meta.get(KEY_APPLIED, { transaction: txn }) : env.meta.get(KEY_APPLIED);
   if (bytes === undefined) return { index: 0, term: 0 };
   const applied = decodeRecord<AppliedIndex>(bytes, `meta/${KEY_APPLIED}`);
   assertIndexTerm(applied, 'applied');

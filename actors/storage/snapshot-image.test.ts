@@ -45,7 +45,7 @@ test('snapshot image: streamed to a file, read back pair by pair, from a file or
   env.fsm.putSync('big', Buffer.alloc(1_500_000, 9)); // above the write-set limit; images must still carry it
   const expected = fsmPairs(env);
 
-  const written = writeFsmImage(env, dir, 1, 1);
+  const written = await writeFsmImage(env, dir, 1, 1);
   await written.durable;
   const path = join(imageDir(dir), '1-1.img');
   assert.deepEqual(readdirSync(imageDir(dir)), ['1-1.img'], 'renamed from its temporary name once durable');
@@ -91,6 +91,11 @@ async function runHost(dir: string, writes: number, from: number): Promise<void>
   const done: Promise<number>[] = [];
   for (let i = from; i < from + writes; i++) done.push(host.propose(encodeWriteSet({ ops: [{ t: 'put', key: `s/${i}`, value: Buffer.alloc(200, i) }] })));
   await Promise.all(done);
+  // The image is written in the background after the Ready that crossed compactAt; close() would abandon it.
+  const before = host.stats().compactions;
+  const deadline = Date.now() + 10_000;
+  while (host.stats().compactions === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(host.stats().compactions > before, 'the log was compacted behind a snapshot');
   await host.close();
 }
 
@@ -155,3 +160,35 @@ test('raft host: compaction streams the FSM to one image file; a lost FSM is res
   assert.equal((await openAndClose(dir)).length, 190);
   console.log(`raft host: ${before.length} FSM pairs, image file ${rec.file.file}; restored from the file: ${restored.length} of ${before.length}; after 60 more writes: one image file (${readdirSync(imageDir(dir)).join(', ')})`);
 });
+
+test('raft host: writes keep committing while a compaction writes its image in the background', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir(t);
+  const compactAt = 2_000;
+  const host = await RaftHost.open({ id: 'n1', dataDir: dir, voters: ['n1'], send: () => undefined, log: quiet, tickMs: 10, compactAt });
+  t.after(() => host.close());
+  host.start();
+  // An FSM of ~16 MB (2,000 values of 8 KiB), below the threshold; then 8 writers, one write at a time
+  // each, until it compacts.
+  const value = (i: number) => Buffer.alloc(8192, i % 251);
+  for (let i = 0; i < compactAt - 50; i += 50) {
+    const batch: Promise<number>[] = [];
+    for (let j = i; j < i + 50; j++) batch.push(host.propose(encodeWriteSet({ ops: [{ t: 'put', key: `big/${j}`, value: value(j) }] })));
+    await Promise.all(batch);
+  }
+  assert.equal(host.stats().compactions, 0, 'not compacted yet');
+  let writes = 0;
+  const deadline = Date.now() + 60_000;
+  const writer = async () => {
+    while (host.stats().compactions === 0 && Date.now() < deadline) {
+      const n = writes++;
+      await host.propose(encodeWriteSet({ ops: [{ t: 'put', key: `after/${n}`, value: value(n) }] }));
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, writer));
+  const stats = host.stats();
+  assert.equal(stats.compactions, 1, 'compacted once');
+  // Before, the image was written in one synchronous stretch of the Ready loop: nothing committed meanwhile.
+  assert.ok(stats.appliedDuringImage > 0, `entries applied while the image was written: ${stats.appliedDuringImage}`);
+  console.log(`raft host: compaction of a ${compactAt}-entry log (~16 MB image); ${stats.appliedDuringImage} entries applied while the image was being written, ${writes} writes by 8 writers in all`);
+});
+

@@ -13,6 +13,7 @@ import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { assert } from '../../runtime/assert.js';
 import { decode } from '../../runtime/codec.js';
+import type { Transaction } from 'lmdb';
 import type { StorageEnv } from './env.js';
 import { crc32 } from './crc32.js';
 import { encodeRecord } from './records.js';
@@ -197,18 +198,53 @@ export interface WrittenImage {
 }
 
 /**
- * Writes the FSM, as of this thread's read snapshot, as an image file, synchronously (the caller takes
- * the snapshot between applies, so the FSM equals the image's index), then makes it durable in the
- * background. Only one pair at a time is in memory.
+ * Between slices of a long write, the caller's chance to let other work run: returns a promise to await
+ * (the writer yields, e.g. with setImmediate) or null to go on. Asked often; it decides by the clock.
  */
-export function writeFsmImage(env: StorageEnv, dataDir: string, index: number, term: number): WrittenImage {
-  env.root.resetReadTxn();
+export type Pace = () => Promise<void> | null;
+
+/** The caller gave up on an image mid-write (closing, or a newer snapshot was installed meanwhile). */
+export class ImageWriteAborted extends Error {
+  constructor() {
+    super('snapshot image write abandoned');
+  }
+}
+
+export interface FsmImageOptions {
+  /** The read transaction to write from (pinned by the caller, so the image equals one FSM state). */
+  txn?: Transaction;
+  /** Yield points (see Pace); none: the whole image is written in one synchronous stretch. */
+  pace?: Pace;
+  /** Checked at every yield point: true abandons the write (ImageWriteAborted) and deletes the file. */
+  aborted?: () => boolean;
+}
+
+/** Pairs between two calls of `pace` (a clock read per pair would cost more than the check saves). */
+const PAIRS_PER_PACE_CHECK = 64;
+
+/**
+ * Writes the FSM as an image file: from `opts.txn` when given (the Raft host pins the snapshot of the
+ * applied index it names, and writes while applies go on), else from this thread's current read snapshot
+ * (the caller writes between applies). Only one pair at a time is in memory. With `opts.pace` the write
+ * and its checksum pass yield to the event loop between slices, so the Raft thread keeps ticking,
+ * answering and persisting while a large FSM is written (a 100k-secret image took the thread away for
+ * ~1 s before, and every write of the cluster stalled that long at each compaction).
+ * Resolves once the file is complete; `durable` resolves once it is fsynced under its final name.
+ */
+export async function writeFsmImage(env: StorageEnv, dataDir: string, index: number, term: number, opts: FsmImageOptions = {}): Promise<WrittenImage> {
+  if (opts.txn === undefined) env.root.resetReadTxn();
   const { tmp, path } = imagePaths(dataDir, index, term);
   const w = new FileWriter(tmp);
+  const checkpoint = async (): Promise<void> => {
+    const wait = opts.pace?.();
+    if (wait) await wait;
+    if (opts.aborted?.()) throw new ImageWriteAborted();
+  };
   try {
     w.write(HEAD);
     let items = 0;
-    for (const { key, value } of env.fsm.getRange({})) {
+    const range = env.fsm.getRange(opts.txn !== undefined ? { transaction: opts.txn } : {});
+    for (const { key, value } of range) {
       assert(typeof key === 'string', 'fsm keys are strings');
       const k = Buffer.from(key, 'utf8');
       w.write(strHeader(k.length));
@@ -216,12 +252,14 @@ export function writeFsmImage(env: StorageEnv, dataDir: string, index: number, t
       w.write(binHeader(value.length));
       w.write(value);
       items += 2;
+      if (opts.pace !== undefined && (items / 2) % PAIRS_PER_PACE_CHECK === 0) await checkpoint();
     }
     w.flush();
     const count = Buffer.allocUnsafe(4);
     count.writeUInt32BE(items, 0);
     writeAll(w.fd, count, COUNT_AT);
-    return finish(w.fd, tmp, path, w.written, items / 2);
+    const crc = await crcOfFilePaced(w.fd, w.written, opts.pace !== undefined ? checkpoint : null);
+    return finish(w.fd, tmp, path, w.written, items / 2, crc);
   } catch (err) {
     closeSync(w.fd);
     rmSync(tmp, { force: true });
@@ -250,8 +288,7 @@ function imagePaths(dataDir: string, index: number, term: number): { tmp: string
   return { tmp: `${path}.tmp`, path };
 }
 
-function finish(writeFd: number, tmp: string, path: string, bytes: number, pairs: number): WrittenImage {
-  const crc32 = crcOfFile(writeFd, bytes);
+function finish(writeFd: number, tmp: string, path: string, bytes: number, pairs: number, crc32: number = crcOfFile(writeFd, bytes)): WrittenImage {
   const image = ImageFile.open(tmp);
   assert(image.bytes === bytes, `snapshot image ${tmp}: wrote ${bytes} bytes, the file holds ${image.bytes}`);
   const durable = (async () => {
@@ -298,14 +335,28 @@ export function encodeImageRecord(meta: unknown, file: ImageFileRecord): Buffer 
 
 function crcOfFile(fd: number, bytes: number): number {
   const buf = Buffer.allocUnsafe(Math.min(IO_CHUNK, Math.max(1, bytes)));
-  let crc = 0;
-  for (let at = 0; at < bytes; ) {
-    const n = readSync(fd, buf, 0, Math.min(buf.length, bytes - at), at);
-    assert(n > 0, `short read at ${at} of ${bytes}`);
-    crc = crc32(buf.subarray(0, n), crc);
-    at += n;
+  const state = { at: 0, crc: 0 };
+  while (state.at < bytes) crcNextChunk(fd, buf, bytes, state);
+  return state.crc;
+}
+
+/** crcOfFile with a checkpoint (yield, abort check) after every chunk. */
+async function crcOfFilePaced(fd: number, bytes: number, checkpoint: (() => Promise<void>) | null): Promise<number> {
+  if (checkpoint === null) return crcOfFile(fd, bytes);
+  const buf = Buffer.allocUnsafe(Math.min(IO_CHUNK, Math.max(1, bytes)));
+  const state = { at: 0, crc: 0 };
+  while (state.at < bytes) {
+    crcNextChunk(fd, buf, bytes, state);
+    await checkpoint();
   }
-  return crc;
+  return state.crc;
+}
+
+function crcNextChunk(fd: number, buf: Buffer, bytes: number, state: { at: number; crc: number }): void {
+  const n = readSync(fd, buf, 0, Math.min(buf.length, bytes - state.at), state.at);
+  assert(n > 0, `short read at ${state.at} of ${bytes}`);
+  state.crc = crc32(buf.subarray(0, n), state.crc);
+  state.at += n;
 }
 
 // ---- reading an image pair by pair -------------------------------------------------------------
