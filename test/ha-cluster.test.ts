@@ -7,12 +7,13 @@
 // joining with the wrong unseal shares is refused.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { apiUrl, healthStatus, nodeSpec, startClusterNode, until, unsealWith, type ClusterNodeSpec } from './helpers/cluster.js';
 import { http, tempDir, type ServerProcess } from './helpers/server-process.js';
 
 describe('HA cluster (3 processes, join + retry_join, failover)', { timeout: 90_000 }, () => {
-  const dirs = [tempDir('ha-n1'), tempDir('ha-n2'), tempDir('ha-n3'), tempDir('ha-n4')];
+  const dirs = [tempDir('ha-n1'), tempDir('ha-n2'), tempDir('ha-n3'), tempDir('ha-n4'), tempDir('ha-n5')];
   const specs: ClusterNodeSpec[] = [];
   const procs = new Map<string, ServerProcess>();
   let keys: string[] = [];
@@ -43,6 +44,7 @@ describe('HA cluster (3 processes, join + retry_join, failover)', { timeout: 90_
     specs.push(await nodeSpec('n2', dirs[1]!.path));
     specs.push(await nodeSpec('n3', dirs[2]!.path, `http://127.0.0.1:${specs[0]!.apiPort}`));
     specs.push(await nodeSpec('n4', dirs[3]!.path));
+    specs.push(await nodeSpec('n5', dirs[4]!.path));
     const started = await Promise.all(specs.slice(0, 3).map((s) => startClusterNode(s)));
     started.forEach((p, i) => procs.set(specs[i]!.nodeId, p));
   });
@@ -225,5 +227,43 @@ describe('HA cluster (3 processes, join + retry_join, failover)', { timeout: 90_
     });
     assert.equal(forged.status, 400);
     assert.deepEqual(forged.body.errors, ['invalid answer given']);
+  });
+
+  it('a joiner whose cluster port is taken is told so, and joins once the port is free', async () => {
+    const active = await activeIndex([0, 1, 2]);
+    const spec = specs[4]!;
+    // Someone else holds n5's cluster_addr port (the leader's Raft links to n5 connect to it, and are cut on close).
+    const held = new Set<Socket>();
+    const squatter = createServer((c) => {
+      held.add(c);
+      c.on('error', () => undefined);
+    });
+    const release = () => {
+      for (const c of held) c.destroy();
+      return new Promise<void>((resolve) => squatter.close(() => resolve()));
+    };
+    await new Promise<void>((resolve) => squatter.listen(spec.clusterPort, '127.0.0.1', () => resolve()));
+    let squatting = true;
+    try {
+      const p5 = await startClusterNode(spec);
+      procs.set('n5', p5);
+      const u5 = apiUrl(spec);
+      assert.deepEqual((await http(u5, 'POST', 'sys/storage/raft/join', { body: { leader_api_addr: url(active) } })).body, { joined: true });
+      const refused = await unsealWith(u5, keys.slice(0, 2));
+      assert.equal(refused.status, 500, JSON.stringify(refused.body));
+      assert.deepEqual(refused.body.errors, [`cannot listen on the cluster address 127.0.0.1:${spec.clusterPort}: address already in use`]);
+      await release();
+      squatting = false;
+      // The same shares again, now that the port is free: n5 becomes a standby serving what the cluster holds.
+      const again = await unsealWith(u5, keys.slice(0, 2));
+      assert.equal(again.status, 200, JSON.stringify(again.body) + dump());
+      await until('n5 unsealed', 20_000, async () => (await http(u5, 'GET', 'sys/seal-status')).body.sealed === false);
+      await until('n5 replicated a write', 20_000, async () => {
+        const w = await write(url(active), 'port-free', 'yes');
+        return (w.status === 200 || w.status === 204) && (await read(u5, 'port-free')) === 'yes';
+      });
+    } finally {
+      if (squatting) await release();
+    }
   });
 });

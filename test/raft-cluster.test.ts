@@ -5,7 +5,7 @@
 // survivors' compaction point: compactAt is low). Also: a peer with a certificate from another CA is refused.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from './helpers/cluster.js';
 import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -92,14 +92,6 @@ function startNode(config: RaftActorConfig): NodeProcess {
     env: { ...process.env, RAFT_NODE_CONFIG: JSON.stringify(config), RAFT_NODE_LOG_LEVEL: 'warn' },
   });
   return new NodeProcess(config.id, child);
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

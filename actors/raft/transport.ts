@@ -27,6 +27,7 @@ import { createServer, connect, type TLSSocket, type Server } from 'node:tls';
 import type { PeerCertificate } from 'node:tls';
 import type { Logger } from 'pino';
 import { assert } from '../../runtime/assert.js';
+import { CofferError } from '../../runtime/errors.js';
 import { decode, encode } from '../../runtime/codec.js';
 import { isWellFormedMessage } from './message-shape.js';
 import { raftLimits } from '../../runtime/limits.js';
@@ -125,9 +126,16 @@ export class PeerTransport {
   static async start(opts: TransportOptions): Promise<PeerTransport> {
     const t = new PeerTransport(opts);
     await new Promise<void>((resolve, reject) => {
-      t.server.once('error', reject);
+      // The operator's error (cluster_addr taken, or not an address of this host), named as such, not an
+      // opaque internal error: the unseal or join that started the transport reports it, and may be retried.
+      const refused = (err: NodeJS.ErrnoException) => {
+        const why = err.code === 'EADDRINUSE' ? 'address already in use' : err.code === 'EADDRNOTAVAIL' ? 'address not available on this host' : err.message;
+        void t.close(); // its links and pinger started in the constructor
+        reject(new CofferError('COFFER_ERR_INTERNAL', `cannot listen on the cluster address ${opts.listen.host}:${opts.listen.port}: ${why}`));
+      };
+      t.server.once('error', refused);
       t.server.listen(opts.listen.port, opts.listen.host, () => {
-        t.server.off('error', reject);
+        t.server.off('error', refused);
         resolve();
       });
     });

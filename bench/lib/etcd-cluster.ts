@@ -4,8 +4,8 @@
 // Driven over etcd's JSON gateway (HTTP/1.1, like Coffer's API): POST /v3/kv/put, /v3/kv/range, base64 keys.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../../test/helpers/cluster.js';
 
 /** Debian's etcd-server 3.4.23 (installed by .ci/run); ETCD_BIN overrides. */
 export const ETCD_BIN = process.env.ETCD_BIN ?? '/usr/bin/etcd';
@@ -55,17 +55,6 @@ export interface EtcdCluster {
   restartMember(i: number): Promise<void>;
 }
 
-export async function freeLoopbackPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** etcd's /health answers {"health":"true"} only once the member sees a leader. */
@@ -105,8 +94,8 @@ export async function startEtcdCluster(opts: EtcdClusterOptions): Promise<EtcdCl
   const running: Running[] = [];
   for (let i = 0; i < opts.size; i++) {
     const name = `m${i + 1}`;
-    const clientPort = await freeLoopbackPort();
-    const listenPeerPort = await freeLoopbackPort();
+    const clientPort = await freePort();
+    const listenPeerPort = await freePort();
     const dataDir = join(root, name);
     const peerUrl = opts.peerAdvertise ? opts.peerAdvertise(i, listenPeerPort) : `http://127.0.0.1:${listenPeerPort}`;
     members.push({ name, clientUrl: `http://127.0.0.1:${clientPort}`, peerUrl, listenPeerPort, pid: 0, dataDir, logFile: join(root, `${name}.log`) });

@@ -8,7 +8,8 @@
 // Verified on etcd 3.4.23: each proxy sees two stream connections per other member carrying X-Server-From;
 // the only unattributed requests are `GET /raft/probing` (health probes, no Raft messages), which a
 // partition of i still cuts on i's own proxy but not on the way out of i.
-import { startEtcdCluster, freeLoopbackPort, etcdPost, type EtcdCluster, type EtcdMember } from '../../bench/lib/etcd-cluster.js';
+import { startEtcdCluster, etcdPost, type EtcdCluster, type EtcdMember } from '../../bench/lib/etcd-cluster.js';
+import { freePort } from '../helpers/cluster.js';
 import { NemesisProxy } from './proxy.js';
 
 export interface ProxiedEtcd {
@@ -60,7 +61,7 @@ export async function startProxiedEtcd(opts: ProxiedEtcdOptions): Promise<Proxie
 async function startOnce(opts: ProxiedEtcdOptions): Promise<ProxiedEtcd> {
   const size = opts.size ?? 3;
   const proxyPorts: number[] = [];
-  for (let i = 0; i < size; i++) proxyPorts.push(await freeLoopbackPort());
+  for (let i = 0; i < size; i++) proxyPorts.push(await freePort());
   const proxies: NemesisProxy[] = [];
   const listening: Promise<number>[] = [];
   let cluster: EtcdCluster;

@@ -1,16 +1,56 @@
 // Helpers for HA tests: Coffer server processes forming a Raft cluster on 127.0.0.1 (fixed free ports,
 // because api_addr and cluster_addr must be known before the process starts).
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { http, spawnCoffer, type ServerProcess } from './server-process.js';
 
+/**
+ * A loopback port that was free a moment ago, for a server started later (a node's api and cluster
+ * ports go into its config before it starts). Picked below the kernel's ephemeral range: a port from
+ * listen(0) comes from that range, and between the pick and the node's bind any outgoing connection
+ * of any process may take it as its local port (it happened: a node's cluster listener failed with
+ * EADDRINUSE and the cluster bring-up timed out). Below the range only servers that pick explicitly
+ * can collide; the start is random since test files run side by side, and a process never hands out a
+ * port twice.
+ */
 export async function freePort(): Promise<number> {
+  const [lo, hi] = explicitPortRange();
+  for (let tries = 0; tries < 500 && hi > lo; tries++) {
+    const port = lo + Math.floor(Math.random() * (hi - lo));
+    if (handedOut.has(port)) continue;
+    const bound = await listenOn(port).catch(() => null);
+    if (bound === null) continue;
+    handedOut.add(port);
+    return bound;
+  }
+  return listenOn(0); // no room below the ephemeral range on this machine
+}
+
+const handedOut = new Set<number>();
+
+/** Ports outside the ephemeral range: [10000, its first port - 1000), capped at 20000 ports. */
+function explicitPortRange(): [number, number] {
+  let first = 32768;
+  try {
+    first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || first;
+  } catch {
+    // not Linux: the usual default
+  }
+  const hi = first - 1000;
+  return [Math.max(10_000, hi - 20_000), hi];
+}
+
+/** Binds 127.0.0.1:port (0: any), closes, and returns the port. */
+async function listenOn(port: number): Promise<number> {
   const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()));
-  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(port, '127.0.0.1', () => resolve());
+  });
+  const bound = (srv.address() as { port: number }).port;
   await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
+  return bound;
 }
 
 export interface ClusterNodeSpec {
