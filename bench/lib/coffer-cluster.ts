@@ -10,12 +10,23 @@ export interface CofferCluster {
   /** API URLs; urls[0] is the active node. */
   urls: string[];
   pids: number[];
+  /** Each node's directory (its data/ holds the LMDB file and the raft-snapshot/ images). */
+  nodeDirs: string[];
   rootToken: string;
   unsealKeys: string[];
   stop(): Promise<void>;
 }
 
-export async function startCofferCluster(opts: { size?: number; onProgress?: (line: string) => void; /** node's own arguments for every node (e.g. --cpu-prof) */ nodeArgs?: string[] } = {}): Promise<CofferCluster> {
+export interface CofferClusterOptions {
+  size?: number;
+  onProgress?: (line: string) => void;
+  /** node's own arguments for every node (e.g. --cpu-prof) */
+  nodeArgs?: string[];
+  /** Extra lines in every node's `storage "raft"` block (e.g. `snapshot_threshold = 5000`). */
+  storageExtra?: string;
+}
+
+export async function startCofferCluster(opts: CofferClusterOptions = {}): Promise<CofferCluster> {
   const size = opts.size ?? 3;
   const progress = opts.onProgress ?? (() => {});
   const dirs = Array.from({ length: size }, (_, i) => tempDir(`bench-n${i + 1}`));
@@ -32,7 +43,12 @@ export async function startCofferCluster(opts: { size?: number; onProgress?: (li
   };
   try {
     const specs: ClusterNodeSpec[] = [];
-    for (let i = 0; i < size; i++) specs.push({ ...(await nodeSpec(`n${i + 1}`, dirs[i]!.path)), ...(opts.nodeArgs ? { nodeArgs: opts.nodeArgs } : {}) });
+    for (let i = 0; i < size; i++) {
+      const spec: ClusterNodeSpec = { ...(await nodeSpec(`n${i + 1}`, dirs[i]!.path)) };
+      if (opts.nodeArgs) spec.nodeArgs = opts.nodeArgs;
+      if (opts.storageExtra) spec.storageExtra = opts.storageExtra;
+      specs.push(spec);
+    }
     // One at a time: three cold starts side by side can miss the 20 s start timeout on a busy 2-core box.
     for (const spec of specs) procs.push(await startClusterNode(spec));
     const urls = specs.map(apiUrl);
@@ -55,7 +71,7 @@ export async function startCofferCluster(opts: { size?: number; onProgress?: (li
       return true;
     });
     progress('coffer: cluster ready');
-    return { urls, pids: procs.map((p) => p.child.pid as number), rootToken: root, unsealKeys: keys, stop };
+    return { urls, pids: procs.map((p) => p.child.pid as number), nodeDirs: specs.map((sp) => sp.dir), rootToken: root, unsealKeys: keys, stop };
   } catch (err) {
     await stop();
     throw err;
