@@ -92,6 +92,10 @@ describe('CRASH-POINTS (InstallSnapshot): a follower dies mid-install and recove
     }
     // The cluster as a whole lost nothing either (read through the active node).
     assert.deepEqual((await lostWrites(url(0), root, acked)).slice(0, 5), []);
+    // The leader compacted past n3 in every round, as its metrics say.
+    const metrics = await fetch(`${url(0)}/v1/sys/metrics?format=prometheus`, { headers: { 'X-Vault-Token': root } }).then((r) => r.text());
+    const compactions = Number(/^coffer_raft_compactions_total (\d+)$/m.exec(metrics)?.[1] ?? -1);
+    assert.ok(compactions >= POINTS.length, `coffer_raft_compactions_total on the leader: ${compactions}`);
     console.log(`CRASH-POINTS (install): ${POINTS.length} of ${POINTS.length} points exercised; acked writes lost: 0 of ${acked.size}`);
   });
 });

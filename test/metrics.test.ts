@@ -80,6 +80,12 @@ describe('sys/metrics and sys/in-flight-req', () => {
     assert.ok(applied !== null && applied > 0 && applied <= commit);
     assert.equal(sample(text, 'coffer_raft_apply_lag'), commit - applied);
     assert.equal(sample(text, 'coffer_raft_is_leader'), 1);
+    // Every write so far was made durable by a log flush (several entries may share one: group commit).
+    const flushes = sample(text, 'coffer_raft_log_flushes_total');
+    const persisted = sample(text, 'coffer_raft_entries_persisted_total');
+    assert.ok(flushes !== null && flushes > 0, 'log flushes');
+    assert.ok(persisted !== null && persisted > 0 && persisted <= commit, `entries persisted ${persisted}, commit ${commit}`);
+    for (const name of ['coffer_raft_compactions_total', 'coffer_raft_applied_during_snapshot_total', 'coffer_raft_snapshots_installed_total']) assert.equal(sample(text, name), 0, name); // a fresh dev node
     assert.equal(sample(text, 'coffer_node_served_by', { role: 'active' }), 1);
     for (const actor of ['core', 'raft', 'handler-0']) {
       assert.equal(sample(text, 'coffer_actor_up', { actor }), 1, actor);

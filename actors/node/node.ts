@@ -174,7 +174,7 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
     ha: () => ha.counters as unknown as Record<string, number>,
     raft: async () => {
       const s = (await raft.ask({ t: 'cluster-status' }, 2_000)) as ClusterStatus;
-      return { commit: s.commit, applied: s.applied, term: s.term, role: s.role, silentRedials: s.silentRedials };
+      return { commit: s.commit, applied: s.applied, term: s.term, role: s.role, silentRedials: s.silentRedials, ...(s.host ? { host: s.host } : {}) };
     },
     frontView: () => (handlers[next++ % handlers.length] as unknown as ActorRef<FrontViewMessage, FrontView>).ask({ t: 'front-view' }, 5_000),
     role: async () => {

@@ -66,6 +66,8 @@ export interface RaftIndexes {
   term: number;
   role: string | null;
   silentRedials: number;
+  /** RaftHost counters (ClusterStatus.host); absent before the Raft group started. */
+  host?: { flushes: number; entriesPersisted: number; compactions: number; appliedDuringImage: number; snapshotsInstalled: number };
 }
 
 export interface RuntimeSources {
@@ -181,6 +183,16 @@ export class Metrics {
       const r = await raft();
       return r === null ? [] : [{ value: r.silentRedials }];
     });
+    const hostCounter = (name: string, help: string, pick: (h: NonNullable<RaftIndexes['host']>) => number) =>
+      scrapeMetric(this.registry, name, help, 'counter', async () => {
+        const r = await raft();
+        return r?.host === undefined ? [] : [{ value: pick(r.host) }];
+      });
+    hostCounter('coffer_raft_log_flushes_total', 'Synced writes of this node\'s Raft log (entries, term, vote); entries_persisted / flushes is the group commit.', (h) => h.flushes);
+    hostCounter('coffer_raft_entries_persisted_total', 'Raft log entries this node made durable.', (h) => h.entriesPersisted);
+    hostCounter('coffer_raft_compactions_total', 'Times this node snapshotted its FSM and dropped the log behind the snapshot.', (h) => h.compactions);
+    hostCounter('coffer_raft_applied_during_snapshot_total', 'Entries this node applied while a snapshot image was being written (compaction runs beside the log, not in its way).', (h) => h.appliedDuringImage);
+    hostCounter('coffer_raft_snapshots_installed_total', 'Snapshots this node installed from the leader (InstallSnapshot) or by a restore.', (h) => h.snapshotsInstalled);
     scrapeMetric(this.registry, 'coffer_raft_is_leader', '1 when this node is the Raft leader.', 'gauge', async () => {
       const r = await raft();
       return r === null ? [] : [{ value: r.role === 'leader' ? 1 : 0 }];

@@ -111,6 +111,8 @@ export interface ClusterStatus {
   transportUp: boolean;
   /** Outbound peer connections dropped and redialled because the peer stopped answering pings on them. */
   silentRedials: number;
+  /** The host's counters (log flushes, compactions, snapshot installs); absent before the group started. */
+  host?: Pick<RaftHostStats, 'flushes' | 'entriesPersisted' | 'compactions' | 'appliedDuringImage' | 'snapshotsInstalled'>;
 }
 
 export type RaftReply = RaftReplies[keyof RaftReplies];
