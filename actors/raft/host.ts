@@ -18,7 +18,6 @@
 // the flush. A lone voter's commit rides in the same transaction as its entries.
 // Any storage or core failure is fail-stop: every pending proposal is rejected and the host stops.
 import { createHash, type Hash } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import { assert } from '../../runtime/assert.js';
@@ -918,10 +917,11 @@ export class RaftHost {
   private async recordImage(done: { meta: SnapshotMeta; written: WrittenImage; generation: number }): Promise<void> {
     const { meta, written } = done;
     if (done.generation !== this.snapshotGeneration || meta.index <= this.snapshotIndex) {
-      // A snapshot installed meanwhile replaced the FSM and the log: this image describes neither.
+      // A snapshot installed meanwhile replaced the FSM and the log: this image describes neither. Its file
+      // goes with the next saved image or at the next start (removeOtherImages), never by name here: an
+      // installed image of the same index and term would have the same name.
       await written.durable.catch(() => undefined);
       written.image.close();
-      rmSync(written.image.path, { force: true });
       return;
     }
     this.node.compact({ meta, data: written.image });
