@@ -79,6 +79,8 @@ export interface RaftHostOptions {
   electionTicks?: number;
   heartbeatTicks?: number;
   compactAt?: number;
+  /** Work per slice of a background snapshot image (default raftLimits.imageSliceMs). */
+  imageSliceMs?: number;
   seed?: number;
   snapshotChunkBytes?: number;
   /** Tests: keep a SHA-256 chain over every entry applied since open (index, term, payload). */
@@ -126,6 +128,7 @@ export class RaftHost {
   private imageWrite: Promise<void> | null = null;
   /** An image written and waiting for the Ready loop to become the snapshot (finishCompaction). */
   private imageDone: { meta: SnapshotMeta; written: WrittenImage; generation: number } | null = null;
+  private warnedDeferredImage = false;
   /** The Ready loop recording a written image (finishCompaction). */
   private finishing: Promise<void> | null = null;
   /** Bumped by every snapshot install (and so restore): an image begun before it is stale. */
@@ -882,15 +885,17 @@ export class RaftHost {
     const txn = this.env.root.useReadTransaction();
     const pinned = readApplied(this.env, txn);
     if (pinned.index !== meta.index) {
+      // Not expected (every apply commits on this thread); retried after the next Ready, logged once.
       txn.done();
-      this.opts.log.warn({ pinned: pinned.index, applied: meta.index }, 'raft: snapshot deferred, the read snapshot is not at the applied index');
+      if (!this.warnedDeferredImage) this.opts.log.warn({ pinned: pinned.index, applied: meta.index }, 'raft: snapshot deferred, the read snapshot is not at the applied index');
+      this.warnedDeferredImage = true;
       return;
     }
     const generation = this.snapshotGeneration;
     const aborted = () => this.closed || this.failure !== null || this.snapshotGeneration !== generation;
     this.imageWrite = (async () => {
       try {
-        const written = await writeFsmImage(this.env, this.opts.dataDir, meta.index, meta.term, { txn, ...(paced ? { pace: slicePace(raftLimits.imageSliceMs) } : {}), aborted });
+        const written = await writeFsmImage(this.env, this.opts.dataDir, meta.index, meta.term, { txn, ...(paced ? { pace: slicePace(this.opts.imageSliceMs ?? raftLimits.imageSliceMs) } : {}), aborted });
         this.imageDone = { meta, written, generation };
         this.kick();
       } catch (err) {

@@ -164,7 +164,8 @@ test('raft host: compaction streams the FSM to one image file; a lost FSM is res
 test('raft host: writes keep committing while a compaction writes its image in the background', { timeout: 120_000 }, async (t) => {
   const dir = tempDir(t);
   const compactAt = 2_000;
-  const host = await RaftHost.open({ id: 'n1', dataDir: dir, voters: ['n1'], send: () => undefined, log: quiet, tickMs: 10, compactAt });
+  // Short slices: many yields however fast this machine writes the image (the default is sized for the file's growth).
+  const host = await RaftHost.open({ id: 'n1', dataDir: dir, voters: ['n1'], send: () => undefined, log: quiet, tickMs: 10, compactAt, imageSliceMs: 2 });
   t.after(() => host.close());
   host.start();
   // An FSM of ~16 MB (2,000 values of 8 KiB), below the threshold; then 8 writers, one write at a time
