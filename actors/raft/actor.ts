@@ -18,7 +18,7 @@ import { LogStore } from '../storage/log-store.js';
 import { openStorageEnv } from '../storage/env.js';
 import type { ConfState } from './core/types.js';
 import { KEY_BOOT, RaftHost, type BootMarker, type PeerMap } from './host.js';
-import type { ClusterStatus, ProposeManyResult, RaftActorConfig, RaftHostStats, RaftReplies, RaftReply, RaftRequest } from './protocol.js';
+import type { ClusterStatus, ProposeManyResult, RaftActorConfig, RaftReplies, RaftReply, RaftRequest } from './protocol.js';
 import { PeerTransport, type PeerAddress, type TransportTls } from './transport.js';
 import { buildRestoreImage } from '../storage/snapshot-restore.js';
 import { RaftSharedState } from '../cluster/consistency.js';
@@ -175,12 +175,8 @@ function clusterStatus(): ClusterStatus {
     peers: host.peerMap(),
     transportUp: transport !== null,
     silentRedials: silentRedials(),
-    host: hostCounters(host.stats()),
+    host: host.stats(),
   };
-}
-
-function hostCounters(st: RaftHostStats): NonNullable<ClusterStatus['host']> {
-  return { flushes: st.flushes, entriesPersisted: st.entriesPersisted, compactions: st.compactions, appliedDuringImage: st.appliedDuringImage, snapshotsInstalled: st.snapshotsInstalled };
 }
 
 /**

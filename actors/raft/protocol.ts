@@ -112,7 +112,7 @@ export interface ClusterStatus {
   /** Outbound peer connections dropped and redialled because the peer stopped answering pings on them. */
   silentRedials: number;
   /** The host's counters (log flushes, compactions, snapshot installs); absent before the group started. */
-  host?: Pick<RaftHostStats, 'flushes' | 'entriesPersisted' | 'compactions' | 'appliedDuringImage' | 'snapshotsInstalled'>;
+  host?: RaftHostStats;
 }
 
 export type RaftReply = RaftReplies[keyof RaftReplies];

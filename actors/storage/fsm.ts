@@ -7,8 +7,8 @@
 import { assert, assertNever } from '../../runtime/assert.js';
 import { failpoint } from '../../runtime/failpoints.js';
 import type { Entry } from '../raft/core/types.js';
-import { assertWritable, type StorageEnv } from './env.js';
 import type { Transaction } from 'lmdb';
+import { assertWritable, type StorageEnv } from './env.js';
 import { assertIndexTerm, decodeRecord, encodeRecord } from './records.js';
 import { decodeWriteSet, type StorageOp } from './write-set.js';
 import { journalApplied } from './apply-journal.js';
