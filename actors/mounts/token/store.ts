@@ -40,16 +40,19 @@ export function isExpired(entry: TokenEntry, nowMs: number): boolean {
   return !entryIsLive(entry, nowMs);
 }
 
-function readEntry(physical: PhysicalReader, crypto: ValueCrypto, key: string): TokenEntry | undefined {
+/** Reads and decodes one stored token entry; the handler passes one that remembers decoded entries. */
+export type TokenEntryReader = (physical: PhysicalReader, crypto: ValueCrypto, key: string) => TokenEntry | undefined;
+
+export const readTokenEntry: TokenEntryReader = (physical, crypto, key) => {
   const blob = physical.get(key);
   return blob === undefined ? undefined : (JSON.parse(crypto.decrypt(key, blob).toString('utf8')) as TokenEntry);
-}
+};
 
 /**
  * A token is valid when its entry exists and is live, and so is every ancestor up to its orphan root:
  * a child dies with its parent (revoked, expired or used up) even before anything deletes it.
  */
-export function resolveToken(physical: PhysicalReader, crypto: ValueCrypto, salt: string, token: string, nowMs: number): ResolvedToken | null {
+export function resolveToken(physical: PhysicalReader, crypto: ValueCrypto, salt: string, token: string, nowMs: number, readEntry: TokenEntryReader = readTokenEntry): ResolvedToken | null {
   const key = tokenIdKey(salt, token);
   const entry = readEntry(physical, crypto, key);
   if (!entry || !entryIsLive(entry, nowMs)) return null;
