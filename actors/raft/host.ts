@@ -81,6 +81,12 @@ export interface RaftHostOptions {
   compactAt?: number;
   /** Work per slice of a background snapshot image (default raftLimits.imageSliceMs). */
   imageSliceMs?: number;
+  /**
+   * Tests: called between slices of a background image instead of the slice pacing; a promise holds the
+   * image mid-write (with its read transaction pinned) until it settles. Lets a test land an
+   * InstallSnapshot, a restore or a close in the middle of an image.
+   */
+  imagePace?: () => Promise<void> | null;
   seed?: number;
   snapshotChunkBytes?: number;
   /** Tests: keep a SHA-256 chain over every entry applied since open (index, term, payload). */
@@ -895,7 +901,7 @@ export class RaftHost {
     const aborted = () => this.closed || this.failure !== null || this.snapshotGeneration !== generation;
     this.imageWrite = (async () => {
       try {
-        const written = await writeFsmImage(this.env, this.opts.dataDir, meta.index, meta.term, { txn, ...(paced ? { pace: slicePace(this.opts.imageSliceMs ?? raftLimits.imageSliceMs) } : {}), aborted });
+        const written = await writeFsmImage(this.env, this.opts.dataDir, meta.index, meta.term, { txn, ...(paced ? { pace: this.opts.imagePace ?? slicePace(this.opts.imageSliceMs ?? raftLimits.imageSliceMs) } : {}), aborted });
         this.imageDone = { meta, written, generation };
         this.kick();
       } catch (err) {
