@@ -1,4 +1,5 @@
-// npm run soak -- --minutes N      bounded loops of the fault tests and simulator seeds until the time is up
+// npm run soak -- --minutes N      bounded loops of the fault tests (crashes, kills, partitions) and simulator
+//                                  seeds until the time is up
 // npm run soak -- --mutations      for each mutation switch (runtime/mutations.ts), run the tests it must
 //                                  break with COFFER_MUTATIONS set; exit 1 if a mutation left them all green
 // Runs the compiled tests in dist/ (npm run soak builds first), one child process at a time, each with a
@@ -79,6 +80,11 @@ const STEPS = [
   { name: 'CRASH-POINTS (all points)', run: (seed) => runNode(test('crash-points.test.js'), { COFFER_FAULT_SEED: String(seed), COFFER_CRASH_POINTS: 'all' }, 15 * 60_000) },
   { name: 'DUR-KILL 3-node (15 kills)', run: (seed) => runNode(test('dur-kill-cluster.test.js'), { COFFER_FAULT_SEED: String(seed), COFFER_DUR_KILLS: '15' }, 15 * 60_000) },
   { name: 'DUR-KILL 1-node', run: () => runNode(test('durability.test.js'), {}, 5 * 60_000) },
+  // The network nemesis: partitions (symmetric and one-way), delay, drop, SIGSTOP and kills through the
+  // per-link proxies, every fault of the catalogue in a seeded order, each history checked.
+  { name: 'LIN-KV-ACTIVE (every fault)', run: (seed) => runNode(test('lin-kv-active.test.js'), { COFFER_LIN_SEED: String(seed) }, 15 * 60_000) },
+  { name: 'STANDBY-READS', run: () => runNode(test('standby-reads.test.js'), {}, 10 * 60_000) },
+  { name: 'FOLLOWER-READINDEX', run: () => runNode(test('follower-readindex.test.js'), {}, 10 * 60_000) },
   { name: 'FSYNC-AUDIT', run: () => runNode(test('fsync-audit.test.js'), {}, 5 * 60_000) },
   {
     name: 'simulator 500 seeds x 1000 steps',
