@@ -29,7 +29,11 @@ function runNode(nodeArgs, env, limitMs) {
     const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      const figures = out.split('\n').filter((l) => /^#\s/.test(l) && !/^# (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) /.test(l));
+      // A test's figures: its diagnostics (`# ...`) and the lines it prints in the table's form (`... N of M`).
+      const figures = out
+        .split('\n')
+        .filter((l) => (/^#\s/.test(l) || /\b\d[\d,]* of \d[\d,]*\b/.test(l)) && !/^# (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) /.test(l) && !/^\s*(✔|✖|ok |not ok )/.test(l))
+        .map((l) => (l.startsWith('#') ? l : `# ${l.trim()}`));
       resolve({ ok: code === 0, code: code ?? signal, ms: Date.now() - started, figures, tail: out.slice(-1500) });
     });
   });
