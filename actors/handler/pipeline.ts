@@ -21,7 +21,7 @@ import type { Policy } from '../mounts/policy/types.js';
 import { backendFactories } from '../mounts/registry.js';
 import { policyKey, type StoredPolicy } from '../mounts/sys/policy-store.js';
 import { parseWrapTtl, WRAPPING_TOKEN_PATHS } from '../mounts/sys/wrapping.js';
-import { consumeUse, resolveToken, type TokenEntryReader } from '../mounts/token/store.js';
+import { consumeUse, decodeTokenEntry, resolveToken, type TokenEntryReader } from '../mounts/token/store.js';
 import type { TokenEntry } from '../core/tokens.js';
 import { forwardBeforeRunning, forwardIfRefusedOnStandby, forwardIfWrites } from '../cluster/forwarding-policy.js';
 import { AuditBroker, type AuditTrail } from '../audit/broker.js';
@@ -68,8 +68,8 @@ export class Pipeline {
    * request, ~10% of the handler thread. Frozen, because every request holding that token shares them.
    */
   private readonly tokenEntries = new BlobCache<TokenEntry>(TOKEN_ENTRIES_CACHED);
-  private readonly readTokenEntry: TokenEntryReader = (physical, crypto, key) =>
-    this.tokenEntries.get(physical, key, (blob) => deepFreeze(JSON.parse(crypto.decrypt(key, blob).toString('utf8')) as TokenEntry));
+  private readonly cachedTokenEntry: TokenEntryReader = (physical, crypto, key) =>
+    this.tokenEntries.get(physical, key, (blob) => deepFreeze(decodeTokenEntry(crypto, key, blob)));
   private readonly compiled = new Map<string, CompiledBackend>();
   private readonly acls = new Map<string, Acl>();
   private wrappingPolicy: Promise<Policy> | null = null;
@@ -231,7 +231,7 @@ export class Pipeline {
     if (!token) return null;
     const salt = this.salt.get(this.deps.physical, TOKEN_SALT_KEY, (blob) => barrier.decrypt(TOKEN_SALT_KEY, blob).toString('utf8'));
     if (salt === undefined) return null;
-    const resolved = resolveToken(this.deps.physical, barrier, salt, token, nowMs, this.readTokenEntry);
+    const resolved = resolveToken(this.deps.physical, barrier, salt, token, nowMs, this.cachedTokenEntry);
     // Vault's CheckToken: a token with bound CIDRs (login tokens, token_bound_cidrs) is only valid from
     // those addresses; without a known client address it is refused (fail closed).
     const bound = (resolved?.entry as { bound_cidrs?: string[] } | undefined)?.bound_cidrs;

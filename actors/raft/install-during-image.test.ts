@@ -15,28 +15,16 @@ import type { RaftMessage } from './core/types.js';
 import { RaftHost } from './host.js';
 import { imageDir } from '../storage/snapshot-image.js';
 import { decodeRecord } from '../storage/records.js';
-import { openStorageEnv, type StorageEnv } from '../storage/env.js';
-import { tempDir } from '../storage/test-util.js';
+import { openStorageEnv } from '../storage/env.js';
+import { fsmPairs, tempDir } from '../storage/test-util.js';
+import { until as untilProbe } from '../../test/helpers/cluster.js';
 import { encodeWriteSet } from '../storage/write-set.js';
 
 const quiet = pino({ level: 'silent' });
 const IDS = ['n1', 'n2', 'n3'];
 const COMPACT_AT = 100;
 
-function fsmPairs(env: StorageEnv): string[] {
-  env.root.resetReadTxn();
-  const out: string[] = [];
-  for (const { key, value } of env.fsm.getRange({})) out.push(`${key}=${Buffer.from(value).toString('hex')}`);
-  return out;
-}
-
-async function until(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (what: string, cond: () => boolean) => untilProbe(what, 20_000, async () => cond(), 10);
 
 test('raft host: an InstallSnapshot that arrives while a background image is written replaces it', { timeout: 120_000 }, async (t) => {
   const dirs = new Map(IDS.map((id) => [id, tempDir(t, `coffer-install-image-${id}-`)]));

@@ -15,15 +15,8 @@ import { Fsm, KEY_APPLIED } from './fsm.js';
 import { decodeRecord, encodeRecord } from './records.js';
 import { crc32 } from './crc32.js';
 import { forEachImagePair, ImageFile, imageDir, writeFsmImage } from './snapshot-image.js';
-import { normal, tempDir } from './test-util.js';
+import { fsmPairs, normal, tempDir } from './test-util.js';
 import { encodeWriteSet } from './write-set.js';
-
-function fsmPairs(env: StorageEnv): [string, string][] {
-  env.root.resetReadTxn();
-  const out: [string, string][] = [];
-  for (const { key, value } of env.fsm.getRange({})) out.push([key, Buffer.from(value).toString('base64')]);
-  return out;
-}
 
 function imagePairs(image: Uint8Array): [string, string][] {
   const out: [string, string][] = [];

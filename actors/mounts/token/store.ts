@@ -43,9 +43,13 @@ export function isExpired(entry: TokenEntry, nowMs: number): boolean {
 /** Reads and decodes one stored token entry; the handler passes one that remembers decoded entries. */
 export type TokenEntryReader = (physical: PhysicalReader, crypto: ValueCrypto, key: string) => TokenEntry | undefined;
 
+export function decodeTokenEntry(crypto: ValueCrypto, key: string, blob: Uint8Array): TokenEntry {
+  return JSON.parse(crypto.decrypt(key, blob).toString('utf8')) as TokenEntry;
+}
+
 export const readTokenEntry: TokenEntryReader = (physical, crypto, key) => {
   const blob = physical.get(key);
-  return blob === undefined ? undefined : (JSON.parse(crypto.decrypt(key, blob).toString('utf8')) as TokenEntry);
+  return blob === undefined ? undefined : decodeTokenEntry(crypto, key, blob);
 };
 
 /**
