@@ -99,6 +99,26 @@ describe('sys/metrics and sys/in-flight-req', () => {
     assert.notEqual(sample(text, 'coffer_nodejs_eventloop_lag_seconds'), null);
   });
 
+  it('a lone voter applies each write in the transaction that makes it durable', async () => {
+    const ownFlush = 'coffer_raft_applied_with_own_flush_total';
+    const persisted = 'coffer_raft_entries_persisted_total';
+    const b = await prometheus();
+    const [ownBefore, persistedBefore] = [sample(b, ownFlush), sample(b, persisted)];
+    assert.ok(ownBefore !== null && persistedBefore !== null, `${ownFlush} and ${persisted} are exported`);
+    // One at a time (a Ready per write), then 32 at once (several writes per Ready).
+    for (let i = 0; i < 5; i++) assert.equal((await call('POST', `secret/data/own-${i}`, { data: { i } })).status, 200);
+    const statuses = await Promise.all(Array.from({ length: 32 }, (_, i) => call('POST', `secret/data/own-c${i}`, { data: { i } }).then((r) => r.status)));
+    assert.deepEqual(new Set(statuses), new Set([200]));
+    const a = await prometheus();
+    const grew = (sample(a, persisted) as number) - persistedBefore;
+    assert.ok(grew >= 37, `entries persisted grew by ${grew}`);
+    // No configuration change meanwhile, so every entry made durable was applied in that same transaction.
+    assert.equal((sample(a, ownFlush) as number) - ownBefore, grew);
+    assert.equal(sample(a, 'coffer_raft_applied_index'), sample(a, 'coffer_raft_commit_index'));
+    for (const i of [0, 4]) assert.equal(JSON.parse((await call('GET', `secret/data/own-${i}`)).text).data.data.i, i);
+    assert.equal(JSON.parse((await call('GET', 'secret/data/own-c31')).text).data.data.i, 31);
+  });
+
   it('JSON format (no ?format) in the shape of Vault\'s in-memory sink', async () => {
     const r = await call('GET', 'sys/metrics');
     assert.equal(r.status, 200);

@@ -116,6 +116,8 @@ export class RaftHost {
   private role: string = 'follower';
   /** Highest log index known flushed here. */
   private durableIndex: number;
+  /** Highest index afterApply has processed (entries applied with their own flush come back as committed). */
+  private afterAppliedThrough = 0;
   /** Core's hard state as of the last Ready (term and vote always written; the commit maybe not). */
   private lastHard: HardState;
   /** Highest commit index handed to LogStore.append (see hardStateToWrite). */
@@ -176,6 +178,7 @@ export class RaftHost {
     proposalsLost: 0,
     compactions: 0,
     appliedDuringImage: 0,
+    appliedWithOwnFlush: 0,
     snapshotsInstalled: 0,
   };
 
@@ -670,20 +673,24 @@ export class RaftHost {
     let k = 0;
     while (k < rd.committed.length && rd.committed[k]!.index <= this.durableIndex) k++;
     let persisted: Promise<void> | null = null;
-    if (k > 0 && mustFlush && this.background.size === 0) {
+    const early = this.committedByOwnFlush(rd, k);
+    if ((k > 0 || early) && mustFlush && this.background.size === 0) {
       // Under load a Ready carries new entries and entries committed earlier. Every LMDB commit here costs
       // a sync, so both go in ONE synchronous transaction (durable when it returns; the apply is visible at
       // its commit, as with Fsm.apply). Messages already handed to the transport leave first.
+      // A lone voter also applies the new entries themselves in that transaction (`early`): they are
+      // committed the moment they are durable, and here they become durable and applied atomically.
       this.opts.flushSends?.();
-      const head = rd.committed.slice(0, k);
-      this.opts.shared?.publishApplying(head[k - 1]!.index); // X-Vault-Index stamps (docs/ha-standby-reads.md)
-      const prepared = this.fsm.prepare(head);
+      const toApply = early ? [...rd.committed.slice(0, k), ...rd.entries] : rd.committed.slice(0, k);
+      this.opts.shared?.publishApplying(toApply[toApply.length - 1]!.index); // X-Vault-Index stamps (docs/ha-standby-reads.md)
+      const prepared = this.fsm.prepare(toApply);
       this.logStore.appendSync(rd.entries, toWrite, () => {
         if (prepared !== null) this.fsm.write(prepared);
       });
       if (prepared !== null) this.fsm.committed(prepared);
       this.countFlush(rd.entries);
-      this.afterApply(head);
+      if (early) this.counters.appliedWithOwnFlush += rd.entries.length;
+      this.afterApply(toApply);
     } else {
       if (rd.entries.length > 0 || toWrite !== null) persisted = this.logStore.append(rd.entries, toWrite);
       if (k > 0) this.apply(rd.committed.slice(0, k));
@@ -734,6 +741,28 @@ export class RaftHost {
     return hs.commit > Math.max(this.commitWritten, appliedThrough) ? hs : null;
   }
 
+  /**
+   * Whether this Ready's new entries may be applied in the transaction that makes them durable: only on a
+   * lone voter leading in its term (the rule hardStateToWrite uses: its entries are committed once flushed
+   * here), with no configuration change among them (a change is committed under the configuration it
+   * replaces; keep that on the ordinary path), every committed entry of the Ready durable, and no gap
+   * between what the FSM holds after this Ready's committed entries and the first new entry. The core
+   * learns of the commit at advance() and hands the entries again as committed; the FSM skips them (index
+   * <= applied) and afterApply does too. Saves a single node's second LMDB commit (two device flushes) and
+   * a Ready cycle per write.
+   */
+  private committedByOwnFlush(rd: Ready, durableCommitted: number): boolean {
+    const first = rd.entries[0];
+    const last = rd.entries[rd.entries.length - 1];
+    if (first === undefined || last === undefined || rd.snapshot !== null || this.role !== 'leader') return false;
+    if (durableCommitted !== rd.committed.length || last.term !== this.lastHard.term) return false;
+    const conf = this.node.status().conf;
+    if (conf.voters.length !== 1 || conf.voters[0] !== this.opts.id) return false;
+    if (rd.entries.some((e) => e.payload.t === 'conf' || e.term !== last.term)) return false;
+    const appliedBefore = Math.max(this.fsm.applied().index, rd.committed[rd.committed.length - 1]?.index ?? 0);
+    return appliedBefore === first.index - 1;
+  }
+
   private apply(entries: Entry[]): void {
     const last = entries[entries.length - 1];
     if (last !== undefined) this.opts.shared?.publishApplying(last.index); // X-Vault-Index stamps (docs/ha-standby-reads.md)
@@ -742,7 +771,11 @@ export class RaftHost {
   }
 
   /** Everything that follows an FSM apply: waiters, configuration, peer map, digest, proposers. */
-  private afterApply(entries: Entry[]): void {
+  private afterApply(all: Entry[]): void {
+    // Entries applied with their own flush (committedByOwnFlush) come back later as committed: once each.
+    const entries = all[0] !== undefined && all[0].index <= this.afterAppliedThrough ? all.filter((e) => e.index > this.afterAppliedThrough) : all;
+    if (entries.length === 0) return;
+    this.afterAppliedThrough = entries[entries.length - 1]!.index;
     this.onApplied();
     if (this.imageWrite !== null) this.counters.appliedDuringImage += entries.length;
     let confChanged = false;

@@ -55,6 +55,8 @@ export interface RaftHostStats {
   compactions: number;
   /** Entries applied while a snapshot image was being written in the background (compaction does not stall the log). */
   appliedDuringImage: number;
+  /** Entries a lone voter applied in the transaction that made them durable (no second commit). */
+  appliedWithOwnFlush: number;
   snapshotsInstalled: number;
   /** ReadIndex rounds sent (concurrent linearizable reads share one). */
   readRounds: number;
