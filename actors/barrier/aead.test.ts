@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { BARRIER_VERSION, decryptValue, encryptValue, termOf } from './aead.js';
+import { BARRIER_VERSION, NONCE_BYTES, TERM_BYTES, decryptValue, encryptValue, termOf } from './aead.js';
 import { CofferError } from '../../runtime/errors.js';
 import cryptoTask from './crypto-task.js';
 
@@ -37,6 +37,19 @@ test('round trip and framing', () => {
   const big = encryptValue(key, 0xffffffff, 'p', pt);
   assert.equal(termOf(big), 0xffffffff);
   assert.deepEqual(decryptValue(() => key, 'p', big), pt);
+});
+
+test('nonces stay unique and random across refills of the nonce block', () => {
+  const seen = new Set<string>();
+  const zero = Buffer.alloc(NONCE_BYTES).toString('hex');
+  for (let i = 0; i < 2000; i++) {
+    const blob = encryptValue(key, 7, `p/${i}`, pt);
+    const nonce = blob.subarray(TERM_BYTES + 1, TERM_BYTES + 1 + NONCE_BYTES).toString('hex');
+    assert.notEqual(nonce, zero, `value ${i}: an all-zero nonce (a spent slot handed out again)`);
+    assert.ok(!seen.has(nonce), `value ${i}: nonce repeated`);
+    seen.add(nonce);
+    assert.deepEqual(decryptValue(ring, `p/${i}`, blob), pt);
+  }
 });
 
 test('wrong path (AAD) fails', () => {
