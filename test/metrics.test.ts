@@ -103,7 +103,8 @@ describe('sys/metrics and sys/in-flight-req', () => {
     const ownFlush = 'coffer_raft_applied_with_own_flush_total';
     const persisted = 'coffer_raft_entries_persisted_total';
     const b = await prometheus();
-    const [ownBefore, persistedBefore] = [sample(b, ownFlush), sample(b, persisted)];
+    const alone = 'coffer_raft_fsm_applies_alone_total';
+    const [ownBefore, persistedBefore, aloneBefore] = [sample(b, ownFlush), sample(b, persisted), sample(b, alone)];
     assert.ok(ownBefore !== null && persistedBefore !== null, `${ownFlush} and ${persisted} are exported`);
     // One at a time (a Ready per write), then 32 at once (several writes per Ready).
     for (let i = 0; i < 5; i++) assert.equal((await call('POST', `secret/data/own-${i}`, { data: { i } })).status, 200);
@@ -114,6 +115,7 @@ describe('sys/metrics and sys/in-flight-req', () => {
     assert.ok(grew >= 37, `entries persisted grew by ${grew}`);
     // No configuration change meanwhile, so every entry made durable was applied in that same transaction.
     assert.equal((sample(a, ownFlush) as number) - ownBefore, grew);
+    assert.equal(sample(a, alone), aloneBefore, 'no FSM transaction of its own: one LMDB commit per write');
     assert.equal(sample(a, 'coffer_raft_applied_index'), sample(a, 'coffer_raft_commit_index'));
     for (const i of [0, 4]) assert.equal(JSON.parse((await call('GET', `secret/data/own-${i}`)).text).data.data.i, i);
     assert.equal(JSON.parse((await call('GET', 'secret/data/own-c31')).text).data.data.i, 31);

@@ -179,6 +179,7 @@ export class RaftHost {
     compactions: 0,
     appliedDuringImage: 0,
     appliedWithOwnFlush: 0,
+    appliesAlone: 0,
     snapshotsInstalled: 0,
   };
 
@@ -766,7 +767,9 @@ export class RaftHost {
   private apply(entries: Entry[]): void {
     const last = entries[entries.length - 1];
     if (last !== undefined) this.opts.shared?.publishApplying(last.index); // X-Vault-Index stamps (docs/ha-standby-reads.md)
+    const before = this.fsm.applied().index;
     this.fsm.apply(entries);
+    if (this.fsm.applied().index > before) this.counters.appliesAlone++;
     this.afterApply(entries);
   }
 

@@ -57,6 +57,8 @@ export interface RaftHostStats {
   appliedDuringImage: number;
   /** Entries a lone voter applied in the transaction that made them durable (no second commit). */
   appliedWithOwnFlush: number;
+  /** FSM transactions that applied committed entries on their own, not with a log append (each costs a sync). */
+  appliesAlone: number;
   snapshotsInstalled: number;
   /** ReadIndex rounds sent (concurrent linearizable reads share one). */
   readRounds: number;
