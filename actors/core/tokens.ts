@@ -2,6 +2,7 @@
 // of the token under a per-cluster salt, so a stolen FSM yields no usable token (and every value is
 // barrier-encrypted on top). Lookups go by hash, so no plaintext token is ever compared.
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { BoundedMemo } from '../../runtime/bounded-memo.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -36,17 +37,10 @@ export function newSalt(): string {
  * was ~6% of a read's CPU). Bounded; lives only in this thread's memory, like the token it is keyed by
  * while that request runs.
  */
-const saltedMemo = new Map<string, string>();
-const SALTED_MEMO_MAX = 10_000;
+const saltedMemo = new BoundedMemo<string>(10_000);
 
 export function saltedId(salt: string, value: string): string {
-  const memoKey = `${salt}\0${value}`;
-  const hit = saltedMemo.get(memoKey);
-  if (hit !== undefined) return hit;
-  const salted = `h${createHmac('sha256', salt).update(value).digest('hex')}`;
-  if (saltedMemo.size >= SALTED_MEMO_MAX) saltedMemo.delete(saltedMemo.keys().next().value as string);
-  saltedMemo.set(memoKey, salted);
-  return salted;
+  return saltedMemo.get(`${salt}\0${value}`, () => `h${createHmac('sha256', salt).update(value).digest('hex')}`);
 }
 
 export const TOKEN_SALT_KEY = 'sys/token/salt';

@@ -3,6 +3,7 @@
 // that read a key's metadata and wrote a new version loses (and runs again) if anyone else changed
 // that metadata first: version numbers can never be handed out twice.
 import { createHash } from 'node:crypto';
+import { BoundedMemo } from '../../../runtime/bounded-memo.js';
 import { CofferError } from '../../../runtime/errors.js';
 import type { StorageView } from '../framework/types.js';
 import { goDuration, isObject, rfc3339Nano, type JsonObject } from './format.js';
@@ -102,18 +103,13 @@ export function saveMetadata(storage: StorageView, meta: KeyMetadata): void {
  * Recent version keys: every read of a secret derives its version's storage key, and the SHA-256 behind it
  * was ~3% of a handler's CPU per KV v2 read. Bounded, oldest out first.
  */
-const versionKeyMemo = new Map<string, string>();
-const VERSION_KEY_MEMO_MAX = 10_000;
+const versionKeyMemo = new BoundedMemo<string>(10_000);
 
 export function versionKey(key: string, version: number): string {
-  const name = `${key}|${version}`;
-  const hit = versionKeyMemo.get(name);
-  if (hit !== undefined) return hit;
-  const h = createHash('sha256').update(name).digest('hex');
-  const storageKey = `${VERSIONS_PREFIX}${h.slice(0, 3)}/${h.slice(3)}`;
-  if (versionKeyMemo.size >= VERSION_KEY_MEMO_MAX) versionKeyMemo.delete(versionKeyMemo.keys().next().value as string);
-  versionKeyMemo.set(name, storageKey);
-  return storageKey;
+  return versionKeyMemo.get(`${key}|${version}`, (name) => {
+    const h = createHash('sha256').update(name).digest('hex');
+    return `${VERSIONS_PREFIX}${h.slice(0, 3)}/${h.slice(3)}`;
+  });
 }
 
 export async function loadVersion(storage: StorageView, key: string, version: number): Promise<VersionRecord> {
