@@ -733,13 +733,17 @@ export class RaftHost {
   private hardStateToWrite(rd: Ready, mustFlush: boolean): HardState | null {
     const hs = rd.hardState;
     const last = rd.entries[rd.entries.length - 1];
-    if (last !== undefined && this.role === 'leader' && last.term === this.lastHard.term && last.index > this.commitWritten) {
-      const conf = this.node.status().conf;
-      if (conf.voters.length === 1 && conf.voters[0] === this.opts.id) return { ...this.lastHard, commit: Math.max(this.lastHard.commit, last.index) };
-    }
+    if (last !== undefined && last.index > this.commitWritten && this.leadsAlone(last.term)) return { ...this.lastHard, commit: Math.max(this.lastHard.commit, last.index) };
     if (hs === null || mustFlush) return hs;
     const appliedThrough = Math.max(rd.committed[rd.committed.length - 1]?.index ?? 0, this.fsm.applied().index);
     return hs.commit > Math.max(this.commitWritten, appliedThrough) ? hs : null;
+  }
+
+  /** Leader in `term` of a configuration whose only voter is this node: its entries commit once flushed here. */
+  private leadsAlone(term: number): boolean {
+    if (this.role !== 'leader' || term !== this.lastHard.term) return false;
+    const voters = this.node.status().conf.voters;
+    return voters.length === 1 && voters[0] === this.opts.id;
   }
 
   /**
@@ -755,15 +759,13 @@ export class RaftHost {
   private committedByOwnFlush(rd: Ready, durableCommitted: number): boolean {
     const first = rd.entries[0];
     const last = rd.entries[rd.entries.length - 1];
-    if (first === undefined || last === undefined || rd.snapshot !== null || this.role !== 'leader') return false;
+    if (first === undefined || last === undefined || rd.snapshot !== null) return false;
     // While a snapshot image is written from a pinned read transaction (16 ms slices on this thread), the
     // asynchronous append lets the slices run during the flush; this synchronous one would hold them off,
     // so the image takes longer and every page freed meanwhile stays unusable: a 100k-secret fill at 256
     // writers left a 183 MB file instead of 143 MB.
     if (this.imageWrite !== null) return false;
-    if (durableCommitted !== rd.committed.length || last.term !== this.lastHard.term) return false;
-    const conf = this.node.status().conf;
-    if (conf.voters.length !== 1 || conf.voters[0] !== this.opts.id) return false;
+    if (durableCommitted !== rd.committed.length || !this.leadsAlone(last.term)) return false;
     if (rd.entries.some((e) => e.payload.t === 'conf' || e.term !== last.term)) return false;
     const appliedBefore = Math.max(this.fsm.applied().index, rd.committed[rd.committed.length - 1]?.index ?? 0);
     return appliedBefore === first.index - 1;
@@ -772,9 +774,7 @@ export class RaftHost {
   private apply(entries: Entry[]): void {
     const last = entries[entries.length - 1];
     if (last !== undefined) this.opts.shared?.publishApplying(last.index); // X-Vault-Index stamps (docs/ha-standby-reads.md)
-    const before = this.fsm.applied().index;
-    this.fsm.apply(entries);
-    if (this.fsm.applied().index > before) this.counters.appliesAlone++;
+    if (this.fsm.apply(entries)) this.counters.appliesAlone++;
     this.afterApply(entries);
   }
 

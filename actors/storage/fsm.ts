@@ -53,11 +53,13 @@ export class Fsm {
     return { ...this.last };
   }
 
-  apply(entries: Entry[]): void {
+  /** Applies the entries not applied yet in one transaction; false when there were none (no transaction). */
+  apply(entries: Entry[]): boolean {
     const prepared = this.prepare(entries);
-    if (prepared === null) return;
+    if (prepared === null) return false;
     this.env.root.transactionSync(() => this.write(prepared), APPLY_TXN_FLAGS);
     this.committed(prepared);
+    return true;
   }
 
   /**
