@@ -59,21 +59,20 @@ export function encryptValue(key: Uint8Array, term: number, path: string, plaint
   assertKey(key);
   assertTerm(term);
   assert(typeof path === 'string', 'barrier path must be a string');
-  const header = Buffer.alloc(HEADER_BYTES);
-  header.writeUInt32BE(term, 0);
-  header[TERM_BYTES] = BARRIER_VERSION;
-  writeNonce(header, TERM_BYTES + 1);
-  const cipher = createCipheriv(ALGORITHM, key, header.subarray(TERM_BYTES + 1), { authTagLength: TAG_BYTES });
+  // GCM is a stream mode: the ciphertext is as long as the plaintext, so the blob is sized up front and the
+  // header (nonce included) is written in place. Buffer.alloc is never pooled: the blob shares no memory.
+  const out = Buffer.alloc(HEADER_BYTES + plaintext.length + TAG_BYTES);
+  out.writeUInt32BE(term, 0);
+  out[TERM_BYTES] = BARRIER_VERSION;
+  writeNonce(out, TERM_BYTES + 1);
+  const cipher = createCipheriv(ALGORITHM, key, out.subarray(TERM_BYTES + 1, HEADER_BYTES), { authTagLength: TAG_BYTES });
   cipher.setAAD(Buffer.from(path, 'utf8'));
   const ct = cipher.update(plaintext);
-  const tail = cipher.final(); // empty for GCM, kept for correctness
-  const tag = cipher.getAuthTag();
-  // Buffer.alloc is never pooled: the blob does not share memory with unrelated data.
-  const out = Buffer.alloc(HEADER_BYTES + ct.length + tail.length + TAG_BYTES);
-  header.copy(out, 0);
+  const tail = cipher.final(); // empty for GCM
+  assert(ct.length + tail.length === plaintext.length, 'barrier: AES-GCM ciphertext length differs from the plaintext');
   ct.copy(out, HEADER_BYTES);
   tail.copy(out, HEADER_BYTES + ct.length);
-  tag.copy(out, HEADER_BYTES + ct.length + tail.length);
+  cipher.getAuthTag().copy(out, HEADER_BYTES + plaintext.length);
   return out;
 }
 
