@@ -17,7 +17,7 @@
 // (hardStateToWrite; a restart takes max(stored commit, FSM applied)), else writes it without awaiting
 // the flush. A lone voter's commit rides in the same transaction as its entries.
 // Any storage or core failure is fail-stop: every pending proposal is rejected and the host stops.
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import { assert } from '../../runtime/assert.js';
@@ -162,6 +162,12 @@ export class RaftHost {
   /** ReadIndex requests in flight (ctx -> waiter) and waiters for an applied index (docs/ha-standby-reads.md). */
   private readonly reads = new Map<string, { resolve(index: number): void; reject(err: unknown): void; timer: NodeJS.Timeout }>();
   private readSeq = 0;
+  /**
+   * ReadIndex contexts are unique across restarts: the leader may deliver an answer queued for our previous
+   * process (the transport replays a peer's queue after a short outage), which must not resolve a new read
+   * that happens to reuse its sequence number: that answer's index may predate the new read.
+   */
+  private readonly readCtxPrefix = `${randomBytes(6).toString('hex')}:`;
   /** The ReadIndex batch callers join (not sent yet), and the round in flight (see readIndex). */
   private nextReadRound: { waiters: { resolve(index: number): void; reject(err: unknown): void }[]; timeoutMs: number } | null = null;
   private readRoundInFlight = false;
@@ -457,7 +463,7 @@ export class RaftHost {
   private async readRound(timeoutMs: number): Promise<number> {
     if (this.failure !== null) throw this.failure;
     if (this.closed) throw new CofferError('COFFER_ERR_INTERNAL', 'raft is closed');
-    const ctx = `${this.opts.id}:${++this.readSeq}`;
+    const ctx = `${this.readCtxPrefix}${++this.readSeq}`;
     const r = this.node.readIndex(ctx);
     if (!r.ok) throw new CofferError('COFFER_ERR_NOT_LEADER', 'no raft leader known: no linearizable read possible');
     return new Promise<number>((resolve, reject) => {

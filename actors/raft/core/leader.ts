@@ -157,7 +157,7 @@ export function flushLeader(r: Raft): void {
     if (!sent && r.commitMoved) sendAppend(r, id, true);
     assert(pr.next <= r.log.lastIndex() + 1, 'flush overran the log');
   }
-  if (r.reads.lastSeq > r.readSeqSent) bcastHeartbeat(r);
+  if (r.reads.newestWaitingSeq() > r.readSeqSent) bcastHeartbeat(r);
   r.needsFlush = false;
   r.commitMoved = false;
 }
@@ -314,15 +314,27 @@ export function leaderReadIndex(r: Raft, from: NodeId, ctx: string): void {
 function recordRead(r: Raft, from: NodeId, ctx: string): void {
   const read = r.reads.record({ from, ctx }, r.log.committed);
   if (read === null) return; // queue full: dropped, the host times out
-  r.needsFlush = true; // the next flush sends one heartbeat round for every read recorded meanwhile
+  r.needsFlush = true; // the next flush sends one heartbeat round for every read recorded and not yet confirmed
   confirmReads(r);
 }
 
+/**
+ * Releases every recorded read that a quorum has confirmed. A heartbeat answer echoing `seq` shows its
+ * sender was still in our term after the read was recorded. A read forwarded by a voter gets that voter's
+ * confirmation for free: the voter accepts our answer only while it is still in our term (a lower-term
+ * message is dropped, raft.ts stepMsg), so its acceptance is the same fact a heartbeat answer states, made
+ * later. With three voters the leader and the asking voter are a quorum: a follower's ReadIndex costs one
+ * round trip to the leader and no heartbeat round (docs/raft.md "ReadIndex").
+ */
 function confirmReads(r: Raft): void {
   if (r.reads.recorded.length === 0) return;
   const self = r.id;
-  const confirmed = committedIndex(r.conf.voters, (id) => (id === self ? r.reads.lastSeq : (progressOf(r, id)?.readAckSeq ?? 0)));
-  for (const read of r.reads.release(confirmed)) answerRead(r, read);
+  const acked = (id: NodeId): number => (id === self ? r.reads.lastSeq : (progressOf(r, id)?.readAckSeq ?? 0));
+  const voters = r.conf.voters;
+  const confirmed = committedIndex(voters, acked);
+  const confirmedWithAsker = (read: RecordedRead): boolean =>
+    read.from !== self && voters.includes(read.from) && committedIndex(voters, (id) => (id === read.from ? read.seq : acked(id))) >= read.seq;
+  for (const read of r.reads.release(confirmed, confirmedWithAsker)) answerRead(r, read);
 }
 
 function answerRead(r: Raft, read: RecordedRead): void {

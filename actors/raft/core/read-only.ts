@@ -43,11 +43,24 @@ export class ReadOnly {
     return read;
   }
 
-  /** Removes and returns every recorded request with seq <= confirmedSeq. */
-  release(confirmedSeq: number): RecordedRead[] {
+  /**
+   * Removes and returns, in sequence order, every recorded request that a heartbeat round confirmed
+   * (seq <= confirmedSeq) or that `confirmedAlone` confirms by itself (see leader.ts, confirmReads).
+   */
+  release(confirmedSeq: number, confirmedAlone: (read: RecordedRead) => boolean): RecordedRead[] {
     assert(confirmedSeq <= this.lastSeq, 'confirmed a read sequence never issued');
-    let count = 0;
-    while (count < this.recorded.length && this.recorded[count]!.seq <= confirmedSeq) count++;
-    return this.recorded.splice(0, count);
+    const released: RecordedRead[] = [];
+    let kept = 0;
+    for (const read of this.recorded) {
+      if (read.seq <= confirmedSeq || confirmedAlone(read)) released.push(read);
+      else this.recorded[kept++] = read;
+    }
+    this.recorded.length = kept;
+    return released;
+  }
+
+  /** The newest sequence still waiting for a heartbeat round (0: none). */
+  newestWaitingSeq(): number {
+    return this.recorded.length === 0 ? 0 : this.recorded[this.recorded.length - 1]!.seq;
   }
 }
