@@ -53,6 +53,16 @@ test('simulator catches a core that elects itself and commits without a quorum',
   }
 });
 
+test('simulator: the seed that caught a leader counting a ReadIndex asker without a quorum passes', async () => {
+  // Session 10 (docs/raft.md "ReadIndex"): counting the asking voter toward the confirming quorum is safe
+  // only as part of a quorum. A core that answered every follower's ReadIndex at once served a stale read
+  // on this seed (5 voters, partitions, CheckQuorum racing a new leader's commits); the real core must not.
+  const createNode = await loadCore();
+  const result = runSimulation(swarmOptions(178968531, 1000), createNode);
+  assert.equal(result.failure, null, `${result.failure?.invariant}: ${result.failure?.detail.slice(0, 300)}`);
+  assert.ok(result.stats.readsChecked >= 20, `reads checked: ${result.stats.readsChecked}`);
+});
+
 test('a seed replays identically', async () => {
   const createNode = await loadCore();
   const a = runSimulation(swarmOptions(42, 500), createNode);
