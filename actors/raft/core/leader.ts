@@ -157,7 +157,7 @@ export function flushLeader(r: Raft): void {
     if (!sent && r.commitMoved) sendAppend(r, id, true);
     assert(pr.next <= r.log.lastIndex() + 1, 'flush overran the log');
   }
-  if (r.reads.newestWaitingSeq() > r.readSeqSent) bcastHeartbeat(r);
+  if (r.reads.newestRecordedSeq() > r.readSeqSent) bcastHeartbeat(r);
   r.needsFlush = false;
   r.commitMoved = false;
 }

@@ -59,8 +59,8 @@ export class ReadOnly {
     return released;
   }
 
-  /** The newest sequence still waiting for a heartbeat round (0: none). */
-  newestWaitingSeq(): number {
+  /** The newest recorded sequence still awaiting confirmation (0: none): a heartbeat round is due when it was not sent yet. */
+  newestRecordedSeq(): number {
     return this.recorded.length === 0 ? 0 : this.recorded[this.recorded.length - 1]!.seq;
   }
 }
