@@ -404,13 +404,15 @@ export class RaftHost {
 
   /**
    * A linearizable read point (Raft ReadIndex, dissertation §6.4): the leader confirms its leadership with a
-   * heartbeat round and answers its commit index; resolves once this node's FSM has applied it. A follower
-   * that has not heard from a leader within an election timeout refuses at once (it may be partitioned).
+   * quorum (a heartbeat round; a voter asking counts itself, so with three voters a follower's round is one
+   * trip to the leader: docs/raft.md "ReadIndex") and answers its commit index; resolves once this node's
+   * FSM has applied it. A follower that has not heard from a leader within an election timeout refuses at
+   * once (it may be partitioned).
    *
    * Concurrent callers share rounds, as etcd's read loop does: a caller joins the round that has NOT been
    * sent yet, which starts once the round in flight is answered. Its index is therefore the leader's commit
-   * at a moment after the caller arrived: still linearizable, at one heartbeat round per batch instead of
-   * one per read (the leader broadcasts a heartbeat for every ReadIndex it serves).
+   * at a moment after the caller arrived: still linearizable, at one round per batch instead of one per
+   * read.
    */
   async readIndex(timeoutMs: number): Promise<number> {
     if (this.failure !== null) throw this.failure;
