@@ -223,12 +223,16 @@ describe('raft cluster: 3 processes over mutual TLS', () => {
     // batches them), and each index covers everything acknowledged before the burst.
     const follower = live().find((n) => n.id !== leader.id)!;
     const roundsBefore = (await follower.status()).host.readRounds;
+    const byAskerBefore = (await leader.status()).host.readsConfirmedByAsker;
     const burst = await follower.call<{ indexes: number[] }>('read-index', { n: 40 });
     const rounds = (await follower.status()).host.readRounds - roundsBefore;
-    process.stdout.write(`# 40 concurrent ReadIndex on ${follower.id}: ${rounds} rounds\n`);
+    const byAsker = (await leader.status()).host.readsConfirmedByAsker - byAskerBefore;
+    process.stdout.write(`# 40 concurrent ReadIndex on ${follower.id}: ${rounds} rounds, ${byAsker} answered by the leader with no heartbeat round\n`);
     assert.equal(burst.indexes.length, 40);
     for (const i of burst.indexes) assert.ok(i >= lastAcked, `read index ${i} is behind the acknowledged ${lastAcked}`);
     assert.ok(rounds >= 1 && rounds <= 10, `40 concurrent reads took ${rounds} ReadIndex rounds`);
+    // Three voters: the asking follower and the leader are a quorum, so every round is answered on arrival.
+    assert.equal(byAsker, rounds, `the leader answered ${byAsker} of ${rounds} rounds without a heartbeat round`);
 
     // SIGKILL the leader; the survivors elect a new one.
     const killed = leader;

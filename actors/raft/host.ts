@@ -173,7 +173,7 @@ export class RaftHost {
   private readRoundInFlight = false;
   private appliedWaiters: { index: number; resolve(): void }[] = [];
   private lastLeaderContact = 0;
-  private counters: RaftHostStats = {
+  private counters: Omit<RaftHostStats, 'readsConfirmedByAsker'> = {
     readies: 0,
     readRounds: 0,
     flushes: 0,
@@ -572,7 +572,7 @@ export class RaftHost {
   }
 
   stats(): RaftHostStats {
-    return { ...this.counters, applied: this.fsm.applied().index, ...(this.digest !== null ? { appliedDigest: { ...this.digest } } : {}) };
+    return { ...this.counters, applied: this.fsm.applied().index, readsConfirmedByAsker: this.node.status().readsConfirmedByAsker, ...(this.digest !== null ? { appliedDigest: { ...this.digest } } : {}) };
   }
 
   fsmApplied(): { index: number; term: number } {

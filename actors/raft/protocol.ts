@@ -62,6 +62,8 @@ export interface RaftHostStats {
   snapshotsInstalled: number;
   /** ReadIndex rounds sent (concurrent linearizable reads share one). */
   readRounds: number;
+  /** As leader: follower ReadIndex requests answered with no heartbeat round, the asker completing the quorum. */
+  readsConfirmedByAsker: number;
   /** With digestApplied: SHA-256 chain over the entries applied in (from, index]. */
   appliedDigest?: { from: number; index: number; hex: string };
 }

@@ -125,7 +125,7 @@ export const noQuorumCore: CreateRaftNode = (config, storage) => {
     advance() {},
     compact() {},
     status(): RaftStatus {
-      return { id: config.id, term, role, leader, commit, applied, lastIndex: lastIndex(), firstIndex: base + 1, conf, progress: null };
+      return { id: config.id, term, role, leader, commit, applied, lastIndex: lastIndex(), firstIndex: base + 1, conf, progress: null, readsConfirmedByAsker: 0 };
     },
   };
   return node;

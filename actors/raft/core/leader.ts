@@ -334,7 +334,10 @@ function confirmReads(r: Raft): void {
   const confirmed = committedIndex(voters, acked);
   const confirmedWithAsker = (read: RecordedRead): boolean =>
     read.from !== self && voters.includes(read.from) && committedIndex(voters, (id) => (id === read.from ? read.seq : acked(id))) >= read.seq;
-  for (const read of r.reads.release(confirmed, confirmedWithAsker)) answerRead(r, read);
+  for (const read of r.reads.release(confirmed, confirmedWithAsker)) {
+    if (read.seq > confirmed) r.readsConfirmedByAsker++;
+    answerRead(r, read);
+  }
 }
 
 function answerRead(r: Raft, read: RecordedRead): void {

@@ -234,6 +234,7 @@ class Node implements RaftNode {
       firstIndex: r.log.firstIndex(),
       conf: { voters: [...r.conf.voters], learners: [...r.conf.learners] },
       progress,
+      readsConfirmedByAsker: r.readsConfirmedByAsker,
     };
   }
 }

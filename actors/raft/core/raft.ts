@@ -61,6 +61,8 @@ export class Raft {
   leavingAt = 0;
   reads = new ReadOnly();
   readSeqSent = 0;
+  /** Follower reads this node, as leader, answered without a heartbeat round (the asker completed the quorum). */
+  readsConfirmedByAsker = 0;
   /** Leader: appends to send at the next flush (batching), and whether the commit index moved. */
   needsFlush = false;
   commitMoved = false;

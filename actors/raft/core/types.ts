@@ -142,6 +142,8 @@ export interface RaftStatus {
   conf: ConfState;
   /** Leader only: per-peer match/next and whether it is recently active. */
   progress: Record<NodeId, { match: number; next: number; state: 'probe' | 'replicate' | 'snapshot'; active: boolean }> | null;
+  /** Since start: follower ReadIndex requests this node answered as leader with no heartbeat round (docs/raft.md "ReadIndex"). */
+  readsConfirmedByAsker: number;
 }
 
 /** The node as the host sees it. All methods are synchronous and deterministic. */
