@@ -45,14 +45,15 @@ export class ReadOnly {
 
   /**
    * Removes and returns, in sequence order, every recorded request that a heartbeat round confirmed
-   * (seq <= confirmedSeq) or that `confirmedAlone` confirms by itself (see leader.ts, confirmReads).
+   * (seq <= confirmedSeq) or that `confirmedWithoutRound` accepts (a voter's own read: the voter completes
+   * the quorum, see leader.ts confirmReads).
    */
-  release(confirmedSeq: number, confirmedAlone: (read: RecordedRead) => boolean): RecordedRead[] {
+  release(confirmedSeq: number, confirmedWithoutRound: (read: RecordedRead) => boolean): RecordedRead[] {
     assert(confirmedSeq <= this.lastSeq, 'confirmed a read sequence never issued');
     const released: RecordedRead[] = [];
     let kept = 0;
     for (const read of this.recorded) {
-      if (read.seq <= confirmedSeq || confirmedAlone(read)) released.push(read);
+      if (read.seq <= confirmedSeq || confirmedWithoutRound(read)) released.push(read);
       else this.recorded[kept++] = read;
     }
     this.recorded.length = kept;
