@@ -205,4 +205,32 @@ describe('HA standbys serve reads, forward writes, honour consistency headers (3
       assert.equal(ks.body.term, before.body.term + 1, `n${i + 1} key-status`);
     }
   });
+  it("a standby's front picks up its role and quotas written on the active node (its view refresh follows the applied index)", async (t) => {
+    // The front refreshes its cached view (mounts, quotas) and role on its 1 s timer only when the applied
+    // index, the Raft role/term or the seal epoch moved, and at the latest every 30 s. Quota A, once
+    // enforced on n2, marks a refresh there; quota B must then be enforced well before the next 30 s
+    // recheck: it fails if a change replicated from another node does not trigger the refresh.
+    for (const i of [1, 2]) {
+      await until(`n${i + 1} reports served_by standby`, 10_000, async () => {
+        const m = await call(url(i), 'GET', 'sys/metrics?format=prometheus', { token: root });
+        return /^coffer_node_served_by\{role="standby"\} 1$/m.test(String(m.body)) ? true : null;
+      });
+    }
+    const quotaEnforced = async (name: string, path: string, timeoutMs: number) => {
+      assert.equal((await call(url(0), 'PUT', path, { token: root, body: { data: { v: 1 } } })).status, 200);
+      assert.equal((await call(url(1), 'GET', path, { token: root })).status, 200, `${name}: no quota yet`);
+      const q = await call(url(0), 'POST', `sys/quotas/rate-limit/${name}`, { token: root, body: { path, rate: 1, interval: '1m' } });
+      assert.equal(q.status, 204, JSON.stringify(q.body));
+      const t0 = Date.now();
+      await until(`quota ${name} enforced on n2`, timeoutMs, async () => ((await call(url(1), 'GET', path, { token: root })).status === 429 ? true : null), 200);
+      return Date.now() - t0;
+    };
+    try {
+      await quotaEnforced('probe-a', 'secret/data/quota-a', 40_000);
+      const ms = await quotaEnforced('probe-b', 'secret/data/quota-b', 10_000);
+      t.diagnostic(`quota B enforced on n2 ${ms} ms after it was written on n1`);
+    } finally {
+      for (const name of ['probe-a', 'probe-b']) await call(url(0), 'DELETE', `sys/quotas/rate-limit/${name}`, { token: root });
+    }
+  });
 });

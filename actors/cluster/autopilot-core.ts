@@ -4,7 +4,7 @@ import type { Barrier } from '../barrier/barrier.js';
 import type { RaftReplies, RaftRequest } from '../raft/protocol.js';
 import type { StorageOp } from '../storage/write-set.js';
 import { Autopilot } from './autopilot.js';
-import type { ClusterCore } from './cluster.js';
+import type { ClusterCore, RaftView } from './cluster.js';
 import { SnapshotService, type SnapshotOp, type SnapshotReply } from './snapshot.js';
 
 export type RaftOpsRequest =
@@ -27,6 +27,7 @@ export interface RaftOpsHooks {
   commit(ops: StorageOp[]): Promise<number>;
   seal(reason: string): void;
   warn(msg: string, err?: unknown): void;
+  raftView?: RaftView;
 }
 
 export class RaftOps {
@@ -45,6 +46,7 @@ export class RaftOps {
       promote: (id) => cluster.promote(id),
       removePeer: (id) => cluster.removePeer(id),
       warn: hooks.warn,
+      ...(hooks.raftView ? { raftView: hooks.raftView } : {}),
     });
   }
 

@@ -12,6 +12,7 @@ import type { Barrier } from '../barrier/barrier.js';
 import type { PeerMap } from '../raft/host.js';
 import type { ClusterStatus, RaftReplies, RaftRequest } from '../raft/protocol.js';
 import type { StorageOp } from '../storage/write-set.js';
+import type { RaftView } from './cluster.js';
 
 export const AUTOPILOT_CONFIG_KEY = 'core/raft/autopilot/configuration';
 const TICK_MS = 500;
@@ -45,6 +46,8 @@ export interface AutopilotHooks {
   promote(id: string): Promise<void>;
   removePeer(id: string): Promise<void>;
   warn(msg: string, err?: unknown): void;
+  /** The raft actor's published role: a follower's tick then does nothing, without asking the raft thread. */
+  raftView?: RaftView;
 }
 
 export interface AutopilotServer {
@@ -221,6 +224,10 @@ export class Autopilot {
 
   private async tick(): Promise<void> {
     if (this.acting || this.hooks.barrier() === null) return;
+    if (this.hooks.raftView !== undefined && !this.hooks.raftView.isLeader()) {
+      if (this.leading) this.reset();
+      return;
+    }
     let st: ClusterStatus;
     try {
       st = await this.hooks.raft({ t: 'cluster-status' }, 5_000);

@@ -70,6 +70,15 @@ export interface CoreHooks {
   commit(ops: StorageOp[]): Promise<number>;
   /** Node-wide warnings (the core has no logger of its own). */
   warn(msg: string, err?: unknown): void;
+  /** The raft actor's published role and term; absent in tests that drive the core alone (then every tick asks). */
+  raftView?: RaftView;
+}
+
+/** The part of RaftSharedState the core's timers read (actors/cluster/consistency.ts). */
+export interface RaftView {
+  isLeader(): boolean;
+  term(): number;
+  applied(): number;
 }
 
 export interface LeaderInfo {
@@ -109,7 +118,6 @@ export class ClusterCore {
   /** One membership change at a time (the raft core allows one uncommitted change). */
   private confLock: Promise<unknown> = Promise.resolve();
   private haTimer: NodeJS.Timeout | null = null;
-  private view: ClusterStatus | null = null;
   /** Term in which this node wrote its advertisement; activeSince set then. */
   private advertisedTerm = -1;
   private advertising = false;
@@ -504,18 +512,18 @@ export class ClusterCore {
     if (this.advertising) return;
     const barrier = this.hooks.barrier();
     if (barrier === null) return;
+    // The published role answers the common cases without waking the raft thread: a standby, or the
+    // leader that already advertised in its term (a leader keeps its term until it steps down).
+    const view = this.hooks.raftView;
+    if (view !== undefined && !view.isLeader()) return this.notActive();
+    if (view !== undefined && this.advertisedTerm === view.term()) return;
     let st: ClusterStatus;
     try {
       st = await this.hooks.raft({ t: 'cluster-status' });
     } catch {
       return;
     }
-    this.view = st;
-    if (st.role !== 'leader') {
-      this.advertisedTerm = -1;
-      this.activeSince = null;
-      return;
-    }
+    if (st.role !== 'leader') return this.notActive();
     if (this.advertisedTerm === st.term) return;
     this.advertising = true;
     try {
@@ -528,6 +536,11 @@ export class ClusterCore {
     } finally {
       this.advertising = false;
     }
+  }
+
+  private notActive(): void {
+    this.advertisedTerm = -1;
+    this.activeSince = null;
   }
 
   private async advertise(barrier: Barrier): Promise<void> {

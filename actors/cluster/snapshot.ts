@@ -19,6 +19,7 @@ import { CofferError } from '../../runtime/errors.js';
 import type { Barrier } from '../barrier/barrier.js';
 import { SHAMIR_KEK_PATH } from '../barrier/seal.js';
 import type { RaftReplies, RaftRequest } from '../raft/protocol.js';
+import type { RaftView } from './cluster.js';
 import { openStorageEnv, type StorageEnv } from '../storage/env.js';
 import { readSnapshotFile, SnapshotEncoder, SnapshotFormatError, verifySealedDigest } from '../storage/snapshot-format.js';
 import { RESTORE_MARKER_KEY } from '../storage/snapshot-restore.js';
@@ -65,6 +66,8 @@ export interface SnapshotHooks {
   /** Seal this node (after a restore, or when another node restored a snapshot). */
   seal(reason: string): void;
   warn(msg: string, err?: unknown): void;
+  /** The applied index the raft actor publishes: the marker is read again only when it moved. */
+  raftView?: RaftView;
 }
 
 interface SaveSession {
@@ -98,6 +101,8 @@ export class SnapshotService {
   private markerTimer: NodeJS.Timeout | null = null;
   /** The restore marker as of this node's unseal (null: none). */
   private seenMarker: string | null = null;
+  /** The applied index at the last marker check (null: check at the next tick). */
+  private markerCheckedAt: number | null = null;
   private restoring = false;
 
   constructor(private readonly hooks: SnapshotHooks) {
@@ -115,6 +120,7 @@ export class SnapshotService {
   onUnsealed(): void {
     this.hooks.refresh();
     this.seenMarker = this.readMarker();
+    this.markerCheckedAt = null;
     if (this.markerTimer === null) {
       this.markerTimer = setInterval(() => this.checkMarker(), MARKER_POLL_MS);
       this.markerTimer.unref();
@@ -304,8 +310,13 @@ export class SnapshotService {
 
   private checkMarker(): void {
     if (this.hooks.barrier() === null || this.restoring) return;
+    // The marker only changes with the FSM, and every FSM change moves the published applied index. Read
+    // before the refresh: the snapshot renewed below then holds at least this index.
+    const applied = this.hooks.raftView?.applied();
+    if (applied !== undefined && applied === this.markerCheckedAt) return;
     try {
       this.hooks.refresh();
+      this.markerCheckedAt = applied ?? null;
       const now = this.readMarker();
       if (now !== null && now !== this.seenMarker) {
         this.seenMarker = now;

@@ -16,6 +16,7 @@ import { handleRaw } from './raw.js';
 import { initialState, withDevKvMount } from './initial-state.js';
 import { versionHash, type Guard } from '../mounts/framework/storage-view.js';
 import { ClusterCore, type ClusterOptions } from '../cluster/cluster.js';
+import { RaftSharedState } from '../cluster/consistency.js';
 import { RaftOps } from '../cluster/autopilot-core.js';
 import { accessFor, ClusterAuthorizer, type ClusterAccess } from '../cluster/authorize.js';
 import { LifecycleAudit } from '../audit/lifecycle.js';
@@ -50,6 +51,11 @@ export interface CoreOptions {
   sealEpoch?: SharedArrayBuffer;
   /** Raft cluster identity and addresses (node id, api_addr, cluster_addr, retry_join); see actors/cluster. */
   cluster?: ClusterOptions;
+  /**
+   * What the raft actor publishes (RaftSharedState: role, term, applied index). The cluster timers read it
+   * so that an idle node does not ask the raft thread for its status a dozen times a second.
+   */
+  raftShared?: SharedArrayBuffer;
 }
 
 /** What the core needs from a write path: LocalWritePath (commit = flushed here) or RaftWritePath. */
@@ -100,6 +106,7 @@ export class CoreNode {
     this.nowMs = opts.nowMs ?? Date.now;
     this.sealEpoch = opts.sealEpoch ? new Int32Array(opts.sealEpoch) : null;
     const wp = this.writePath;
+    const raftView = opts.raftShared ? new RaftSharedState(opts.raftShared) : undefined;
     this.lifecycleAudit = new LifecycleAudit({
       physical: { get: (k) => this.readPhysical(k), list: (p) => wp.reader.list(p) },
       barrier: () => this.unsealed?.barrier ?? null,
@@ -116,6 +123,7 @@ export class CoreNode {
             refresh: () => wp.reader.refresh(),
             commit: (ops) => this.commit(ops),
             warn: (msg, err) => console.error(JSON.stringify({ level: 40, msg, err: err === undefined ? undefined : String((err as Error)?.message ?? err) })),
+            ...(raftView ? { raftView } : {}),
           });
     this.raftOps =
       this.cluster === null || wp.askRaft === undefined
@@ -132,6 +140,7 @@ export class CoreNode {
               commit: (ops) => this.commit(ops),
               seal: () => this.seal(),
               warn: (msg, err) => console.error(JSON.stringify({ level: 40, msg, err: err === undefined ? undefined : String((err as Error)?.message ?? err) })),
+              ...(raftView ? { raftView } : {}),
             },
             this.cluster,
           );

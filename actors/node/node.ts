@@ -79,6 +79,7 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
   const system = new ActorSystem({ logger: log, ...(config.onFailStop ? { onFailStop: config.onFailStop } : {}) });
   // One Int32 shared by the core and the handler workers: bumped on unseal, seal and rotation.
   const sealEpoch = new SharedArrayBuffer(4);
+  const sealEpochWords = new Int32Array(sealEpoch);
   const coreOptions: CoreOptions = { dataDir: config.dataDir, rawStorageEndpoint: config.rawStorageEndpoint, sealEpoch };
   // The raft actor owns log + FSM writes, the core proposes. The group starts on init (a single voter)
   // or on join (actors/cluster), or at once when the data dir already holds one.
@@ -89,6 +90,7 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
   // Standby reads, forwarding and consistency headers (docs/ha-standby-reads.md): the raft actor publishes
   // role/term/applied index in `shared`; the forwarding listener (mutual TLS) binds on the cluster host.
   const shared = RaftSharedState.create();
+  coreOptions.raftShared = shared.buffer;
   let coreRef: ActorRef<CoreRequest, CoreReply> | null = null;
   let raftRef: ActorRef<RaftRequest, RaftReply> | null = null;
   let handleRef: ReturnType<typeof createRequestHandler> | null = null;
@@ -181,6 +183,7 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
       const h = await ask({ t: 'health' });
       return h.sealed ? null : h.standby ? 'standby' : 'active';
     },
+    changeKey: () => `${shared.applied()}:${shared.role()}:${shared.term()}:${Atomics.load(sealEpochWords, 0)}`,
   });
   handleRef = createRequestHandler(ask, log, askHandler, obs, ha, config.listener);
   const { server, url } = await listen(config.listener, handleRef);

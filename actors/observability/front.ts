@@ -37,7 +37,16 @@ export interface FrontSources extends RuntimeSources {
   frontView(): Promise<FrontView>;
   /** The node's current role from the core (health): null while unknown or sealed. */
   role(): Promise<ServedBy | null>;
+  /**
+   * A value that changes whenever the view or the role may have: the applied index, the Raft role and
+   * term, the seal epoch. The timer refreshes only when it moved (or every VIEW_RECHECK_MS), so an idle
+   * node does not wake a handler, the core and the raft thread every second. Absent: refresh every tick.
+   */
+  changeKey?(): string;
 }
+
+/** Even with an unchanged changeKey, the timer refreshes this often (a missed change heals itself). */
+const VIEW_RECHECK_MS = 30_000;
 
 export class FrontObservability {
   readonly metrics: Metrics;
@@ -45,6 +54,9 @@ export class FrontObservability {
   readonly quotas = new QuotaEnforcer();
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
+  /** changeKey() as of the last refresh that read both the view and the role. */
+  private refreshedKey: string | null = null;
+  private refreshedAt = 0;
 
   constructor(
     private readonly log: Logger,
@@ -58,8 +70,17 @@ export class FrontObservability {
   start(): void {
     if (this.sources === null || this.timer !== null) return;
     void this.refresh();
-    this.timer = setInterval(() => void this.refresh(), FRONT_VIEW_REFRESH_MS);
+    this.timer = setInterval(() => void this.refreshIfChanged(), FRONT_VIEW_REFRESH_MS);
     this.timer.unref();
+  }
+
+  /** The timer's refresh: skipped while nothing the view depends on has moved (FrontSources.changeKey). */
+  private refreshIfChanged(): Promise<void> {
+    const src = this.sources;
+    if (src?.changeKey === undefined) return this.refresh();
+    const key = src.changeKey();
+    if (key === this.refreshedKey && Date.now() - this.refreshedAt < VIEW_RECHECK_MS) return Promise.resolve();
+    return this.refresh();
   }
 
   stop(): void {
@@ -72,17 +93,26 @@ export class FrontObservability {
     if (this.sources === null) return Promise.resolve();
     if (this.refreshing !== null) return this.refreshing;
     const src = this.sources;
+    // Taken before the reads: a change landing while they run moves the key again, so the next tick refreshes.
+    const key = src.changeKey?.() ?? null;
     this.refreshing = (async () => {
+      let complete = true;
       try {
         this.quotas.setView(await src.frontView());
       } catch (err) {
+        complete = false;
         this.log.debug({ err }, 'front view refresh failed');
       }
       try {
         const role = await src.role();
         if (role !== null) this.metrics.setServedBy(role);
+        else complete = false; // sealed or not known yet: keep asking every tick
       } catch {
-        // the core is busy or restarting: keep the last role
+        complete = false; // the core is busy or restarting: keep the last role
+      }
+      if (complete) {
+        this.refreshedKey = key;
+        this.refreshedAt = Date.now();
       }
     })().finally(() => (this.refreshing = null));
     return this.refreshing;
