@@ -81,7 +81,6 @@ export class Autopilot {
   /** When this leader first saw each server (stands in for last contact before any message). */
   private readonly firstSeen = new Map<string, number>();
   private acting = false;
-  private leading = false;
 
   constructor(private readonly hooks: AutopilotHooks) {}
 
@@ -219,26 +218,19 @@ export class Autopilot {
   private reset(): void {
     this.healthySince.clear();
     this.firstSeen.clear();
-    this.leading = false;
   }
 
   private async tick(): Promise<void> {
     if (this.acting || this.hooks.barrier() === null) return;
-    if (this.hooks.raftView !== undefined && !this.hooks.raftView.isLeader()) {
-      if (this.leading) this.reset();
-      return;
-    }
+    // A follower's tick reads the published role and asks nothing (reset() is cheap and idempotent).
+    if (this.hooks.raftView !== undefined && !this.hooks.raftView.isLeader()) return this.reset();
     let st: ClusterStatus;
     try {
       st = await this.hooks.raft({ t: 'cluster-status' }, 5_000);
     } catch {
       return;
     }
-    if (st.role !== 'leader') {
-      if (this.leading) this.reset();
-      return;
-    }
-    this.leading = true;
+    if (st.role !== 'leader') return this.reset();
     const now = Date.now();
     const cfg = this.config();
     const { state, contactMs } = this.compute(st, cfg, now);
