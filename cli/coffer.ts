@@ -102,6 +102,10 @@ program
     } else {
       throw new Error('either -dev or -config=FILE is required');
     }
+    // The front runs on this thread: it gives its heap back after bursts as the actor workers do. Only
+    // the server command starts it; an application embedding a node through the SDK keeps its own GC.
+    const { trimThisThreadWhenIdle } = await import('../runtime/heap-trim.js');
+    trimThisThreadWhenIdle((e) => log.debug({ heapBytesBefore: e.heapBytesBefore, heapBytesAfter: e.heapBytesAfter }, 'main thread heap trimmed'));
     const stop = (signal: string) => {
       log.info({ signal }, 'shutting down');
       node.close().then(

@@ -7,6 +7,7 @@
 // (custom collectors registered in the prom-client registry). Raft indexes, actor ring depth, pending
 // asks and worker event-loop utilisation are read at scrape time too (see RuntimeSources).
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { thisThreadTrimTotals, type HeapTrimTotals } from '../../runtime/heap-trim.js';
 
 export type ServedBy = 'active' | 'standby';
 
@@ -58,6 +59,8 @@ export interface ActorStat {
   /** Worker event loop: cumulative active/idle ms (performance.eventLoopUtilization of the Worker). */
   eluActiveMs: number;
   eluIdleMs: number;
+  /** Heap given back after bursts (runtime/heap-trim.ts). */
+  heapTrims: HeapTrimTotals;
 }
 
 export interface RaftIndexes {
@@ -211,6 +214,15 @@ export class Metrics {
     perActor('coffer_actor_reply_ring_bytes', 'Bytes queued in the actor -> main thread reply ring (unread by the front).', 'gauge', (a) => a.replyRingBytes);
     perActor('coffer_actor_ring_capacity_bytes', 'Capacity of each of the actor\'s main-thread rings.', 'gauge', (a) => a.ringCapacityBytes);
     perActor('coffer_actor_restarts_total', 'Restarts of this actor by its supervisor (recent window).', 'counter', (a) => a.restarts);
+    // The main thread (the HTTP front) trims too when the server started it there: reported as actor="main".
+    const trims = (pick: (t: HeapTrimTotals) => number) => () => {
+      const out = src.actors().map((a) => ({ value: pick(a.heapTrims), labels: { actor: a.name } }));
+      const main = thisThreadTrimTotals();
+      if (main) out.push({ value: pick(main), labels: { actor: 'main' } });
+      return out;
+    };
+    scrapeMetric(this.registry, 'coffer_actor_heap_trims_total', 'Times the thread gave its heap back once idle after a burst (two major GCs; runtime/heap-trim.ts).', 'counter', trims((t) => t.trims));
+    scrapeMetric(this.registry, 'coffer_actor_heap_released_bytes_total', 'Heap bytes those trims released (heap size before minus after).', 'counter', trims((t) => t.bytesReleased));
     perActor('coffer_actor_up', '1 while the actor\'s worker is running.', 'gauge', (a) => (a.state === 'running' ? 1 : 0));
     // A Worker's ELU read from the main thread is racy (it can step back by microseconds): keep the
     // counter monotonic and the utilisation within [0, 1].

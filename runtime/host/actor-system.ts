@@ -10,6 +10,7 @@ import { assert, assertNever } from '../assert.js';
 import { CofferError } from '../errors.js';
 import { limits, ringLimits } from '../limits.js';
 import { Ring } from '../ring/index.js';
+import type { HeapTrimTotals } from '../heap-trim.js';
 import { AskClient } from './channel.js';
 import type { BootData, ControlIn, ControlOut } from './protocol.js';
 
@@ -43,6 +44,8 @@ interface Cell {
   acks: Map<number, { resolve: () => void; reject: (e: Error) => void }>;
   /** The main thread's ring pair with this actor (for stats()). */
   rings?: { request: Ring; reply: Ring };
+  /** Heap trims the worker reported (runtime/heap-trim.ts), over all its restarts. */
+  heapTrims: HeapTrimTotals;
 }
 
 /** Observability figures of one actor, as seen from the main thread (stats()). */
@@ -60,6 +63,8 @@ export interface ActorStats {
   /** The worker's cumulative event-loop active and idle time (ms). */
   eluActiveMs: number;
   eluIdleMs: number;
+  /** Times the worker gave heap back after a burst, and the bytes it released. */
+  heapTrims: HeapTrimTotals;
 }
 
 interface Link {
@@ -88,7 +93,7 @@ export class ActorSystem {
   async spawn<In, Out>(spec: ActorSpec): Promise<ActorRef<In, Out>> {
     assert(!this.stopping, 'spawn after shutdown');
     assert(!this.cells.has(spec.name), `actor ${spec.name} already exists`);
-    const cell: Cell = { spec, state: 'starting', everReady: false, worker: undefined, client: undefined, restartTimesMs: [], acks: new Map() };
+    const cell: Cell = { spec, state: 'starting', everReady: false, worker: undefined, client: undefined, restartTimesMs: [], acks: new Map(), heapTrims: { trims: 0, bytesReleased: 0 } };
     this.cells.set(spec.name, cell);
     try {
       await this.startWorker(cell);
@@ -134,6 +139,7 @@ export class ActorSystem {
         restarts: cell.restartTimesMs.length,
         eluActiveMs: elu?.active ?? 0,
         eluIdleMs: elu?.idle ?? 0,
+        heapTrims: { ...cell.heapTrims },
       });
     }
     return out;
@@ -194,6 +200,11 @@ export class ActorSystem {
             a?.resolve();
             return;
           }
+          case 'heap-trim':
+            cell.heapTrims.trims++;
+            cell.heapTrims.bytesReleased += Math.max(0, m.heapBytesBefore - m.heapBytesAfter);
+            this.log.debug({ actor: spec.name, heapBytesBefore: m.heapBytesBefore, heapBytesAfter: m.heapBytesAfter }, 'actor heap trimmed');
+            return;
           default:
             assertNever(m);
         }

@@ -24,7 +24,11 @@ export type ControlIn =
   | { t: 'unserve-peer'; peer: string };
 
 /** Worker -> main. */
-export type ControlOut = { t: 'ready' } | { t: 'ack'; linkId: number };
+export type ControlOut =
+  | { t: 'ready' }
+  | { t: 'ack'; linkId: number }
+  /** The worker gave heap back after a burst (runtime/heap-trim.ts); counted for metrics. */
+  | { t: 'heap-trim'; heapBytesBefore: number; heapBytesAfter: number };
 
 export function describe(msg: Envelope | ControlIn | ControlOut): string {
   switch (msg.t) {
@@ -43,5 +47,7 @@ export function describe(msg: Envelope | ControlIn | ControlOut): string {
       return `${msg.t} ${msg.peer}`;
     case 'ack':
       return `ack link ${msg.linkId}`;
+    case 'heap-trim':
+      return `heap-trim ${msg.heapBytesBefore} -> ${msg.heapBytesAfter}`;
   }
 }

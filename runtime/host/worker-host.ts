@@ -6,6 +6,7 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pino, type Logger } from 'pino';
 import { assert, assertNever } from '../assert.js';
+import { trimThisThreadWhenIdle } from '../heap-trim.js';
 import { CofferError } from '../errors.js';
 import { limits } from '../limits.js';
 import { Ring } from '../ring/index.js';
@@ -93,6 +94,7 @@ export function serveActor<In, Out>(
     await opts.init?.(ctx);
     serveRequests(Ring.attach(boot.requestSab), Ring.attach(boot.replySab), handle, log, boot.spinUs);
     send({ t: 'ready' });
+    trimThisThreadWhenIdle((e) => send({ t: 'heap-trim', ...e }));
   };
   start().catch((err: unknown) => {
     log.error({ err }, 'actor init failed');
