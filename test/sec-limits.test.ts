@@ -108,6 +108,46 @@ describe('SEC-LIMITS: oversize and over-complex requests, slow clients, request 
     assert.equal((await http(server.url, 'GET', 'sys/health')).status, 200, 'the node still serves');
   });
 
+  it('a client that goes away mid-body: nothing stored, the node keeps serving, a body in many chunks arrives whole', async () => {
+    const port = new URL(server.url).port;
+    for (const framing of ['Content-Length: 4000', 'Transfer-Encoding: chunked']) {
+      await new Promise<void>((resolve, reject) => {
+        const s = connect(Number(port), '127.0.0.1');
+        s.once('error', reject);
+        s.once('connect', () => {
+          const head = `PUT /v1/sys/raw/limits/target HTTP/1.1\r\nHost: x\r\nX-Vault-Token: ${root}\r\nContent-Type: application/json\r\n${framing}\r\n\r\n`;
+          s.write(head + (framing.startsWith('Transfer') ? '10\r\n{"value": "aaaaa\r\n' : '{"value": "aaaaa'), () => setTimeout(() => s.destroy(), 100));
+        });
+        s.once('close', () => resolve());
+      });
+      assert.equal((await http(server.url, 'GET', 'sys/raw/limits/target', { token: root })).status, 404, `${framing}: a cut body stored nothing`);
+    }
+    // Neither cut request stays in flight: reading their bodies ended when their connections closed.
+    const inFlight = async () => Object.values((await http(server.url, 'GET', 'sys/in-flight-req', { token: root })).body as Record<string, { request_path: string }>).filter((e) => e.request_path === '/v1/sys/raw/limits/target').length;
+    for (let i = 0; i < 50 && (await inFlight()) > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await inFlight(), 0, 'a request whose client went away mid-body is still in flight');
+    // The same body in 300 chunks of a few bytes each (many 'data' events) is read whole.
+    const value = 'c'.repeat(900);
+    const body = JSON.stringify({ value });
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(`${server.url}/v1/sys/raw/limits/chunks`, { method: 'PUT', headers: { 'X-Vault-Token': root, 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' } }, (res) => {
+        res.resume();
+        res.once('end', () => resolve(res.statusCode as number));
+      });
+      req.once('error', reject);
+      const pieces = body.match(/[\s\S]{1,3}/g) as string[];
+      const next = (i: number): void => {
+        if (i === pieces.length) return void req.end();
+        req.write(pieces[i], () => (i % 50 === 0 ? setImmediate(() => next(i + 1)) : next(i + 1)));
+      };
+      next(0);
+    });
+    assert.equal(status, 204);
+    const read = await http(server.url, 'GET', 'sys/raw/limits/chunks', { token: root });
+    assert.equal(read.body.data.value, value);
+    assert.equal((await http(server.url, 'DELETE', 'sys/raw/limits/chunks', { token: root })).status, 204);
+  });
+
   it('slow headers: a client trickling its request head is disconnected (http_read_header_timeout)', async () => {
     const { port } = new URL(server.url);
     const outcome = await new Promise<string>((resolve) => {

@@ -50,23 +50,63 @@ function parseBool(name: string, value: string): boolean {
   throw new CofferError('COFFER_ERR_INVALID_REQUEST', `error parsing ${name} parameter: invalid syntax`);
 }
 
-/** Reads the whole body, refusing more than the listener limit with 413 before buffering it all. */
 const NO_BODY = Buffer.alloc(0);
 
+/** Reads the whole body, refusing more than the listener limit with 413 before buffering it all. */
 export async function readBody(req: IncomingMessage, maxBytes = limits.requestBodyBytesMax): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? '0');
   if (declared > maxBytes) throw new CofferError('COFFER_ERR_TOO_LARGE');
   // HTTP/1.1 (RFC 9112 §6.3): neither Content-Length nor Transfer-Encoding means no body. Most reads are
   // like that; an async iterator over an empty stream costs the front ~5% of its CPU under reads.
   if (declared === 0 && req.headers['transfer-encoding'] === undefined) return NO_BODY;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new CofferError('COFFER_ERR_TOO_LARGE');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+  return collectBody(req, maxBytes);
+}
+
+/**
+ * The body from 'data' events. `for await (const chunk of req)` costs a promise and an iterator step
+ * per chunk: a bare node:http server reading a 120-byte JSON body spent 33-36 us of CPU per POST with
+ * it and 27-29 us with events (/tmp probe, four alternated rounds of 60,000 requests).
+ * Past `maxBytes` the stream is paused, not destroyed: the front answers 413 and then discards the
+ * rest for a bounded time (server.ts, lingering close), so the client reads the answer.
+ */
+function collectBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        stop();
+        req.pause();
+        reject(new CofferError('COFFER_ERR_TOO_LARGE'));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      stop();
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      stop();
+      reject(err);
+    };
+    // A client that goes away mid-body: 'close' without 'end' (the async iterator rejected likewise).
+    const onClose = () => {
+      stop();
+      reject(new CofferError('COFFER_ERR_INVALID_REQUEST', 'request body: connection closed before the end of the body'));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
 export function parseBody(raw: Buffer, contentType: string | undefined, jsonLimits: JsonLimits = DEFAULT_JSON_LIMITS): Record<string, unknown> {
