@@ -39,16 +39,29 @@ export interface HeapTrimTotals {
 }
 
 let gcFunction: (() => void) | null = null;
+let gcExposed = false;
 
 /**
- * A full (major) GC of this thread's isolate. V8 exposes `gc` only with --expose-gc; the flag is read
- * when a context is created, so setting it and creating one yields the function without a node
- * command-line flag (the way test runners that log heap usage get it). No other code sees it.
+ * Lets contexts created from now on see `gc` (V8's --expose-gc, read when a context is created; no
+ * node command-line flag needed, as test runners that log heap usage do it). V8 flags are process-wide
+ * and not meant to be written from several threads at once, so the ActorSystem calls this on the main
+ * thread before it starts a worker; the workers then only read it.
  */
+export function exposeGc(): void {
+  if (gcExposed) return;
+  v8.setFlagsFromString('--expose-gc');
+  gcExposed = true;
+}
+
+/** A full (major) GC of this thread's isolate, through a `gc` fetched from a fresh context (no other code sees it). */
 function majorGc(): void {
   if (gcFunction === null) {
-    v8.setFlagsFromString('--expose-gc');
-    gcFunction = runInNewContext('gc') as () => void;
+    try {
+      gcFunction = runInNewContext('gc') as () => void;
+    } catch {
+      exposeGc(); // a process that started no actor yet
+      gcFunction = runInNewContext('gc') as () => void;
+    }
   }
   gcFunction();
 }

@@ -93,14 +93,16 @@ function collectBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
       stop();
       resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
     };
-    const onError = (err: Error) => {
+    // A client that goes away mid-body: node emits 'error' (ECONNRESET, "aborted"), then 'close'. That is
+    // the client's doing, not a failure of this node, so it is not logged as one (COFFER_ERR_INTERNAL).
+    const gone = () => new CofferError('COFFER_ERR_INVALID_REQUEST', 'request body: connection closed before the end of the body');
+    const onError = (err: NodeJS.ErrnoException) => {
       stop();
-      reject(err);
+      reject(err.code === 'ECONNRESET' ? gone() : err);
     };
-    // A client that goes away mid-body: 'close' without 'end' (the async iterator rejected likewise).
     const onClose = () => {
       stop();
-      reject(new CofferError('COFFER_ERR_INVALID_REQUEST', 'request body: connection closed before the end of the body'));
+      reject(gone());
     };
     req.on('data', onData);
     req.on('end', onEnd);

@@ -10,7 +10,7 @@ import { assert, assertNever } from '../assert.js';
 import { CofferError } from '../errors.js';
 import { limits, ringLimits } from '../limits.js';
 import { Ring } from '../ring/index.js';
-import type { HeapTrimTotals } from '../heap-trim.js';
+import { exposeGc, type HeapTrimTotals } from '../heap-trim.js';
 import { AskClient } from './channel.js';
 import type { BootData, ControlIn, ControlOut } from './protocol.js';
 
@@ -176,6 +176,7 @@ export class ActorSystem {
       coffer: { name: spec.name, requestSab: requestRing.sab, replySab: replyRing.sab, logLevel: this.log.level, spinUs: ringLimits.ringSpinUs },
       user: spec.workerData,
     };
+    exposeGc(); // before the worker exists: its idle heap trim only reads the flag (runtime/heap-trim.ts)
     const worker = new Worker(spec.workerFile, { workerData: boot, ...(spec.resourceLimits ? { resourceLimits: spec.resourceLimits } : {}) });
     cell.worker = worker;
     return new Promise<void>((resolve, reject) => {
