@@ -6,7 +6,7 @@
 // nothing. Measured on a node filled with 100,000 secrets by 256 writers, the front and the handler
 // kept 55 and 67 MiB of heap (17 and 19 MiB before the fill) for as long as the node stayed idle.
 //
-// So each thread that opts in checks, every window, whether its heap grew by more than `growthBytes`
+// So each thread that opts in checks, every window, whether its heap grew by more than GROWTH_BYTES
 // since its last trim and whether its event loop was idle through the window. If both, it runs a
 // major GC, and one more after three further idle windows: by then V8's allocation rate, averaged over
 // its recent GCs, is low, and the second GC releases the young generation too. Then the new heap size
@@ -15,16 +15,12 @@ import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-export interface HeapTrimOptions {
-  /** How often the thread looks at its heap and event loop. */
-  windowMs: number;
-  /** Heap growth (total heap size) since the last trim that makes a trim worth a GC. */
-  growthBytes: number;
-  /** Event-loop utilisation over a window below which the thread counts as idle. */
-  idleUtilization: number;
-}
-
-export const heapTrimDefaults: HeapTrimOptions = { windowMs: 2_000, growthBytes: 8 * 1024 * 1024, idleUtilization: 0.05 };
+/** How often a thread looks at its heap and event loop. */
+const WINDOW_MS = 2_000;
+/** Heap growth (total heap size) since the last trim that makes a trim worth a GC. */
+const GROWTH_BYTES = 8 * 1024 * 1024;
+/** Event-loop utilisation over a window below which the thread counts as idle. */
+const IDLE_UTILIZATION = 0.05;
 
 export interface HeapTrimEvent {
   /** Total heap size at the trim's first GC and after its second. */
@@ -77,15 +73,22 @@ const totalHeap = (): number => v8.getHeapStatistics().total_heap_size;
  */
 const SECOND_GC_AFTER_WINDOWS = 3;
 
-/** Starts the trim on the calling thread; `onTrim` sees each completed trim. The timer is unref'd. */
-export function startIdleHeapTrim(onTrim: (e: HeapTrimEvent) => void, opts: HeapTrimOptions = heapTrimDefaults): { stop(): void; totals(): HeapTrimTotals } {
+let thisThread: { totals: HeapTrimTotals } | null = null;
+
+/**
+ * Starts the trim on the calling thread, once (later calls are no-ops: several nodes may share a
+ * process); `onTrim` sees each completed trim. The timer is unref'd.
+ */
+export function trimThisThreadWhenIdle(onTrim: (e: HeapTrimEvent) => void = () => {}): void {
+  if (thisThread !== null) return;
+  const totals: HeapTrimTotals = { trims: 0, bytesReleased: 0 };
+  thisThread = { totals };
   let baseline = totalHeap();
   let lastElu = performance.eventLoopUtilization();
   let pending: { heapBytesBefore: number; idleWindows: number } | null = null; // between the two GCs of a trim
-  const totals: HeapTrimTotals = { trims: 0, bytesReleased: 0 };
-  const timer = setInterval(() => {
+  setInterval(() => {
     const elu = performance.eventLoopUtilization();
-    const idle = performance.eventLoopUtilization(elu, lastElu).utilization < opts.idleUtilization;
+    const idle = performance.eventLoopUtilization(elu, lastElu).utilization < IDLE_UTILIZATION;
     lastElu = elu;
     if (!idle) {
       pending = null; // work came back between the two GCs: start over once idle again
@@ -93,7 +96,7 @@ export function startIdleHeapTrim(onTrim: (e: HeapTrimEvent) => void, opts: Heap
     }
     if (pending === null) {
       const heap = totalHeap();
-      if (heap < baseline + opts.growthBytes) return;
+      if (heap < baseline + GROWTH_BYTES) return;
       pending = { heapBytesBefore: heap, idleWindows: 0 };
       majorGc();
       return;
@@ -106,19 +109,10 @@ export function startIdleHeapTrim(onTrim: (e: HeapTrimEvent) => void, opts: Heap
     totals.trims++;
     totals.bytesReleased += Math.max(0, before - baseline);
     onTrim({ heapBytesBefore: before, heapBytesAfter: baseline });
-  }, opts.windowMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer), totals: () => ({ ...totals }) };
-}
-
-let thisThread: ReturnType<typeof startIdleHeapTrim> | null = null;
-
-/** Starts the trim on the calling thread once (later calls are no-ops): several nodes may share a process. */
-export function trimThisThreadWhenIdle(onTrim: (e: HeapTrimEvent) => void = () => {}): void {
-  thisThread ??= startIdleHeapTrim(onTrim);
+  }, WINDOW_MS).unref();
 }
 
 /** This thread's trims so far, or null when trimThisThreadWhenIdle was not called on it. */
 export function thisThreadTrimTotals(): HeapTrimTotals | null {
-  return thisThread?.totals() ?? null;
+  return thisThread === null ? null : { ...thisThread.totals };
 }

@@ -5,12 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { healthStatus, sleep, unsealWith, until } from './helpers/cluster.js';
+import { sample } from './helpers/prometheus.js';
 import { http, startServerProcess, tempDir, type ServerProcess } from './helpers/server-process.js';
-
-const prom = (text: string, name: string, actor: string): number | null => {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{actor="${actor}"}`));
-  return line === undefined ? null : Number(line.split(' ').pop());
-};
 
 describe('idle heap trim', () => {
   const dir = tempDir('heap-trim');
@@ -47,7 +43,7 @@ describe('idle heap trim', () => {
 
   it('the handler and the front trim once after a burst, not again while idle, and lose nothing', async () => {
     const threads = ['handler-0', 'main'];
-    const figures = (text: string) => threads.map((a) => ({ trims: prom(text, 'coffer_actor_heap_trims_total', a) ?? 0, released: prom(text, 'coffer_actor_heap_released_bytes_total', a) ?? 0 }));
+    const figures = (text: string) => threads.map((a) => ({ trims: sample(text, 'coffer_actor_heap_trims_total', { actor: a }) ?? 0, released: sample(text, 'coffer_actor_heap_released_bytes_total', { actor: a }) ?? 0 }));
     const start = figures(await metrics()); // a trim after start-up may have run already
     await burst('first', 3_000);
     await until('handler-0 and main trimmed after the burst', 60_000, async () => {

@@ -7,19 +7,8 @@ import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { startNode, type EmbeddedNode } from '../sdk/index.js';
+import { sample } from './helpers/prometheus.js';
 import { COFFER_BIN } from './helpers/server-process.js';
-
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | null {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const m = /^([^{\s]+)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const got: Record<string, string> = {};
-    for (const kv of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) got[kv[1] as string] = kv[2] as string;
-    if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
-  }
-  return null;
-}
 
 describe('sys/metrics and sys/in-flight-req', () => {
   let node: EmbeddedNode;
