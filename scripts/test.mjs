@@ -132,6 +132,9 @@ function killLeftovers(file) {
 }
 
 const SUMMARY = /^ℹ (tests|pass|fail|cancelled|skipped|todo) (\d+)$/;
+// A failing file's assertion and stack are repeated at the very end of the run: a CI log is often seen
+// only by its tail.
+const FAILURE_TEXT_MAX = 4000;
 
 /** Runs one file; resolves with its counts, its time and, if it was killed, why. */
 function runFile(file) {
@@ -143,6 +146,7 @@ function runFile(file) {
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, [MARK]: markOf(file) } },
   );
   const counts = {};
+  let failures = null; // the spec reporter's closing "failing tests" section, once it starts
   let pending = '';
   child.stdout.on('data', (chunk) => {
     process.stdout.write(chunk);
@@ -152,6 +156,8 @@ function runFile(file) {
     for (const line of lines) {
       const m = SUMMARY.exec(line);
       if (m) counts[m[1]] = Number(m[2]); // the last summary of the file wins
+      if (line.startsWith('✖ failing tests:')) failures = [];
+      else if (failures !== null && failures.join('\n').length < FAILURE_TEXT_MAX) failures.push(line);
     }
   });
   return new Promise((resolve) => {
@@ -167,7 +173,7 @@ function runFile(file) {
         killedWith ??= leftovers;
       }
       rmSync(reportDir, { recursive: true, force: true });
-      resolve({ file, counts, code, signal, ms: Date.now() - started, killedWith });
+      resolve({ file, counts, code, signal, ms: Date.now() - started, killedWith, failures: failures?.join('\n').slice(0, FAILURE_TEXT_MAX) ?? null });
     });
   });
 }
@@ -203,5 +209,6 @@ if (bad.length > 0) {
     const why = r.killedWith !== null ? r.killedWith.split('\n')[0].replace(/^✖ [^:]*: /, '') : `exit ${r.code ?? r.signal}, fail ${r.counts.fail ?? '?'}`;
     console.log(`  ✖ ${r.file}: ${why}`);
   }
+  for (const r of bad) if (r.failures) console.log(`\nwhy ${r.file} failed (its reporter's words):\n${r.failures}`);
 }
 process.exit(bad.length > 0 || total.tests === 0 ? 1 : 0);

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { split } from 'shamir-secret-sharing';
 import { apiUrl, healthStatus, nodeSpec, startClusterNode, until, unsealWith, type ClusterNodeSpec } from './helpers/cluster.js';
 import { http, tempDir, type ServerProcess } from './helpers/server-process.js';
 
@@ -213,8 +214,10 @@ describe('HA cluster (3 processes, join + retry_join, failover)', { timeout: 90_
     procs.set('n4', p4);
     const u4 = apiUrl(specs[3]!);
     assert.deepEqual((await http(u4, 'POST', 'sys/storage/raft/join', { body: { leader_api_addr: url(active) } })).body, { joined: true });
-    // Two well-formed shares that are not the cluster's: they combine into a key that cannot open the challenge.
-    const bogus = [randomBytes(33).toString('base64'), randomBytes(33).toString('base64')];
+    // Two shares of another key: they combine (distinct x-coordinates, unlike two random strings, which
+    // share their last byte 1 time in 256 and then fail earlier as duplicate parts) into a key that
+    // cannot open the challenge.
+    const bogus = (await split(randomBytes(32), 3, 2)).slice(0, 2).map((s) => Buffer.from(s).toString('base64'));
     const r = await unsealWith(u4, bogus);
     assert.equal(r.status, 400, JSON.stringify(r.body));
     assert.match(r.body.errors[0], /invalid key/);
