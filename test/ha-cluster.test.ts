@@ -217,7 +217,7 @@ describe('HA cluster (3 processes, join + retry_join, failover)', { timeout: 90_
     // Two shares of another key: they combine (distinct x-coordinates, unlike two random strings, which
     // share their last byte 1 time in 256 and then fail earlier as duplicate parts) into a key that
     // cannot open the challenge.
-    const bogus = (await split(randomBytes(32), 3, 2)).slice(0, 2).map((s) => Buffer.from(s).toString('base64'));
+    const bogus = (await split(new Uint8Array(randomBytes(32)), 3, 2)).slice(0, 2).map((s) => Buffer.from(s).toString('base64'));
     const r = await unsealWith(u4, bogus);
     assert.equal(r.status, 400, JSON.stringify(r.body));
     assert.match(r.body.errors[0], /invalid key/);
