@@ -147,6 +147,7 @@ function runFile(file) {
   );
   const counts = {};
   let failures = null; // the spec reporter's closing "failing tests" section, once it starts
+  let failureChars = 0;
   let pending = '';
   child.stdout.on('data', (chunk) => {
     process.stdout.write(chunk);
@@ -157,7 +158,10 @@ function runFile(file) {
       const m = SUMMARY.exec(line);
       if (m) counts[m[1]] = Number(m[2]); // the last summary of the file wins
       if (line.startsWith('✖ failing tests:')) failures = [];
-      else if (failures !== null && failures.join('\n').length < FAILURE_TEXT_MAX) failures.push(line);
+      else if (failures !== null && failureChars < FAILURE_TEXT_MAX) {
+        failures.push(line);
+        failureChars += line.length + 1;
+      }
     }
   });
   return new Promise((resolve) => {
