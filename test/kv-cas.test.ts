@@ -1,6 +1,7 @@
 // 200 check-and-set writes to one KV v2 key from 20 concurrent HTTP clients, through a dev node:
 // every success reports a distinct version, the versions are dense 1..200, each holds exactly the
-// data its writer sent, and every loser is refused with Vault's check-and-set message.
+// data its writer sent, and every loser is refused with Vault's check-and-set message. Then plain writes
+// to one hot key beside writes to fresh keys (the per-key write queues: docs/concurrency.md).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startNode, type EmbeddedNode } from '../sdk/index.js';
@@ -14,7 +15,7 @@ interface Reply {
   body: any;
 }
 
-describe('KV v2 check-and-set under 20 concurrent clients', () => {
+describe('KV v2 writes under concurrent clients', () => {
   let node: EmbeddedNode;
   before(async () => {
     node = await startNode();
@@ -73,5 +74,42 @@ describe('KV v2 check-and-set under 20 concurrent clients', () => {
       assert.equal(r.status, 200);
       assert.deepEqual(r.body.data.data, payload, `version ${version} holds its writer's data`);
     }
+  });
+
+  it('plain writes to one hot key beside writes to fresh keys: no update lost, each version once', async () => {
+    const HOT_CLIENTS = 16;
+    const PER_CLIENT = 10;
+    const setup = await call('POST', 'secret/metadata/hot/key', { max_versions: HOT_CLIENTS * PER_CLIENT });
+    assert.equal(setup.status, 204);
+    const versions = new Map<number, { client: number; seq: number }>();
+    const hot = async (id: number) => {
+      for (let seq = 0; seq < PER_CLIENT; seq++) {
+        const w = await call('POST', 'secret/data/hot/key', { data: { client: id, seq } });
+        assert.equal(w.status, 200, JSON.stringify(w.body));
+        const version = w.body.data.version as number;
+        assert.ok(!versions.has(version), `version ${version} reported twice`);
+        versions.set(version, { client: id, seq });
+      }
+    };
+    const fresh = async (id: number) => {
+      for (let seq = 0; seq < PER_CLIENT; seq++) {
+        const w = await call('POST', `secret/data/fresh/${id}-${seq}`, { data: { client: id, seq } });
+        assert.equal(w.status, 200, JSON.stringify(w.body));
+        assert.equal(w.body.data.version, 1);
+      }
+    };
+    await Promise.all([...Array.from({ length: HOT_CLIENTS }, (_, i) => hot(i)), ...Array.from({ length: HOT_CLIENTS }, (_, i) => fresh(i))]);
+
+    const total = HOT_CLIENTS * PER_CLIENT;
+    assert.deepEqual([...versions.keys()].sort((a, b) => a - b), Array.from({ length: total }, (_, i) => i + 1), 'dense versions');
+    for (const [version, payload] of versions) {
+      const r = await call('GET', `secret/data/hot/key?version=${version}`);
+      assert.deepEqual(r.body.data.data, payload, `version ${version} holds its writer's data`);
+    }
+    const list = await call('LIST', 'secret/metadata/fresh');
+    assert.equal(list.status, 200);
+    assert.equal(list.body.data.keys.length, total, 'every fresh key was written');
+    const one = await call('GET', 'secret/data/fresh/3-7');
+    assert.deepEqual(one.body.data.data, { client: 3, seq: 7 });
   });
 });

@@ -7,6 +7,7 @@ import { ScopedStorage, type PhysicalReader, type ValueCrypto, type WriteSetWith
 import { CUBBYHOLE_PREFIX } from '../cubbyhole/store.js';
 import type { CallerInfo, HandlerResult, MountInfo, Operation, PathSpec } from './types.js';
 import { LoginTokenIssuer, mayIssueTokens } from './login-token.js';
+import { Held, KeyQueues } from './key-queues.js';
 
 /** Commits a write-set; resolves `{ ok: false }` when a guard no longer holds. */
 export type Commit = (ws: WriteSetWithGuards) => Promise<{ ok: true; index: number } | { ok: false; conflictKey: string }>;
@@ -80,27 +81,8 @@ export function storagePrefix(mount: MountInfo): string {
   return `${mount.path.startsWith('auth/') ? 'auth' : 'logical'}/${mount.uuid}/`;
 }
 
-/**
- * Per-mount write mutexes, per worker thread. Writes start optimistically; once one conflicts, its
- * retries and any new writes to that mount in this worker queue behind the mutex while it is held, so
- * a retry competes only with other workers, not with fresh attempts from its own: under sustained
- * contention on one key every request still finishes (optimistic retries alone can starve).
- */
-const contended = new Map<string, { tail: Promise<void>; holders: number }>();
-
-async function lockMount(uuid: string): Promise<() => void> {
-  const entry = contended.get(uuid) ?? { tail: Promise.resolve(), holders: 0 };
-  contended.set(uuid, entry);
-  entry.holders++;
-  let release!: () => void;
-  const previous = entry.tail;
-  entry.tail = new Promise<void>((r) => (release = r));
-  await previous;
-  return () => {
-    release();
-    if (--entry.holders === 0) contended.delete(uuid);
-  };
-}
+/** This worker's per-key write queues (key-queues.ts): shared by every mount it serves. */
+const writeQueues = new KeyQueues();
 
 export async function executeOnMount(
   compiled: CompiledBackend,
@@ -113,8 +95,7 @@ export async function executeOnMount(
   const handler = handlerFor(spec, operation);
   if (!handler) throw new CofferError('COFFER_ERR_METHOD_NOT_ALLOWED');
   const { fields, unknown } = validateFields(spec.fields, req.data);
-  const writes = operation !== 'read' && operation !== 'list';
-  let unlock: (() => void) | null = writes && contended.has(mount.uuid) ? await lockMount(mount.uuid) : null;
+  const held = new Held();
   try {
     for (let attempt = 0; ; attempt++) {
       const storage = new ScopedStorage(storagePrefix(mount), deps.physical, deps.crypto);
@@ -129,15 +110,18 @@ export async function executeOnMount(
         ws.ops.push(...tokenWs.ops);
         ws.guards.push(...tokenWs.guards);
       }
-      const committed = await deps.commit(ws);
-      if (committed.ok) return { result, operation, spec, unknownFields: unknown, index: committed.index };
+      // A key another request of this worker conflicted on and still waits for: queue behind it rather
+      // than race it (checked and sent in one synchronous step, so no fresh attempt slips past the queue).
+      const queued = writeQueues.contendedIn(ws, held);
+      const committed = queued.length === 0 ? await deps.commit(ws) : null;
+      if (committed?.ok) return { result, operation, spec, unknownFields: unknown, index: committed.index };
       if (attempt >= CONFLICT_RETRIES_MAX) {
         throw new CofferError('COFFER_ERR_INTERNAL', 'too many concurrent writes to the same keys; retry the request');
       }
-      unlock ??= await lockMount(mount.uuid);
+      await writeQueues.hold(held, committed === null ? queued : [committed.conflictKey]);
       deps.refresh?.();
     }
   } finally {
-    unlock?.();
+    held.releaseAll();
   }
 }
