@@ -24,7 +24,8 @@ export const ROLE_LEADER = 3;
 // Layout: Int32 [0] role, [1] apply sequence (bumped + notified after every apply), [2] term (low 32 bits),
 // [3] leader known (0/1); BigInt64 [2] applied index, [3] last contact with a leader (ms since epoch),
 // [4] applying: the index of the FSM transaction being committed, stored BEFORE the commit,
-// [5] the highest leader commit index an AppendEntries showed, [6] freshAsOf (ms since epoch, freshness.ts).
+// [5] the highest leader commit index an AppendEntries showed, [6] freshAsOf (ms since epoch, freshness.ts),
+// [7] this node's own commit index while it leads (published before any message can carry it).
 const I_ROLE = 0;
 const I_SEQ = 1;
 const I_TERM = 2;
@@ -34,7 +35,8 @@ const B_CONTACT = 3;
 const B_APPLYING = 4;
 const B_LEADER_COMMIT = 5;
 const B_FRESH = 6;
-export const RAFT_SHARED_BYTES = 56;
+const B_OWN_COMMIT = 7;
+export const RAFT_SHARED_BYTES = 64;
 
 /**
  * Bounded staleness: a standby whose state is older than this (no fresh evidence from a leader, see
@@ -56,7 +58,7 @@ export class RaftSharedState {
 
   constructor(readonly buffer: SharedArrayBuffer) {
     this.i32 = new Int32Array(buffer, 0, 4);
-    this.b64 = new BigInt64Array(buffer, 0, 7);
+    this.b64 = new BigInt64Array(buffer, 0, 8);
   }
 
   static create(): RaftSharedState {
@@ -76,6 +78,15 @@ export class RaftSharedState {
 
   publishLeaderCommit(commit: number): void {
     Atomics.store(this.b64, B_LEADER_COMMIT, BigInt(commit));
+  }
+
+  /**
+   * The leader's commit index, published before the messages that tell followers about it leave: a
+   * follower may apply an entry (and a client read it there) before the leader has applied it, and a
+   * request that then reaches the leader must wait for it (awaitOwnCommit).
+   */
+  publishOwnCommit(commit: number): void {
+    if (BigInt(commit) > Atomics.load(this.b64, B_OWN_COMMIT)) Atomics.store(this.b64, B_OWN_COMMIT, BigInt(commit));
   }
 
   publishFreshAsOf(atMs: number): void {
@@ -128,6 +139,11 @@ export class RaftSharedState {
     return Number(Atomics.load(this.b64, B_LEADER_COMMIT));
   }
 
+  /** The commit index this node published while leading (publishOwnCommit; 0 before it led). */
+  ownCommit(): number {
+    return Number(Atomics.load(this.b64, B_OWN_COMMIT));
+  }
+
   /** ms since this node's state was last known to be as fresh as the leader's commit (freshness.ts). */
   sinceFreshMs(nowMs = Date.now()): number {
     return nowMs - Number(Atomics.load(this.b64, B_FRESH));
@@ -153,6 +169,17 @@ export class RaftSharedState {
   sinceLeaderContactMs(nowMs = Date.now()): number {
     if (this.isLeader()) return 0;
     return nowMs - Number(Atomics.load(this.b64, B_CONTACT));
+  }
+
+  /**
+   * On the leader: resolves once everything it knew committed when called is applied here (at once in the
+   * common case, applied == commit), so a request never sees older state than a follower already served.
+   * False when that took longer than timeoutMs (the caller answers 503 rather than serve stale).
+   */
+  async awaitOwnCommit(timeoutMs: number): Promise<boolean> {
+    if (!this.isLeader()) return true;
+    const commit = this.ownCommit();
+    return this.applied() >= commit || this.waitApplied(commit, timeoutMs);
   }
 
   /** Resolves true once applied >= index, false after timeoutMs. Never blocks the thread. */

@@ -650,6 +650,8 @@ export class RaftHost {
   private async handleReady(rd: Ready): Promise<void> {
     this.counters.readies++;
     if (rd.softState !== null) this.onSoftState(rd.softState.leader, rd.softState.role);
+    // Before any message carries a new commit index to a follower (consistency.ts publishOwnCommit).
+    if (rd.hardState !== null && this.role === 'leader') this.opts.shared?.publishOwnCommit(rd.hardState.commit);
     for (const m of rd.messages) this.opts.send(m);
     for (const rs of rd.readStates) this.readDone(rs.ctx, rs.index);
 
