@@ -29,11 +29,13 @@ export class KeyQueues {
   }
 
   /**
-   * Makes `held` hold its keys plus `more`. Everything held is released first and the whole set taken
-   * again in sorted order: a writer never waits while holding a key another waiter may need first, so two
+   * Makes `held` hold its keys plus `more`. Unless it holds them all already, everything held is released
+   * first and the whole set taken again in sorted order: a writer never waits while holding a key another waiter may need first, so two
    * writers that each need the other's key cannot deadlock.
    */
   async hold(held: Held, more: string[]): Promise<void> {
+    // Lost again on a key it already holds (to another worker): keep its place and run again at once.
+    if (more.every((key) => held.has(key))) return;
     const want = [...new Set([...held.keys(), ...more])].sort();
     held.releaseAll();
     for (const key of want) held.set(key, await this.enqueue(key));
