@@ -83,7 +83,7 @@ export class RaftSharedState {
   /**
    * The leader's commit index, published before the messages that tell followers about it leave: a
    * follower may apply an entry (and a client read it there) before the leader has applied it, and a
-   * request that then reaches the leader must wait for it (awaitOwnCommit).
+   * request that then reaches the leader must wait for it (unappliedOwnCommit).
    */
   publishOwnCommit(commit: number): void {
     if (BigInt(commit) > Atomics.load(this.b64, B_OWN_COMMIT)) Atomics.store(this.b64, B_OWN_COMMIT, BigInt(commit));
@@ -172,14 +172,14 @@ export class RaftSharedState {
   }
 
   /**
-   * On the leader: resolves once everything it knew committed when called is applied here (at once in the
-   * common case, applied == commit), so a request never sees older state than a follower already served.
-   * False when that took longer than timeoutMs (the caller answers 503 rather than serve stale).
+   * On the leader, the commit index it published (publishOwnCommit) while its FSM has not applied it yet,
+   * else 0. A request must not be served from older state than a follower may already have served: wait
+   * for this index first (waitApplied). 0 in the common case, applied == commit.
    */
-  async awaitOwnCommit(timeoutMs: number): Promise<boolean> {
-    if (!this.isLeader()) return true;
+  unappliedOwnCommit(): number {
+    if (!this.isLeader()) return 0;
     const commit = this.ownCommit();
-    return this.applied() >= commit || this.waitApplied(commit, timeoutMs);
+    return this.applied() >= commit ? 0 : commit;
   }
 
   /** Resolves true once applied >= index, false after timeoutMs. Never blocks the thread. */

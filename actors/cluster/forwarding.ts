@@ -251,7 +251,8 @@ export class HaFront {
     if (!storedData) return false;
     // On the active node: never older than what a standby may already have served (an entry is applied on
     // a follower before the leader at times: the leader tells followers of a commit, then applies it).
-    if (this.opts.shared.isLeader() && this.opts.shared.applied() < this.opts.shared.ownCommit() && !(await this.opts.shared.awaitOwnCommit(this.indexWaitMs))) {
+    const unapplied = this.opts.shared.unappliedOwnCommit();
+    if (unapplied > 0 && !(await this.opts.shared.waitApplied(unapplied, this.indexWaitMs))) {
       sendError(res, 503, ['active node could not apply its committed log in time; retry the request']);
       return true;
     }

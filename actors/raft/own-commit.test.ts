@@ -2,9 +2,9 @@
 // persists and applies. A client that read the entry on the follower and then asks the leader must not be
 // answered from the leader's older state (found by LIN-KV-ACTIVE in a soak, docs/ha-standby-reads.md).
 // The leader therefore publishes its commit index before any message can carry it, and the front waits
-// for applied >= that index (RaftSharedState.awaitOwnCommit). Checked here on three RaftHosts in this
+// for applied >= that index (RaftSharedState.unappliedOwnCommit). Checked here on three RaftHosts in this
 // process: every AppendEntries or heartbeat the leader sends carries a commit no higher than the one it
-// published, and a follower that applied an index implies the leader's front would wait for it.
+// published, and once the followers applied the last write the leader has nothing left to wait for.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
@@ -53,7 +53,7 @@ test('raft host: the leader publishes a commit index before a message carries it
   assert.deepEqual(ahead, [], 'no message carried a commit index the leader had not published first');
   const leaderShared = shared.get(leaderId)!;
   assert.ok(leaderShared.ownCommit() >= last, `published ${leaderShared.ownCommit()} >= commit ${last}`);
-  assert.equal(await leaderShared.awaitOwnCommit(5_000), true, 'the leader has applied what it published');
-  assert.ok(leaderShared.applied() >= last);
+  assert.equal(await leaderShared.waitApplied(leaderShared.ownCommit(), 5_000), true, 'the leader applies what it published');
+  assert.equal(leaderShared.unappliedOwnCommit(), 0, 'nothing left for a request on the leader to wait for');
   console.log(`raft host: ${carried} commit-carrying messages from leader ${leaderId}, none ahead of its published commit (${leaderShared.ownCommit()})`);
 });

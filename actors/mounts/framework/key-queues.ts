@@ -14,11 +14,6 @@ interface Queue {
 export class KeyQueues {
   private readonly queues = new Map<string, Queue>();
 
-  /** Keys with a queue: someone in this worker conflicted on them and is not done yet. */
-  get size(): number {
-    return this.queues.size;
-  }
-
   /** The contended keys `ws` touches that `held` does not already hold, sorted. */
   contendedIn(ws: WriteSetWithGuards, held: Held): string[] {
     if (this.queues.size === 0) return [];
@@ -30,8 +25,8 @@ export class KeyQueues {
 
   /**
    * Makes `held` hold its keys plus `more`. Unless it holds them all already, everything held is released
-   * first and the whole set taken again in sorted order: a writer never waits while holding a key another waiter may need first, so two
-   * writers that each need the other's key cannot deadlock.
+   * first and the whole set taken again in sorted order: a writer never waits while holding a key another
+   * waiter may need first, so two writers that each need the other's key cannot deadlock.
    */
   async hold(held: Held, more: string[]): Promise<void> {
     // Lost again on a key it already holds (to another worker): keep its place and run again at once.
