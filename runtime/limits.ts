@@ -108,6 +108,8 @@ export const raftLimits = {
   peerSilentMaxMs: 5_000,
   /** A proposal made while no leader is known waits this long for one before failing. */
   proposeWaitLeaderMs: 5_000,
+  /** A new leader's guarded write waits this long for the leader to apply the first entry of its term. */
+  termStartWaitMs: 5_000,
   /** Proposals waiting for their entry to be applied, per raft actor, before COFFER_ERR_BACKPRESSURE. */
   pendingProposalsMax: 65_536,
 } as const;

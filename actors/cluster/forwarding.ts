@@ -1,7 +1,7 @@
 // Standby reads, request forwarding and consistency headers, on the HTTP front (main thread).
 // See docs/ha-standby-reads.md for the design; in short:
 // - Every unsealed node executes requests itself against its local FSM. A request that writes fails on a
-//   standby with COFFER_ERR_NOT_LEADER (predicted in the pipeline, or the core's refused commit) and the
+//   standby with COFFER_ERR_NOT_LEADER (predicted in the pipeline, or the raft actor's refused commit) and the
 //   front FORWARDS it here: HTTP/1.1 over mutual TLS (cluster CA certificates on both ends) to the
 //   active node's forwarding listener, advertised in core/leader/<uuid> (`forward_addr`). The answer is
 //   relayed unchanged (status, headers, body). A 307 to the active node's api_addr is the fallback.
@@ -350,7 +350,7 @@ export class HaFront {
     await this.onNotLeader(api, req, res); // X-Vault-No-Request-Forwarding and streamed bodies: 307, as before
   }
 
-  /** A request that must run on the active node (NOT_LEADER from the pipeline or the core). */
+  /** A request that must run on the active node (NOT_LEADER from the pipeline or the raft actor). */
   async onNotLeader(api: ApiRequest | null, req: IncomingMessage, res: ServerResponse, value?: ErrorValue): Promise<void> {
     const state = stateOf(res);
     const prefix = value?.forwardWritesUnder;

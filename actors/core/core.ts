@@ -2,6 +2,7 @@
 // Runs inside the core actor's worker (actors/core/worker.ts) but has no thread code itself, so it is
 // also driven directly by tests. Every durable change goes through `commit`, one write-set per request.
 import { randomUUID } from 'node:crypto';
+import { assert } from '../../runtime/assert.js';
 import { CofferError } from '../../runtime/errors.js';
 import { failpoint } from '../../runtime/failpoints.js';
 import { Barrier } from '../barrier/barrier.js';
@@ -10,11 +11,11 @@ import { KEYRING_PATH, initializeShamir, openKeyring, openKeyringWithRootKey, re
 import { UnsealProgress } from '../barrier/unseal-progress.js';
 import { LocalWritePath } from '../storage/write-path.js';
 import type { FsmReader } from '../storage/fsm-reader.js';
-import type { StorageOp, WriteSet } from '../storage/write-set.js';
+import type { StorageOp } from '../storage/write-set.js';
+import type { CommitReply, Guard } from '../storage/guarded-commit.js';
 import type { CoreReplies, CoreRequest, HealthInfo, KeyStatus, SealStatus } from './messages.js';
 import { handleRaw } from './raw.js';
 import { initialState, withDevKvMount } from './initial-state.js';
-import { versionHash, type Guard } from '../mounts/framework/storage-view.js';
 import { ClusterCore, type ClusterOptions } from '../cluster/cluster.js';
 import { RaftSharedState } from '../cluster/consistency.js';
 import { RaftOps } from '../cluster/autopilot-core.js';
@@ -61,8 +62,8 @@ export interface CoreOptions {
 /** What the core needs from a write path: LocalWritePath (commit = flushed here) or RaftWritePath. */
 export interface CoreWritePath {
   readonly reader: FsmReader;
-  submit(ws: WriteSet): Promise<{ index: number }>;
-  stats(): { flushes: number; writeSets: number; appliedIndex: number };
+  /** A write-set with the guards of what it read (actors/storage/guarded-commit.ts); no guards: a blind write. */
+  commit(ops: StorageOp[], guards: Guard[]): Promise<CommitReply>;
   close(): Promise<void>;
   /** Present on RaftWritePath: membership/status/leadership requests to the raft actor. */
   askRaft?<R extends RaftRequest>(msg: R, timeoutMs?: number): Promise<RaftReplies[R['t']]>;
@@ -84,7 +85,6 @@ export class CoreNode {
    * Version hashes of keys written by write-sets not yet applied (null = pending delete), with how many
    * in-flight write-sets touch each key: guards are checked against these first, then the FSM.
    */
-  private readonly pendingVersions = new Map<string, { hash: string | null; inFlight: number; landed: Promise<unknown> }>();
   private readonly sealEpoch: Int32Array | null;
   /** The core/keyring ciphertext the current keyring was opened from (see syncKeyring). */
   private keyringSource: Buffer | null = null;
@@ -254,8 +254,11 @@ export class CoreNode {
         throw new CofferError('COFFER_ERR_UNSUPPORTED_PATH', `no handler for route "${req.path}". route entry not found.`);
       }
       case 'commit': {
+        // The expiration actor's write-sets (handlers send theirs to the raft actor directly).
         this.requireUnsealed();
-        return this.commitGuarded(req.ops, req.guards);
+        const reply = await this.writePath.commit(req.ops, req.guards);
+        if (reply.ok) this.writePath.reader.refresh();
+        return reply;
       }
       case 'keyring': {
         // A handler asks when its epoch is stale or its snapshot shows another core/keyring (a rotation on
@@ -272,10 +275,6 @@ export class CoreNode {
         if (!this.unsealed || !this.cluster) return { key: null };
         this.syncKeyring();
         return { key: this.cluster.indexHmacKey() };
-      }
-      case 'stats': {
-        const s = this.writePath.stats();
-        return { appliedIndex: s.appliedIndex, flushes: s.flushes, writeSets: s.writeSets };
       }
     }
   }
@@ -551,46 +550,12 @@ export class CoreNode {
     return u;
   }
 
-  /** A handler's write-set: refused when any key it read has changed since (its guard's hash). */
-  private async commitGuarded(ops: StorageOp[], guards: Guard[]): Promise<CoreReplies['commit']> {
-    for (const g of guards) {
-      const pending = this.pendingVersions.get(g.key);
-      const current = pending ? pending.hash : versionHash(this.readPhysical(g.key));
-      if (current === g.hash) continue;
-      // Lost to a write still in flight: answer once it has landed, so the re-executed request reads
-      // the winner's value instead of conflicting with it again and again.
-      if (pending) await pending.landed.catch(() => undefined);
-      return { ok: false, conflictKey: g.key };
-    }
-    const index = await this.commit(ops);
-    return { ok: true, index };
-  }
-
-  /**
-   * The one way this node writes. The pending versions are registered synchronously, before the first
-   * await, so a guard check that runs while this write-set is in flight already sees it.
-   */
+  /** The core's own writes (seal, tokens, mounts, cluster): no guards; readable here when it returns. */
   private async commit(ops: StorageOp[]): Promise<number> {
-    const submitted = this.writePath.submit({ ops });
-    for (const op of ops) {
-      const entry = this.pendingVersions.get(op.key);
-      const hash = op.t === 'put' ? versionHash(op.value) : null;
-      if (entry) {
-        entry.hash = hash;
-        entry.inFlight++;
-        entry.landed = submitted;
-      } else this.pendingVersions.set(op.key, { hash, inFlight: 1, landed: submitted });
-    }
-    try {
-      const { index } = await submitted;
-      this.writePath.reader.refresh();
-      return index;
-    } finally {
-      for (const op of ops) {
-        const entry = this.pendingVersions.get(op.key);
-        if (entry && --entry.inFlight === 0) this.pendingVersions.delete(op.key);
-      }
-    }
+    const reply = await this.writePath.commit(ops, []);
+    assert(reply.ok, 'a write-set without guards cannot conflict');
+    this.writePath.reader.refresh();
+    return reply.index;
   }
 
 }

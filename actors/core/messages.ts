@@ -1,6 +1,6 @@
 // The core actor's protocol: one tagged union in, one reply type per variant.
 // The core actor owns the durable state of a node: the seal, the barrier keyring, the write path.
-import type { Guard } from '../mounts/framework/storage-view.js';
+import type { CommitReply, Guard } from '../storage/guarded-commit.js';
 import type { StorageOp } from '../storage/write-set.js';
 import type { ForwardingInfo, LeaderInfo } from '../cluster/cluster.js';
 import type { SealConfig } from '../barrier/seal.js';
@@ -21,7 +21,6 @@ export type CoreRequest =
   | { t: 'raw'; token: string | null; op: 'read' | 'update' | 'delete' | 'list'; path: string; value: string | null }
   | { t: 'dev-setup'; rootTokenId: string | null }
   | { t: 'route-miss'; token: string | null; path: string }
-  | { t: 'stats' }
   /** A handler's write-set: committed only if every guard still holds (docs/concurrency.md). */
   | { t: 'commit'; ops: StorageOp[]; guards: Guard[] }
   /** A handler worker fetches the keyring when the seal epoch it holds is stale. */
@@ -93,12 +92,6 @@ export interface DevSetupResult {
   rootToken: string;
 }
 
-export interface CoreStats {
-  appliedIndex: number;
-  flushes: number;
-  writeSets: number;
-}
-
 /** Reply type by request variant, so callers get precise types from `ask`. */
 export interface CoreReplies {
   'seal-status': SealStatus;
@@ -121,7 +114,6 @@ export interface CoreReplies {
   'key-status': KeyStatus;
   raw: RawResult;
   'dev-setup': DevSetupResult;
-  stats: CoreStats;
   'route-miss': never;
   commit: CommitReply;
   keyring: KeyringReply;
@@ -129,7 +121,7 @@ export interface CoreReplies {
   'index-key': { key: Uint8Array | null };
 }
 
-export type CommitReply = { ok: true; index: number } | { ok: false; conflictKey: string };
+export type { CommitReply };
 
 export interface KeyringReply {
   /** The seal epoch this keyring belongs to (see CoreOptions.sealEpoch). */

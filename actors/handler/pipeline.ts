@@ -1,6 +1,6 @@
 // The request pipeline of a handler worker: keys → mount → token → ACL → backend → write-set → reply.
 // Everything it reads comes from LMDB through validate-on-read caches (blob-cache.ts), so a change
-// committed by any worker is seen by the next request; writes go to the core actor as guarded
+// committed by any worker is seen by the next request; writes go to the raft actor as guarded
 // write-sets (docs/concurrency.md).
 import { randomUUID } from 'node:crypto';
 import { CofferError } from '../../runtime/errors.js';

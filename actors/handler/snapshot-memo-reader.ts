@@ -11,7 +11,7 @@
 // refresh that still sees A it is exactly current; after one that sees a newer record it is gone. The
 // memo therefore never serves anything older than what a plain FsmReader would after the same refresh.
 // Only for threads that never write to the env (lmdb-js renews a writer's own snapshot after its
-// commits, which this memo would hide); the handler worker commits through the core actor.
+// commits, which this memo would hide); the handler worker commits through the raft actor.
 //
 // Returned buffers are shared between callers: PhysicalReader consumers treat them as read-only.
 import type { PhysicalReader } from '../mounts/framework/storage-view.js';

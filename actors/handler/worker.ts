@@ -1,14 +1,16 @@
 // A handler worker: hosts the mounts' backends and runs the request pipeline. Stateless (restart
 // supervision): its only state is caches, validated against LMDB on every use, and the keyring of
 // the current seal epoch, fetched from the core actor whenever the shared epoch word moves.
-import { serveActor, type PeerRef } from '../../runtime/host/worker-host.js';
+import { serveActor } from '../../runtime/host/worker-host.js';
 import { Barrier } from '../barrier/barrier.js';
 import { Keyring } from '../barrier/keyring.js';
 import { CachingBarrier } from './caching-barrier.js';
 
 /** Decrypted values a handler worker keeps (each checked against the stored ciphertext on use). */
 const DECRYPT_CACHE_ENTRIES = 20_000;
-import type { CoreReply, CoreRequest, CommitReply, KeyringReply } from '../core/messages.js';
+import type { CoreReply, CoreRequest, KeyringReply } from '../core/messages.js';
+import { prepareCommit, type CommitReply } from '../storage/guarded-commit.js';
+import type { RaftReply, RaftRequest } from '../raft/protocol.js';
 import { openStorageEnv } from '../storage/env.js';
 import { FsmReader } from '../storage/fsm-reader.js';
 import { SnapshotMemoReader } from './snapshot-memo-reader.js';
@@ -37,6 +39,7 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
     const env = openStorageEnv(data.dataDir, { readOnly: true });
     const memo = new SnapshotMemoReader(new FsmReader(env), env);
     const core = ctx.peer<CoreRequest, CoreReply>('core');
+    const raft = ctx.peer<RaftRequest, RaftReply>('raft');
     const epoch = new Int32Array(data.sealEpoch);
     let held: { epoch: number; barrier: Barrier | null; source: Buffer | null; asked: Buffer | null } = { epoch: -1, barrier: null, source: null, asked: null };
     const barrier = async (): Promise<Barrier | null> => {
@@ -63,10 +66,11 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
     pipeline = new Pipeline({
       physical: memo,
       barrier,
-      // After our own commit the next read must see it (lmdb-js would renew the snapshot on the next turn
-      // anyway): refreshing drops the memo once the core has applied the write.
+      // Write-sets go to the raft actor, which checks their guards and proposes them (no core hop:
+      // actors/storage/guarded-commit.ts). After our own commit the next read must see it (lmdb-js would
+      // renew the snapshot on the next turn anyway): refreshing drops the memo once the write is applied.
       commit: async (ws) => {
-        const reply = (await (core as PeerRef<CoreRequest, CoreReply>).ask({ t: 'commit', ops: ws.ops, guards: ws.guards })) as CommitReply;
+        const reply = (await raft.ask({ t: 'commit', ...prepareCommit(ws.ops, ws.guards) })) as CommitReply;
         memo.refresh();
         return reply;
       },

@@ -154,6 +154,7 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
       }),
     );
     await system.link(name, 'core');
+    await system.link(name, 'raft'); // write-sets (actors/storage/guarded-commit.ts)
   }
   // The expiration actor (docs/leases-wrapping.md): sweeps due leases and tokens while this node is active.
   log.info('starting the expiration actor');

@@ -22,6 +22,8 @@ import type { ClusterStatus, ProposeManyResult, RaftActorConfig, RaftReplies, Ra
 import { PeerTransport, type PeerAddress, type TransportTls } from './transport.js';
 import { buildRestoreImage } from '../storage/snapshot-restore.js';
 import { RaftSharedState } from '../cluster/consistency.js';
+import type { GuardedCommit } from '../storage/guarded-commit.js';
+import { guardedProposals } from './guarded-proposals.js';
 
 let host: RaftHost | null = null;
 let transport: PeerTransport | null = null;
@@ -31,6 +33,14 @@ let actx: ActorContext;
 /** Addresses of the current members (from the peer map), what the transport should link to. */
 let memberAddresses: Record<string, PeerAddress> = {};
 let starting: Promise<RaftHost> | null = null;
+
+/** The guard check of the write-sets proposed through `host` (a new host starts with nothing in flight). */
+let guarded: { host: RaftHost; commit: GuardedCommit } | null = null;
+
+function guardedCommit(h: RaftHost): GuardedCommit {
+  if (guarded?.host !== h) guarded = { host: h, commit: guardedProposals(h) };
+  return guarded.commit;
+}
 
 function requireHost(): RaftHost {
   if (host === null) throw new CofferError('COFFER_ERR_NOT_LEADER', 'raft is not started on this node (not initialised or not joined)');
@@ -206,6 +216,8 @@ serveActor<RaftRequest, RaftReply>(
         const h = requireHost();
         return { index: await h.propose(msg.data), flushes: h.stats().flushes };
       }
+      case 'commit':
+        return guardedCommit(requireHost()).commit(msg);
       case 'propose-many': {
         const h = requireHost();
         const out: ProposeManyResult = await Promise.all(

@@ -172,6 +172,8 @@ export class RaftHost {
   private nextReadRound: { waiters: { resolve(index: number): void; reject(err: unknown): void }[]; timeoutMs: number } | null = null;
   private readRoundInFlight = false;
   private appliedWaiters: { index: number; resolve(): void }[] = [];
+  /** As leader: the index of this term's first entry (appended on election); 0 otherwise. */
+  private termStart = 0;
   private lastLeaderContact = 0;
   private counters: Omit<RaftHostStats, 'readsConfirmedByAsker'> = {
     readies: 0,
@@ -400,6 +402,22 @@ export class RaftHost {
     this.noCampaignUntil = Date.now() + holdMs;
     this.kick();
     return target;
+  }
+
+  /**
+   * As leader: null once this node applied the first entry of its term, else a promise of that. Every
+   * entry an earlier leader may have committed precedes it, so from then on the FSM plus the write-sets
+   * proposed in this term is the whole state. Guard checks need that (actors/storage/guarded-commit.ts):
+   * before it, a key written by an entry an earlier leader committed (and answered) could still read as
+   * its old value here, and a write-set guarded on the old value would pass and undo that write.
+   */
+  termStartApplied(timeoutMs: number): Promise<void> | null {
+    const index = this.termStart;
+    if (this.role !== 'leader' || this.fsm.applied().index >= index) return null;
+    return new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new CofferError('COFFER_ERR_TIMEOUT', `this leader has not applied the start of its term (index ${index}) in time`)), timeoutMs);
+      this.appliedWaiters.push({ index, resolve: () => (clearTimeout(t), resolve()) });
+    });
   }
 
   /**
@@ -857,6 +875,8 @@ export class RaftHost {
 
   private onSoftState(leader: string | null, role: string): void {
     this.leader = leader;
+    if (role === 'leader' && this.role !== 'leader') this.termStart = this.node.status().lastIndex;
+    if (role !== 'leader') this.termStart = 0;
     this.role = role;
     if (leader !== null && leader !== this.opts.id) this.lastLeaderContact = Date.now();
     this.opts.shared?.publishRole(role, this.node.status().term, leader !== null);

@@ -1,4 +1,5 @@
-// The raft actor's protocol (asked over rings by the core actor, or by a process entry in tests).
+// The raft actor's protocol (asked over rings by the core and handler actors, or by a process entry in tests).
+import type { CommitReply, PreparedCommit } from '../storage/guarded-commit.js';
 import type { ConfChange, ConfState, RaftStatus, Role } from './core/types.js';
 import type { PeerMap } from './host.js';
 import type { PeerAddress, TransportStats, TransportTls } from './transport.js';
@@ -6,6 +7,11 @@ import type { PeerAddress, TransportStats, TransportTls } from './transport.js';
 export type RaftRequest =
   /** Append one opaque entry (an encoded write-set); answered once it is applied, with its index. */
   | { t: 'propose'; data: Uint8Array }
+  /**
+   * An encoded write-set with the guards of what its handler read: refused when a guarded key changed,
+   * else proposed and answered once applied (actors/storage/guarded-commit.ts).
+   */
+  | ({ t: 'commit' } & PreparedCommit)
   /** Many proposals in one ask; each answered separately (index, or the error code). */
   | { t: 'propose-many'; items: Uint8Array[] }
   | { t: 'status' }
@@ -80,6 +86,7 @@ export interface RaftActorStatus {
 
 export interface RaftReplies {
   propose: ProposeResult;
+  commit: CommitReply;
   'propose-many': ProposeManyResult;
   status: RaftActorStatus;
   'fsm-dump': [string, Uint8Array][];

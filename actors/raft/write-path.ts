@@ -1,20 +1,21 @@
-// The write path of a node whose commit rule is Raft: submit(ws) proposes the encoded write-set to the
-// raft actor (over the core -> raft linked ring) and resolves with the entry's index once the raft actor
-// applied it to the FSM. Reads go straight to the FSM (same LMDB env, opened in this thread: lmdb-js
-// shares one native env per process). Same shape the core uses from LocalWritePath.
+// The write path of a node whose commit rule is Raft: commit(ops, guards) hands the write-set to the raft
+// actor (over the core -> raft linked ring), which checks the guards, proposes it and answers with the
+// entry's index once it applied it to the FSM (actors/storage/guarded-commit.ts). Reads go straight to
+// the FSM (same LMDB env, opened in this thread: lmdb-js shares one native env per process). Same shape
+// the core uses from LocalWritePath.
 import { CofferError } from '../../runtime/errors.js';
 import type { PeerRef } from '../../runtime/host/worker-host.js';
 import { openStorageEnv, type StorageEnv } from '../storage/env.js';
 import { FsmReader } from '../storage/fsm-reader.js';
-import { encodeWriteSet, type WriteSet } from '../storage/write-set.js';
-import type { RaftReplies, RaftReply, RaftRequest, ProposeResult } from './protocol.js';
+import type { StorageOp } from '../storage/write-set.js';
+import { prepareCommit, type CommitReply, type Guard } from '../storage/guarded-commit.js';
+import type { RaftReplies, RaftReply, RaftRequest } from './protocol.js';
 
 export class RaftWritePath {
   readonly reader: FsmReader;
   private readonly env: StorageEnv;
   private readonly raft: PeerRef<RaftRequest, RaftReply>;
   private closing = false;
-  private counters = { writeSets: 0, flushes: 0 };
 
   private constructor(env: StorageEnv, raft: PeerRef<RaftRequest, RaftReply>) {
     this.env = env;
@@ -26,23 +27,14 @@ export class RaftWritePath {
     return new RaftWritePath(openStorageEnv(dataDir), raft);
   }
 
-  async submit(ws: WriteSet): Promise<{ index: number }> {
+  async commit(ops: StorageOp[], guards: Guard[]): Promise<CommitReply> {
     if (this.closing) throw new CofferError('COFFER_ERR_INTERNAL', 'storage is closed');
-    const data = encodeWriteSet(ws);
-    const r = (await this.raft.ask({ t: 'propose', data })) as ProposeResult;
-    this.counters.writeSets++;
-    this.counters.flushes = Math.max(this.counters.flushes, r.flushes);
-    return { index: r.index };
+    return (await this.raft.ask({ t: 'commit', ...prepareCommit(ops, guards) })) as CommitReply;
   }
 
   /** Membership, status and leadership requests to the raft actor (the core's cluster logic, actors/cluster). */
   askRaft<R extends RaftRequest>(msg: R, timeoutMs?: number): Promise<RaftReplies[R['t']]> {
     return this.raft.ask(msg, timeoutMs) as Promise<RaftReplies[R['t']]>;
-  }
-
-  /** flushes: the raft actor's awaited log flushes as of the last answer. */
-  stats(): { flushes: number; writeSets: number; appliedIndex: number } {
-    return { ...this.counters, appliedIndex: this.reader.applied().index };
   }
 
   async close(): Promise<void> {

@@ -12,10 +12,11 @@ import { Fsm } from './fsm.js';
 import { FsmReader } from './fsm-reader.js';
 import { LogStore } from './log-store.js';
 import { storageLimits } from './storage-limits.js';
-import { encodeWriteSet, type WriteSet } from './write-set.js';
+import { encodeWriteSet, type StorageOp, type WriteSet } from './write-set.js';
+import { GuardedCommit, prepareCommit, type CommitReply, type Guard } from './guarded-commit.js';
 
 interface Submission {
-  data: Buffer;
+  data: Uint8Array;
   resolve(result: { index: number }): void;
   reject(error: unknown): void;
 }
@@ -45,6 +46,15 @@ export class LocalWritePath {
   private compaction: Promise<void> | null = null;
   private idleWaiters: (() => void)[] = [];
   private counters = { flushes: 0, writeSets: 0, writeSetsPerFlushMax: 0, compactions: 0 };
+  // This thread applies, so its read snapshot is renewed once each write-set is applied.
+  private readonly guarded = new GuardedCommit({
+    read: (key) => this.reader.get(key),
+    propose: (data) =>
+      this.submitEncoded(data).then(({ index }) => {
+        this.reader.refresh();
+        return index;
+      }),
+  });
 
   private constructor(env: StorageEnv) {
     this.env = env;
@@ -67,16 +77,29 @@ export class LocalWritePath {
     }
   }
 
+  commit(ops: StorageOp[], guards: Guard[]): Promise<CommitReply> {
+    try {
+      return this.guarded.commit(prepareCommit(ops, guards));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   submit(ws: WriteSet): Promise<{ index: number }> {
-    if (this.failure !== null) return Promise.reject(this.failure);
-    if (this.closing) return Promise.reject(new CofferError('COFFER_ERR_INTERNAL', 'storage is closed'));
-    if (this.queue.length >= storageLimits.submitQueueMax) return Promise.reject(new CofferError('COFFER_ERR_BACKPRESSURE'));
     let data: Buffer;
     try {
       data = encodeWriteSet(ws);
     } catch (error) {
       return Promise.reject(error);
     }
+    return this.submitEncoded(data);
+  }
+
+  /** A write-set already encoded for its log entry (encodeWriteSet). */
+  private submitEncoded(data: Uint8Array): Promise<{ index: number }> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.closing) return Promise.reject(new CofferError('COFFER_ERR_INTERNAL', 'storage is closed'));
+    if (this.queue.length >= storageLimits.submitQueueMax) return Promise.reject(new CofferError('COFFER_ERR_BACKPRESSURE'));
     return new Promise((resolve, reject) => {
       this.queue.push({ data, resolve, reject });
       if (!this.running && !this.scheduled) {

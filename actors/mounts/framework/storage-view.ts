@@ -2,7 +2,7 @@
 // Each key read is remembered with a hash of the ciphertext that was read (or "absent"); the commit
 // refuses the write-set if any of them changed since (docs/concurrency.md), and the pipeline runs the
 // request again on fresh state. Ciphertexts carry a random nonce, so a hash identifies one version.
-import { createHash } from 'node:crypto';
+import { versionHash, type Guard } from '../../storage/guarded-commit.js';
 import type { StorageOp } from '../../storage/write-set.js';
 import type { StorageView } from './types.js';
 
@@ -18,20 +18,12 @@ export interface ValueCrypto {
   decrypt(path: string, blob: Uint8Array): Buffer;
 }
 
-export interface Guard {
-  key: string;
-  /** Hash of the ciphertext read, or null when the key was absent. */
-  hash: string | null;
-}
-
 export interface WriteSetWithGuards {
   ops: StorageOp[];
   guards: Guard[];
 }
 
-export function versionHash(blob: Uint8Array | undefined): string | null {
-  return blob === undefined ? null : createHash('sha256').update(blob).digest('base64').slice(0, 22);
-}
+export { versionHash, type Guard };
 
 export class ScopedStorage implements StorageView {
   /**
