@@ -1,6 +1,7 @@
-// The core of one node: seal state, barrier, tokens and the single write path.
+// The core of one node: seal state, barrier, tokens and its write path.
 // Runs inside the core actor's worker (actors/core/worker.ts) but has no thread code itself, so it is
-// also driven directly by tests. Every durable change goes through `commit`, one write-set per request.
+// also driven directly by tests. Its own durable changes go through `commit`, one write-set per request;
+// handler write-sets go to the raft actor directly (actors/storage/guarded-commit.ts).
 import { randomUUID } from 'node:crypto';
 import { assert } from '../../runtime/assert.js';
 import { CofferError } from '../../runtime/errors.js';
@@ -81,10 +82,6 @@ export class CoreNode {
   private readonly nowMs: () => number;
   private unsealed: Unsealed | null = null;
   private progress: UnsealProgress | null = null;
-  /**
-   * Version hashes of keys written by write-sets not yet applied (null = pending delete), with how many
-   * in-flight write-sets touch each key: guards are checked against these first, then the FSM.
-   */
   private readonly sealEpoch: Int32Array | null;
   /** The core/keyring ciphertext the current keyring was opened from (see syncKeyring). */
   private keyringSource: Buffer | null = null;
@@ -550,7 +547,7 @@ export class CoreNode {
     return u;
   }
 
-  /** The core's own writes (seal, tokens, mounts, cluster): no guards; readable here when it returns. */
+  /** The core's own writes (init, rotation, sys/raw, dev setup, cluster): no guards; readable here when it returns. */
   private async commit(ops: StorageOp[]): Promise<number> {
     const reply = await this.writePath.commit(ops, []);
     assert(reply.ok, 'a write-set without guards cannot conflict');
