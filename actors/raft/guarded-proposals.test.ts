@@ -1,4 +1,5 @@
-// A new leader must not check a write-set's guards before it applied the first entry of its term.
+// A new leader must not check a write-set's guards, nor let its front serve reads, before it applied the
+// first entry of its term.
 // Until then an entry the previous leader committed (and answered its client for) may sit unapplied in
 // its log: the FSM still shows the key's old value, a write-set guarded on that old value would pass,
 // and when applied after the committed entry it would undo that acknowledged write (a lost update).
@@ -16,6 +17,7 @@ import { pino } from 'pino';
 import { decode, encode } from '../../runtime/codec.js';
 import type { RaftMessage } from './core/types.js';
 import { RaftHost } from './host.js';
+import { RaftSharedState } from '../cluster/consistency.js';
 import { tempDir } from '../storage/test-util.js';
 import { until as untilProbe } from '../../test/helpers/cluster.js';
 import { encodeWriteSet } from '../storage/write-set.js';
@@ -38,9 +40,10 @@ test('raft: a new leader checks guards only once it applied the start of its ter
     const bytes = encode(msg);
     setImmediate(() => hosts.get(msg.to)?.step(decode<RaftMessage>(bytes)));
   };
+  const n2Shared = RaftSharedState.create();
   for (const id of IDS) {
     // n1 campaigns first (short timeout); the others only once it has gone.
-    hosts.set(id, await RaftHost.open({ id, dataDir: tempDir(t, `coffer-term-start-${id}-`), voters: IDS, send, log: quiet, tickMs: id === 'n1' ? 5 : 20, compactAt: 10_000 }));
+    hosts.set(id, await RaftHost.open({ id, dataDir: tempDir(t, `coffer-term-start-${id}-`), voters: IDS, send, log: quiet, tickMs: id === 'n1' ? 5 : 20, compactAt: 10_000, ...(id === 'n2' ? { shared: n2Shared } : {}) }));
   }
   t.after(() => Promise.all([...hosts.values()].map((h) => h.close().catch(() => undefined))));
   const [n1, n2, n3] = IDS.map((id) => hosts.get(id)!) as [RaftHost, RaftHost, RaftHost];
@@ -68,6 +71,8 @@ test('raft: a new leader checks guards only once it applied the start of its ter
   blocked.add('n2->n3:app');
   await until('n2 leads', () => n2.status().role === 'leader');
   assert.ok(n2.fsmApplied().index < v2Index, 'the new leader has not applied v2 yet');
+  // Its front serves nothing from the FSM until the start of its term is applied.
+  assert.equal(n2Shared.unappliedOwnCommit(), v2Index + 1, 'the front waits for the term start');
 
   // Step 4: a write-set guarded on v1, as a handler reading n2's FSM right now would build it.
   const guarded = guardedProposals(n2);
@@ -81,6 +86,8 @@ test('raft: a new leader checks guards only once it applied the start of its ter
   await pending;
   assert.deepEqual(reply, { ok: false, conflictKey: 'k' }, 'refused: k changed since v1');
   await until('n3 applied the term start', () => n3.fsmApplied().index >= v2Index + 1);
+  assert.equal(await n2Shared.waitApplied(v2Index + 1, 5_000), true);
+  assert.equal(n2Shared.unappliedOwnCommit(), 0, 'then reads are served, v2 included');
   for (const h of [n2, n3]) {
     h.env.root.resetReadTxn();
     assert.equal(h.env.fsm.get('k')?.toString(), 'v2', 'the committed v2 is not undone');

@@ -875,7 +875,13 @@ export class RaftHost {
 
   private onSoftState(leader: string | null, role: string): void {
     this.leader = leader;
-    if (role === 'leader' && this.role !== 'leader') this.termStart = this.node.status().lastIndex;
+    if (role === 'leader' && this.role !== 'leader') {
+      this.termStart = this.node.status().lastIndex;
+      // Until it applied the start of its term a new leader may lack entries an earlier leader committed
+      // and answered: the front serves nothing from the FSM before that (RaftSharedState.unappliedOwnCommit),
+      // as the guard check waits for it (termStartApplied). Published before the role, which makes it active.
+      this.opts.shared?.publishOwnCommit(this.termStart);
+    }
     if (role !== 'leader') this.termStart = 0;
     this.role = role;
     if (leader !== null && leader !== this.opts.id) this.lastLeaderContact = Date.now();

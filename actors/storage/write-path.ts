@@ -77,12 +77,8 @@ export class LocalWritePath {
     }
   }
 
-  commit(ops: StorageOp[], guards: Guard[]): Promise<CommitReply> {
-    try {
-      return this.guarded.commit(prepareCommit(ops, guards));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async commit(ops: StorageOp[], guards: Guard[]): Promise<CommitReply> {
+    return this.guarded.commit(prepareCommit(ops, guards));
   }
 
   submit(ws: WriteSet): Promise<{ index: number }> {
