@@ -386,6 +386,9 @@ export class CoreNode {
     const cluster = JSON.parse(info.toString('utf8')) as { name: string; id: string };
     this.unsealed = { barrier, tokenSalt: salt.toString('utf8'), clusterName: cluster.name, clusterId: cluster.id };
     this.bumpSealEpoch();
+    // First on the core's ring to the raft actor, so the core's own writes below come after it: a restore
+    // fenced proposals until the node unsealed with the restored data's keys (RaftHost.unfenceWrites).
+    this.writePath.askRaft?.({ t: 'unfence-writes' }).catch((err: unknown) => console.error(JSON.stringify({ level: 40, msg: 'raft: lifting the restore fence failed', err: String((err as Error)?.message ?? err) })));
     this.cluster?.onUnsealed();
     this.raftOps?.onUnsealed();
   }

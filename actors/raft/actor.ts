@@ -290,6 +290,8 @@ serveActor<RaftRequest, RaftReply>(
         return restoreFromFile(requireHost(), msg.path, msg.timeoutMs);
       case 'read-index':
         return { index: await requireHost().readIndex(msg.timeoutMs) };
+      case 'unfence-writes':
+        return { fenced: host?.unfenceWrites() ?? false };
       case 'compact-and-close': {
         if (host === null) return { compacted: false, logEntries: 0 };
         const h = host;

@@ -159,6 +159,12 @@ export class RaftHost {
   /** A snapshot restore waiting for the log to quiesce (restoreSnapshot); proposals wait meanwhile. */
   private restoreReq: { data: Uint8Array; deadline: number; resolve(r: { index: number; term: number }): void; reject(err: unknown): void } | null = null;
   private restoreGate: Promise<void> | null = null;
+  /**
+   * Set once a restore is installed here, cleared by unfenceWrites (the core, on its next unseal): every
+   * proposal is refused meanwhile. A write-set built before the restore was checked against the replaced
+   * data and encrypted with the replaced keyring; proposed after it, it would land on the restored state.
+   */
+  private restoreFence = false;
   /** ReadIndex requests in flight (ctx -> waiter) and waiters for an applied index (docs/ha-standby-reads.md). */
   private readonly reads = new Map<string, { resolve(index: number): void; reject(err: unknown): void; timer: NodeJS.Timeout }>();
   private readSeq = 0;
@@ -331,6 +337,7 @@ export class RaftHost {
   /** Propose one entry; resolves with its index once applied here, rejects if it was lost. */
   async propose(data: Uint8Array): Promise<number> {
     while (this.restoreGate !== null) await this.restoreGate;
+    this.refuseIfFenced();
     for (;;) {
       if (this.failure !== null) throw this.failure;
       if (this.closed) throw new CofferError('COFFER_ERR_INTERNAL', 'raft is closed');
@@ -359,6 +366,7 @@ export class RaftHost {
    */
   async proposeConfChange(change: ConfChange, timeoutMs = 10_000): Promise<number> {
     while (this.restoreGate !== null) await this.restoreGate;
+    this.refuseIfFenced();
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.failure !== null) throw this.failure;
@@ -565,6 +573,17 @@ export class RaftHost {
     });
   }
 
+  /** The node unsealed again after a restore (with the restored data's keys): proposals are accepted again. Returns whether a fence was up. */
+  unfenceWrites(): boolean {
+    const was = this.restoreFence;
+    this.restoreFence = false;
+    return was;
+  }
+
+  private refuseIfFenced(): void {
+    if (this.restoreFence) throw new CofferError('COFFER_ERR_SEALED', 'Vault is sealed: a raft snapshot was restored; unseal with the snapshot\'s keys and retry');
+  }
+
   /** Between Readies: performs a waiting restore once the log is quiet (the tick timer re-kicks meanwhile). */
   private tryRestore(): void {
     const req = this.restoreReq;
@@ -677,6 +696,7 @@ export class RaftHost {
     if (rd.snapshot !== null && this.restoring !== null && rd.snapshot.meta.index === this.restoring.index) {
       const done = this.restoring;
       this.restoring = null;
+      this.restoreFence = true; // before the gate opens: the proposals waiting at it are refused
       this.restoreReq?.resolve(done);
     }
 

@@ -34,6 +34,8 @@ export type RaftRequest =
   | { t: 'cluster-status' }
   /** Leader: restore the FSM from a verified snapshot file through Raft (actors/cluster/snapshot.ts). */
   | { t: 'snapshot-restore'; path: string; timeoutMs: number }
+  /** The core unsealed: lift the fence a snapshot restore put on proposals (RaftHost.unfenceWrites). */
+  | { t: 'unfence-writes' }
   /** A linearizable read point (ReadIndex): answered once this node has applied it (docs/ha-standby-reads.md). */
   | { t: 'read-index'; timeoutMs: number }
   /**
@@ -99,6 +101,7 @@ export interface RaftReplies {
   'cluster-status': ClusterStatus;
   'snapshot-restore': { index: number; term: number; pairs: number; marker: string };
   'read-index': { index: number };
+  'unfence-writes': { fenced: boolean };
   'compact-and-close': { compacted: boolean; logEntries: number };
 }
 
