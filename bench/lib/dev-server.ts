@@ -1,9 +1,7 @@
 // A Coffer dev server as a child process for benches, with its PID for CPU and memory readings.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-
-const COFFER_BIN = fileURLToPath(new URL('../../cli/coffer.js', import.meta.url));
+import { launcherSpawn } from '../../test/helpers/server-process.js';
 
 export interface BenchServer {
   url: string;
@@ -21,10 +19,9 @@ export interface DevServerOptions {
 }
 
 export async function startDevServer(token = 'bench-root', opts: DevServerOptions = {}): Promise<BenchServer> {
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), COFFER_BIN, 'server', '-dev', '-dev-listen-address=127.0.0.1:0', `-dev-root-token-id=${token}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, COFFER_LOG_LEVEL: 'warn', ...(opts.env ?? {}) },
-  });
+  // Through the `coffer` launcher, as a user starts it (bin/coffer: its malloc settings count in the figures).
+  const run = launcherSpawn(['server', '-dev', '-dev-listen-address=127.0.0.1:0', `-dev-root-token-id=${token}`], { ...process.env, COFFER_LOG_LEVEL: 'warn', ...(opts.env ?? {}) }, opts.nodeArgs ?? []);
+  const child = spawn(run.command, run.args, { stdio: ['ignore', 'pipe', 'pipe'], env: run.env });
   let out = '';
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));

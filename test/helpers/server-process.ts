@@ -7,6 +7,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const COFFER_BIN = fileURLToPath(new URL('../../cli/coffer.js', import.meta.url));
+/** The `coffer` command as installed (package.json "bin"): a shell launcher that execs node on COFFER_BIN. */
+export const COFFER_LAUNCHER = fileURLToPath(new URL('../../../bin/coffer', import.meta.url));
+
+/**
+ * Command and environment that start the CLI the way a user's `coffer` does: through the launcher (its
+ * malloc settings included), on the node running this process, with `nodeArgs` for node itself.
+ */
+export function launcherSpawn(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
+  return { command: COFFER_LAUNCHER, args, env: { ...env, COFFER_NODE: process.execPath, COFFER_NODE_ARGS: nodeArgs.join(' ') } };
+}
 
 export function tempDir(prefix: string): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), `coffer-${prefix}-`));
@@ -35,7 +45,8 @@ export async function startServerProcess(dataDir: string, extraConfig = '', list
 
 /** Spawns the CLI and resolves once stdout matches `ready` (group 1 is the URL). */
 export function spawnCoffer(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, COFFER_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, COFFER_LOG_LEVEL: 'warn', ...env } });
+  const run = launcherSpawn(args, { ...process.env, COFFER_LOG_LEVEL: 'warn', ...env }, nodeArgs);
+  const child = spawn(run.command, run.args, { stdio: ['ignore', 'pipe', 'pipe'], env: run.env });
   let out = '';
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
