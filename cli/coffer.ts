@@ -15,6 +15,7 @@ import { registerPolicy } from './commands/policy.js';
 import { registerAuth, registerSecrets } from './commands/secrets.js';
 import { registerToken } from './commands/token.js';
 import { normaliseArgv, printTable } from './output.js';
+import { COFFER_VERSION } from '../runtime/version.js';
 
 const program = new Command();
 program.name('coffer').description('A Vault/OpenBao-compatible secrets manager').showHelpAfterError();
@@ -166,6 +167,18 @@ operator
     await client().seal();
     process.stdout.write('Success! Coffer is sealed.\n');
   });
+
+// ---- version -------------------------------------------------------------------------------------
+
+// `coffer version`, `coffer -version` and `coffer -v`, as Vault's CLI answers all three.
+const printVersion = (): void => {
+  process.stdout.write(`Coffer v${COFFER_VERSION}, node ${process.version}\n`);
+};
+program.option('-v, --version', 'print the version').on('option:version', () => {
+  printVersion();
+  process.exit(0);
+});
+program.command('version').description('print the version').action(printVersion);
 
 // ---- status --------------------------------------------------------------------------------------
 

@@ -32,11 +32,18 @@ describe('the coffer launcher (bin/coffer)', () => {
     for (const s of running) await s.kill('SIGKILL');
   });
 
-  it('execs node under the caller-held PID, and SIGTERM reaches it', async () => {
+  it('execs node under the caller-held PID, and SIGTERM reaches it; `coffer version` names the server\'s release', async () => {
     const s = await start({});
     const pid = s.child.pid as number;
     assert.equal(readlinkSync(`/proc/${pid}/exe`), readlinkSync('/proc/self/exe'), 'the PID is node itself, not a shell in front of it');
-    assert.equal((await http(s.url, 'GET', 'sys/health')).status, 200, 'a working dev server');
+    const health = await http(s.url, 'GET', 'sys/health');
+    assert.equal(health.status, 200, 'a working dev server');
+    // `coffer version` (and Vault's -version / -v spellings) names the release the server reports.
+    for (const spelling of ['version', '-version', '-v']) {
+      const v = spawnSync(COFFER_LAUNCHER, [spelling], { env: { ...process.env, COFFER_NODE: process.execPath }, encoding: 'utf8', timeout: 20_000 });
+      assert.equal(v.status, 0, v.stderr);
+      assert.equal(v.stdout, `Coffer v${String(health.body.version)}, node ${process.version}\n`, spelling);
+    }
     s.child.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => s.child.once('exit', (c) => resolve(c)));
     assert.equal(code, 0, 'node received SIGTERM and shut down cleanly');

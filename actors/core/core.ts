@@ -37,7 +37,9 @@ import {
   type TokenEntry,
 } from './tokens.js';
 
-export const COFFER_VERSION = '0.1.0';
+import { COFFER_VERSION } from '../../runtime/version.js';
+
+export { COFFER_VERSION };
 const CLUSTER_INFO_KEY = 'core/cluster/local/info';
 
 export interface CoreOptions {
