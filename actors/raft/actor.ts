@@ -20,7 +20,7 @@ import type { ConfState } from './core/types.js';
 import { KEY_BOOT, RaftHost, type BootMarker, type PeerMap } from './host.js';
 import type { ClusterStatus, ProposeManyResult, RaftActorConfig, RaftReplies, RaftReply, RaftRequest } from './protocol.js';
 import { PeerTransport, type PeerAddress, type TransportTls } from './transport.js';
-import { buildRestoreImage } from '../storage/snapshot-restore.js';
+import { buildRestoreImage, RESTORE_MARKER_KEY } from '../storage/snapshot-restore.js';
 import { RaftSharedState } from '../cluster/consistency.js';
 import type { GuardedCommit } from '../storage/guarded-commit.js';
 import { guardedProposals } from './guarded-proposals.js';
@@ -124,6 +124,7 @@ async function openHost(boot: BootMarker): Promise<RaftHost> {
       ...(config.digestApplied !== undefined ? { digestApplied: config.digestApplied } : {}),
       ...(config.snapshotChunkBytes !== undefined ? { snapshotChunkBytes: config.snapshotChunkBytes } : {}),
       ...(config.sharedState !== undefined ? { shared: new RaftSharedState(config.sharedState) } : {}),
+      restoreMarkerKey: RESTORE_MARKER_KEY,
       onFailure: (err) =>
         process.nextTick(() => {
           throw err; // fail-stop: crash the worker; the ActorSystem applies the supervision policy

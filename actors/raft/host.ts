@@ -95,6 +95,13 @@ export interface RaftHostOptions {
   onFailure?: (err: unknown) => void;
   /** Role, term, applied index and leader contact published for the front (actors/cluster/consistency.ts). */
   shared?: RaftSharedState;
+  /**
+   * An FSM key only a snapshot restore changes (the restore marker, actors/storage/snapshot-restore.ts).
+   * Installing a snapshot that changes it raises the restore fence here too, on a follower: were it
+   * elected before its core saw the marker and sealed, its handlers' write-sets (the replaced keyring's)
+   * would be refused rather than proposed.
+   */
+  restoreMarkerKey?: string;
 }
 
 interface Pending {
@@ -160,8 +167,8 @@ export class RaftHost {
   private restoreReq: { data: Uint8Array; deadline: number; resolve(r: { index: number; term: number }): void; reject(err: unknown): void } | null = null;
   private restoreGate: Promise<void> | null = null;
   /**
-   * Set once a restore is installed here, cleared by unfenceWrites (the core, on its next unseal): every
-   * proposal is refused meanwhile. A write-set built before the restore was checked against the replaced
+   * Set once a restore is installed here (or a snapshot that changes opts.restoreMarkerKey), cleared by
+   * unfenceWrites (the core, on its next unseal): every proposal is refused meanwhile. A write-set built before the restore was checked against the replaced
    * data and encrypted with the replaced keyring; proposed after it, it would land on the restored state.
    */
   private restoreFence = false;
@@ -580,6 +587,14 @@ export class RaftHost {
     return was;
   }
 
+  /** The restore marker's value in the FSM (undefined: no marker, or no key configured). */
+  private restoreMarker(): string | undefined {
+    const key = this.opts.restoreMarkerKey;
+    if (key === undefined) return undefined;
+    this.env.root.resetReadTxn();
+    return this.env.fsm.get(key)?.toString('base64');
+  }
+
   private refuseIfFenced(): void {
     if (this.restoreFence) throw new CofferError('COFFER_ERR_SEALED', 'Vault is sealed: a raft snapshot was restored; unseal with the snapshot\'s keys and retry');
   }
@@ -947,9 +962,11 @@ export class RaftHost {
     await this.logStore.compact(snapshot.meta.index, snapshot.meta);
     failpoint('snapshot-install-after-truncate');
     if (snapshot.meta.index > 0 && this.fsm.applied().index < snapshot.meta.index) {
+      const markerBefore = this.restoreMarker();
       this.opts.shared?.publishApplying(snapshot.meta.index);
       restoreFsm(this.env, image);
       this.fsm = new Fsm(this.env); // re-reads meta.applied
+      if (this.restoreMarker() !== markerBefore) this.restoreFence = true;
     }
     failpoint('snapshot-install-after-restore');
     this.durableIndex = snapshot.meta.index;

@@ -34,13 +34,15 @@ const codeOf = (err: unknown) => (err instanceof CofferError ? err.value.code : 
 test('raft: a write-set that waited through a snapshot restore is refused, and proposals stay fenced until unseal', { timeout: 60_000 }, async (t) => {
   const hosts = new Map<string, RaftHost>();
   let holdAppends = false;
+  const cut = new Set<string>();
   const send = (msg: RaftMessage) => {
     if (holdAppends && msg.from === 'n1' && msg.t === 'app') return;
+    if (cut.has(msg.from) || cut.has(msg.to)) return;
     const bytes = encode(msg);
     setImmediate(() => hosts.get(msg.to)?.step(decode<RaftMessage>(bytes)));
   };
   for (const id of IDS) {
-    hosts.set(id, await RaftHost.open({ id, dataDir: tempDir(t, `coffer-restore-fence-${id}-`), voters: IDS, send, log: quiet, tickMs: id === 'n1' ? 5 : 20, compactAt: 10_000 }));
+    hosts.set(id, await RaftHost.open({ id, dataDir: tempDir(t, `coffer-restore-fence-${id}-`), voters: IDS, send, log: quiet, tickMs: id === 'n1' ? 5 : 20, compactAt: id === 'n2' ? 20 : 10_000, restoreMarkerKey: 'marker' }));
   }
   t.after(() => Promise.all([...hosts.values()].map((h) => h.close().catch(() => undefined))));
   const [n1, n2, n3] = IDS.map((id) => hosts.get(id)!) as [RaftHost, RaftHost, RaftHost];
@@ -49,11 +51,14 @@ test('raft: a write-set that waited through a snapshot restore is refused, and p
   n2.start();
   n3.start();
 
-  // The image to restore holds k = v1; afterwards k becomes v2.
+  // The image to restore holds k = v1 and restore marker r1; afterwards k becomes v2 and the marker r0
+  // (a real marker changes only by a restore; here the FSM's differs from the image's all the same).
   await n1.propose(put('k', 'v1'));
+  await n1.propose(put('marker', 'r1'));
   const imageParent = tempDir(t, 'coffer-restore-fence-image-');
   await (await writeFsmImage(n1.env, imageParent, 1, 1)).durable;
   const image = readFileSync(join(imageDir(imageParent), imageFileName(1, 1)));
+  await n1.propose(put('marker', 'r0'));
   const i2 = await n1.propose(put('k', 'v2'));
   await until('everyone applied v2', () => [n1, n2, n3].every((h) => h.fsmApplied().index >= i2));
 
@@ -84,9 +89,31 @@ test('raft: a write-set that waited through a snapshot restore is refused, and p
 
   // Later write-sets too, until the node unseals with the restored data's keys.
   await assert.rejects(n1.propose(put('k', 'v4')), (err) => codeOf(err) === 'COFFER_ERR_SEALED');
-  assert.equal(n1.unfenceWrites(), true, 'the fence was up');
-  const i5 = await n1.propose(put('k', 'v5'));
+
+  // The followers installed a snapshot that changed the restore marker: fenced as well. n2, made leader
+  // before its core would have sealed, refuses too.
+  n1.transferLeadership('n2', 2_000);
+  await until('n2 leads', () => n2.status().role === 'leader');
+  await assert.rejects(n2.propose(put('k', 'v4')), (err) => codeOf(err) === 'COFFER_ERR_SEALED');
+  for (const h of [n1, n2, n3]) assert.equal(valueOf(h, 'k'), 'v1', 'nothing written over the restored value');
+  assert.equal(n3.unfenceWrites(), true, 'n3 was fenced by the install');
+
+  assert.equal(n2.unfenceWrites(), true, 'the fence was up');
+  const i5 = await n2.propose(put('k', 'v5'));
   assert.ok(i5 > index);
-  assert.equal(valueOf(n1, 'k'), 'v5');
-  assert.equal(n1.unfenceWrites(), false, 'lifted once');
+  assert.equal(valueOf(n2, 'k'), 'v5');
+  assert.equal(n2.unfenceWrites(), false, 'lifted once');
+  assert.equal(n1.unfenceWrites(), true, 'n1 stays fenced until its own unseal');
+
+  // An install that leaves the marker as it was fences nothing: n3, cut off while n2 compacts past it,
+  // catches up by InstallSnapshot.
+  cut.add('n3');
+  const installsBefore = n3.stats().snapshotsInstalled;
+  let last = i5;
+  for (let i = 0; i < 30; i++) last = await n2.propose(put(`later/${i}`, 'x'));
+  await until('n2 compacted past n3', () => n2.logStore.firstIndex() > n3.status().lastIndex + 1);
+  cut.delete('n3');
+  await until('n3 caught up', () => n3.fsmApplied().index >= last);
+  assert.equal(n3.stats().snapshotsInstalled, installsBefore + 1, 'n3 caught up by InstallSnapshot');
+  assert.equal(n3.unfenceWrites(), false, 'an install with the same marker raised no fence');
 });
