@@ -26,12 +26,18 @@ describe('KV v2 stored metadata form', () => {
     const text = String(stored.body.data.value);
     const record = JSON.parse(text) as Record<string, unknown>;
     assert.equal(record.v, 1);
-    for (const absent of ['key', 'max_versions', 'cas_required', 'delete_version_after_s', 'custom_metadata', 'current_metadata_version', 'metadata_cas_required']) {
+    for (const absent of ['key', 'updated_ms', 'max_versions', 'cas_required', 'delete_version_after_s', 'custom_metadata', 'current_metadata_version', 'metadata_cas_required']) {
       assert.equal(absent in record, false, `${absent} left out (${text})`);
     }
     assert.equal(record.current_version, 1);
     assert.deepEqual(Object.keys((record.versions as Record<string, object>)['1'] ?? {}), ['created_ms'], 'a live version stores its creation time only');
-    assert.ok(text.length < 150, `${text.length} bytes: ${text}`);
+    assert.ok(text.length < 120, `${text.length} bytes: ${text}`);
+    const h = createHash('sha256').update('compact|1').digest('hex');
+    const version = JSON.parse(String((await raw(`versions/${h.slice(0, 3)}/${h.slice(3)}`)).body.data.value)) as Record<string, unknown>;
+    assert.deepEqual(version, { v: 1, data: { a: 'b' } }, 'the version record holds its data only');
+    const first = await http(dev.url, 'GET', 'secret/metadata/compact', { token: ROOT });
+    assert.equal(first.body.data.updated_time, first.body.data.created_time, 'updated_ms, left out, reads as created_ms');
+    assert.equal((await http(dev.url, 'GET', 'secret/data/compact', { token: ROOT })).body.data.metadata.created_time, first.body.data.created_time);
 
     // Settings that differ are kept, and read back through the API.
     assert.equal((await http(dev.url, 'POST', 'secret/metadata/compact', { token: ROOT, body: { max_versions: 3, custom_metadata: { team: 'x' } } })).status, 204);

@@ -20,6 +20,7 @@ import {
   weakInt,
   type KeyMetadata,
   type VersionMeta,
+  type VersionRecord,
 } from './v2-store.js';
 
 const pathField: FieldSchema = { type: 'string', description: 'Location of the secret.' };
@@ -81,7 +82,8 @@ const dataRead: Handler = async (req, storage) => {
 /** Appends a new version holding `data` (already canonical) and prunes past max_versions. */
 async function appendVersion(req: HandlerRequest, storage: StorageView, meta: KeyMetadata, data: JsonObject, configMax: number, deletionMs: number | null): Promise<LogicalResponse> {
   const { vm, pruned } = addVersion(meta, req.nowMs, deletionMs, configMax);
-  storage.putJson(versionKey(meta.key, meta.current_version), { v: 1, data, created_ms: req.nowMs });
+  // The version's creation time is in the metadata (versions[n].created_ms), read from there.
+  storage.putJson(versionKey(meta.key, meta.current_version), { v: 1, data } satisfies VersionRecord);
   for (const n of pruned) storage.delete(versionKey(meta.key, n));
   saveMetadata(storage, meta);
   return { data: versionResponse(meta, meta.current_version, vm) };

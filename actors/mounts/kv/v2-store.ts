@@ -53,7 +53,8 @@ export interface KeyMetadata {
 export interface VersionRecord {
   v: 1;
   data: JsonObject;
-  created_ms: number;
+  /** Only in records written before session 16: the metadata's versions[n].created_ms is the one read. */
+  created_ms?: number;
 }
 
 export function emptyConfig(): KvConfig {
@@ -100,6 +101,7 @@ export async function loadMetadata(storage: StorageView, key: string): Promise<K
   const stored = await storage.getJson<Partial<KeyMetadata>>(METADATA_PREFIX + key);
   if (stored === undefined) return undefined;
   const meta: KeyMetadata = { ...newMetadata(key), ...stored, key, versions: {} };
+  if (stored.updated_ms === undefined) meta.updated_ms = meta.created_ms; // left out when equal
   for (const [n, vm] of Object.entries(stored.versions ?? {})) meta.versions[n] = { ...VERSION_DEFAULTS, ...vm };
   return meta;
 }
@@ -109,12 +111,13 @@ export function saveMetadata(storage: StorageView, meta: KeyMetadata): void {
   storage.putJson(METADATA_PREFIX + meta.key, storedMetadata(meta));
 }
 
-/** The record saveMetadata writes: `v`, then every field that differs from its default. */
+/** The record saveMetadata writes: `v`, then every field that differs from its default (updated_ms: from created_ms). */
 export function storedMetadata(meta: KeyMetadata): Partial<KeyMetadata> {
   const defaults = newMetadata(meta.key) as unknown as Record<string, unknown>;
   const out: Record<string, unknown> = { v: meta.v };
   for (const [field, value] of Object.entries(meta)) {
     if (field === 'v' || field === 'key' || field === 'versions') continue;
+    if (field === 'updated_ms' && value === meta.created_ms) continue; // a key never changed since its creation
     if (value !== defaults[field]) out[field] = value;
   }
   const versions: Record<string, Partial<VersionMeta>> = {};
