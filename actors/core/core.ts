@@ -42,6 +42,11 @@ import { COFFER_VERSION } from '../../runtime/version.js';
 export { COFFER_VERSION };
 const CLUSTER_INFO_KEY = 'core/cluster/local/info';
 
+/** A warning as a pino-shaped JSON line on stderr (the core's worker has no logger of its own); the error by message only. */
+function warnLine(msg: string, err?: unknown): void {
+  console.error(JSON.stringify({ level: 40, msg, err: err === undefined ? undefined : String((err as Error)?.message ?? err) }));
+}
+
 export interface CoreOptions {
   dataDir: string;
   /** Config `raw_storage_endpoint`; on in dev mode. */
@@ -121,7 +126,7 @@ export class CoreNode {
             list: (prefix) => wp.reader.list(prefix),
             refresh: () => wp.reader.refresh(),
             commit: (ops) => this.commit(ops),
-            warn: (msg, err) => console.error(JSON.stringify({ level: 40, msg, err: err === undefined ? undefined : String((err as Error)?.message ?? err) })),
+            warn: warnLine,
             ...(raftView ? { raftView } : {}),
           });
     this.raftOps =
@@ -138,7 +143,7 @@ export class CoreNode {
               refresh: () => wp.reader.refresh(),
               commit: (ops) => this.commit(ops),
               seal: () => this.seal(),
-              warn: (msg, err) => console.error(JSON.stringify({ level: 40, msg, err: err === undefined ? undefined : String((err as Error)?.message ?? err) })),
+              warn: warnLine,
               ...(raftView ? { raftView } : {}),
             },
             this.cluster,
@@ -390,7 +395,7 @@ export class CoreNode {
     this.bumpSealEpoch();
     // First on the core's ring to the raft actor, so the core's own writes below come after it: a restore
     // fenced proposals until the node unsealed with the restored data's keys (RaftHost.unfenceWrites).
-    this.writePath.askRaft?.({ t: 'unfence-writes' }).catch((err: unknown) => console.error(JSON.stringify({ level: 40, msg: 'raft: lifting the restore fence failed', err: String((err as Error)?.message ?? err) })));
+    this.writePath.askRaft?.({ t: 'unfence-writes' }).catch((err: unknown) => warnLine('raft: lifting the restore fence failed', err));
     this.cluster?.onUnsealed();
     this.raftOps?.onUnsealed();
   }

@@ -3,7 +3,7 @@
 // Until then an entry the previous leader committed (and answered its client for) may sit unapplied in
 // its log: the FSM still shows the key's old value, a write-set guarded on that old value would pass,
 // and when applied after the committed entry it would undo that acknowledged write (a lost update).
-// Three RaftHosts in this process, with the messages between them filtered:
+// Three RaftHosts in this process (test-hosts.ts), with the messages between them filtered:
 //   1. n1 leads and writes k = v1 everywhere;
 //   2. n1 writes k = v2 with only n2 receiving it: n2 acknowledges, n1 commits and applies, and every
 //      later message to n2 is dropped, so n2 holds the entry but never learns it committed;
@@ -13,44 +13,28 @@
 //      it must wait, and once the appends flow, be refused. k ends as v2.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pino } from 'pino';
-import { decode, encode } from '../../runtime/codec.js';
-import type { RaftMessage } from './core/types.js';
-import { RaftHost } from './host.js';
 import { RaftSharedState } from '../cluster/consistency.js';
-import { tempDir } from '../storage/test-util.js';
-import { until as untilProbe } from '../../test/helpers/cluster.js';
 import { encodeWriteSet } from '../storage/write-set.js';
 import { prepareCommit, versionHash, type CommitReply } from '../storage/guarded-commit.js';
 import { guardedProposals } from './guarded-proposals.js';
+import { threeHostsLedByN1, untilTrue as until } from './test-hosts.js';
 
-const quiet = pino({ level: 'silent' });
-const IDS = ['n1', 'n2', 'n3'];
-const until = (what: string, cond: () => boolean) => untilProbe(what, 20_000, async () => cond(), 10);
 const put = (value: Buffer) => encodeWriteSet({ ops: [{ t: 'put', key: 'k', value }] });
 
 test('raft: a new leader checks guards only once it applied the start of its term', { timeout: 60_000 }, async (t) => {
-  const hosts = new Map<string, RaftHost>();
   const blocked = new Set<string>(); // "from->to" or "from->to:app"
   let v2Index = Infinity;
-  const send = (msg: RaftMessage) => {
-    if (blocked.has(`${msg.from}->${msg.to}`) || blocked.has(`${msg.from}->${msg.to}:${msg.t}`)) return;
-    // n2 must never learn that v2 committed while n1 leads.
-    if (msg.from === 'n1' && msg.to === 'n2' && typeof msg.commit === 'number' && msg.commit >= v2Index) return;
-    const bytes = encode(msg);
-    setImmediate(() => hosts.get(msg.to)?.step(decode<RaftMessage>(bytes)));
-  };
   const n2Shared = RaftSharedState.create();
-  for (const id of IDS) {
-    // n1 campaigns first (short timeout); the others only once it has gone.
-    hosts.set(id, await RaftHost.open({ id, dataDir: tempDir(t, `coffer-term-start-${id}-`), voters: IDS, send, log: quiet, tickMs: id === 'n1' ? 5 : 20, compactAt: 10_000, ...(id === 'n2' ? { shared: n2Shared } : {}) }));
-  }
-  t.after(() => Promise.all([...hosts.values()].map((h) => h.close().catch(() => undefined))));
-  const [n1, n2, n3] = IDS.map((id) => hosts.get(id)!) as [RaftHost, RaftHost, RaftHost];
-  n1.start();
-  await until('n1 leads', () => n1.status().role === 'leader');
-  n2.start();
-  n3.start();
+  // n1 campaigns first (short timeout) and leads; the others take over only once it has gone.
+  const [n1, n2, n3] = await threeHostsLedByN1(t, {
+    name: 'term-start',
+    drop: (msg) =>
+      blocked.has(`${msg.from}->${msg.to}`) ||
+      blocked.has(`${msg.from}->${msg.to}:${msg.t}`) ||
+      // n2 must never learn that v2 committed while n1 leads.
+      (msg.from === 'n1' && msg.to === 'n2' && typeof msg.commit === 'number' && msg.commit >= v2Index),
+    options: (id) => (id === 'n2' ? { shared: n2Shared } : {}),
+  });
 
   const v1 = Buffer.from('v1');
   const v2 = Buffer.from('v2');

@@ -96,10 +96,11 @@ export interface RaftHostOptions {
   /** Role, term, applied index and leader contact published for the front (actors/cluster/consistency.ts). */
   shared?: RaftSharedState;
   /**
-   * An FSM key only a snapshot restore changes (the restore marker, actors/storage/snapshot-restore.ts).
-   * Installing a snapshot that changes it raises the restore fence here too, on a follower: were it
-   * elected before its core saw the marker and sealed, its handlers' write-sets (the replaced keyring's)
-   * would be refused rather than proposed.
+   * An FSM key only a snapshot restore changes (the restore marker, actors/storage/snapshot-restore.ts;
+   * each restore writes a new one). Installing a snapshot that changes it raises the restore fence: on
+   * the leader that restored, and on a follower, which, were it elected before its core saw the marker
+   * and sealed, refuses its handlers' write-sets (the replaced keyring's) rather than proposing them.
+   * Without it (tests) no fence is raised.
    */
   restoreMarkerKey?: string;
 }
@@ -167,9 +168,10 @@ export class RaftHost {
   private restoreReq: { data: Uint8Array; deadline: number; resolve(r: { index: number; term: number }): void; reject(err: unknown): void } | null = null;
   private restoreGate: Promise<void> | null = null;
   /**
-   * Set once a restore is installed here (or a snapshot that changes opts.restoreMarkerKey), cleared by
-   * unfenceWrites (the core, on its next unseal): every proposal is refused meanwhile. A write-set built before the restore was checked against the replaced
-   * data and encrypted with the replaced keyring; proposed after it, it would land on the restored state.
+   * Raised by installSnapshot for a restore (a snapshot that changes opts.restoreMarkerKey: this leader's
+   * own restore, or one a follower receives), lowered by unfenceWrites (the core, on its next unseal): every proposal is
+   * refused meanwhile. A write-set built before the restore was checked against the replaced data and
+   * encrypted with the replaced keyring; proposed after it, it would land on the restored state.
    */
   private restoreFence = false;
   /** ReadIndex requests in flight (ctx -> waiter) and waiters for an applied index (docs/ha-standby-reads.md). */
@@ -711,8 +713,7 @@ export class RaftHost {
     if (rd.snapshot !== null && this.restoring !== null && rd.snapshot.meta.index === this.restoring.index) {
       const done = this.restoring;
       this.restoring = null;
-      this.restoreFence = true; // before the gate opens: the proposals waiting at it are refused
-      this.restoreReq?.resolve(done);
+      this.restoreReq?.resolve(done); // the gate opens; installSnapshot raised the fence first
     }
 
     // Proposals whose index is rewritten by another term's entry are lost (leader change).
@@ -966,6 +967,7 @@ export class RaftHost {
       this.opts.shared?.publishApplying(snapshot.meta.index);
       restoreFsm(this.env, image);
       this.fsm = new Fsm(this.env); // re-reads meta.applied
+      // A restore, this leader's own or one a follower receives: every restore image carries a new marker.
       if (this.restoreMarker() !== markerBefore) this.restoreFence = true;
     }
     failpoint('snapshot-install-after-restore');

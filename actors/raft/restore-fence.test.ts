@@ -3,27 +3,21 @@
 // the restore is installed it must be refused, not proposed on top of the restored data: its guards were
 // checked against the replaced state and its values were encrypted with the replaced keyring. The fence
 // stays up, refusing every proposal, until the node unseals again (RaftHost.unfenceWrites).
-// Three RaftHosts in this process; the leader's appends are held back so that an entry stays uncommitted
-// and the restore has to wait for the log to quiesce while the guarded write-set arrives.
+// Three RaftHosts in this process (test-hosts.ts); the leader's appends are held back so that an entry
+// stays uncommitted and the restore has to wait for the log to quiesce while the guarded write-set arrives.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { pino } from 'pino';
-import { decode, encode } from '../../runtime/codec.js';
 import { CofferError } from '../../runtime/errors.js';
-import type { RaftMessage } from './core/types.js';
-import { RaftHost } from './host.js';
+import type { RaftHost } from './host.js';
+import { threeHostsLedByN1, untilTrue as until } from './test-hosts.js';
 import { tempDir } from '../storage/test-util.js';
-import { until as untilProbe } from '../../test/helpers/cluster.js';
 import { encodeWriteSet } from '../storage/write-set.js';
 import { imageDir, imageFileName, writeFsmImage } from '../storage/snapshot-image.js';
 import { prepareCommit, versionHash } from '../storage/guarded-commit.js';
 import { guardedProposals } from './guarded-proposals.js';
 
-const quiet = pino({ level: 'silent' });
-const IDS = ['n1', 'n2', 'n3'];
-const until = (what: string, cond: () => boolean) => untilProbe(what, 20_000, async () => cond(), 10);
 const put = (key: string, value: string) => encodeWriteSet({ ops: [{ t: 'put', key, value: Buffer.from(value) }] });
 const valueOf = (h: RaftHost, key: string) => {
   h.env.root.resetReadTxn();
@@ -32,24 +26,13 @@ const valueOf = (h: RaftHost, key: string) => {
 const codeOf = (err: unknown) => (err instanceof CofferError ? err.value.code : String(err));
 
 test('raft: a write-set that waited through a snapshot restore is refused, and proposals stay fenced until unseal', { timeout: 60_000 }, async (t) => {
-  const hosts = new Map<string, RaftHost>();
   let holdAppends = false;
   const cut = new Set<string>();
-  const send = (msg: RaftMessage) => {
-    if (holdAppends && msg.from === 'n1' && msg.t === 'app') return;
-    if (cut.has(msg.from) || cut.has(msg.to)) return;
-    const bytes = encode(msg);
-    setImmediate(() => hosts.get(msg.to)?.step(decode<RaftMessage>(bytes)));
-  };
-  for (const id of IDS) {
-    hosts.set(id, await RaftHost.open({ id, dataDir: tempDir(t, `coffer-restore-fence-${id}-`), voters: IDS, send, log: quiet, tickMs: id === 'n1' ? 5 : 20, compactAt: id === 'n2' ? 20 : 10_000, restoreMarkerKey: 'marker' }));
-  }
-  t.after(() => Promise.all([...hosts.values()].map((h) => h.close().catch(() => undefined))));
-  const [n1, n2, n3] = IDS.map((id) => hosts.get(id)!) as [RaftHost, RaftHost, RaftHost];
-  n1.start();
-  await until('n1 leads', () => n1.status().role === 'leader');
-  n2.start();
-  n3.start();
+  const [n1, n2, n3] = await threeHostsLedByN1(t, {
+    name: 'restore-fence',
+    drop: (msg) => (holdAppends && msg.from === 'n1' && msg.t === 'app') || cut.has(msg.from) || cut.has(msg.to),
+    options: (id) => ({ restoreMarkerKey: 'marker', ...(id === 'n2' ? { compactAt: 20 } : {}) }),
+  });
 
   // The image to restore holds k = v1 and restore marker r1; afterwards k becomes v2 and the marker r0
   // (a real marker changes only by a restore; here the FSM's differs from the image's all the same).

@@ -112,7 +112,7 @@ export function saveMetadata(storage: StorageView, meta: KeyMetadata): void {
 }
 
 /** The record saveMetadata writes: `v`, then every field that differs from its default (updated_ms: from created_ms). */
-export function storedMetadata(meta: KeyMetadata): Partial<KeyMetadata> {
+function storedMetadata(meta: KeyMetadata): Partial<KeyMetadata> {
   const defaults = newMetadata(meta.key) as unknown as Record<string, unknown>;
   const out: Record<string, unknown> = { v: meta.v };
   for (const [field, value] of Object.entries(meta)) {
