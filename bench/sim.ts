@@ -59,7 +59,7 @@ function printStats(result: SimResult): void {
     `  SEED=${result.seed} ok: steps=${s.steps} liveness_ticks=${s.livenessTicks} ticks_to_leader=${s.ticksToLeader} ticks_to_commit=${s.ticksToCommit}` +
       ` term_max=${s.termMax} committed=${s.committedMax} proposals=${s.proposalsAccepted}/${s.proposals} crashes=${s.crashes} (in ready ${s.crashesInReady})` +
       ` restarts=${s.restarts} partitions=${s.partitions} conf_changes=${s.confChangesApplied}/${s.confChangesAccepted} transfers=${s.transfers}` +
-      ` compactions=${s.compactions} snapshots_installed=${s.snapshotsInstalled} truncations=${s.truncations} reads_checked=${s.readsChecked}` +
+      ` compactions=${s.compactions} snapshots_installed=${s.snapshotsInstalled} filled_from_log=${s.entriesFilledFromLog} truncations=${s.truncations} reads_checked=${s.readsChecked}` +
       ` messages=${s.messagesDelivered}/${s.messagesSent} dropped=${s.messagesDropped}`,
   );
 }
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   );
   console.log(
     `  totals: crashes=${t.crashes} (in ready ${t.crashesInReady}, power losses ${t.powerLosses}, commit rollbacks ${t.commitRollbacks}) restarts=${t.restarts} partitions=${t.partitions} committed=${t.committedMax}` +
-      ` conf_changes_applied=${t.confChangesApplied} compactions=${t.compactions} snapshots_installed=${t.snapshotsInstalled} truncations=${t.truncations}` +
+      ` conf_changes_applied=${t.confChangesApplied} compactions=${t.compactions} snapshots_installed=${t.snapshotsInstalled} filled_from_log=${t.entriesFilledFromLog} truncations=${t.truncations}` +
       ` reads_checked=${t.readsChecked} transfers=${t.transfers} messages=${t.messagesDelivered}/${t.messagesSent}`,
   );
   if (summary.failures.length > 0) {

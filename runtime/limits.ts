@@ -66,6 +66,11 @@ export const raftLimits = {
   /** Compact the log behind the applied index once it holds this many entries. */
   logEntriesCompactAt: 20_000,
   /**
+   * Applied log entries whose data the Raft core keeps in memory; older ones are read back from the log
+   * store when a lagging peer needs them (hashicorp/raft keeps a 512-entry log cache the same way).
+   */
+  payloadsKeptInMemory: 2_048,
+  /**
    * A snapshot image is written in slices of this much work, yielding to the raft thread's event loop between
    * them. The image's read transaction keeps every page freed meanwhile from reuse, so a longer image write
    * grows the LMDB file: at 4 ms a 100k-secret fill under load left a 200 MiB file (150 without yields); at 16 ms,

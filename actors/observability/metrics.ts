@@ -70,7 +70,7 @@ export interface RaftIndexes {
   role: string | null;
   silentRedials: number;
   /** RaftHost counters (ClusterStatus.host); absent before the Raft group started. */
-  host?: { flushes: number; entriesPersisted: number; compactions: number; appliedDuringImage: number; appliedWithOwnFlush: number; appliesAlone: number; snapshotsInstalled: number; readsConfirmedByAsker: number };
+  host?: { flushes: number; entriesPersisted: number; compactions: number; appliedDuringImage: number; appliedWithOwnFlush: number; appliesAlone: number; snapshotsInstalled: number; readsConfirmedByAsker: number; entriesReadBack: number };
 }
 
 export interface RuntimeSources {
@@ -198,6 +198,7 @@ export class Metrics {
     hostCounter('coffer_raft_applied_with_own_flush_total', 'Entries a lone voter applied in the same transaction that made them durable (one LMDB commit per write instead of two).', (h) => h.appliedWithOwnFlush);
     hostCounter('coffer_raft_fsm_applies_alone_total', 'FSM transactions that applied committed entries on their own rather than with a log append (each costs a sync of its own).', (h) => h.appliesAlone);
     hostCounter('coffer_raft_read_index_confirmed_by_asker_total', 'Follower ReadIndex requests this node answered as leader without a heartbeat round: the asking voter completed the quorum (docs/raft.md "ReadIndex").', (h) => h.readsConfirmedByAsker);
+    hostCounter('coffer_raft_entries_read_back_total', 'Log entries this node sent a lagging peer after the Raft core had let go of their data (it keeps the last raftLimits.payloadsKeptInMemory applied): read back from the log store.', (h) => h.entriesReadBack);
     hostCounter('coffer_raft_snapshots_installed_total', 'Snapshots this node installed from the leader (InstallSnapshot) or by a restore.', (h) => h.snapshotsInstalled);
     scrapeMetric(this.registry, 'coffer_raft_is_leader', '1 when this node is the Raft leader.', 'gauge', async () => {
       const r = await raft();

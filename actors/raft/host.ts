@@ -32,7 +32,7 @@ import { LogStore } from '../storage/log-store.js';
 import { decodeRecord, encodeRecord } from '../storage/records.js';
 import { encodeImageRecord, forEachImagePair, ImageFile, imageDir, ImageWriteAborted, removeOtherImages, writeFsmImage, writeImageBytes, type ImageFileRecord, type Pace, type WrittenImage } from '../storage/snapshot-image.js';
 import { applyConfChange } from './core/conf.js';
-import { createRaftNode } from './core/index.js';
+import { createRaftNode, withStoredEntries } from './core/index.js';
 import type { ConfChange, ConfState, Entry, HardState, RaftMessage, RaftNode, RaftStatus, Ready, Snapshot, SnapshotMeta } from './core/types.js';
 import type { RaftHostStats } from './protocol.js';
 import type { RaftSharedState } from '../cluster/consistency.js';
@@ -79,6 +79,8 @@ export interface RaftHostOptions {
   electionTicks?: number;
   heartbeatTicks?: number;
   compactAt?: number;
+  /** Log entries behind the applied index whose data the core keeps in memory (default raftLimits.payloadsKeptInMemory). */
+  payloadsKept?: number;
   /** Work per slice of a background snapshot image (default raftLimits.imageSliceMs). */
   imageSliceMs?: number;
   /**
@@ -150,6 +152,7 @@ export class RaftHost {
   /** Bumped by every snapshot install (and so restore): an image begun before it is stale. */
   private snapshotGeneration = 0;
   private readonly compactAt: number;
+  private readonly payloadsKept: number;
   /** Commit index recovered at open; the FSM must reach it before the node serves reads. */
   private readonly recoveredCommit: number;
   private recoveredWaiters: (() => void)[] = [];
@@ -204,6 +207,7 @@ export class RaftHost {
     appliedWithOwnFlush: 0,
     appliesAlone: 0,
     snapshotsInstalled: 0,
+    entriesReadBack: 0,
   };
 
   private constructor(opts: RaftHostOptions, env: StorageEnv, logStore: LogStore, snapshot: Snapshot | null) {
@@ -212,6 +216,7 @@ export class RaftHost {
     this.logStore = logStore;
     this.fsm = new Fsm(env);
     this.compactAt = opts.compactAt ?? raftLimits.logEntriesCompactAt;
+    this.payloadsKept = opts.payloadsKept ?? raftLimits.payloadsKeptInMemory;
     const snapIndex = snapshot?.meta.index ?? 0;
     this.snapshotIndex = snapIndex;
     const hardState = logStore.currentHardState();
@@ -261,6 +266,8 @@ export class RaftHost {
         applied: this.fsm.applied().index,
       },
     );
+    // The log read at open holds every entry since the snapshot; the applied ones need not stay in memory.
+    this.node.releasePayloads(this.fsm.applied().index - this.payloadsKept);
   }
 
   /**
@@ -706,7 +713,7 @@ export class RaftHost {
     if (rd.softState !== null) this.onSoftState(rd.softState.leader, rd.softState.role);
     // Before any message carries a new commit index to a follower (consistency.ts publishOwnCommit).
     if (rd.hardState !== null && this.role === 'leader') this.opts.shared?.publishOwnCommit(rd.hardState.commit);
-    for (const m of rd.messages) this.opts.send(m);
+    for (const m of rd.messages) this.opts.send(this.withData(m));
     for (const rs of rd.readStates) this.readDone(rs.ctx, rs.index);
 
     if (rd.snapshot !== null) await this.installSnapshot(rd.snapshot);
@@ -769,11 +776,25 @@ export class RaftHost {
         this.track(persisted);
       }
     }
-    for (const m of rd.messagesAfterPersist) this.opts.send(m);
+    for (const m of rd.messagesAfterPersist) this.opts.send(this.withData(m));
     if (k < rd.committed.length) this.apply(k === 0 ? rd.committed : rd.committed.slice(k));
     if (rd.committed.length > 0) failpoint('raft-after-commit');
     this.node.advance();
+    this.node.releasePayloads(this.afterAppliedThrough - this.payloadsKept);
     this.maybeCompact();
+  }
+
+  /**
+   * The core keeps the data of only the last `payloadsKept` applied entries (RaftNode.releasePayloads):
+   * without that it held every entry since the last snapshot, up to compactAt of them (~15 MiB at 20,000
+   * KV writes, and the ring buffers their bytes were sliced from). An append to a peer that lags further
+   * names released entries; their data is read back from the log store here.
+   */
+  private withData(m: RaftMessage): RaftMessage {
+    return withStoredEntries(m, (lo, hi) => {
+      this.counters.entriesReadBack += hi - lo + 1;
+      return this.logStore.entries(lo, hi + 1);
+    });
   }
 
   /** A Ready's entries are durable here. */

@@ -68,6 +68,8 @@ export interface RaftHostStats {
   /** FSM transactions that applied committed entries on their own, not with a log append (each costs a sync). */
   appliesAlone: number;
   snapshotsInstalled: number;
+  /** Entries a lagging peer's appends needed after the core had let go of their data: read back from the log store. */
+  entriesReadBack: number;
   /** ReadIndex rounds sent (concurrent linearizable reads share one). */
   readRounds: number;
   /** As leader: follower ReadIndex requests answered with no heartbeat round, the asker completing the quorum. */

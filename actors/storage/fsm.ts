@@ -88,6 +88,8 @@ export class Fsm {
         case 'empty':
         case 'conf':
           break;
+        case 'stored': // released by the core after it was applied: it cannot come to the apply again
+          throw new Error(`apply: entry ${entry.index} came without its data`);
         default:
           assertNever(payload, `apply: entry ${entry.index} has an unknown payload`);
       }

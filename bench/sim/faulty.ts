@@ -20,6 +20,7 @@ export function withReady(inner: CreateRaftNode, mapReady: (ready: Ready, id: No
       ready: (): Ready => mapReady(node.ready(), config.id),
       advance: () => node.advance(),
       compact: (snapshot) => node.compact(snapshot),
+      releasePayloads: (through) => node.releasePayloads(through),
       status: () => node.status(),
     };
   };
@@ -124,6 +125,7 @@ export const noQuorumCore: CreateRaftNode = (config, storage) => {
     },
     advance() {},
     compact() {},
+    releasePayloads: () => 0,
     status(): RaftStatus {
       return { id: config.id, term, role, leader, commit, applied, lastIndex: lastIndex(), firstIndex: base + 1, conf, progress: null, readsConfirmedByAsker: 0 };
     },

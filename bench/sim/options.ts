@@ -46,6 +46,8 @@ export interface WorkloadOptions {
   confChangeProbability: number;
   /** Per step per node: the host compacts at its applied index. */
   compactProbability: number;
+  /** Per step per node: the host lets the core release applied payloads, keeping this many behind applied (-1: never). */
+  releaseKeep: number;
   /** Per step: a ReadIndex request at a random node. */
   readIndexProbability: number;
   /** Per step: a leadership transfer is attempted. */
@@ -125,7 +127,10 @@ export function swarmOptions(seed: number, steps: number, overrides: CliOverride
     readIndexProbability: maybe(0.6, 0.1),
     transferProbability: maybe(0.4, 0.01),
     eagerReadyProbability: rng.float(),
+    releaseKeep: -1,
   };
+  // Also from the separate stream (added later): how far behind its applied index a host keeps payloads.
+  workload.releaseKeep = extra.chance(0.6) ? extra.pick([0, 1, 4, 32]) : -1;
   const raft: RaftTuning = {
     electionTicks,
     heartbeatTicks: rng.int(1, Math.max(1, Math.floor(electionTicks / 3))),
@@ -193,7 +198,7 @@ export function describeOptions(options: SimOptions): string {
     `  faults: drop=${p(f.dropProbability)} duplicate=${p(f.duplicateProbability)} delay_ticks=[${f.delayTicksMin},${f.delayTicksMax}] reorder=${f.reorder}` +
       ` partition=${p(f.partitionProbability)} asymmetric=${p(f.partitionAsymmetricProbability)} heal=${p(f.healProbability)}` +
       ` crash=${p(f.crashProbability)} crash_in_ready=${p(f.crashInReadyProbability)} restart=${p(f.restartProbability)} tick_probability_min=${p(f.tickProbabilityMin)} power_loss=${p(f.powerLossProbability)}`,
-    `  workload: propose=${p(w.proposeProbability)} batch_max=${w.proposeBatchMax} uncommitted_max=${w.uncommittedEntriesMax} conf_change=${p(w.confChangeProbability)} compact=${p(w.compactProbability)}` +
+    `  workload: propose=${p(w.proposeProbability)} batch_max=${w.proposeBatchMax} uncommitted_max=${w.uncommittedEntriesMax} conf_change=${p(w.confChangeProbability)} compact=${p(w.compactProbability)} release_keep=${w.releaseKeep}` +
       ` read_index=${p(w.readIndexProbability)} transfer=${p(w.transferProbability)} eager_ready=${p(w.eagerReadyProbability)}`,
     `  raft: election_ticks=${r.electionTicks} heartbeat_ticks=${r.heartbeatTicks} max_inflight_msgs=${r.maxInflightMsgs}` +
       ` max_entries_per_msg=${r.maxEntriesPerMsg} snapshot_chunk_bytes=${r.snapshotChunkBytes} pre_vote=${r.preVote} check_quorum=${r.checkQuorum}`,

@@ -3,7 +3,8 @@
 // A run is a safety phase (faults) then a liveness phase (faults healed, every node up).
 // All randomness comes from `rng` (seeded); iteration is over arrays and insertion-ordered maps only.
 import { assert } from '../../runtime/assert.js';
-import type { ConfChange, CreateRaftNode, NodeId, RaftMessage, RaftNode, RaftStatus, Ready, Role } from '../../actors/raft/core/types.js';
+import type { ConfChange, CreateRaftNode, Entry, NodeId, RaftMessage, RaftNode, RaftStatus, Ready, Role } from '../../actors/raft/core/types.js';
+import { withStoredEntries } from '../../actors/raft/core/index.js';
 import { Checker } from './checker.js';
 import { SimDisk } from './disk.js';
 import { type FsmState, decodeFsm, fsmApply, initialFsm, payloadDigest, snapshotOf, textToBytes } from './fsm.js';
@@ -48,6 +49,8 @@ export interface SimStats {
   transfers: number;
   compactions: number;
   snapshotsInstalled: number;
+  /** Released entries an append carried, read back from the sender's log before it left (releaseKeep). */
+  entriesFilledFromLog: number;
   truncations: number;
   readsChecked: number;
   committedMax: number;
@@ -329,11 +332,24 @@ export class Simulation {
 
   private send(node: SimNode, message: RaftMessage): void {
     check(message.from === node.id, 'persist-contract', () => `${node.id} emitted a message from ${message.from}`);
+    message = withStoredEntries(message, (lo, hi) => this.fromDisk(node, lo, hi));
     if (message.to === node.id) {
       this.localInbox.push(cloneData(message));
       return;
     }
     this.network.send(message, this.nowTick);
+  }
+
+  /** As RaftHost: released entries in an append are read back from the node's own log. */
+  private fromDisk(node: SimNode, lo: number, hi: number): Entry[] {
+    const out: Entry[] = [];
+    for (let index = lo; index <= hi; index++) {
+      const entry = node.disk.entry(index);
+      check(entry !== undefined, 'persist-contract', () => `${node.id}: released entry ${index} is not in its log (first ${node.disk.firstIndex})`);
+      out.push(entry);
+    }
+    this.stats.entriesFilledFromLog += out.length;
+    return out;
   }
 
   // ---- faults and workload --------------------------------------------------------------------
@@ -395,6 +411,8 @@ export class Simulation {
     if (this.rng.chance(w.readIndexProbability)) this.readIndex();
     for (const node of this.nodes) {
       if (node.raft !== null && this.rng.chance(w.compactProbability)) this.compact(node);
+      // As RaftHost after each Ready: payloads behind the applied index are let go; no draw from rng.
+      if (node.raft !== null && w.releaseKeep >= 0) this.callCore(node, (raft) => raft.releasePayloads(node.fsm.index - w.releaseKeep));
     }
   }
 
@@ -599,7 +617,7 @@ export function zeroStats(): SimStats {
   return {
     steps: 0, livenessTicks: 0, ticksToLeader: -1, ticksToCommit: -1, crashes: 0, crashesInReady: 0, powerLosses: 0, commitRollbacks: 0, restarts: 0, partitions: 0,
     proposals: 0, proposalsAccepted: 0, confChangesAccepted: 0, confChangesApplied: 0, transfers: 0, compactions: 0,
-    snapshotsInstalled: 0, truncations: 0, readsChecked: 0, committedMax: 0, termMax: 0, messagesSent: 0, messagesDelivered: 0, messagesDropped: 0,
+    snapshotsInstalled: 0, entriesFilledFromLog: 0, truncations: 0, readsChecked: 0, committedMax: 0, termMax: 0, messagesSent: 0, messagesDelivered: 0, messagesDropped: 0,
   };
 }
 

@@ -3,6 +3,6 @@ import { createNode } from './node.js';
 import type { CreateRaftNode } from './types.js';
 
 export const createRaftNode: CreateRaftNode = createNode;
-export { describe, describeEntry, describeConf, type RaftMsg } from './messages.js';
+export { describe, describeEntry, describeConf, withStoredEntries, type RaftMsg } from './messages.js';
 export { applyConfChange } from './conf.js';
 export type * from './types.js';

@@ -4,7 +4,9 @@
 //   (handedIndex, lastIndex]      unstable: goes out in the next Ready
 // and the apply split: (applied, applying] handed out for apply, (applying, committed] not yet.
 import { assert } from '../../../runtime/assert.js';
-import type { Entry, Snapshot } from './types.js';
+import type { Entry, EntryPayload, Snapshot } from './types.js';
+
+const STORED: EntryPayload = Object.freeze({ t: 'stored' }) as EntryPayload;
 
 export class RaftLog {
   /** Latest snapshot: the compacted prefix, served to lagging followers. */
@@ -21,6 +23,8 @@ export class RaftLog {
   pendingSnapshot: Snapshot | null = null;
   /** Bumped when a snapshot from the leader replaces the log (what an earlier Ready handed is void). */
   epoch = 0;
+  /** Normal entries at or below this index hold { t: 'stored' } instead of their data (releasePayloads). */
+  releasedThrough: number;
 
   constructor(snapshot: Snapshot | null, entries: Entry[], committed: number, applied: number) {
     this.snapshot = snapshot;
@@ -31,6 +35,7 @@ export class RaftLog {
       assert(entry.term >= this.snapTerm, 'restored entry term below snapshot term');
     });
     this.entries = entries.slice();
+    this.releasedThrough = this.snapIndex;
     this.committed = Math.max(committed, this.snapIndex);
     assert(this.committed <= this.lastIndex(), `commit ${committed} beyond last index ${this.lastIndex()}`);
     this.applied = Math.min(Math.max(applied, this.snapIndex), this.committed);
@@ -155,12 +160,30 @@ export class RaftLog {
     this.snapIndex = snapshot.meta.index;
     this.snapTerm = snapshot.meta.term;
     this.entries = [];
+    this.releasedThrough = snapshot.meta.index;
     this.committed = snapshot.meta.index;
     this.applied = snapshot.meta.index;
     this.applying = snapshot.meta.index;
     // Nothing after the snapshot is durable until the host persists the snapshot itself.
     this.handedIndex = snapshot.meta.index;
     this.persistedIndex = 0;
+  }
+
+  /**
+   * Lets go of the data of normal entries through `through`, never past what is applied and durable
+   * here: those are the only ones the core itself will not need again (the apply and the persist read
+   * only later entries). A lagging peer's append may still name them; the host fills them in.
+   */
+  releasePayloads(through: number): number {
+    const upTo = Math.min(through, this.applied, this.persistedIndex, this.lastIndex());
+    for (let index = Math.max(this.releasedThrough, this.snapIndex) + 1; index <= upTo; index++) {
+      const at = index - this.snapIndex - 1;
+      const entry = this.entries[at]!;
+      // A new object: the one released may still be in an append or a Ready on its way out.
+      if (entry.payload.t === 'normal') this.entries[at] = { index, term: entry.term, payload: STORED };
+    }
+    this.releasedThrough = Math.max(this.releasedThrough, upTo);
+    return this.releasedThrough;
   }
 
   /** The host took a snapshot at or below applied: drop the entries it covers. */

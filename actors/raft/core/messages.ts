@@ -1,6 +1,6 @@
 // The one tagged union of Raft peer messages (discriminant `t`), classification tables and describe().
-import { assertNever } from '../../../runtime/assert.js';
-import type { ConfChange, ConfState, Entry, NodeId, RaftMessageBase } from './types.js';
+import { assert, assertNever } from '../../../runtime/assert.js';
+import type { ConfChange, ConfState, Entry, NodeId, RaftMessage, RaftMessageBase } from './types.js';
 
 interface Base {
   from: NodeId;
@@ -155,6 +155,32 @@ function describeData(data: Uint8Array): string {
   return printable ? `"${text}"` : `<${data.length} bytes>`;
 }
 
+/**
+ * The host's side of RaftNode.releasePayloads: an append carrying released entries ({ t: 'stored' }) gets
+ * them back from `read(lo, hi)` (the host's log, entries lo..hi inclusive) before it leaves. Any other
+ * message, and an append without released entries, is returned as it is.
+ */
+export function withStoredEntries(m: RaftMessage, read: (lo: number, hi: number) => Entry[]): RaftMessage {
+  if (m.t !== 'app') return m;
+  const app = m as unknown as MsgApp;
+  let lo = 0;
+  let hi = 0;
+  for (const e of app.entries) {
+    if (e.payload.t !== 'stored') continue;
+    if (lo === 0) lo = e.index;
+    hi = e.index;
+  }
+  if (lo === 0) return m;
+  const stored = read(lo, hi);
+  const entries = app.entries.map((e) => {
+    if (e.payload.t !== 'stored') return e;
+    const full = stored[e.index - lo];
+    assert(full !== undefined && full.index === e.index && full.term === e.term && full.payload.t !== 'stored', `released entry ${e.term}/${e.index} is not in the host's log`);
+    return full;
+  });
+  return { ...app, entries } as unknown as RaftMessage;
+}
+
 export function describeEntry(entry: Entry): string {
   const payload = entry.payload;
   switch (payload.t) {
@@ -164,6 +190,8 @@ export function describeEntry(entry: Entry): string {
       return `${entry.term}/${entry.index} ${describeData(payload.data)}`;
     case 'conf':
       return `${entry.term}/${entry.index} conf:${describeConfChange(payload.change)}`;
+    case 'stored':
+      return `${entry.term}/${entry.index} stored`;
     default:
       return assertNever(payload);
   }

@@ -199,6 +199,10 @@ class Node implements RaftNode {
     r.confs.compact(snapshot.meta.index);
   }
 
+  releasePayloads(through: number): number {
+    return this.r.log.releasePayloads(through);
+  }
+
   restoreAsLeader(data: Uint8Array): { ok: true; index: number; term: number } | { ok: false; error: ProposeError | 'busy' } {
     const r = this.r;
     if (r.role !== 'leader') return { ok: false, error: 'not-leader' };

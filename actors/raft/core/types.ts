@@ -15,7 +15,11 @@ export type ConfChange =
 export type EntryPayload =
   | { t: 'empty' } // appended by a new leader to commit an entry of its own term
   | { t: 'normal'; data: Uint8Array }
-  | { t: 'conf'; change: ConfChange };
+  | { t: 'conf'; change: ConfChange }
+  // A normal entry whose data the core let go of (RaftNode.releasePayloads): it is durable and applied,
+  // and the host's log store holds it. Only appends the core builds for a lagging peer carry it; the host
+  // reads the data back from its log store before they leave, so it never crosses the wire or reaches disk.
+  | { t: 'stored' };
 
 export interface Entry {
   index: number;
@@ -163,6 +167,13 @@ export interface RaftNode {
   advance(): void;
   /** The application took a snapshot at `snapshot.meta.index` (<= applied): the core may drop log entries up to it and serve InstallSnapshot from it. */
   compact(snapshot: Snapshot): void;
+  /**
+   * The core may drop the data of normal entries up to `through`, capped at the applied and persisted
+   * indexes: they stay in the log as { t: 'stored' } (index and term kept, for matching and elections).
+   * Without it the core holds every entry since the last snapshot, each with its data. Returns the index
+   * the log is now released through.
+   */
+  releasePayloads(through: number): number;
   /**
    * Leader only (snapshot restore, sys/storage/raft/snapshot): replace the whole log with a snapshot of
    * `data` at index lastIndex + 1 and the current term and configuration, as hashicorp/raft's Restore.
