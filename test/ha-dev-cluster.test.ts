@@ -16,9 +16,19 @@ describe('coffer server -dev-three-node', { timeout: 60_000 }, () => {
   });
 
   it('starts three nodes, prints their addresses and the root token; the CLI sees 3 voters and a standby', async () => {
-    const base = 20_000 + Math.floor(Math.random() * 20_000) * 2;
+    // The six ports from `base` are fixed, as a user gives them. They are drawn below the kernel's ephemeral
+    // range (32768-60999 here), where the other tests' listen(0) sockets and outgoing connections take
+    // theirs (a base of 50856 once collided with one: EADDRINUSE); a port that is still taken gets another base.
+    let base = 0;
+    for (let attempt = 1; proc === null; attempt++) {
+      base = 20_000 + Math.floor(Math.random() * 6_000) * 2;
+      try {
+        proc = await spawnCoffer(['server', '-dev-three-node', `-dev-listen-address=127.0.0.1:${base}`], /Root Token: (\S+)/);
+      } catch (err) {
+        if (attempt >= 3 || !/EADDRINUSE/.test(String(err))) throw err;
+      }
+    }
     let out = '';
-    proc = await spawnCoffer(['server', '-dev-three-node', `-dev-listen-address=127.0.0.1:${base}`], /Root Token: (\S+)/);
     proc.child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     const root = proc.url; // the ready regexp's group 1 is the root token here
     const urls = [0, 2, 4].map((k) => `http://127.0.0.1:${base + k}`);
