@@ -53,7 +53,9 @@ test('raft: a new leader checks guards only once it applied the start of its ter
   // Step 3: n1 stops; n2 wins, but cannot commit the first entry of its term.
   await n1.close();
   blocked.add('n2->n3:app');
-  await until('n2 leads', () => n2.status().role === 'leader');
+  // The core's role flips when it counts the votes; the host publishes the term start when it handles the
+  // Ready that follows (onSoftState), a turn of the event loop later: wait for both.
+  await until('n2 leads', () => n2.status().role === 'leader' && n2Shared.ownCommit() > 0);
   assert.ok(n2.fsmApplied().index < v2Index, 'the new leader has not applied v2 yet');
   // Its front serves nothing from the FSM until the start of its term is applied.
   assert.equal(n2Shared.unappliedOwnCommit(), v2Index + 1, 'the front waits for the term start');
