@@ -225,19 +225,16 @@ export class RaftHost {
     this.durableIndex = last;
     this.lastHard = hardState;
     this.commitWritten = hardState.commit;
-    if (opts.digestApplied) {
-      const applied = this.fsm.applied().index;
-      this.digest = { from: applied, index: applied, hex: '' };
-    }
+    const fsmApplied = this.fsm.applied().index;
+    if (opts.digestApplied) this.digest = { from: fsmApplied, index: fsmApplied, hex: '' };
     // The stored commit may lag (hardStateToWrite skips commit-only writes the FSM records): whatever the FSM
     // applied was committed, so the recovered commit is at least the applied index.
-    this.recoveredCommit = Math.min(Math.max(hardState.commit, snapIndex, this.fsm.applied().index), Math.max(last, snapIndex));
+    this.recoveredCommit = Math.min(Math.max(hardState.commit, snapIndex, fsmApplied), Math.max(last, snapIndex));
     const bootstrap: ConfState | undefined = opts.join ? undefined : { voters: [...opts.voters], learners: [] };
     // The configuration at the FSM's applied index: the snapshot's (or the bootstrap one), then every conf
     // entry the FSM has applied since.
     this.appliedConf = snapshot !== null ? confCopy(snapshot.meta.conf) : (bootstrap ?? { voters: [], learners: [] });
     this.appliedConfIndex = snapIndex;
-    const fsmApplied = this.fsm.applied().index;
     for (const e of entries) {
       if (e.index > fsmApplied) break;
       if (e.payload.t === 'conf') {
@@ -263,11 +260,11 @@ export class RaftHost {
         snapshot,
         entries,
         ...(bootstrap !== undefined ? { bootstrap } : {}),
-        applied: this.fsm.applied().index,
+        applied: fsmApplied,
       },
     );
     // The log read at open holds every entry since the snapshot; the applied ones need not stay in memory.
-    this.node.releasePayloads(this.fsm.applied().index - this.payloadsKept);
+    this.node.releasePayloads(fsmApplied - this.payloadsKept);
   }
 
   /**

@@ -6,15 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRaftNode } from './core/index.js';
 import type { Entry } from './core/types.js';
-import type { RaftHost } from './host.js';
-import { threeHostsLedByN1, untilTrue as until } from './test-hosts.js';
-import { encodeWriteSet } from '../storage/write-set.js';
+import { fsmValue as valueOf, putOne as put, threeHostsLedByN1, untilTrue as until } from './test-hosts.js';
 
-const put = (key: string, value: string) => encodeWriteSet({ ops: [{ t: 'put', key, value: Buffer.from(value) }] });
-const valueOf = (h: RaftHost, key: string) => {
-  h.env.root.resetReadTxn();
-  return h.env.fsm.get(key)?.toString();
-};
 
 test('raft: a follower beyond the in-memory window catches up from the leader\'s log store', { timeout: 60_000 }, async (t) => {
   const cut = new Set<string>();

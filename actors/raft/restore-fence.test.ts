@@ -10,19 +10,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CofferError } from '../../runtime/errors.js';
-import type { RaftHost } from './host.js';
-import { threeHostsLedByN1, untilTrue as until } from './test-hosts.js';
+import { fsmValue as valueOf, putOne as put, threeHostsLedByN1, untilTrue as until } from './test-hosts.js';
 import { tempDir } from '../storage/test-util.js';
-import { encodeWriteSet } from '../storage/write-set.js';
 import { imageDir, imageFileName, writeFsmImage } from '../storage/snapshot-image.js';
 import { prepareCommit, versionHash } from '../storage/guarded-commit.js';
 import { guardedProposals } from './guarded-proposals.js';
 
-const put = (key: string, value: string) => encodeWriteSet({ ops: [{ t: 'put', key, value: Buffer.from(value) }] });
-const valueOf = (h: RaftHost, key: string) => {
-  h.env.root.resetReadTxn();
-  return h.env.fsm.get(key)?.toString();
-};
 const codeOf = (err: unknown) => (err instanceof CofferError ? err.value.code : String(err));
 
 test('raft: a write-set that waited through a snapshot restore is refused, and proposals stay fenced until unseal', { timeout: 60_000 }, async (t) => {

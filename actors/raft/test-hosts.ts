@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { decode, encode } from '../../runtime/codec.js';
 import { until as untilProbe } from '../../test/helpers/cluster.js';
 import { tempDir } from '../storage/test-util.js';
+import { encodeWriteSet } from '../storage/write-set.js';
 import type { RaftMessage } from './core/types.js';
 import { RaftHost, type RaftHostOptions } from './host.js';
 
@@ -13,6 +14,15 @@ export const THREE_IDS = ['n1', 'n2', 'n3'];
 
 /** Polls a synchronous condition every 10 ms, for up to 20 s. */
 export const untilTrue = (what: string, cond: () => boolean) => untilProbe(what, 20_000, async () => cond(), 10);
+
+/** A write-set of one put, as a log entry's data. */
+export const putOne = (key: string, value: string) => encodeWriteSet({ ops: [{ t: 'put', key, value: Buffer.from(value) }] });
+
+/** A key's value in a host's FSM as text (a fresh read snapshot), undefined when absent. */
+export const fsmValue = (h: RaftHost, key: string) => {
+  h.env.root.resetReadTxn();
+  return h.env.fsm.get(key)?.toString();
+};
 
 export interface ThreeHostsOptions {
   /** Temp directory prefix per host. */

@@ -6,7 +6,7 @@
 import { assert } from '../../../runtime/assert.js';
 import type { Entry, EntryPayload, Snapshot } from './types.js';
 
-const STORED: EntryPayload = Object.freeze({ t: 'stored' }) as EntryPayload;
+const STORED: EntryPayload = Object.freeze({ t: 'stored' as const });
 
 export class RaftLog {
   /** Latest snapshot: the compacted prefix, served to lagging followers. */
