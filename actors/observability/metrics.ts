@@ -8,6 +8,7 @@
 // asks and worker event-loop utilisation are read at scrape time too (see RuntimeSources).
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { thisThreadTrimTotals, type HeapTrimTotals } from '../../runtime/heap-trim.js';
+import type { RaftHostStats } from '../raft/protocol.js';
 
 /** How often the event-loop lag metric (coffer_nodejs_eventloop_lag_*) samples the loop. */
 const EVENT_LOOP_LAG_SAMPLE_MS = 100;
@@ -73,7 +74,7 @@ export interface RaftIndexes {
   role: string | null;
   silentRedials: number;
   /** RaftHost counters (ClusterStatus.host); absent before the Raft group started. */
-  host?: { flushes: number; entriesPersisted: number; compactions: number; appliedDuringImage: number; appliedWithOwnFlush: number; appliesAlone: number; snapshotsInstalled: number; readsConfirmedByAsker: number; entriesReadBack: number };
+  host?: RaftHostStats;
 }
 
 export interface RuntimeSources {
