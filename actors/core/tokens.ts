@@ -77,6 +77,10 @@ export interface TokenEntry {
   /** The lease's current TTL: the creation TTL, then each renewal's; used as the default increment. */
   lease_ttl_s?: number;
   last_renewal_time_ms?: number;
+  /** The token role it was created against (auth/token/create/<role>); renewals consult the role. */
+  role?: string;
+  /** Addresses allowed to use the token (a role's token_bound_cidrs, a login's); the pipeline enforces them. */
+  bound_cidrs?: string[];
 }
 
 /** num_uses of an entry whose last use was consumed: it resolves to nothing (Vault's tokenRevocationPending). */

@@ -234,7 +234,7 @@ export class Pipeline {
     const resolved = resolveToken(this.deps.physical, barrier, salt, token, nowMs, this.cachedTokenEntry);
     // Vault's CheckToken: a token with bound CIDRs (login tokens, token_bound_cidrs) is only valid from
     // those addresses; without a known client address it is refused (fail closed).
-    const bound = (resolved?.entry as { bound_cidrs?: string[] } | undefined)?.bound_cidrs;
+    const bound = (resolved?.entry as TokenEntry | undefined)?.bound_cidrs;
     if (bound && bound.length > 0 && !addressInCidrs(remoteAddr, bound)) return null;
     return resolved?.caller ?? null;
   }

@@ -14,7 +14,7 @@
 import { CofferError } from '../../../runtime/errors.js';
 import { registerAuthLease } from '../../expiration/leases.js';
 import { newAccessor, newServiceToken, saltedId, tokenIdKey, TOKEN_STORE_PREFIX, type TokenEntry } from '../../core/tokens.js';
-import { sanitizePolicies } from '../token/backend.js';
+import { sanitizePolicies } from '../token/policy-set.js';
 import { accessorKey, authOf, calculateTtl, idKey, SYSTEM_LEASE_TTL_S, tokenSalt } from '../token/entries.js';
 import { ScopedStorage, type PhysicalReader, type ValueCrypto } from './storage-view.js';
 import type { IssuedToken, LoginTokenSpec, MountInfo } from './types.js';
@@ -36,9 +36,6 @@ export function loginDisplayName(mountPath: string, displayName: string): string
   const full = source + displayName;
   return full.endsWith('-') ? full.slice(0, -1) : full;
 }
-
-/** A token entry as login creates it; `bound_cidrs` is enforced by the pipeline on every use. */
-export type LoginTokenEntry = TokenEntry & { bound_cidrs?: string[] };
 
 /**
  * One request's token issuer: a view rooted at sys/token/ whose writes the executor merges into the
@@ -98,7 +95,7 @@ export class LoginTokenIssuer {
     const salt = await tokenSalt(this.storage);
     const token = newServiceToken();
     const accessor = newAccessor();
-    const entry: LoginTokenEntry = {
+    const entry: TokenEntry = {
       accessor,
       policies,
       path: `${this.mount.path}${this.path}`,

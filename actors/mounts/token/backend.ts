@@ -28,6 +28,10 @@ import {
   saltedFromTokenKey,
   tokenSalt,
 } from './entries.js';
+import { sanitizePolicies } from './policy-set.js';
+import { loadTokenRole, roleNameOf, rolePolicies, tokenRolePaths, type TokenRole } from './roles.js';
+
+export { sanitizePolicies };
 
 /**
  * What the pipeline may add to CallerInfo for this mount: `sudo` = the ACL grants `sudo` on the request
@@ -42,23 +46,6 @@ const invalid = (msg: string) => new CofferError('COFFER_ERR_INVALID_REQUEST', m
 
 function isSudo(req: HandlerRequest): boolean {
   return req.caller.isRoot || (req.caller as TokenStoreCaller).sudo === true;
-}
-
-/** Vault's policyutil.SanitizePolicies: trim, lower-case, "root" alone wins, optional "default", dedupe, sort. */
-export function sanitizePolicies(input: readonly string[], addDefault: boolean): string[] {
-  let policies = input.map((p) => p.trim().toLowerCase());
-  let defaultFound = false;
-  for (const p of policies) {
-    if (p === '') continue;
-    if (p === 'root') {
-      policies = ['root'];
-      defaultFound = true;
-      break;
-    }
-    if (p === 'default') defaultFound = true;
-  }
-  if (addDefault && (policies.length === 0 || !defaultFound)) policies.push('default');
-  return [...new Set(policies.filter((p) => p !== ''))].sort();
 }
 
 function resolvePolicies(requested: string[], parent: TokenEntry, sudo: boolean, noDefault: boolean): string[] {
@@ -76,6 +63,27 @@ function resolvePolicies(requested: string[], parent: TokenEntry, sudo: boolean,
     addDefault = !noDefault;
   }
   let final = sanitizePolicies(policies, addDefault);
+  if (noDefault) final = final.filter((p) => p !== 'default');
+  for (const p of final) if (NON_ASSIGNABLE_POLICIES.includes(p)) throw invalid(`cannot assign policy "${p}"`);
+  return final;
+}
+
+/**
+ * Policies of a token created against a role. A role that allows or disallows policies decides the set
+ * itself, disjoint from the parent's, with "default" added unless disallowed or declined; a role that
+ * does neither leaves the usual subset-of-parent rule (Vault's handleCreateCommon).
+ */
+function policiesFromRole(role: TokenRole, requested: string[], parent: TokenEntry, sudo: boolean, noDefault: boolean): string[] {
+  const restricts = role.allowed_policies.length + role.disallowed_policies.length + role.allowed_policies_glob.length + role.disallowed_policies_glob.length > 0;
+  if (!restricts) return resolvePolicies(requested, parent, sudo, noDefault);
+  const addDefault = !noDefault && !role.disallowed_policies.includes('default');
+  const chosen = rolePolicies(
+    role,
+    requested.length > 0 ? sanitizePolicies(requested, addDefault) : [],
+    sanitizePolicies(parent.policies, addDefault),
+    sanitizePolicies(role.allowed_policies, addDefault),
+  );
+  let final = sanitizePolicies(chosen, false);
   if (noDefault) final = final.filter((p) => p !== 'default');
   for (const p of final) if (NON_ASSIGNABLE_POLICIES.includes(p)) throw invalid(`cannot assign policy "${p}"`);
   return final;
@@ -120,8 +128,17 @@ async function selfToken(req: HandlerRequest, salt: string): Promise<{ token: st
 
 // ---- create ---------------------------------------------------------------------------------------
 
-async function handleCreate(req: HandlerRequest, storage: StorageView, orphanPath: boolean): Promise<HandlerResult> {
+/** auth/token/create/<role> or create with `role_name`: the role must exist. */
+async function handleCreateAgainstRole(req: HandlerRequest, storage: StorageView): Promise<HandlerResult> {
+  const name = roleNameOf(req);
+  const role = await loadTokenRole(storage, name);
+  if (!role) throw invalid(`unknown role ${name}`);
+  return handleCreate(req, storage, false, role);
+}
+
+async function handleCreate(req: HandlerRequest, storage: StorageView, orphanPath: boolean, role: TokenRole | null = null): Promise<HandlerResult> {
   const f = req.fields;
+  if (role === null && req.path === 'create' && roleNameOf(req) !== '') return handleCreateAgainstRole(req, storage);
   const salt = await tokenSalt(storage);
   const parentSalted = saltedFromTokenKey(req.caller.tokenKey);
   const parent = parentSalted ? await loadLive(storage, parentSalted, req.nowMs) : null;
@@ -134,9 +151,10 @@ async function handleCreate(req: HandlerRequest, storage: StorageView, orphanPat
   if (type === 'batch') throw invalid('batch tokens are not supported');
   if (type !== '' && type !== 'service') throw invalid("invalid 'token_type' value");
   let renewable = (f['renewable'] as boolean | undefined) ?? true;
+  if (role && !role.renewable) renewable = false;
   const numUses = (f['num_uses'] as number | undefined) ?? 0;
   if (numUses < 0) throw invalid('number of uses cannot be negative');
-  if (f['entity_alias']) throw invalid("'entity_alias' is only allowed in combination with token role");
+  if (f['entity_alias']) throw invalid(role ? 'entity aliases are not supported' : "'entity_alias' is only allowed in combination with token role");
 
   const meta = f['meta'] === undefined ? null : toStringMap(f['meta']);
   const displayNameIn = (f['display_name'] as string | undefined) ?? '';
@@ -145,20 +163,23 @@ async function handleCreate(req: HandlerRequest, storage: StorageView, orphanPat
   const id = (f['id'] as string | undefined) ?? '';
   if (id !== '' && !sudo) throw invalid('root or sudo privileges required to specify token id');
 
-  const policies = resolvePolicies((f['policies'] as string[] | undefined) ?? [], parent, sudo, (f['no_default_policy'] as boolean | undefined) ?? false);
+  const noDefault = ((f['no_default_policy'] as boolean | undefined) ?? false) || (role?.token_no_default_policy ?? false);
+  const requested = (f['policies'] as string[] | undefined) ?? [];
+  const policies = role ? policiesFromRole(role, requested, parent, sudo, noDefault) : resolvePolicies(requested, parent, sudo, noDefault);
   if (policies.includes('root') && !parent.policies.includes('root')) {
     throw invalid('root tokens may not be created without parent token being root');
   }
 
   let orphan = orphanPath;
-  if (f['no_parent'] === true) {
+  if (role) orphan = role.orphan;
+  else if (f['no_parent'] === true) {
     if (!sudo) throw invalid('root or sudo privileges required to create orphan token');
     orphan = true;
   }
 
-  const explicitMax = optionalDuration(f, 'explicit_max_ttl') ?? 0;
+  let explicitMax = optionalDuration(f, 'explicit_max_ttl') ?? 0;
   if (explicitMax < 0) throw invalid('explicit_max_ttl must be positive');
-  const period = optionalDuration(f, 'period') ?? 0;
+  let period = optionalDuration(f, 'period') ?? 0;
   if (period < 0) throw invalid('period must be positive');
   if (period > 0 && !sudo) throw invalid('root or sudo privileges required to create periodic token');
   let ttl = 0;
@@ -175,6 +196,17 @@ async function handleCreate(req: HandlerRequest, storage: StorageView, orphanPat
   }
 
   const warnings: string[] = [];
+  if (role) {
+    // A value in both the request and the role: the lesser wins, with Vault's warnings.
+    if (role.token_explicit_max_ttl > 0) {
+      if (explicitMax > 0) warnings.push(`Explicit max TTL specified both during creation call and in role; using the lesser value of ${Math.min(explicitMax, role.token_explicit_max_ttl)} seconds`);
+      explicitMax = explicitMax > 0 ? Math.min(explicitMax, role.token_explicit_max_ttl) : role.token_explicit_max_ttl;
+    }
+    if (role.token_period > 0) {
+      if (period > 0) warnings.push(`Period specified both during creation call and in role; using the lesser value of ${Math.min(period, role.token_period)} seconds`);
+      period = period > 0 ? Math.min(period, role.token_period) : role.token_period;
+    }
+  }
   let expireMs: number | null = null;
   // Only compute a TTL when periodic, given a TTL, or not a root token (root may be non-expiring).
   if (period > 0 || ttl > 0 || !policies.includes('root')) {
@@ -208,7 +240,7 @@ async function handleCreate(req: HandlerRequest, storage: StorageView, orphanPat
   const entry: TokenEntry = {
     accessor,
     policies,
-    path: `auth/token/${req.path}`,
+    path: role && role.path_suffix !== '' ? `auth/token/${req.path}/${role.path_suffix}` : `auth/token/${req.path}`,
     display_name: displayName,
     creation_time_ms: req.nowMs,
     ttl_s: ttl,
@@ -225,6 +257,9 @@ async function handleCreate(req: HandlerRequest, storage: StorageView, orphanPat
     expire_time_ms: expireMs,
     lease_ttl_s: ttl,
   };
+  if (role) entry.role = role.name;
+  // Non-expiring root tokens are not CIDR-bound (Vault clears BoundCIDRs for them).
+  if (role && role.token_bound_cidrs.length > 0 && ttl > 0) entry.bound_cidrs = role.token_bound_cidrs;
   storage.putJson(idKey(salted), entry);
   // The accessor index holds the salted entry key, as the core writes it for the root token.
   storage.put(accessorKey(saltedId(salt, accessor)), Buffer.from(tokenIdKey(salt, token)));
@@ -285,12 +320,19 @@ async function renewSalted(req: HandlerRequest, storage: StorageView, salted: st
   if (!entry) throw invalid('token not found');
   const why = renewableNow(entry, req.nowMs);
   if (why) throw invalid(why);
+  let periodS = entry.period_s ?? 0;
+  if (entry.role) {
+    // The role as it is now governs renewal: gone means no renewal; its period (the lesser) applies.
+    const role = await loadTokenRole(storage, entry.role);
+    if (!role) throw invalid(`original token role (${entry.role}) could not be found, not renewing`);
+    if (role.token_period > 0) periodS = periodS > 0 ? Math.min(periodS, role.token_period) : role.token_period;
+  }
   const increment = Math.max(0, (req.fields['increment'] as number | undefined) ?? 0);
   const r = calculateTtl({
     ...mountTtls(req),
     incrementS: increment,
     backendTtlS: entry.lease_ttl_s ?? entry.ttl_s,
-    periodS: entry.period_s ?? 0,
+    periodS,
     explicitMaxS: entry.explicit_max_ttl_s ?? 0,
     startMs: entry.issue_time_ms as number,
     nowMs: req.nowMs,
@@ -387,7 +429,7 @@ async function handleAccessorList(req: HandlerRequest, storage: StorageView): Pr
 
 const createFields: Record<string, FieldSchema> = {
   id: { type: 'string', description: 'Token value (root or sudo only); may not start with "s." or "hvs." nor contain "."' },
-  role_name: { type: 'string', description: 'Token role (not supported)' },
+  role_name: { type: 'string', description: 'Create the token against this token role (auth/token/roles/<name>)' },
   policies: { type: 'comma-string-slice', description: 'Policies of the token: a subset of the caller\'s unless root/sudo' },
   meta: { type: 'map', description: 'Arbitrary string metadata' },
   no_parent: { type: 'bool', description: 'Create an orphan token (root or sudo only)' },
@@ -410,6 +452,7 @@ const help = (synopsis: string): PathSpec['help'] => ({ synopsis, description: s
 
 export const tokenPaths: PathSpec[] = [
   { pattern: 'create', fields: createFields, operations: { update: (r, s) => handleCreate(r, s, false) }, alwaysWrites: ['update'], help: help('Create a child token (an orphan with no_parent, root/sudo only)') },
+  { pattern: 'create/:role_name', fields: createFields, operations: { update: handleCreateAgainstRole }, alwaysWrites: ['update'], help: help('Create a token against a token role') },
   { pattern: 'create-orphan', fields: createFields, operations: { update: (r, s) => handleCreate(r, s, true) }, alwaysWrites: ['update'], help: help('Create an orphan token') },
   { pattern: 'lookup', fields: tokenField, operations: { read: handleLookup, update: handleLookup }, answersLocally: ['update'], help: help('Look up a token') },
   { pattern: 'lookup-self', fields: tokenField, operations: { read: handleLookupSelf, update: handleLookupSelf }, answersLocally: ['update'], help: help('Look up the calling token') },
@@ -423,6 +466,7 @@ export const tokenPaths: PathSpec[] = [
   { pattern: 'revoke-orphan', fields: tokenField, operations: { update: handleRevokeOrphan }, alwaysWrites: ['update'], help: help('Revoke a token, leaving its children as orphans (root or sudo)') },
   { pattern: 'accessors', operations: { list: handleAccessorList }, sudo: true, help: help('List token accessors (sudo)') },
   { pattern: 'accessors/', operations: { list: handleAccessorList }, sudo: true, help: help('List token accessors (sudo)') },
+  ...tokenRolePaths,
 ];
 
 export const tokenBackend: BackendFactory = () => ({ type: 'token', help: 'The token store: create, look up, renew and revoke tokens.', paths: tokenPaths });

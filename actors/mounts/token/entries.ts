@@ -270,6 +270,8 @@ export function lookupData(entry: TokenEntry, id: string, nowMs: number): Record
     type: entry.type ?? 'service',
   };
   if ((entry.period_s ?? 0) > 0) data['period'] = entry.period_s;
+  if (entry.role) data['role'] = entry.role;
+  if (entry.bound_cidrs && entry.bound_cidrs.length > 0) data['bound_cidrs'] = entry.bound_cidrs;
   // Only tokens with a lease (everything the store created) carry lease times; the init root token has none.
   if (entry.issue_time_ms !== undefined) {
     if (entry.last_renewal_time_ms !== undefined) {
