@@ -510,6 +510,11 @@ export class Client {
   async mountDisable(path: string): Promise<void> {
     await this.request('DELETE', `sys/mounts/${encodePath(joinPath(path))}`);
   }
+  /** Moves a mount (a secrets engine, or an auth method given as "auth/<path>") and revokes its leases; the migration id. */
+  async mountMove(from: string, to: string): Promise<string> {
+    const r = await this.request<{ data: { migration_id: string } }>('POST', 'sys/remount', { from, to });
+    return r.body.data.migration_id;
+  }
   /** Every secrets engine, keyed "path/". */
   async mountList(): Promise<Record<string, MountEntry>> {
     return (await this.request<Envelope<Record<string, MountEntry>>>('GET', 'sys/mounts')).body.data;

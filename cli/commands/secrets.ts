@@ -1,4 +1,4 @@
-// `coffer secrets enable|disable|list|tune` and `coffer auth enable|disable|list|tune`: mounts through
+// `coffer secrets enable|disable|move|list|tune` and `coffer auth enable|disable|move|list|tune`: mounts through
 // sys/mounts and sys/auth.
 import type { Command } from 'commander';
 import type { MountEntry, MountInput, MountTuneInput } from '../../sdk/client.js';
@@ -119,6 +119,17 @@ export function registerSecrets(program: Command): void {
     });
 
   secrets
+    .command('move')
+    .description('move a secrets engine to a new path: its data moves with it, its leases are revoked')
+    .argument('<source>', 'current mount path')
+    .argument('<destination>', 'new mount path')
+    .action(async (source: string, destination: string) => {
+      const s = new Session();
+      const id = await s.api(`moving secrets engine ${withSlash(source)} to ${withSlash(destination)}`, (c) => c.mountMove(source, destination));
+      success(`Finished moving secrets engine ${withSlash(source)} to ${withSlash(destination)}, with migration ID ${id}`);
+    });
+
+  secrets
     .command('list')
     .description('list the enabled secrets engines')
     .option('--detailed', 'more columns: TTLs, options, UUID')
@@ -179,6 +190,18 @@ export function registerAuth(program: Command): void {
       const s = new Session();
       await s.api(`disabling auth method at ${withSlash(path)}`, (c) => c.authDisable(path));
       success(`Disabled the auth method (if it existed) at: ${withSlash(path)}`);
+    });
+
+  auth
+    .command('move')
+    .description('move an auth method to a new path: the tokens its logins issued are revoked')
+    .argument('<source>', 'current auth mount path (with or without auth/)')
+    .argument('<destination>', 'new auth mount path (with or without auth/)')
+    .action(async (source: string, destination: string) => {
+      const s = new Session();
+      const full = (p: string) => (withSlash(p).startsWith('auth/') ? withSlash(p) : `auth/${withSlash(p)}`);
+      const id = await s.api(`moving auth method ${full(source)} to ${full(destination)}`, (c) => c.mountMove(full(source), full(destination)));
+      success(`Finished moving auth method ${full(source)} to ${full(destination)}, with migration ID ${id}`);
     });
 
   auth

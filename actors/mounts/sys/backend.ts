@@ -6,6 +6,7 @@ import { leasePaths } from './leases.js';
 import { metricsPaths } from './metrics.js';
 import { mountPaths } from './mounts.js';
 import { policyPaths } from './policies.js';
+import { remountPaths } from './remount.js';
 import { wrappingPaths } from './wrapping.js';
 import { quotaPaths } from './quotas.js';
 import { auditPaths } from './audit.js';
@@ -13,5 +14,5 @@ import { auditPaths } from './audit.js';
 export const systemBackend: BackendFactory = () => ({
   type: 'system',
   help: 'The system backend: secrets engines (sys/mounts), auth methods (sys/auth), ACL policies (sys/policies/acl, sys/policy) and capabilities.',
-  paths: [...mountPaths, ...policyPaths, ...capabilitiesPaths, ...quotaPaths, ...metricsPaths, ...leasePaths, ...wrappingPaths, ...auditPaths],
+  paths: [...mountPaths, ...remountPaths, ...policyPaths, ...capabilitiesPaths, ...quotaPaths, ...metricsPaths, ...leasePaths, ...wrappingPaths, ...auditPaths],
 });

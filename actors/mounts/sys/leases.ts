@@ -106,8 +106,12 @@ async function leasesUnder(sys: StorageView, prefix: string): Promise<string[]> 
   return ids;
 }
 
-async function revokeAll(req: HandlerRequest, sys: StorageView, force: boolean): Promise<HandlerResult> {
-  const prefix = req.params['prefix'] ?? '';
+/**
+ * Revokes every lease at or under `prefix` into this write-set (auth leases with their token trees).
+ * Also what disabling or moving a mount does to the leases issued under its path (Vault's RevokePrefix).
+ * `force` (revoke-force) drops leases whose revocation fails instead of failing the request.
+ */
+export async function revokeLeasesUnder(sys: StorageView, prefix: string, force = false): Promise<void> {
   let ops = 0;
   for (const id of await leasesUnder(sys, prefix)) {
     const lease = await loadLease(sys, id);
@@ -119,6 +123,10 @@ async function revokeAll(req: HandlerRequest, sys: StorageView, force: boolean):
     }
     if (ops > OPS_BUDGET) throw invalid(`too many leases under "${prefix}" to revoke in one request; revoke a narrower prefix first`);
   }
+}
+
+async function revokeAll(req: HandlerRequest, sys: StorageView, force: boolean): Promise<HandlerResult> {
+  await revokeLeasesUnder(sys, req.params['prefix'] ?? '', force);
   return force || req.fields['sync'] !== false ? null : { raw: { status: 202, body: null } };
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CofferError, type ErrorCode } from '../../../runtime/errors.js';
+import { dueKey, tokenIndexKey, type LeaseEntry } from '../../expiration/leases.js';
 import { AUTH_KEY, MOUNTS_KEY, newMountEntry, type MountTable } from '../mount-table.js';
 import { anonymous, callerWith, getJson, getPlain, putPlain, seededSys } from './test-seed.js';
 
@@ -122,13 +123,19 @@ describe('sys/mounts', () => {
     putPlain(sys.physical, `logical/${uuid}/x`, 'one');
     putPlain(sys.physical, `logical/${uuid}/deep/er/y`, 'two');
     putPlain(sys.physical, 'logical/uuid-secret/keep', 'three');
-    putPlain(sys.physical, 'sys/expire/id/doomed/lease1', '{}');
+    // A secret lease issued under the mount, with its two index keys: the disable revokes it.
+    const lease: LeaseEntry = { lease_id: 'doomed/lease1', kind: 'secret', path: 'doomed/x', token_key: 'howner', issue_time_ms: 1, expire_time_ms: 5000, last_renewal_time_ms: null, ttl_s: 5, renewable: false, max_ttl_s: 0, due_ms: 5000 };
+    putPlain(sys.physical, 'sys/expire/id/doomed/lease1', JSON.stringify(lease));
+    putPlain(sys.physical, tokenIndexKey('howner', lease.lease_id), lease.lease_id);
+    putPlain(sys.physical, dueKey(5000, lease.lease_id), lease.lease_id);
     const { result, index } = await sys.request('delete', 'mounts/doomed');
     assert.equal(result, null);
     assert.equal(index, 1 + 1); // the enable was write 1; the disable is exactly one more write
     assert.equal(getPlain(sys.physical, `logical/${uuid}/x`), undefined);
     assert.equal(getPlain(sys.physical, `logical/${uuid}/deep/er/y`), undefined);
     assert.equal(getPlain(sys.physical, 'sys/expire/id/doomed/lease1'), undefined);
+    assert.equal(getPlain(sys.physical, tokenIndexKey('howner', lease.lease_id)), undefined);
+    assert.equal(getPlain(sys.physical, dueKey(5000, lease.lease_id)), undefined);
     assert.equal(getPlain(sys.physical, 'logical/uuid-secret/keep'), 'three');
     assert.ok(!(getJson<MountTable>(sys.physical, MOUNTS_KEY) as MountTable).entries.some((e) => e.path === 'doomed/'));
   });

@@ -19,6 +19,8 @@ import {
 import type { Acl } from '../policy/acl.js';
 import { hasSegmentWildcards } from '../policy/acl.js';
 import type { Capability, Policy } from '../policy/types.js';
+import { revokeLeasesUnder } from './leases.js';
+import { deleteMountQuotas } from './mount-quotas.js';
 import { aclOf } from './policy-store.js';
 import { badRequest, commaSlice, listRecursive, sanitizePath, stringMap, subView } from './util.js';
 
@@ -38,18 +40,18 @@ export async function readTable(storage: StorageView, table: TableName): Promise
   return t && Array.isArray(t.entries) ? t : { entries: [] };
 }
 
-function writeTable(storage: StorageView, table: TableName, t: MountTable): void {
+export function writeTable(storage: StorageView, table: TableName, t: MountTable): void {
   storage.putJson(tableKey(table), t);
 }
 
-interface Located {
+export interface Located {
   table: TableName;
   entry: MountEntry;
   /** Routing path: auth entries with their "auth/" prefix. */
   fullPath: string;
 }
 
-async function allMounts(storage: StorageView): Promise<Located[]> {
+export async function allMounts(storage: StorageView): Promise<Located[]> {
   const out: Located[] = [];
   for (const e of (await readTable(storage, 'mounts')).entries) out.push({ table: 'mounts', entry: e, fullPath: e.path });
   for (const e of (await readTable(storage, 'auth')).entries) out.push({ table: 'auth', entry: e, fullPath: `auth/${e.path}` });
@@ -234,10 +236,15 @@ async function enable(table: TableName, rawPath: string, req: HandlerRequest, st
 
 // ---- disable ---------------------------------------------------------------------------------------
 
-/** Deletes every key of a mount's data (and leases issued under its path) in the request's write-set. */
+/**
+ * What disabling a mount takes with it, in the request's write-set: every lease issued under its path is
+ * revoked (for an auth method, every token its logins issued, with their children: Vault logs those
+ * users out), its rate-limit quotas are deleted, and every key of its data.
+ */
 async function purgeMountData(storage: StorageView, table: TableName, entry: MountEntry, fullPath: string): Promise<void> {
+  await revokeLeasesUnder(storage, fullPath);
+  await deleteMountQuotas(storage, fullPath);
   for (const key of await listRecursive(storage, mountDataPrefix(table, entry.uuid))) storage.delete(key);
-  for (const key of await listRecursive(storage, `sys/expire/id/${fullPath}`)) storage.delete(key);
 }
 
 async function unmount(rawPath: string, storage: StorageView): Promise<null> {
