@@ -10,6 +10,7 @@ import { registerGeneric } from './commands/generic.js';
 import { registerKv } from './commands/kv.js';
 import { registerLease } from './commands/lease.js';
 import { registerLogin } from './commands/login.js';
+import { registerOperatorGenerateRoot } from './operator-generate-root.js';
 import { registerOperatorRaft } from './operator-raft.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerAuth, registerSecrets } from './commands/secrets.js';
@@ -245,6 +246,7 @@ registerSecrets(program);
 registerAuth(program);
 registerLogin(program);
 registerOperatorRaft(operator);
+registerOperatorGenerateRoot(operator);
 
 // Exit codes: the kv/token/policy/secrets/auth/login/read/write/delete/list/unwrap commands exit 2 for an error returned by the
 // server and 1 for a local one (bad flags, unreadable file), as Vault's CLI does. The older

@@ -10,6 +10,7 @@ import { Barrier } from '../barrier/barrier.js';
 import { Keyring } from '../barrier/keyring.js';
 import { KEYRING_PATH, initializeShamir, openKeyring, openKeyringWithRootKey, readSealConfig, rotateKeyring, validateSealConfig, type SealConfig } from '../barrier/seal.js';
 import { UnsealProgress } from '../barrier/unseal-progress.js';
+import { encodeRootToken, idleStatus, RootGeneration, type GenerateRootStatus } from '../barrier/root-generation.js';
 import { LocalWritePath } from '../storage/write-path.js';
 import type { FsmReader } from '../storage/fsm-reader.js';
 import type { StorageOp } from '../storage/write-set.js';
@@ -30,6 +31,7 @@ import {
   newAccessor,
   newSalt,
   newServiceToken,
+  randomBase62,
   rootTokenEntry,
   tokenAccessorKey,
   tokenIdKey,
@@ -89,6 +91,8 @@ export class CoreNode {
   private readonly nowMs: () => number;
   private unsealed: Unsealed | null = null;
   private progress: UnsealProgress | null = null;
+  /** The sys/generate-root attempt in progress on this node, if any (memory only, as in Vault). */
+  private rootGeneration: RootGeneration | null = null;
   private readonly sealEpoch: Int32Array | null;
   /** The core/keyring ciphertext the current keyring was opened from (see syncKeyring). */
   private keyringSource: Buffer | null = null;
@@ -252,6 +256,20 @@ export class CoreNode {
       }
       case 'dev-setup':
         return this.locked(() => this.devSetup(req.rootTokenId));
+      case 'generate-root-status':
+        return this.rootGeneration?.status() ?? idleStatus(this.requireSealConfigUnsealed().secret_threshold);
+      case 'generate-root-start': {
+        const cfg = this.requireSealConfigUnsealed();
+        if (this.rootGeneration !== null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'root generation already in progress');
+        this.rootGeneration = new RootGeneration(cfg, { otp: req.otp, pgpKey: req.pgpKey }, randomBase62);
+        return this.rootGeneration.status(this.rootGeneration.serverOtp ? { otp: this.rootGeneration.otp } : {});
+      }
+      case 'generate-root-cancel':
+        this.requireSealConfigUnsealed();
+        this.rootGeneration = null;
+        return null;
+      case 'generate-root-update':
+        return this.locked(() => this.generateRootUpdate(req.key, req.nonce));
       case 'route-miss': {
         // The ACL check comes before routing (§0.2): only a root token learns that a route is missing.
         this.requireRoot(req.token);
@@ -409,6 +427,7 @@ export class CoreNode {
     this.raftOps?.onSealed();
     this.unsealed = null;
     this.progress = null;
+    this.rootGeneration = null;
     this.bumpSealEpoch();
   }
 
@@ -434,6 +453,35 @@ export class CoreNode {
       rootToken = rootTokenId;
     }
     return { unsealKeyB64, rootToken };
+  }
+
+  /**
+   * One share towards a new root token. At the threshold the combined key must open this node's seal
+   * (the stored-keys blob and the keyring it leads to); then a root token is created through the log
+   * like the init one, and only its OTP-encoded form leaves the core.
+   */
+  private async generateRootUpdate(key: string, nonce: string): Promise<GenerateRootStatus> {
+    this.requireSealConfigUnsealed();
+    if (key === '') throw new CofferError('COFFER_ERR_INVALID_REQUEST', "'key' must be specified in request body as JSON");
+    const gen = this.rootGeneration;
+    if (gen === null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'no root generation in progress');
+    const required = gen.required;
+    const kek = await gen.submit(key, nonce);
+    if (kek === null) return gen.status();
+    try {
+      openKeyring(kek, (k) => this.readPhysical(k));
+    } catch (err) {
+      const why = err instanceof CofferError ? err.value.messages[0] : 'unable to authenticate';
+      throw new CofferError('COFFER_ERR_INVALID_REQUEST', `root generation aborted: ${why}`);
+    } finally {
+      kek.fill(0);
+    }
+    const u = this.requireUnsealed();
+    const token = newServiceToken();
+    await this.commit(rootTokenOps(u.barrier, u.tokenSalt, token, this.nowMs()));
+    this.rootGeneration = null;
+    const encoded = encodeRootToken(token, gen.otp);
+    return gen.status({ progress: required, complete: true, encoded_token: encoded, encoded_root_token: encoded });
   }
 
   private async rotate(): Promise<null> {
@@ -524,6 +572,17 @@ export class CoreNode {
   private requireCluster(): ClusterCore {
     if (this.cluster === null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'raft storage is not in use');
     return this.cluster;
+  }
+
+  /**
+   * Generate-root needs an unsealed node, whose seal config decides the threshold. An uninitialised node is
+   * sealed too: 503, like every route outside the sealed allow-list (test/sec-sealed).
+   */
+  private requireSealConfigUnsealed(): SealConfig {
+    const cfg = this.sealConfig();
+    if (cfg === null) throw new CofferError('COFFER_ERR_SEALED');
+    this.requireUnsealed();
+    return cfg;
   }
 
   private requireUnsealed(): Unsealed {

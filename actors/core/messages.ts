@@ -4,6 +4,7 @@ import type { CommitReply, Guard } from '../storage/guarded-commit.js';
 import type { StorageOp } from '../storage/write-set.js';
 import type { ForwardingInfo, LeaderInfo } from '../cluster/cluster.js';
 import type { SealConfig } from '../barrier/seal.js';
+import type { GenerateRootStatus } from '../barrier/root-generation.js';
 import type { RaftOpsReplies, RaftOpsRequest } from '../cluster/autopilot-core.js';
 // It is fail-stop: if it dies, the node stops and recovery runs on restart.
 
@@ -20,6 +21,11 @@ export type CoreRequest =
   | { t: 'key-status'; token: string | null }
   | { t: 'raw'; token: string | null; op: 'read' | 'update' | 'delete' | 'list'; path: string; value: string | null }
   | { t: 'dev-setup'; rootTokenId: string | null }
+  /** sys/generate-root (actors/barrier/root-generation.ts): unauthenticated, a quorum of shares is the proof. */
+  | { t: 'generate-root-status' }
+  | { t: 'generate-root-start'; otp: string; pgpKey: string }
+  | { t: 'generate-root-cancel' }
+  | { t: 'generate-root-update'; key: string; nonce: string }
   | { t: 'route-miss'; token: string | null; path: string }
   /** A handler's write-set: committed only if every guard still holds (docs/concurrency.md). */
   | { t: 'commit'; ops: StorageOp[]; guards: Guard[] }
@@ -114,6 +120,10 @@ export interface CoreReplies {
   'key-status': KeyStatus;
   raw: RawResult;
   'dev-setup': DevSetupResult;
+  'generate-root-status': GenerateRootStatus;
+  'generate-root-start': GenerateRootStatus;
+  'generate-root-cancel': null;
+  'generate-root-update': GenerateRootStatus;
   'route-miss': never;
   commit: CommitReply;
   keyring: KeyringReply;

@@ -54,6 +54,30 @@ const unseal: Route = async (req, res, ask) => {
   sendJson(res, 200, await ask({ t: 'unseal', key: (key as string | undefined) ?? null, reset: reset === true || reset === 'true' }));
 };
 
+/** sys/generate-root/attempt: GET the status, PUT/POST {otp?, pgp_key?} to start, DELETE to cancel. */
+const generateRootAttempt: Route = async (req, res, ask) => {
+  if (req.operation === 'read') return sendJson(res, 200, await ask({ t: 'generate-root-status' }));
+  if (req.operation === 'delete') {
+    await ask({ t: 'generate-root-cancel' });
+    return sendNoContent(res);
+  }
+  if (req.operation !== 'update') methodNotAllowed();
+  const otp = fieldCi(req.body, 'otp') ?? '';
+  const pgpKey = fieldCi(req.body, 'pgp_key') ?? '';
+  if (typeof otp !== 'string' || typeof pgpKey !== 'string') throw new CofferError('COFFER_ERR_INVALID_REQUEST', "'otp' and 'pgp_key' must be strings");
+  sendJson(res, 200, await ask({ t: 'generate-root-start', otp, pgpKey }));
+};
+
+/** sys/generate-root/update {key, nonce}: one unseal-key share. */
+const generateRootUpdate: Route = async (req, res, ask) => {
+  if (req.operation !== 'update') methodNotAllowed();
+  const key = fieldCi(req.body, 'key') ?? '';
+  const nonce = fieldCi(req.body, 'nonce') ?? '';
+  if (typeof key !== 'string') throw new CofferError('COFFER_ERR_INVALID_REQUEST', "'key' must be a valid hex or base64 string");
+  if (typeof nonce !== 'string') throw new CofferError('COFFER_ERR_INVALID_REQUEST', "'nonce' must be a string");
+  sendJson(res, 200, await ask({ t: 'generate-root-update', key, nonce }));
+};
+
 const sealStatus: Route = async (req, res, ask) => {
   if (req.operation !== 'read') methodNotAllowed();
   sendJson(res, 200, await ask({ t: 'seal-status' }));
@@ -225,6 +249,8 @@ const EXACT: Record<string, Route> = {
   'sys/init': init,
   'sys/unseal': unseal,
   'sys/seal-status': sealStatus,
+  'sys/generate-root/attempt': generateRootAttempt,
+  'sys/generate-root/update': generateRootUpdate,
   'sys/seal': seal,
   'sys/health': health,
   'sys/leader': leader,
