@@ -12,6 +12,7 @@ import { registerLease } from './commands/lease.js';
 import { registerLogin } from './commands/login.js';
 import { registerOperatorGenerateRoot } from './operator-generate-root.js';
 import { registerOperatorRaft } from './operator-raft.js';
+import { registerOperatorRekey } from './operator-rekey.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerAuth, registerSecrets } from './commands/secrets.js';
 import { registerToken } from './commands/token.js';
@@ -247,6 +248,7 @@ registerAuth(program);
 registerLogin(program);
 registerOperatorRaft(operator);
 registerOperatorGenerateRoot(operator);
+registerOperatorRekey(operator);
 
 // Exit codes: the kv/token/policy/secrets/auth/login/read/write/delete/list/unwrap commands exit 2 for an error returned by the
 // server and 1 for a local one (bad flags, unreadable file), as Vault's CLI does. The older

@@ -102,6 +102,11 @@ export class Keyring {
     return new Keyring(this.rootKey, kept, this.rotationConfig);
   }
 
+  /** The same terms under a new root key (sys/rekey replaces the root key along with the unseal key). */
+  withRootKey(rootKey: Buffer): Keyring {
+    return new Keyring(ownCopy(rootKey), this.terms().map((t) => ({ ...t })), this.rotationConfig);
+  }
+
   /** A new keyring with a different rotation config (sys/rotate/keyring/config); input validation is the caller's. */
   withRotationConfig(cfg: RotationConfig): Keyring {
     return new Keyring(this.rootKey, this.terms().map((t) => ({ ...t })), cfg);

@@ -153,55 +153,119 @@ export async function initializeShamir(opts: {
 
   const kek = randomBytes(KEY_BYTES);
   const rootKey = randomBytes(KEY_BYTES);
-
-  let shares: Buffer[];
-  if (opts.secretShares === 1) {
-    shares = [ownCopy(kek)];
-  } else {
-    // The library checks `constructor === Uint8Array`, so it must get a plain Uint8Array, not a Buffer.
-    const secret = plainBytes(kek);
-    const parts = await split(secret, opts.secretShares, opts.secretThreshold);
-    secret.fill(0);
-    shares = parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength));
-    // Self-check: the first T shares give the KEK back (cheap; catches a broken split before anyone relies on it).
-    const back = await combine(parts.slice(0, opts.secretThreshold));
-    const ok = back.length === KEY_BYTES && timingSafeEqual(back, kek);
-    back.fill(0);
-    assert(ok, 'Shamir split self-check failed');
-    for (const s of shares) assert(s.length === KEY_BYTES + 1, 'Shamir share has the wrong length');
-  }
-
   const keyring = Keyring.create(rootKey, opts.nowMs);
-  const barrier = new Barrier(keyring);
+  rootKey.fill(0); // the keyring holds its own copy
+  try {
+    const shares = await splitKek(kek, opts.secretShares, opts.secretThreshold);
+    return { shares, keyring, physical: sealWrites(kek, keyring, opts.secretShares, opts.secretThreshold) };
+  } finally {
+    kek.fill(0);
+  }
+}
 
+/** The unseal key's shares: T of N Shamir parts of the KEK (N=1: the KEK itself), self-checked. */
+async function splitKek(kek: Buffer, secretShares: number, secretThreshold: number): Promise<Buffer[]> {
+  if (secretShares === 1) return [ownCopy(kek)];
+  // The library checks `constructor === Uint8Array`, so it must get a plain Uint8Array, not a Buffer.
+  const secret = plainBytes(kek);
+  const parts = await split(secret, secretShares, secretThreshold);
+  secret.fill(0);
+  const shares = parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+  // Self-check: the first T shares give the KEK back (cheap; catches a broken split before anyone relies on it).
+  const back = await combine(parts.slice(0, secretThreshold));
+  const ok = back.length === KEY_BYTES && timingSafeEqual(back, kek);
+  back.fill(0);
+  assert(ok, 'Shamir split self-check failed');
+  for (const s of shares) assert(s.length === KEY_BYTES + 1, 'Shamir share has the wrong length');
+  return shares;
+}
+
+/**
+ * Everything that ties a KEK to a keyring, in one list of physical writes: the seal config, the stored-keys
+ * blob (the root key under the KEK), core/keyring (under the root key), core/root-key and core/shamir-kek
+ * (under the barrier's active term, where a standby holding that term finds the root key after a rekey).
+ */
+function sealWrites(kek: Buffer, keyring: Keyring, secretShares: number, secretThreshold: number): PhysicalWrite[] {
+  const barrier = new Barrier(keyring);
   const sealConfig = {
     type: 'shamir',
-    secret_shares: opts.secretShares,
-    secret_threshold: opts.secretThreshold,
+    secret_shares: secretShares,
+    secret_threshold: secretThreshold,
     pgp_keys: null,
     nonce: '',
     backup: false,
     stored_shares: 1,
   };
-  const storedKeys = Buffer.from(JSON.stringify([rootKey.toString('base64')]), 'utf8');
+  const storedKeys = Buffer.from(JSON.stringify([keyring.rootKey.toString('base64')]), 'utf8');
   const unsealKeys = sealEncrypt(kek, UNSEAL_KEYS_PATH, storedKeys);
   storedKeys.fill(0);
 
-  const rootKeyWrite = barrierWrite(barrier, ROOT_KEY_PATH, rootKeyEntry(rootKey));
+  const rootKeyWrite = barrierWrite(barrier, ROOT_KEY_PATH, rootKeyEntry(keyring.rootKey));
   const kekWrite = barrierWrite(barrier, SHAMIR_KEK_PATH, ownCopy(kek));
   // Keyring last, so its serialised encryption counters include the two writes above.
   const keyringWrite = { key: KEYRING_PATH, value: encryptKeyring(keyring) };
-
-  const physical: PhysicalWrite[] = [
+  return [
     { key: SEAL_CONFIG_PATH, value: Buffer.from(JSON.stringify(sealConfig), 'utf8') },
     { key: UNSEAL_KEYS_PATH, value: unsealKeys },
     keyringWrite,
     rootKeyWrite,
     kekWrite,
   ];
-  kek.fill(0);
-  rootKey.fill(0); // the keyring holds its own copy
-  return { shares, keyring, physical };
+}
+
+/** A new unseal key (KEK) and its T-of-N shares, for sys/rekey. */
+export async function newUnsealKey(secretShares: number, secretThreshold: number): Promise<{ kek: Buffer; shares: Buffer[] }> {
+  const invalid = validateSealConfig(secretShares, secretThreshold);
+  if (invalid !== null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', invalid);
+  const kek = randomBytes(KEY_BYTES);
+  return { kek, shares: await splitKek(kek, secretShares, secretThreshold) };
+}
+
+/**
+ * What makes a rekey take effect, derived from the keyring in use at that moment (a rotation between the
+ * rekey and its verification is kept): as Vault's performBarrierRekey, a new root key too, so old shares
+ * with an old copy of the stored-keys blob open nothing current. The data keys (terms) stay.
+ */
+export function rekeyWrites(current: Keyring, kek: Buffer, secretShares: number, secretThreshold: number): { keyring: Keyring; physical: PhysicalWrite[] } {
+  const rootKey = randomBytes(KEY_BYTES);
+  const keyring = current.withRootKey(rootKey);
+  rootKey.fill(0);
+  return { keyring, physical: sealWrites(kek, keyring, secretShares, secretThreshold) };
+}
+
+/**
+ * The root key a standby finds after a rekey on the active node replaced it: core/root-key is written under
+ * the active term, so first follow core/upgrade/<n> (term n+1's key under term n, written by every rotation)
+ * from the newest term this node holds, in case rotations came after the rekey; null when nothing opens.
+ */
+export function rootKeyFromStorage(known: Keyring, readPhysical: (key: string) => Buffer | undefined): Buffer | null {
+  const keys = new Map(known.terms().map((t) => [t.term, t.key] as const));
+  const parse = (pt: Buffer): { term: number; key: Buffer } | null => {
+    try {
+      const doc = JSON.parse(pt.toString('utf8')) as { Term?: unknown; Value?: unknown };
+      const key = typeof doc.Value === 'string' ? decodeBase64Strict(doc.Value) : null;
+      return key !== null && key.length === KEY_BYTES && typeof doc.Term === 'number' ? { term: doc.Term, key } : null;
+    } catch {
+      return null;
+    } finally {
+      pt.fill(0);
+    }
+  };
+  const open = (path: string): { term: number; key: Buffer } | null => {
+    const blob = readPhysical(path);
+    if (blob === undefined) return null;
+    try {
+      return parse(decryptValue((t) => keys.get(t), path, blob));
+    } catch {
+      return null;
+    }
+  };
+  for (let term = known.activeTerm; ; term++) {
+    const next = open(`${UPGRADE_PREFIX}${term}`);
+    if (next === null || next.term !== term + 1) break;
+    keys.set(next.term, next.key);
+  }
+  return open(ROOT_KEY_PATH)?.key ?? null;
 }
 
 // ---------------------------------------------------------------------------------------------------------

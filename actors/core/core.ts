@@ -8,7 +8,20 @@ import { CofferError } from '../../runtime/errors.js';
 import { failpoint } from '../../runtime/failpoints.js';
 import { Barrier } from '../barrier/barrier.js';
 import { Keyring } from '../barrier/keyring.js';
-import { KEYRING_PATH, initializeShamir, openKeyring, openKeyringWithRootKey, readSealConfig, rotateKeyring, validateSealConfig, type SealConfig } from '../barrier/seal.js';
+import {
+  KEYRING_PATH,
+  initializeShamir,
+  newUnsealKey,
+  openKeyring,
+  openKeyringWithRootKey,
+  readSealConfig,
+  rekeyWrites,
+  rootKeyFromStorage,
+  rotateKeyring,
+  validateSealConfig,
+  type SealConfig,
+} from '../barrier/seal.js';
+import { idleRekeyStatus, RekeyAttempt, type NewUnsealKey, type RekeyStatus, type RekeyUpdateResult } from '../barrier/rekey.js';
 import { UnsealProgress } from '../barrier/unseal-progress.js';
 import { encodeRootToken, idleStatus, RootGeneration, type GenerateRootStatus } from '../barrier/root-generation.js';
 import { LocalWritePath } from '../storage/write-path.js';
@@ -93,6 +106,8 @@ export class CoreNode {
   private progress: UnsealProgress | null = null;
   /** The sys/generate-root attempt in progress on this node, if any (memory only, as in Vault). */
   private rootGeneration: RootGeneration | null = null;
+  /** The sys/rekey in progress on this node, if any (memory only, as in Vault). */
+  private rekey: RekeyAttempt | null = null;
   private readonly sealEpoch: Int32Array | null;
   /** The core/keyring ciphertext the current keyring was opened from (see syncKeyring). */
   private keyringSource: Buffer | null = null;
@@ -238,7 +253,8 @@ export class CoreNode {
       case 'rotate':
         this.requireRoot(req.token);
         await trail?.logRequest();
-        return this.rotate();
+        // Serialised with rekey: each derives the next keyring from the one in use.
+        return this.locked(() => this.rotate());
       case 'key-status':
         this.requireRoot(req.token);
         await trail?.logRequest();
@@ -270,6 +286,29 @@ export class CoreNode {
         return null;
       case 'generate-root-update':
         return this.locked(() => this.generateRootUpdate(req.key, req.nonce));
+      case 'rekey-status':
+        return this.rekey?.status() ?? idleRekeyStatus(this.requireSealConfigUnsealed());
+      case 'rekey-start': {
+        const cfg = this.requireSealConfigUnsealed();
+        if (this.rekey !== null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'rekey already in progress');
+        this.rekey = new RekeyAttempt(cfg, req);
+        return this.rekey.status();
+      }
+      case 'rekey-cancel':
+        this.requireSealConfigUnsealed();
+        this.rekey?.discard();
+        this.rekey = null;
+        return null;
+      case 'rekey-update':
+        return this.locked(() => this.rekeyUpdate(req.key, req.nonce));
+      case 'rekey-verify-status':
+        this.requireSealConfigUnsealed();
+        return this.requireRekey().verifyStatus();
+      case 'rekey-verify-restart':
+        this.requireSealConfigUnsealed();
+        return this.requireRekey().restartVerification();
+      case 'rekey-verify-update':
+        return this.locked(() => this.rekeyVerify(req.key, req.nonce));
       case 'route-miss': {
         // The ACL check comes before routing (§0.2): only a root token learns that a route is missing.
         this.requireRoot(req.token);
@@ -389,14 +428,26 @@ export class CoreNode {
     this.writePath.reader.refresh();
     const blob = this.readPhysical(KEYRING_PATH);
     if (blob === undefined || (this.keyringSource !== null && this.keyringSource.equals(blob))) return;
+    const read = (k: string) => this.readPhysical(k);
     let keyring: Keyring;
     try {
-      keyring = openKeyringWithRootKey(u.barrier.keyring.rootKey, (k) => this.readPhysical(k));
+      keyring = openKeyringWithRootKey(u.barrier.keyring.rootKey, read);
     } catch {
-      return; // not decryptable with our root key (a rekey in flight): keep the current keyring
+      // A rekey on the active node replaced the root key: core/root-key, under a term this node holds (or
+      // reaches through core/upgrade), has the new one.
+      const root = rootKeyFromStorage(u.barrier.keyring, read);
+      if (root === null) return; // nothing opens it yet: keep the current keyring
+      try {
+        keyring = openKeyringWithRootKey(root, read);
+      } catch {
+        return;
+      } finally {
+        root.fill(0);
+      }
     }
     this.keyringSource = Buffer.from(blob);
-    if (keyring.activeTerm <= u.barrier.keyring.activeTerm) return;
+    const sameRoot = keyring.rootKey.equals(u.barrier.keyring.rootKey);
+    if (keyring.activeTerm < u.barrier.keyring.activeTerm || (keyring.activeTerm === u.barrier.keyring.activeTerm && sameRoot)) return;
     this.unsealed = { ...u, barrier: new Barrier(keyring) };
     this.bumpSealEpoch();
   }
@@ -428,6 +479,8 @@ export class CoreNode {
     this.unsealed = null;
     this.progress = null;
     this.rootGeneration = null;
+    this.rekey?.discard();
+    this.rekey = null;
     this.bumpSealEpoch();
   }
 
@@ -468,20 +521,81 @@ export class CoreNode {
     const required = gen.required;
     const kek = await gen.submit(key, nonce);
     if (kek === null) return gen.status();
-    try {
-      openKeyring(kek, (k) => this.readPhysical(k));
-    } catch (err) {
-      const why = err instanceof CofferError ? err.value.messages[0] : 'unable to authenticate';
-      throw new CofferError('COFFER_ERR_INVALID_REQUEST', `root generation aborted: ${why}`);
-    } finally {
-      kek.fill(0);
-    }
+    this.authenticateKek(kek, 'root generation aborted');
     const u = this.requireUnsealed();
     const token = newServiceToken();
     await this.commit(rootTokenOps(u.barrier, u.tokenSalt, token, this.nowMs()));
     this.rootGeneration = null;
     const encoded = encodeRootToken(token, gen.otp);
     return gen.status({ progress: required, complete: true, encoded_token: encoded, encoded_root_token: encoded });
+  }
+
+  /**
+   * A combined unseal key must open this node's seal (the stored-keys blob, then the keyring it leads to)
+   * before generate-root or rekey act on it; zeroed either way. 400 `<failure>: <why>` otherwise.
+   */
+  private authenticateKek(kek: Buffer, failure: string): void {
+    try {
+      openKeyring(kek, (k) => this.readPhysical(k));
+    } catch (err) {
+      const why = err instanceof CofferError ? err.value.messages[0] : 'unable to authenticate';
+      throw new CofferError('COFFER_ERR_INVALID_REQUEST', `${failure}: ${why}`);
+    } finally {
+      kek.fill(0);
+    }
+  }
+
+  /** One current share towards a rekey; at the threshold the new shares (applied now, or after verification). */
+  private async rekeyUpdate(key: string, nonce: string): Promise<RekeyStatus | RekeyUpdateResult> {
+    this.requireSealConfigUnsealed();
+    if (key === '') throw new CofferError('COFFER_ERR_INVALID_REQUEST', "'key' must be specified in request body as JSON");
+    const attempt = this.rekey;
+    if (attempt === null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'no barrier rekey in progress');
+    const kek = await attempt.submit(key, nonce);
+    if (kek === null) return attempt.status();
+    this.authenticateKek(kek, 'root key verification failed');
+    const next = await newUnsealKey(attempt.next.secret_shares, attempt.next.secret_threshold);
+    const result = attempt.completed(next);
+    if (!attempt.verificationRequired) {
+      await this.applyRekey(attempt, next);
+      next.kek.fill(0);
+      this.rekey = null;
+    }
+    return result;
+  }
+
+  /** One new share; once a quorum of them combines to the new key, the rekey takes effect. */
+  private async rekeyVerify(key: string, nonce: string): Promise<{ nonce: string; complete: true } | ReturnType<RekeyAttempt['verifyStatus']>> {
+    this.requireSealConfigUnsealed();
+    if (key === '') throw new CofferError('COFFER_ERR_INVALID_REQUEST', "'key' must be specified in request body as JSON");
+    const attempt = this.requireRekey();
+    const next = await attempt.verify(key, nonce);
+    if (next === null) return attempt.verifyStatus();
+    await this.applyRekey(attempt, next);
+    attempt.discard();
+    this.rekey = null;
+    return { nonce, complete: true };
+  }
+
+  /**
+   * The new seal config, stored-keys blob, root key and KEK copy in one write-set, derived from the keyring in
+   * use now. This node switches to the new root key at once; standbys find it through core/root-key
+   * (syncKeyring). Unseal progress of the old config is dropped.
+   */
+  private async applyRekey(attempt: RekeyAttempt, next: NewUnsealKey): Promise<void> {
+    const u = this.requireUnsealed();
+    const { keyring, physical } = rekeyWrites(u.barrier.keyring, next.kek, attempt.next.secret_shares, attempt.next.secret_threshold);
+    await this.commit(physical.map((w): StorageOp => ({ t: 'put', key: w.key, value: w.value })));
+    const source = physical.find((w) => w.key === KEYRING_PATH)?.value;
+    if (source !== undefined) this.keyringSource = Buffer.from(source);
+    this.unsealed = { ...u, barrier: new Barrier(keyring) };
+    this.progress = null;
+    this.bumpSealEpoch();
+  }
+
+  private requireRekey(): RekeyAttempt {
+    if (this.rekey === null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'no rekey configuration found');
+    return this.rekey;
   }
 
   private async rotate(): Promise<null> {
@@ -552,7 +666,9 @@ export class CoreNode {
   }
 
   private progressFor(cfg: SealConfig): UnsealProgress {
-    this.progress ??= new UnsealProgress(cfg);
+    // A rekey replicated while this node was sealed changes the threshold: start over under the new config.
+    if (this.progress !== null && this.progress.threshold !== cfg.secret_threshold) this.progress.reset();
+    if (this.progress === null || this.progress.threshold !== cfg.secret_threshold) this.progress = new UnsealProgress(cfg);
     return this.progress;
   }
 

@@ -5,6 +5,7 @@ import type { StorageOp } from '../storage/write-set.js';
 import type { ForwardingInfo, LeaderInfo } from '../cluster/cluster.js';
 import type { SealConfig } from '../barrier/seal.js';
 import type { GenerateRootStatus } from '../barrier/root-generation.js';
+import type { RekeyStatus, RekeyUpdateResult, RekeyVerifyStatus } from '../barrier/rekey.js';
 import type { RaftOpsReplies, RaftOpsRequest } from '../cluster/autopilot-core.js';
 // It is fail-stop: if it dies, the node stops and recovery runs on restart.
 
@@ -26,6 +27,14 @@ export type CoreRequest =
   | { t: 'generate-root-start'; otp: string; pgpKey: string }
   | { t: 'generate-root-cancel' }
   | { t: 'generate-root-update'; key: string; nonce: string }
+  /** sys/rekey and sys/rekey/verify (actors/barrier/rekey.ts): unauthenticated like generate-root. */
+  | { t: 'rekey-status' }
+  | { t: 'rekey-start'; secretShares: number; secretThreshold: number; requireVerification: boolean; pgpKeys: boolean; backup: boolean }
+  | { t: 'rekey-cancel' }
+  | { t: 'rekey-update'; key: string; nonce: string }
+  | { t: 'rekey-verify-status' }
+  | { t: 'rekey-verify-update'; key: string; nonce: string }
+  | { t: 'rekey-verify-restart' }
   | { t: 'route-miss'; token: string | null; path: string }
   /** A handler's write-set: committed only if every guard still holds (docs/concurrency.md). */
   | { t: 'commit'; ops: StorageOp[]; guards: Guard[] }
@@ -124,6 +133,13 @@ export interface CoreReplies {
   'generate-root-start': GenerateRootStatus;
   'generate-root-cancel': null;
   'generate-root-update': GenerateRootStatus;
+  'rekey-status': RekeyStatus;
+  'rekey-start': RekeyStatus;
+  'rekey-cancel': null;
+  'rekey-update': RekeyStatus | RekeyUpdateResult;
+  'rekey-verify-status': RekeyVerifyStatus;
+  'rekey-verify-update': RekeyVerifyStatus | { nonce: string; complete: true };
+  'rekey-verify-restart': RekeyVerifyStatus;
   'route-miss': never;
   commit: CommitReply;
   keyring: KeyringReply;

@@ -71,11 +71,53 @@ const generateRootAttempt: Route = async (req, res, ask) => {
 /** sys/generate-root/update {key, nonce}: one unseal-key share. */
 const generateRootUpdate: Route = async (req, res, ask) => {
   if (req.operation !== 'update') methodNotAllowed();
+  sendJson(res, 200, await ask({ t: 'generate-root-update', ...shareBody(req) }));
+};
+
+/** sys/rekey/init: GET the status, PUT/POST {secret_shares, secret_threshold, require_verification, pgp_keys, backup} to start, DELETE to cancel. */
+const rekeyInit: Route = async (req, res, ask) => {
+  if (req.operation === 'read') return sendJson(res, 200, await ask({ t: 'rekey-status' }));
+  if (req.operation === 'delete') {
+    await ask({ t: 'rekey-cancel' });
+    return sendNoContent(res);
+  }
+  if (req.operation !== 'update') methodNotAllowed();
+  const b = req.body;
+  const pgpKeys = Array.isArray(b.pgp_keys) && b.pgp_keys.length > 0;
+  sendJson(
+    res,
+    200,
+    await ask({
+      t: 'rekey-start',
+      secretShares: intField(b, 'secret_shares'),
+      secretThreshold: intField(b, 'secret_threshold'),
+      requireVerification: b.require_verification === true || b.require_verification === 'true',
+      pgpKeys,
+      backup: b.backup === true || b.backup === 'true',
+    }),
+  );
+};
+
+/** The {key, nonce} body of sys/rekey/update and sys/rekey/verify (generate-root's too). */
+function shareBody(req: ApiRequest): { key: string; nonce: string } {
   const key = fieldCi(req.body, 'key') ?? '';
   const nonce = fieldCi(req.body, 'nonce') ?? '';
   if (typeof key !== 'string') throw new CofferError('COFFER_ERR_INVALID_REQUEST', "'key' must be a valid hex or base64 string");
   if (typeof nonce !== 'string') throw new CofferError('COFFER_ERR_INVALID_REQUEST', "'nonce' must be a string");
-  sendJson(res, 200, await ask({ t: 'generate-root-update', key, nonce }));
+  return { key, nonce };
+}
+
+const rekeyUpdate: Route = async (req, res, ask) => {
+  if (req.operation !== 'update') methodNotAllowed();
+  sendJson(res, 200, await ask({ t: 'rekey-update', ...shareBody(req) }));
+};
+
+/** sys/rekey/verify: GET the verification status, PUT/POST {key, nonce} a new share, DELETE starts the verification over. */
+const rekeyVerify: Route = async (req, res, ask) => {
+  if (req.operation === 'read') return sendJson(res, 200, await ask({ t: 'rekey-verify-status' }));
+  if (req.operation === 'delete') return sendJson(res, 200, await ask({ t: 'rekey-verify-restart' }));
+  if (req.operation !== 'update') methodNotAllowed();
+  sendJson(res, 200, await ask({ t: 'rekey-verify-update', ...shareBody(req) }));
 };
 
 const sealStatus: Route = async (req, res, ask) => {
@@ -251,6 +293,9 @@ const EXACT: Record<string, Route> = {
   'sys/seal-status': sealStatus,
   'sys/generate-root/attempt': generateRootAttempt,
   'sys/generate-root/update': generateRootUpdate,
+  'sys/rekey/init': rekeyInit,
+  'sys/rekey/update': rekeyUpdate,
+  'sys/rekey/verify': rekeyVerify,
   'sys/seal': seal,
   'sys/health': health,
   'sys/leader': leader,
