@@ -8,6 +8,8 @@ import { Keyring } from './keyring.js';
 
 export class Barrier {
   #keyring: Keyring;
+  /** Encryptions by term not yet reported to the core (a worker's barrier: takeEncryptions). */
+  readonly #unreported = new Map<number, number>();
 
   constructor(keyring: Keyring) {
     assert(keyring instanceof Keyring, 'Barrier needs a Keyring');
@@ -28,7 +30,18 @@ export class Barrier {
     const active = this.#keyring.activeKey();
     const blob = encryptValue(active.key, active.term, path, plaintext);
     active.encryptions += 1;
+    this.#unreported.set(active.term, (this.#unreported.get(active.term) ?? 0) + 1);
     return blob;
+  }
+
+  /**
+   * The encryptions by term since the last call. Workers encrypt under copies of the core's keyring and hand
+   * these counts to the core, whose keyring decides when a term has done enough to be rotated (§5).
+   */
+  takeEncryptions(): [term: number, count: number][] {
+    const counts = [...this.#unreported.entries()];
+    this.#unreported.clear();
+    return counts;
   }
 
   decrypt(path: string, blob: Uint8Array): Buffer {

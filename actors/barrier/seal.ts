@@ -126,6 +126,11 @@ function rootKeyEntry(rootKey: Buffer): Buffer {
   return Buffer.from(JSON.stringify({ Term: 1, Version: 1, Value: rootKey.toString('base64') }), 'utf8');
 }
 
+/** core/keyring as written: the keyring (terms, counts, rotation config) under its root key. */
+export function keyringWrite(keyring: Keyring): PhysicalWrite {
+  return { key: KEYRING_PATH, value: encryptKeyring(keyring) };
+}
+
 function encryptKeyring(keyring: Keyring): Buffer {
   const pt = keyring.toBytes();
   try {

@@ -7,10 +7,13 @@ import { assert } from '../../runtime/assert.js';
 import { CofferError } from '../../runtime/errors.js';
 import { failpoint } from '../../runtime/failpoints.js';
 import { Barrier } from '../barrier/barrier.js';
-import { Keyring } from '../barrier/keyring.js';
+import { ABSOLUTE_MAX_OPERATIONS, ABSOLUTE_MIN_OPERATIONS, Keyring, MIN_ROTATION_INTERVAL_MS, type RotationConfig } from '../barrier/keyring.js';
+import { parseDurationSeconds } from '../mounts/framework/router.js';
+import { goDuration } from '../mounts/token/entries.js';
 import {
   KEYRING_PATH,
   initializeShamir,
+  keyringWrite,
   newUnsealKey,
   openKeyring,
   openKeyringWithRootKey,
@@ -28,7 +31,7 @@ import { LocalWritePath } from '../storage/write-path.js';
 import type { FsmReader } from '../storage/fsm-reader.js';
 import type { StorageOp } from '../storage/write-set.js';
 import type { CommitReply, Guard } from '../storage/guarded-commit.js';
-import type { CoreReplies, CoreRequest, HealthInfo, KeyStatus, SealStatus } from './messages.js';
+import type { CoreReplies, CoreRequest, HealthInfo, KeyStatus, RotationConfigView, SealStatus } from './messages.js';
 import { handleRaw } from './raw.js';
 import { initialState, withDevKvMount } from './initial-state.js';
 import { ClusterCore, type ClusterOptions } from '../cluster/cluster.js';
@@ -56,6 +59,13 @@ import { COFFER_VERSION } from '../../runtime/version.js';
 
 export { COFFER_VERSION };
 const CLUSTER_INFO_KEY = 'core/cluster/local/info';
+/** How often the active node checks whether the barrier's data key is due for rotation (§5). */
+const AUTO_ROTATE_CHECK_MS = 30_000;
+/**
+ * The encryption counts reach storage (core/keyring) once they grew by this share of the rotation limit since
+ * the last write, so a restart loses little of them; a rotation writes them anyway.
+ */
+const PERSIST_COUNTS_FRACTION = 0.01;
 
 /** A warning as a pino-shaped JSON line on stderr (the core's worker has no logger of its own); the error by message only. */
 function warnLine(msg: string, err?: unknown): void {
@@ -108,6 +118,10 @@ export class CoreNode {
   private rootGeneration: RootGeneration | null = null;
   /** The sys/rekey in progress on this node, if any (memory only, as in Vault). */
   private rekey: RekeyAttempt | null = null;
+  /** The automatic rotation check (autoRotate), every AUTO_ROTATE_CHECK_MS. */
+  private readonly autoRotateTimer: NodeJS.Timeout;
+  /** The active term's encryption count when core/keyring was last written by this node. */
+  private persistedEncryptions = 0;
   private readonly sealEpoch: Int32Array | null;
   /** The core/keyring ciphertext the current keyring was opened from (see syncKeyring). */
   private keyringSource: Buffer | null = null;
@@ -168,6 +182,10 @@ export class CoreNode {
             this.cluster,
           );
     this.cluster?.startRetryJoin(this.sealConfig() !== null);
+    this.autoRotateTimer = setInterval(() => {
+      this.autoRotate().catch((err: unknown) => warnLine('barrier: automatic key rotation check failed', err));
+    }, AUTO_ROTATE_CHECK_MS);
+    this.autoRotateTimer.unref();
   }
 
   /** `writePath` defaults to LocalWritePath on opts.dataDir (tests); the node injects RaftWritePath. */
@@ -176,6 +194,7 @@ export class CoreNode {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.autoRotateTimer);
     this.cluster?.close();
     this.raftOps?.close();
     this.unsealed = null;
@@ -329,6 +348,20 @@ export class CoreNode {
         if (!this.unsealed) return { epoch, keyring: null };
         return { epoch, keyring: this.unsealed.barrier.keyring.toBytes(), ...(this.keyringSource ? { source: this.keyringSource } : {}) };
       }
+      case 'encryptions': {
+        // Counts of a worker's encryptions: they belong to this node's keyring (workers hold copies of it).
+        const ring = this.unsealed?.barrier.keyring;
+        if (ring) for (const [term, count] of req.counts) for (const t of ring.terms()) if (t.term === term) t.encryptions += count;
+        return null;
+      }
+      case 'rotation-config':
+        await this.requireAccess(req.token, [{ path: 'sys/rotate/keyring/config', operation: 'read', sudo: true }]);
+        await trail?.logRequest();
+        return this.rotationConfigView();
+      case 'rotation-config-write':
+        await this.requireAccess(req.token, [{ path: 'sys/rotate/keyring/config', operation: 'update', sudo: true }]);
+        await trail?.logRequest();
+        return this.locked(() => this.writeRotationConfig(req));
       case 'forwarding':
         this.syncKeyring();
         return this.requireCluster().forwardingInfo();
@@ -447,7 +480,18 @@ export class CoreNode {
     }
     this.keyringSource = Buffer.from(blob);
     const sameRoot = keyring.rootKey.equals(u.barrier.keyring.rootKey);
-    if (keyring.activeTerm < u.barrier.keyring.activeTerm || (keyring.activeTerm === u.barrier.keyring.activeTerm && sameRoot)) return;
+    if (keyring.activeTerm < u.barrier.keyring.activeTerm) return;
+    if (keyring.activeTerm === u.barrier.keyring.activeTerm && sameRoot) {
+      // The same keys, written again for their encryption counts or rotation config: adopt both, so a standby
+      // that becomes active goes on from the active node's last counts.
+      const stored = new Map(keyring.terms().map((t) => [t.term, t.encryptions] as const));
+      for (const t of u.barrier.keyring.terms()) t.encryptions = Math.max(t.encryptions, stored.get(t.term) ?? 0);
+      if (JSON.stringify(keyring.rotationConfig) !== JSON.stringify(u.barrier.keyring.rotationConfig)) {
+        this.unsealed = { ...u, barrier: new Barrier(keyring) };
+        this.bumpSealEpoch();
+      }
+      return;
+    }
     this.unsealed = { ...u, barrier: new Barrier(keyring) };
     this.bumpSealEpoch();
   }
@@ -589,6 +633,7 @@ export class CoreNode {
     const source = physical.find((w) => w.key === KEYRING_PATH)?.value;
     if (source !== undefined) this.keyringSource = Buffer.from(source);
     this.unsealed = { ...u, barrier: new Barrier(keyring) };
+    this.persistedEncryptions = keyring.activeKey().encryptions;
     this.progress = null;
     this.bumpSealEpoch();
   }
@@ -603,11 +648,77 @@ export class CoreNode {
     const { keyring, physical } = rotateKeyring(u.barrier.keyring, this.nowMs());
     await this.commit(physical.map((w): StorageOp => ({ t: 'put', key: w.key, value: w.value })));
     failpoint('keyring-rotate-after-commit');
+    this.persistedEncryptions = 0; // the new term's count, as written
     const source = physical.find((w) => w.key === KEYRING_PATH)?.value;
     if (source !== undefined) this.keyringSource = Buffer.from(source);
     this.unsealed = { ...u, barrier: new Barrier(keyring) };
     this.bumpSealEpoch();
     return null;
+  }
+
+  private rotationConfigView(): RotationConfigView {
+    const c = this.requireUnsealed().barrier.keyring.rotationConfig;
+    return { max_operations: c.maxOperations, enabled: !c.disabled, interval: c.intervalMs > 0 ? goDuration(Math.floor(c.intervalMs / 1000)) : 0 };
+  }
+
+  /** Vault's handleKeyRotationConfigUpdate: given fields change, the rest stay; ranges checked; the keyring persisted. */
+  private async writeRotationConfig(req: Extract<CoreRequest, { t: 'rotation-config-write' }>): Promise<null> {
+    const u = this.requireUnsealed();
+    const next: RotationConfig = { ...u.barrier.keyring.rotationConfig };
+    const bad = (msg: string): never => {
+      throw new CofferError('COFFER_ERR_INVALID_REQUEST', msg);
+    };
+    if (req.maxOperations !== undefined) {
+      const n = typeof req.maxOperations === 'string' && /^\d+$/.test(req.maxOperations) ? Number(req.maxOperations) : req.maxOperations;
+      if (typeof n !== 'number' || !Number.isSafeInteger(n)) bad('error converting input for field "max_operations": expected an integer');
+      next.maxOperations = n as number;
+    }
+    if (req.interval !== undefined) next.intervalMs = parseDurationSeconds(req.interval, 'interval') * 1000;
+    if (req.enabled !== undefined) {
+      if (typeof req.enabled !== 'boolean' && req.enabled !== 'true' && req.enabled !== 'false') bad('error converting input for field "enabled": expected a bool');
+      next.disabled = !(req.enabled === true || req.enabled === 'true');
+    }
+    if (next.intervalMs !== 0 && next.intervalMs < MIN_ROTATION_INTERVAL_MS) bad(`interval must be greater or equal to ${goDuration(MIN_ROTATION_INTERVAL_MS / 1000)}`);
+    if (next.maxOperations < ABSOLUTE_MIN_OPERATIONS || next.maxOperations > ABSOLUTE_MAX_OPERATIONS) {
+      bad(`max_operations must be in the range [${ABSOLUTE_MIN_OPERATIONS},${ABSOLUTE_MAX_OPERATIONS}]`);
+    }
+    await this.installKeyringWrite(u, u.barrier.keyring.withRotationConfig(next));
+    return null;
+  }
+
+  /**
+   * Automatic rotation (§5), on the active node: the active term has done its configured number of encryptions
+   * (counted here and reported by the workers), is older than the configured interval, or is a year old. Else
+   * the counts are written to core/keyring once they grew by PERSIST_COUNTS_FRACTION of the limit. Returns
+   * whether it rotated. Public for tests, which drive the clock.
+   */
+  async autoRotate(): Promise<boolean> {
+    const u = this.unsealed;
+    if (u === null || (this.cluster !== null && this.cluster.haEnabled && !(await this.cluster.isActive()))) return false;
+    const ring = u.barrier.keyring;
+    if (ring.shouldRotate(this.nowMs())) {
+      await this.locked(() => this.rotate());
+      return true;
+    }
+    const done = ring.activeKey().encryptions;
+    if (done - this.persistedEncryptions >= ring.rotationConfig.maxOperations * PERSIST_COUNTS_FRACTION) {
+      await this.locked(async () => {
+        if (this.unsealed !== null) await this.installKeyringWrite(this.unsealed, this.unsealed.barrier.keyring);
+      });
+    }
+    return false;
+  }
+
+  /** Writes core/keyring (with its counts) and switches this node to `keyring`. */
+  private async installKeyringWrite(u: Unsealed, keyring: Keyring): Promise<void> {
+    const w = keyringWrite(keyring);
+    await this.commit([{ t: 'put', key: w.key, value: w.value }]);
+    this.keyringSource = Buffer.from(w.value);
+    this.persistedEncryptions = keyring.activeKey().encryptions;
+    if (keyring !== u.barrier.keyring) {
+      this.unsealed = { ...u, barrier: new Barrier(keyring) };
+      this.bumpSealEpoch();
+    }
   }
 
   private keyStatus(): KeyStatus {

@@ -40,6 +40,11 @@ export type CoreRequest =
   | { t: 'commit'; ops: StorageOp[]; guards: Guard[] }
   /** A handler worker fetches the keyring when the seal epoch it holds is stale. */
   | { t: 'keyring' }
+  /** Encryptions a worker did under the keyring's terms since its last report (actors/barrier/encryption-reports.ts). */
+  | { t: 'encryptions'; counts: [number, number][] }
+  /** sys/rotate/keyring/config (and sys/rotate/config): automatic rotation of the barrier's data key (§5). */
+  | { t: 'rotation-config'; token: string | null }
+  | { t: 'rotation-config-write'; token: string | null; maxOperations: unknown; interval: unknown; enabled: unknown }
   // ---- Raft cluster and HA (actors/cluster) ----
   | { t: 'raft-join'; leaderApiAddr: string; retry: boolean; nonVoter: boolean; leaderCaCert: string | null }
   | { t: 'raft-challenge'; serverId: string }
@@ -87,6 +92,13 @@ export interface HealthInfo {
   version: string;
   cluster_name?: string;
   cluster_id?: string;
+}
+
+/** GET sys/rotate/keyring/config, as Vault answers it (interval as a Go duration string, or 0). */
+export interface RotationConfigView {
+  max_operations: number;
+  enabled: boolean;
+  interval: string | 0;
 }
 
 export interface KeyStatus {
@@ -143,6 +155,9 @@ export interface CoreReplies {
   'route-miss': never;
   commit: CommitReply;
   keyring: KeyringReply;
+  encryptions: null;
+  'rotation-config': RotationConfigView;
+  'rotation-config-write': null;
   forwarding: ForwardingInfo;
   'index-key': { key: Uint8Array | null };
 }

@@ -6,6 +6,7 @@
 import { serveActor, type PeerRef } from '../../runtime/host/worker-host.js';
 import { Barrier } from '../barrier/barrier.js';
 import { Keyring } from '../barrier/keyring.js';
+import { EncryptionReports } from '../barrier/encryption-reports.js';
 import type { CommitReply, CoreReply, CoreRequest, HealthInfo, KeyringReply } from '../core/messages.js';
 import { openStorageEnv } from '../storage/env.js';
 import { FsmReader } from '../storage/fsm-reader.js';
@@ -33,10 +34,12 @@ serveActor<ExpirationMessage, ExpirationReply>(() => (sweep as () => Promise<Exp
     const core = ctx.peer<CoreRequest, CoreReply>('core') as PeerRef<CoreRequest, CoreReply>;
     const epoch = new Int32Array(data.sealEpoch);
     let held: { epoch: number; barrier: Barrier | null } = { epoch: -1, barrier: null };
+    const reports = new EncryptionReports(() => held.barrier, (counts) => core.ask({ t: 'encryptions', counts }));
     const barrier = async (): Promise<Barrier | null> => {
       const now = Atomics.load(epoch, 0);
       if (now !== held.epoch) {
         const reply = (await core.ask({ t: 'keyring' })) as KeyringReply;
+        reports.flush(held.barrier);
         held = { epoch: reply.epoch, barrier: reply.keyring ? new Barrier(Keyring.fromBytes(reply.keyring)) : null };
       }
       return held.barrier;

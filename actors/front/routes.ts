@@ -187,6 +187,15 @@ const keyStatus: Route = async (req, res, ask) => {
   sendJson(res, 200, envelope({ ...status }, { inject: true }));
 };
 
+/** sys/rotate/keyring/config (also sys/rotate/config): GET the automatic rotation settings, POST/PUT to change them. */
+const rotationConfig: Route = async (req, res, ask) => {
+  if (req.operation === 'read') return sendJson(res, 200, envelope({ ...(await ask({ t: 'rotation-config', token: req.token })) }));
+  if (req.operation !== 'update') methodNotAllowed();
+  const b = req.body;
+  await ask({ t: 'rotation-config-write', token: req.token, maxOperations: b.max_operations, interval: b.interval, enabled: b.enabled });
+  sendNoContent(res);
+};
+
 const RAW_OPS = { read: 'read', update: 'update', delete: 'delete', list: 'list' } as const;
 
 const raw: Route = async (req, res, ask) => {
@@ -301,6 +310,8 @@ const EXACT: Record<string, Route> = {
   'sys/leader': leader,
   'sys/rotate': rotate,
   'sys/rotate/keyring': rotate,
+  'sys/rotate/keyring/config': rotationConfig,
+  'sys/rotate/config': rotationConfig,
   'sys/key-status': keyStatus,
 };
 

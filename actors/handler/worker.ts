@@ -5,6 +5,7 @@ import { serveActor } from '../../runtime/host/worker-host.js';
 import { Barrier } from '../barrier/barrier.js';
 import { Keyring } from '../barrier/keyring.js';
 import { CachingBarrier } from './caching-barrier.js';
+import { EncryptionReports } from '../barrier/encryption-reports.js';
 
 /** Decrypted values a handler worker keeps (each checked against the stored ciphertext on use). */
 const DECRYPT_CACHE_ENTRIES = 20_000;
@@ -42,6 +43,7 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
     const raft = ctx.peer<RaftRequest, RaftReply>('raft');
     const epoch = new Int32Array(data.sealEpoch);
     let held: { epoch: number; barrier: Barrier | null; source: Buffer | null; asked: Buffer | null } = { epoch: -1, barrier: null, source: null, asked: null };
+    const reports = new EncryptionReports(() => held.barrier, (counts) => core.ask({ t: 'encryptions', counts }));
     const barrier = async (): Promise<Barrier | null> => {
       const now = Atomics.load(epoch, 0);
       let stale = now !== held.epoch;
@@ -54,6 +56,7 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
       }
       if (stale) {
         const reply = (await core.ask({ t: 'keyring' })) as KeyringReply;
+        reports.flush(held.barrier);
         held = { epoch: reply.epoch, barrier: reply.keyring ? new CachingBarrier(Keyring.fromBytes(reply.keyring), DECRYPT_CACHE_ENTRIES) : null, source: reply.source ? Buffer.from(reply.source) : null, asked: held.asked };
       }
       return held.barrier;
