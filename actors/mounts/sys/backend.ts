@@ -7,12 +7,16 @@ import { metricsPaths } from './metrics.js';
 import { mountPaths } from './mounts.js';
 import { policyPaths } from './policies.js';
 import { remountPaths } from './remount.js';
+import { randomHashPaths } from '../transit/ops.js';
 import { wrappingPaths } from './wrapping.js';
 import { quotaPaths } from './quotas.js';
 import { auditPaths } from './audit.js';
 
+/** sys/tools/random and sys/tools/hash: transit's handlers (Vault's are one implementation); no storage, so standbys answer. */
+const toolPaths = randomHashPaths('tools/').map((spec) => ({ ...spec, answersLocally: ['update' as const] }));
+
 export const systemBackend: BackendFactory = () => ({
   type: 'system',
   help: 'The system backend: secrets engines (sys/mounts), auth methods (sys/auth), ACL policies (sys/policies/acl, sys/policy) and capabilities.',
-  paths: [...mountPaths, ...remountPaths, ...policyPaths, ...capabilitiesPaths, ...quotaPaths, ...metricsPaths, ...leasePaths, ...wrappingPaths, ...auditPaths],
+  paths: [...mountPaths, ...remountPaths, ...toolPaths, ...policyPaths, ...capabilitiesPaths, ...quotaPaths, ...metricsPaths, ...leasePaths, ...wrappingPaths, ...auditPaths],
 });

@@ -844,33 +844,43 @@ const cryptoPaths: PathSpec[] = [
       help: { synopsis: 'Verify a signature or HMAC for input data created using the named key', description: 'Verifies a signature or HMAC of the input data using the named key and the given hash algorithm.' },
     }),
   ),
-  ...['random', 'random/:urlbytes', 'random/:source/:urlbytes'].map(
-    (pattern): PathSpec => ({
-      pattern,
-      fields: {
-        urlbytes: { type: 'string', description: 'The number of bytes to generate (POST URL parameter)' },
-        source: { type: 'string', default: 'platform', description: 'Which system to source random data from: "platform", "seal", or "all".' },
-        bytes: { type: 'int', default: 32, description: 'The number of bytes to generate (POST body parameter). Defaults to 32 (256 bits).' },
-        format: { type: 'string', default: 'base64', description: 'Encoding format to use. Can be "hex" or "base64". Defaults to "base64".' },
-      },
-      operations: { update: randomWrite },
-      help: { synopsis: 'Generate random bytes', description: 'This function can be used to generate high-entropy random bytes.' },
-    }),
-  ),
-  ...['hash', 'hash/:urlalgorithm'].map(
-    (pattern): PathSpec => ({
-      pattern,
-      fields: {
-        input: { type: 'string', description: 'The base64-encoded input data' },
-        algorithm: { type: 'string', default: 'sha2-256', description: 'Algorithm to use (POST body parameter): sha2-224|256|384|512, sha3-224|256|384|512.' },
-        urlalgorithm: { type: 'string', description: 'Algorithm to use (POST URL parameter)' },
-        format: { type: 'string', default: 'hex', description: 'Encoding format to use. Can be "hex" or "base64". Defaults to "hex".' },
-      },
-      operations: { update: hashWrite },
-      help: { synopsis: 'Generate a hash sum for input data', description: 'Generates a hash sum of the given algorithm against the given input data.' },
-    }),
-  ),
+  ...randomHashPaths(''),
 ];
+
+/**
+ * random[/<source>][/<bytes>] and hash[/<algorithm>] under `prefix`: a transit mount's own ("") and the
+ * system backend's sys/tools/ ("tools/"), one implementation for both as in Vault.
+ */
+export function randomHashPaths(prefix: string): PathSpec[] {
+  return [
+    ...['random', 'random/:urlbytes', 'random/:source/:urlbytes'].map(
+      (pattern): PathSpec => ({
+        pattern: `${prefix}${pattern}`,
+        fields: {
+          urlbytes: { type: 'string', description: 'The number of bytes to generate (POST URL parameter)' },
+          source: { type: 'string', default: 'platform', description: 'Which system to source random data from: "platform", "seal", or "all".' },
+          bytes: { type: 'int', default: 32, description: 'The number of bytes to generate (POST body parameter). Defaults to 32 (256 bits).' },
+          format: { type: 'string', default: 'base64', description: 'Encoding format to use. Can be "hex" or "base64". Defaults to "base64".' },
+        },
+        operations: { update: randomWrite },
+        help: { synopsis: 'Generate random bytes', description: 'This function can be used to generate high-entropy random bytes.' },
+      }),
+    ),
+    ...['hash', 'hash/:urlalgorithm'].map(
+      (pattern): PathSpec => ({
+        pattern: `${prefix}${pattern}`,
+        fields: {
+          input: { type: 'string', description: 'The base64-encoded input data' },
+          algorithm: { type: 'string', default: 'sha2-256', description: 'Algorithm to use (POST body parameter): sha2-224|256|384|512, sha3-224|256|384|512.' },
+          urlalgorithm: { type: 'string', description: 'Algorithm to use (POST URL parameter)' },
+          format: { type: 'string', default: 'hex', description: 'Encoding format to use. Can be "hex" or "base64". Defaults to "hex".' },
+        },
+        operations: { update: hashWrite },
+        help: { synopsis: 'Generate a hash sum for input data', description: 'Generates a hash sum of the given algorithm against the given input data.' },
+      }),
+    ),
+  ];
+}
 
 export const opPaths: PathSpec[] = cryptoPaths.map((spec) => ({ ...spec, answersLocally: ['create', 'update'] }));
 
