@@ -1,8 +1,12 @@
 // sys/rekey over HTTP on a real server process: new shares (and a new root key) from a quorum of the current
 // ones, with and without verification; after each, the old shares no longer unseal, the new ones do, and
-// what was stored before is intact. Vault's errors; shares of another cluster refused; `coffer operator rekey`.
+// what was stored before is intact. Vault's errors; shares of another cluster refused; `coffer operator rekey`;
+// sys/rotate/root (a new root key, the same shares).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { join } from 'node:path';
+import { openStorageEnv } from '../actors/storage/env.js';
+import { FsmReader } from '../actors/storage/fsm-reader.js';
 import { http, runCli, startServerProcess, tempDir, type ServerProcess } from './helpers/server-process.js';
 
 async function untilActive(url: string): Promise<void> {
@@ -133,6 +137,29 @@ describe('sys/rekey over HTTP', () => {
     assert.deepEqual([(await call('GET', 'sys/seal-status')).body.n, (await call('GET', 'sys/rekey/init')).body.progress], [2, 0]);
     assert.equal((await call('DELETE', 'sys/rekey/init')).status, 204);
     assert.equal((await call('GET', 'sys/rekey/init')).body.started, false);
+  });
+
+  it('sys/rotate/root: a new root key (stored-keys blob and keyring rewritten), the same shares unseal', async () => {
+    // Read the seal's records from the node's LMDB file, as an attacker with the disk would (read-only).
+    const stored = async (): Promise<{ blob: Buffer; keyring: Buffer }> => {
+      const env = openStorageEnv(join(dirA.path, 'data'), { readOnly: true });
+      try {
+        const r = new FsmReader(env);
+        return { blob: Buffer.from(r.get('core/hsm/barrier-unseal-keys') as Buffer), keyring: Buffer.from(r.get('core/keyring') as Buffer) };
+      } finally {
+        await env.close();
+      }
+    };
+    const before = await stored();
+    const term = (await call('GET', 'sys/key-status', undefined, root)).body.data.term;
+    await call('PUT', 'sys/policies/acl/rotator', { policy: 'path "sys/rotate/root" { capabilities = ["update"] }' }, root);
+    const noSudo = (await call('POST', 'auth/token/create', { policies: ['rotator'] }, root)).body.auth.client_token as string;
+    assert.equal((await call('POST', 'sys/rotate/root', {}, noSudo)).status, 403);
+    assert.equal((await call('POST', 'sys/rotate/root', {}, root)).status, 204);
+    const after = await stored();
+    assert.ok(!after.blob.equals(before.blob) && !after.keyring.equals(before.keyring), 'the stored-keys blob and the keyring are rewritten');
+    assert.equal((await call('GET', 'sys/key-status', undefined, root)).body.data.term, term, 'the data keys stay');
+    await resealWith(keys.slice(0, 2), null);
   });
 
   it('coffer operator rekey -init, shares from arguments and stdin', async () => {

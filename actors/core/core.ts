@@ -12,6 +12,7 @@ import { parseDurationSeconds } from '../mounts/framework/router.js';
 import { goDuration } from '../mounts/token/entries.js';
 import {
   KEYRING_PATH,
+  SHAMIR_KEK_PATH,
   initializeShamir,
   keyringWrite,
   newUnsealKey,
@@ -274,6 +275,10 @@ export class CoreNode {
         await trail?.logRequest();
         // Serialised with rekey: each derives the next keyring from the one in use.
         return this.locked(() => this.rotate());
+      case 'rotate-root':
+        await this.requireAccess(req.token, [{ path: 'sys/rotate/root', operation: 'update', sudo: true }]);
+        await trail?.logRequest();
+        return this.locked(() => this.rotateRoot());
       case 'key-status':
         this.requireRoot(req.token);
         await trail?.logRequest();
@@ -627,8 +632,30 @@ export class CoreNode {
    * (syncKeyring). Unseal progress of the old config is dropped.
    */
   private async applyRekey(attempt: RekeyAttempt, next: NewUnsealKey): Promise<void> {
+    await this.replaceRootKey(next.kek, attempt.next);
+  }
+
+  /**
+   * sys/rotate/root (OpenBao; sudo): a new root key without shares. The unseal key stays (its copy under the
+   * barrier, core/shamir-kek, re-encrypts the stored-keys blob), so the same shares unseal.
+   */
+  private async rotateRoot(): Promise<null> {
     const u = this.requireUnsealed();
-    const { keyring, physical } = rekeyWrites(u.barrier.keyring, next.kek, attempt.next.secret_shares, attempt.next.secret_threshold);
+    const cfg = this.sealConfig();
+    const kek = this.readSealed(u.barrier, SHAMIR_KEK_PATH);
+    if (cfg === null || kek === undefined) throw new CofferError('COFFER_ERR_INTERNAL', 'seal: the unseal key copy is missing from storage');
+    try {
+      await this.replaceRootKey(kek, cfg);
+    } finally {
+      kek.fill(0);
+    }
+    return null;
+  }
+
+  /** One write-set with a new root key under `kek` for `cfg` (rekeyWrites); this node switches to it. */
+  private async replaceRootKey(kek: Buffer, cfg: SealConfig): Promise<void> {
+    const u = this.requireUnsealed();
+    const { keyring, physical } = rekeyWrites(u.barrier.keyring, kek, cfg.secret_shares, cfg.secret_threshold);
     await this.commit(physical.map((w): StorageOp => ({ t: 'put', key: w.key, value: w.value })));
     const source = physical.find((w) => w.key === KEYRING_PATH)?.value;
     if (source !== undefined) this.keyringSource = Buffer.from(source);

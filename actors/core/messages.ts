@@ -19,6 +19,8 @@ export type CoreRequest =
   | { t: 'health' }
   | { t: 'leader' }
   | { t: 'rotate'; token: string | null }
+  /** sys/rotate/root (OpenBao): a new root key, same unseal key and shares. */
+  | { t: 'rotate-root'; token: string | null }
   | { t: 'key-status'; token: string | null }
   | { t: 'raw'; token: string | null; op: 'read' | 'update' | 'delete' | 'list'; path: string; value: string | null }
   | { t: 'dev-setup'; rootTokenId: string | null }
@@ -138,6 +140,7 @@ export interface CoreReplies {
   snapshot: RaftOpsReplies['snapshot'];
   autopilot: RaftOpsReplies['autopilot'];
   rotate: null;
+  'rotate-root': null;
   'key-status': KeyStatus;
   raw: RawResult;
   'dev-setup': DevSetupResult;

@@ -187,6 +187,12 @@ const keyStatus: Route = async (req, res, ask) => {
   sendJson(res, 200, envelope({ ...status }, { inject: true }));
 };
 
+const rotateRoot: Route = async (req, res, ask) => {
+  if (req.operation !== 'update') methodNotAllowed();
+  await ask({ t: 'rotate-root', token: req.token });
+  sendNoContent(res);
+};
+
 /** sys/rotate/keyring/config (also sys/rotate/config): GET the automatic rotation settings, POST/PUT to change them. */
 const rotationConfig: Route = async (req, res, ask) => {
   if (req.operation === 'read') return sendJson(res, 200, envelope({ ...(await ask({ t: 'rotation-config', token: req.token })) }));
@@ -312,6 +318,7 @@ const EXACT: Record<string, Route> = {
   'sys/rotate/keyring': rotate,
   'sys/rotate/keyring/config': rotationConfig,
   'sys/rotate/config': rotationConfig,
+  'sys/rotate/root': rotateRoot,
   'sys/key-status': keyStatus,
 };
 
