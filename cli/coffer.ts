@@ -11,6 +11,7 @@ import { registerKv } from './commands/kv.js';
 import { registerLease } from './commands/lease.js';
 import { registerLogin } from './commands/login.js';
 import { registerOperatorGenerateRoot } from './operator-generate-root.js';
+import { registerOperatorKeys } from './operator-keys.js';
 import { registerOperatorRaft } from './operator-raft.js';
 import { registerOperatorRekey } from './operator-rekey.js';
 import { registerPolicy } from './commands/policy.js';
@@ -122,7 +123,7 @@ program
 
 // ---- operator ------------------------------------------------------------------------------------
 
-const operator = program.command('operator').description('operate a Coffer server: init, unseal, seal');
+const operator = program.command('operator').description('operate a Coffer server: init, unseal, seal, generate-root, rekey, key-status, rotate, step-down, raft');
 
 operator
   .command('init')
@@ -249,6 +250,7 @@ registerLogin(program);
 registerOperatorRaft(operator);
 registerOperatorGenerateRoot(operator);
 registerOperatorRekey(operator);
+registerOperatorKeys(operator);
 
 // Exit codes: the kv/token/policy/secrets/auth/login/read/write/delete/list/unwrap commands exit 2 for an error returned by the
 // server and 1 for a local one (bad flags, unreadable file), as Vault's CLI does. The older

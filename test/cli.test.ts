@@ -1,5 +1,5 @@
 // The `coffer` CLI as a user runs it: a dev server, then operator init/unseal/seal and status against a
-// configured server, with Vault's single-dash flags, VAULT_ADDR, -format=json and exit codes.
+// configured server, operator key-status/rotate/step-down, with Vault's single-dash flags, VAULT_ADDR, -format=json and exit codes.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -71,6 +71,29 @@ describe('coffer CLI', () => {
       assert.match(again.stderr, /already initialized/);
     } finally {
       await server.kill();
+    }
+  });
+
+  it('operator key-status, rotate and step-down', async () => {
+    const dev = await spawnCoffer(['server', '-dev', '-dev-listen-address=127.0.0.1:0', '-dev-root-token-id=keysroot'], /export VAULT_ADDR='(\S+)'/);
+    const env = { VAULT_ADDR: dev.url, VAULT_TOKEN: 'keysroot' };
+    try {
+      const before = coffer(['operator', 'key-status', '-format=json'], env);
+      assert.equal(before.code, 0, before.stderr);
+      const term = JSON.parse(before.stdout).term as number;
+      const rotated = coffer(['operator', 'rotate'], env);
+      assert.equal(rotated.code, 0, rotated.stderr);
+      assert.match(rotated.stdout, /Success! Rotated key/);
+      assert.match(rotated.stdout, new RegExp(`Key Term\\s+${term + 1}\\b`));
+      assert.match(coffer(['operator', 'key-status'], env).stdout, /Encryption Count\s+\d+/);
+      const down = coffer(['operator', 'step-down'], env);
+      assert.equal(down.code, 0, down.stderr);
+      assert.match(down.stdout, /Success! Stepped down/);
+      const denied = coffer(['operator', 'rotate'], { ...env, VAULT_TOKEN: 'bogus' });
+      assert.equal(denied.code, 2);
+      assert.match(denied.stderr, /permission denied/);
+    } finally {
+      await dev.kill();
     }
   });
 
