@@ -86,6 +86,13 @@ export async function parseConfigText(fileName: string, text: string): Promise<O
   if (maxDuration !== undefined && maxDuration > 0) config.listener.maxRequestDurationMs = maxDuration;
   if (headerTimeout !== undefined && headerTimeout > 0) config.listener.readHeaderTimeoutMs = headerTimeout;
   if (readTimeout !== undefined && readTimeout > 0) config.listener.readTimeoutMs = readTimeout;
+  // OpenBao 2.5+: the unauthenticated generate-root and rekey endpoints are off unless a listener opts in.
+  if (listener.disable_unauthed_generate_root_endpoints !== undefined && !asBool(listener.disable_unauthed_generate_root_endpoints, 'listener.disable_unauthed_generate_root_endpoints')) {
+    config.listener.unauthedGenerateRoot = true;
+  }
+  if (listener.disable_unauthed_rekey_endpoints !== undefined && !asBool(listener.disable_unauthed_rekey_endpoints, 'listener.disable_unauthed_rekey_endpoints')) {
+    config.listener.unauthedRekey = true;
+  }
   const apiAddr = asString(doc.api_addr, 'api_addr');
   const clusterAddr = asString(doc.cluster_addr, 'cluster_addr');
   const nodeId = asString(raft.node_id, 'storage.raft.node_id');

@@ -87,6 +87,17 @@ describe('auth/approle over HTTP', () => {
     assert.equal((await call('POST', 'auth/approle/role/web/secret-id/lookup', root(), { secret_id: sid.secret_id })).status, 204);
   });
 
+  it('renewal of a login token is refused once its role is gone', async () => {
+    assert.equal((await call('POST', 'auth/approle/role/shortlived', root(), { token_policies: 'app-reader', bind_secret_id: false, secret_id_bound_cidrs: '127.0.0.1/32' })).status, 204);
+    const roleId = (await call('GET', 'auth/approle/role/shortlived/role-id', root())).body.data.role_id as string;
+    const t = (await call('POST', 'auth/approle/login', null, { role_id: roleId })).body.auth.client_token as string;
+    secrets.push(t);
+    assert.equal((await call('POST', 'auth/token/renew-self', t, {})).status, 200);
+    assert.equal((await call('DELETE', 'auth/approle/role/shortlived', root())).status, 204);
+    const refused = await call('POST', 'auth/token/renew-self', t, {});
+    assert.deepEqual([refused.status, refused.body], [400, { errors: ['role "shortlived" does not exist during renewal'] }]);
+  });
+
   it("login errors, accessors list/lookup/destroy, custom role_id and secret_id", async () => {
     const login = (body: unknown) => call('POST', 'auth/approle/login', null, body);
     assert.deepEqual((await login({ secret_id: 'x' })).body, { errors: ['missing role_id'] });

@@ -18,6 +18,8 @@ function decode(encoded: string, otp: string): string {
   return Buffer.from(e.map((b, i) => b ^ (o[i] as number))).toString('utf8');
 }
 
+const UNAUTHED_ENDPOINTS = '  disable_unauthed_generate_root_endpoints = false\n  disable_unauthed_rekey_endpoints = false\n';
+
 async function initUnsealed(url: string): Promise<{ keys: string[]; root: string }> {
   const init = (await http(url, 'PUT', 'sys/init', { body: { secret_shares: 3, secret_threshold: 2 } })).body;
   for (const k of init.keys.slice(0, 2)) await http(url, 'PUT', 'sys/unseal', { body: { key: k } });
@@ -38,7 +40,8 @@ describe('sys/generate-root over HTTP', () => {
   const call = (method: string, path: string, body?: unknown, token?: string) => http(a.url, method, path, { body, ...(token ? { token } : {}) });
 
   before(async () => {
-    [a, b] = await Promise.all([startServerProcess(dirA.path), startServerProcess(dirB.path)]);
+    // A opts in to the unauthenticated endpoints (off by default, as OpenBao 2.5+); B does not.
+    [a, b] = await Promise.all([startServerProcess(dirA.path, '', UNAUTHED_ENDPOINTS), startServerProcess(dirB.path)]);
     ({ keys: keysA, root: rootA } = await initUnsealed(a.url));
     ({ keys: keysB } = await initUnsealed(b.url));
   });
@@ -104,6 +107,22 @@ describe('sys/generate-root over HTTP', () => {
     assert.deepEqual([after.started, after.nonce, after.progress], [true, nonce, 0]);
     assert.equal((await call('DELETE', 'sys/generate-root/attempt')).status, 204);
     assert.equal((await call('GET', 'sys/generate-root/attempt')).body.started, false);
+  });
+
+  it('off unless the listener opts in: a listener without the flags answers 405 and names the setting', async () => {
+    for (const [method, path, flag] of [
+      ['GET', 'sys/generate-root/attempt', 'disable_unauthed_generate_root_endpoints'],
+      ['PUT', 'sys/generate-root/attempt', 'disable_unauthed_generate_root_endpoints'],
+      ['DELETE', 'sys/generate-root/attempt', 'disable_unauthed_generate_root_endpoints'],
+      ['PUT', 'sys/generate-root/update', 'disable_unauthed_generate_root_endpoints'],
+      ['PUT', 'sys/rekey/init', 'disable_unauthed_rekey_endpoints'],
+      ['DELETE', 'sys/rekey/init', 'disable_unauthed_rekey_endpoints'],
+      ['PUT', 'sys/rekey/update', 'disable_unauthed_rekey_endpoints'],
+      ['GET', 'sys/rekey/verify', 'disable_unauthed_rekey_endpoints'],
+    ] as const) {
+      const r = await http(b.url, method, path, { body: method === 'GET' || method === 'DELETE' ? undefined : { key: keysB[0], nonce: 'x' } });
+      assert.deepEqual([r.status, r.body], [405, { errors: [`this endpoint is disabled on this listener; set ${flag} = false in its listener block to serve it`] }], `${method} ${path}`);
+    }
   });
 
   it('node-vault generateRootInit / generateRootUpdate / generateRootCancel', async () => {

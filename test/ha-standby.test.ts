@@ -40,7 +40,7 @@ describe('HA standbys serve reads, forward writes, honour consistency headers (3
   const dump = () => procs.map((p, i) => `--- n${i + 1}\n${p.stderr().slice(-2000)}`).join('\n');
 
   before(async () => {
-    for (let i = 0; i < 3; i++) specs.push(await nodeSpec(`n${i + 1}`, dirs[i]!.path));
+    for (let i = 0; i < 3; i++) specs.push({ ...(await nodeSpec(`n${i + 1}`, dirs[i]!.path)), listenerExtra: 'disable_unauthed_rekey_endpoints = false' });
     procs.push(...(await Promise.all(specs.map((s) => startClusterNode(s)))));
     const init = await http(url(0), 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } });
     assert.equal(init.status, 200, JSON.stringify(init.body));

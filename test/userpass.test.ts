@@ -133,6 +133,25 @@ describe('auth/userpass over HTTP', () => {
     else assert.equal(elsewhere.status, 403);
   });
 
+  it('renewal asks the method: refused once the user\'s policies changed or the user is gone', async () => {
+    assert.equal((await call('POST', 'auth/userpass/users/carol', root(), { password: 'carol-pw-1', token_policies: 'app-reader' })).status, 204);
+    const login = async () => (await call('POST', 'auth/userpass/login/carol', null, { password: 'carol-pw-1' })).body.auth.client_token as string;
+    const t = await login();
+    issued.push(t);
+    assert.equal((await call('POST', 'auth/token/renew-self', t, {})).status, 200);
+    assert.equal((await call('POST', 'auth/userpass/users/carol', root(), { token_policies: 'app-reader,other' })).status, 204);
+    const changed = await call('POST', 'auth/token/renew-self', t, {});
+    assert.deepEqual([changed.status, changed.body], [400, { errors: ['policies have changed, not renewing'] }]);
+    const fresh = await login();
+    issued.push(fresh);
+    assert.equal((await call('POST', 'auth/token/renew', root(), { token: fresh })).status, 200);
+    assert.equal((await call('DELETE', 'auth/userpass/users/carol', root())).status, 204);
+    const gone = await call('POST', 'auth/token/renew', root(), { token: fresh });
+    assert.deepEqual([gone.status, gone.body], [400, { errors: ['user "carol" no longer exists, not renewing'] }]);
+    // As in Vault, the token itself stays valid until it expires; only its renewal is refused.
+    assert.equal((await call('GET', 'auth/token/lookup-self', fresh)).status, 200);
+  });
+
   it('no password, password hash material or token in plaintext in the data dir', async () => {
     assert.ok(issued.length >= 3);
     await node.close();

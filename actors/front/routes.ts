@@ -327,8 +327,23 @@ export const FRONT_ROUTE_PATHS: readonly string[] = [...Object.keys(EXACT), 'sys
 
 const isRawPath = (path: string) => path === 'sys/raw' || path.startsWith('sys/raw/');
 
-export function findRoute(path: string): Route | null {
-  const exact = EXACT[path.replace(/\/$/, '')];
+/** Which unauthenticated share-collection endpoints this listener serves (ListenerConfig). */
+export interface UnauthedEndpoints {
+  generateRoot: boolean;
+  rekey: boolean;
+}
+
+const disabledBy = (flag: string): Route => async () => {
+  throw new CofferError('COFFER_ERR_METHOD_NOT_ALLOWED', `this endpoint is disabled on this listener; set ${flag} = false in its listener block to serve it`);
+};
+const GENERATE_ROOT_DISABLED = disabledBy('disable_unauthed_generate_root_endpoints');
+const REKEY_DISABLED = disabledBy('disable_unauthed_rekey_endpoints');
+
+export function findRoute(path: string, unauthed: UnauthedEndpoints = { generateRoot: false, rekey: false }): Route | null {
+  const clean = path.replace(/\/$/, '');
+  if (!unauthed.generateRoot && clean.startsWith('sys/generate-root/') && EXACT[clean]) return GENERATE_ROOT_DISABLED;
+  if (!unauthed.rekey && clean.startsWith('sys/rekey/') && EXACT[clean]) return REKEY_DISABLED;
+  const exact = EXACT[clean];
   if (exact) return exact;
   if (isRawPath(path)) return raw;
   return null;

@@ -31,6 +31,13 @@ export interface ListenerConfig {
   /** http_read_header_timeout (10 s) and http_read_timeout (30 s): slower clients are disconnected. */
   readHeaderTimeoutMs?: number;
   readTimeoutMs?: number;
+  /**
+   * The unauthenticated sys/generate-root/* and sys/rekey/* endpoints, off unless the listener sets
+   * disable_unauthed_generate_root_endpoints / disable_unauthed_rekey_endpoints = false (OpenBao 2.5+:
+   * HCSEC-2025-11, HCSEC-2026-08 — anyone who can reach them can cancel an operator's attempt).
+   */
+  unauthedGenerateRoot?: boolean;
+  unauthedRekey?: boolean;
 }
 
 /** Vault's listener defaults (DefaultMaxRequestDuration, http_read_header_timeout, http_read_timeout). */
@@ -70,7 +77,7 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
       api = await parseRequest(req, jsonLimits);
       if (api === null) return sendError(res, 404, []);
       if (obs && ctx && obs.admit(ctx, api, req, res)) return;
-      const route = findRoute(api.path);
+      const route = findRoute(api.path, { generateRoot: listener?.unauthedGenerateRoot === true, rekey: listener?.unauthedRekey === true });
       if (ha && (await ha.before(api, req, res, readsStoredData(api.path, route)))) return;
       if (route !== null) return await route(api, res, ask);
       if (api.operation === 'header') throw new CofferError('COFFER_ERR_METHOD_NOT_ALLOWED');

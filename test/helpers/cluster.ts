@@ -64,6 +64,8 @@ export interface ClusterNodeSpec {
   extraConfig?: string;
   /** Extra lines inside the `storage "raft"` block (e.g. `snapshot_threshold = 50`). */
   storageExtra?: string;
+  /** Extra lines inside the `listener "tcp"` block (e.g. `disable_unauthed_rekey_endpoints = false`). */
+  listenerExtra?: string;
   /** Extra environment for the process (e.g. COFFER_TEST_PEER_DIAL). */
   env?: Record<string, string>;
   /** Arguments for node itself, before the script (e.g. --cpu-prof; Node 20 refuses it in NODE_OPTIONS). */
@@ -85,7 +87,7 @@ export function startClusterNode(spec: ClusterNodeSpec): Promise<ServerProcess> 
   writeFileSync(
     configPath,
     `storage "raft" {\n  path = "${join(spec.dir, 'data')}"\n  node_id = "${spec.nodeId}"\n${retry}${spec.storageExtra ? `  ${spec.storageExtra}\n` : ''}}\n` +
-      `listener "tcp" {\n  address = "127.0.0.1:${spec.apiPort}"\n  tls_disable = true\n}\n` +
+      `listener "tcp" {\n  address = "127.0.0.1:${spec.apiPort}"\n  tls_disable = true\n${spec.listenerExtra ? `  ${spec.listenerExtra}\n` : ''}}\n` +
       `api_addr = "${apiUrl(spec)}"\ncluster_addr = "https://127.0.0.1:${spec.clusterPort}"\nraw_storage_endpoint = true\n${spec.extraConfig ?? ''}`,
   );
   return spawnCoffer(['server', `-config=${configPath}`], /Listening on (\S+?);/, spec.env ?? {}, spec.nodeArgs ?? []);

@@ -741,10 +741,17 @@ function paths(): PathSpec[] {
 const HELP =
   "Any registered Role can authenticate itself with OpenBao. The credentials depends on the constraints that are set on the Role. One common required credential is the 'role_id' which is a unique identifier of the Role. It can be retrieved from the 'role/<appname>/role-id' endpoint. The default constraint configuration is 'bind_secret_id', which requires the credential 'secret_id' to be presented during login.";
 
+/** Vault's approle pathLoginRenew: no renewal once the role is gone. */
+async function renewLogin(login: { meta: Record<string, string> }, storage: StorageView): Promise<void> {
+  const name = login.meta['role_name'] ?? '';
+  if ((await loadRole(storage, name)) === null) throw invalid(`role "${name}" does not exist during renewal`);
+}
+
 export const approleBackend: BackendFactory = () => ({
   type: 'approle',
   help: HELP,
   paths: paths(),
+  renewLogin,
   // Vault creates the mount's salt when the method is enabled.
   initialize: async (_mount, storage) => {
     await mountSalt(storage);

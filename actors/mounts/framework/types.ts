@@ -207,6 +207,12 @@ export interface Backend {
   paths: PathSpec[];
   /** Called once when the mount is enabled, to write initial state (e.g. KV v2 config). */
   initialize?: (mount: MountInfo, storage: StorageView, nowMs: number) => Promise<void>;
+  /**
+   * Auth methods: asked before a token their login issued is renewed (Vault's AuthRenew callback), with the
+   * token's metadata and policies and the mount's storage; throws to refuse (the user or role is gone, or
+   * its policies changed since the login).
+   */
+  renewLogin?: (login: { meta: Record<string, string>; policies: string[] }, storage: StorageView) => Promise<void>;
 }
 
 /** A backend factory per mount type; options select variants (KV version). */

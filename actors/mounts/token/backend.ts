@@ -29,6 +29,8 @@ import {
   tokenSalt,
 } from './entries.js';
 import { sanitizePolicies } from './policy-set.js';
+import { AUTH_KEY, longestPrefix, mountDataPrefix, mountInfoOf, type MountTable } from '../mount-table.js';
+import type { ScopedStorage } from '../framework/storage-view.js';
 import { loadTokenRole, roleNameOf, rolePolicies, tokenRolePaths, type TokenRole } from './roles.js';
 
 export { sanitizePolicies };
@@ -320,6 +322,7 @@ async function renewSalted(req: HandlerRequest, storage: StorageView, salted: st
   if (!entry) throw invalid('token not found');
   const why = renewableNow(entry, req.nowMs);
   if (why) throw invalid(why);
+  await checkLoginRenewal(storage, entry);
   let periodS = entry.period_s ?? 0;
   if (entry.role) {
     // The role as it is now governs renewal: gone means no renewal; its period (the lesser) applies.
@@ -340,6 +343,24 @@ async function renewSalted(req: HandlerRequest, storage: StorageView, salted: st
   const renewed: TokenEntry = { ...entry, expire_time_ms: r.expireMs, lease_ttl_s: r.ttlS, last_renewal_time_ms: req.nowMs };
   storage.putJson(idKey(salted), renewed);
   return { data: null, auth: authOf(renewed, clientToken, r.ttlS, renewed.renewable === true), warnings: r.warnings };
+}
+
+/**
+ * A token a login issued is renewed only if its auth method agrees (Vault asks the method's AuthRenew): the
+ * method that issued it is found by the token's path in the auth table, and its backend checks that the user
+ * or role still exists (and, for userpass, still carries the token's policies).
+ */
+async function checkLoginRenewal(storage: StorageView, entry: TokenEntry): Promise<void> {
+  if (!entry.path.startsWith('auth/') || entry.path.startsWith('auth/token/')) return;
+  const root = systemView(storage);
+  const table = await root.getJson<MountTable>(AUTH_KEY);
+  const mounts = (table?.entries ?? []).map((e) => ({ ...e, path: `auth/${e.path}` }));
+  const mount = longestPrefix(mounts, entry.path);
+  if (mount === null) throw invalid('the auth method that issued this token no longer exists, not renewing');
+  // Lazily: the registry imports this backend.
+  const factory = (await import('../registry.js')).backendFactories[mount.type];
+  const backend = factory?.(mountInfoOf({ ...mount, path: mount.path.slice('auth/'.length) }, 'auth'));
+  await backend?.renewLogin?.({ meta: entry.meta ?? {}, policies: entry.policies }, (root as ScopedStorage).rebase(mountDataPrefix('auth', mount.uuid)));
 }
 
 async function handleRenew(req: HandlerRequest, storage: StorageView): Promise<HandlerResult> {

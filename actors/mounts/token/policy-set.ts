@@ -17,3 +17,9 @@ export function sanitizePolicies(input: readonly string[], addDefault: boolean):
   return [...new Set(policies.filter((p) => p !== ''))].sort();
 }
 
+
+/** Vault's policyutil.EquivalentPolicies: the same set, "default" aside (core may add it after the fact). */
+export function equivalentPolicies(a: readonly string[], b: readonly string[]): boolean {
+  const set = (l: readonly string[]) => [...new Set(sanitizePolicies(l, false).filter((p) => p !== 'default'))].sort().join('\n');
+  return set(a) === set(b);
+}

@@ -6,6 +6,7 @@
 import { CofferError } from '../../../runtime/errors.js';
 import { addressInCidrs } from '../framework/cidr.js';
 import type { BackendFactory, FieldSchema, FieldValues, HandlerRequest, HandlerResult, PathSpec, StorageView } from '../framework/types.js';
+import { equivalentPolicies } from '../token/policy-set.js';
 import { hashPassword, verifyPassword } from './password.js';
 import { emptyTokenParams, loginSpec, parseCidrField, parsePolicies, parseTokenFields, tokenData, TOKEN_FIELDS, upgradeValue, type TokenParams } from './token-params.js';
 
@@ -223,4 +224,12 @@ const paths: PathSpec[] = [
 const HELP =
   'The "userpass" credential provider allows authentication using a combination of a username and password. No additional factors are supported. The username/password combination is configured using the "users/" endpoints by a user with root access. Authentication is then done by supplying the two fields for "login".';
 
-export const userpassBackend: BackendFactory = () => ({ type: 'userpass', help: HELP, paths });
+/** Vault's pathLoginRenew: no renewal once the user is gone or its policies changed since the login. */
+async function renewLogin(login: { meta: Record<string, string>; policies: string[] }, storage: StorageView): Promise<void> {
+  const name = login.meta['username'] ?? '';
+  const user = await loadUser(storage, name.toLowerCase());
+  if (!user) throw invalid(`user "${name}" no longer exists, not renewing`);
+  if (!equivalentPolicies(user.token_policies, login.policies)) throw invalid('policies have changed, not renewing');
+}
+
+export const userpassBackend: BackendFactory = () => ({ type: 'userpass', help: HELP, paths, renewLogin });
