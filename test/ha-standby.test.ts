@@ -206,9 +206,13 @@ describe('HA standbys serve reads, forward writes, honour consistency headers (3
       assert.equal(ks.body.term, before.body.term + 1, `n${i + 1} key-status`);
     }
   });
-  it('sys/rekey then sys/rotate on the active node: standbys follow the new root key; a standby unseals with the new shares', async () => {
-    const { nonce } = (await call(url(0), 'PUT', 'sys/rekey/init', { body: { secret_shares: 3, secret_threshold: 2 } })).body;
-    const done = await call(url(0), 'PUT', 'sys/rekey/update', { body: { key: keys[0], nonce } });
+  it('sys/rekey (sent to standbys: forwarded) then sys/rotate: standbys follow the new root key; a standby unseals with the new shares', async () => {
+    // The attempt lives on the active node: a standby forwards every rekey request to it.
+    const started = await call(url(1), 'PUT', 'sys/rekey/init', { body: { secret_shares: 3, secret_threshold: 2 } });
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    const { nonce } = started.body;
+    assert.equal((await call(url(2), 'GET', 'sys/rekey/init')).body.nonce, nonce, 'the other standby sees the same attempt');
+    const done = await call(url(2), 'PUT', 'sys/rekey/update', { body: { key: keys[0], nonce } });
     assert.equal(done.status, 200, JSON.stringify(done.body));
     const fresh: string[] = done.body.keys_base64;
     // A rotation right after: a standby that had no reason to reload in between must reach the new root key

@@ -1,6 +1,7 @@
 // Token roles as a platform team uses them (Nomad, CI runners): a role lets a narrowly-privileged
 // token mint tokens with the role's policies, not its own. Driven over HTTP by a real dev server
-// process, with node-vault's token-role commands used unchanged and `coffer token create -role`.
+// process, with node-vault's token-role commands used unchanged and `coffer token create -role`; and
+// auth/token/tidy.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
@@ -76,6 +77,17 @@ describe('auth/token/roles over HTTP', () => {
     const prefix = await call('PUT', 'sys/leases/revoke-prefix/auth/token/create/near', ROOT, {});
     assert.equal(prefix.status, 204, JSON.stringify(prefix.body));
     assert.equal((await call('GET', 'secret/data/app/db', near)).status, 403);
+  });
+
+  it('auth/token/tidy: 202 with Vault\'s warning; a dangling accessor index planted through sys/raw is removed', async () => {
+    const planted = 'sys/raw/sys/token/accessor/h00000000000000000000000000000000000000000000000000000000000000aa';
+    assert.equal((await call('PUT', planted, ROOT, { value: 'sys/token/id/h00000000000000000000000000000000000000000000000000000000000000bb' })).status, 204);
+    const live = (await call('POST', 'auth/token/create', ROOT, { policies: ['app-read'] })).body.auth;
+    const r = await call('POST', 'auth/token/tidy', ROOT, {});
+    assert.equal(r.status, 202);
+    assert.deepEqual(r.body.warnings, ['Tidy operation successfully started. Any information from the operation will be printed to the server logs.']);
+    assert.equal((await call('GET', planted, ROOT)).status, 404);
+    assert.equal((await call('POST', 'auth/token/lookup-accessor', ROOT, { accessor: live.accessor })).status, 200, 'live tokens keep their index');
   });
 
   it('coffer token create -role', async () => {

@@ -297,39 +297,45 @@ export class CoreNode {
       case 'dev-setup':
         return this.locked(() => this.devSetup(req.rootTokenId));
       case 'generate-root-status':
-        return this.rootGeneration?.status() ?? idleStatus(this.requireSealConfigUnsealed().secret_threshold);
+        {
+        const cfg = await this.requireShareOperation();
+        return this.rootGeneration?.status() ?? idleStatus(cfg.secret_threshold);
+      }
       case 'generate-root-start': {
-        const cfg = this.requireSealConfigUnsealed();
+        const cfg = await this.requireShareOperation();
         if (this.rootGeneration !== null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'root generation already in progress');
         this.rootGeneration = new RootGeneration(cfg, { otp: req.otp, pgpKey: req.pgpKey }, randomBase62);
         return this.rootGeneration.status(this.rootGeneration.serverOtp ? { otp: this.rootGeneration.otp } : {});
       }
       case 'generate-root-cancel':
-        this.requireSealConfigUnsealed();
+        await this.requireShareOperation();
         this.rootGeneration = null;
         return null;
       case 'generate-root-update':
         return this.locked(() => this.generateRootUpdate(req.key, req.nonce));
       case 'rekey-status':
-        return this.rekey?.status() ?? idleRekeyStatus(this.requireSealConfigUnsealed());
+        {
+        const cfg = await this.requireShareOperation();
+        return this.rekey?.status() ?? idleRekeyStatus(cfg);
+      }
       case 'rekey-start': {
-        const cfg = this.requireSealConfigUnsealed();
+        const cfg = await this.requireShareOperation();
         if (this.rekey !== null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'rekey already in progress');
         this.rekey = new RekeyAttempt(cfg, req);
         return this.rekey.status();
       }
       case 'rekey-cancel':
-        this.requireSealConfigUnsealed();
+        await this.requireShareOperation();
         this.rekey?.discard();
         this.rekey = null;
         return null;
       case 'rekey-update':
         return this.locked(() => this.rekeyUpdate(req.key, req.nonce));
       case 'rekey-verify-status':
-        this.requireSealConfigUnsealed();
+        await this.requireShareOperation();
         return this.requireRekey().verifyStatus();
       case 'rekey-verify-restart':
-        this.requireSealConfigUnsealed();
+        await this.requireShareOperation();
         return this.requireRekey().restartVerification();
       case 'rekey-verify-update':
         return this.locked(() => this.rekeyVerify(req.key, req.nonce));
@@ -563,7 +569,7 @@ export class CoreNode {
    * like the init one, and only its OTP-encoded form leaves the core.
    */
   private async generateRootUpdate(key: string, nonce: string): Promise<GenerateRootStatus> {
-    this.requireSealConfigUnsealed();
+    await this.requireShareOperation();
     if (key === '') throw new CofferError('COFFER_ERR_INVALID_REQUEST', "'key' must be specified in request body as JSON");
     const gen = this.rootGeneration;
     if (gen === null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'no root generation in progress');
@@ -596,7 +602,7 @@ export class CoreNode {
 
   /** One current share towards a rekey; at the threshold the new shares (applied now, or after verification). */
   private async rekeyUpdate(key: string, nonce: string): Promise<RekeyStatus | RekeyUpdateResult> {
-    this.requireSealConfigUnsealed();
+    await this.requireShareOperation();
     if (key === '') throw new CofferError('COFFER_ERR_INVALID_REQUEST', "'key' must be specified in request body as JSON");
     const attempt = this.rekey;
     if (attempt === null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'no barrier rekey in progress');
@@ -615,7 +621,7 @@ export class CoreNode {
 
   /** One new share; once a quorum of them combines to the new key, the rekey takes effect. */
   private async rekeyVerify(key: string, nonce: string): Promise<{ nonce: string; complete: true } | ReturnType<RekeyAttempt['verifyStatus']>> {
-    this.requireSealConfigUnsealed();
+    await this.requireShareOperation();
     if (key === '') throw new CofferError('COFFER_ERR_INVALID_REQUEST', "'key' must be specified in request body as JSON");
     const attempt = this.requireRekey();
     const next = await attempt.verify(key, nonce);
@@ -829,13 +835,18 @@ export class CoreNode {
   }
 
   /**
-   * Generate-root needs an unsealed node, whose seal config decides the threshold. An uninitialised node is
-   * sealed too: 503, like every route outside the sealed allow-list (test/sec-sealed).
+   * Generate-root and rekey need an unsealed node, whose seal config decides the threshold (an uninitialised
+   * node is sealed too: 503, like every route outside the sealed allow-list, test/sec-sealed), and run on the
+   * active node: their attempt lives in its memory, so a standby hands the whole request over (NOT_LEADER →
+   * the front forwards it), as Vault answers ErrStandby and forwards.
    */
-  private requireSealConfigUnsealed(): SealConfig {
+  private async requireShareOperation(): Promise<SealConfig> {
     const cfg = this.sealConfig();
     if (cfg === null) throw new CofferError('COFFER_ERR_SEALED');
     this.requireUnsealed();
+    if (this.cluster !== null && this.cluster.haEnabled && !(await this.cluster.isActive())) {
+      throw new CofferError('COFFER_ERR_NOT_LEADER', 'generate-root and rekey run on the active node');
+    }
     return cfg;
   }
 

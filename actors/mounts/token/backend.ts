@@ -32,6 +32,7 @@ import { sanitizePolicies } from './policy-set.js';
 import { AUTH_KEY, longestPrefix, mountDataPrefix, mountInfoOf, type MountTable } from '../mount-table.js';
 import type { ScopedStorage } from '../framework/storage-view.js';
 import { loadTokenRole, roleNameOf, rolePolicies, tokenRolePaths, type TokenRole } from './roles.js';
+import { handleTokenTidy } from './tidy.js';
 
 export { sanitizePolicies };
 
@@ -488,6 +489,7 @@ export const tokenPaths: PathSpec[] = [
   { pattern: 'accessors', operations: { list: handleAccessorList }, sudo: true, help: help('List token accessors (sudo)') },
   { pattern: 'accessors/', operations: { list: handleAccessorList }, sudo: true, help: help('List token accessors (sudo)') },
   ...tokenRolePaths,
+  { pattern: 'tidy', operations: { update: (_r, s) => handleTokenTidy(s) }, alwaysWrites: ['update'], help: help('Clean up index entries of tokens that no longer exist; orphan children of missing parents') },
 ];
 
 export const tokenBackend: BackendFactory = () => ({ type: 'token', help: 'The token store: create, look up, renew and revoke tokens.', paths: tokenPaths });
