@@ -37,13 +37,14 @@ describe('sys/generate-root over HTTP', () => {
   let keysA: string[];
   let rootA: string;
   let keysB: string[];
+  let rootB: string;
   const call = (method: string, path: string, body?: unknown, token?: string) => http(a.url, method, path, { body, ...(token ? { token } : {}) });
 
   before(async () => {
     // A opts in to the unauthenticated endpoints (off by default, as OpenBao 2.5+); B does not.
     [a, b] = await Promise.all([startServerProcess(dirA.path, '', UNAUTHED_ENDPOINTS), startServerProcess(dirB.path)]);
     ({ keys: keysA, root: rootA } = await initUnsealed(a.url));
-    ({ keys: keysB } = await initUnsealed(b.url));
+    ({ keys: keysB, root: rootB } = await initUnsealed(b.url));
   });
   after(async () => {
     await Promise.all([a?.kill(), b?.kill()]);
@@ -109,7 +110,7 @@ describe('sys/generate-root over HTTP', () => {
     assert.equal((await call('GET', 'sys/generate-root/attempt')).body.started, false);
   });
 
-  it('off unless the listener opts in: a listener without the flags answers 405 and names the setting', async () => {
+  it('off unless the listener opts in: 403 without a token, 405 naming the setting with one', async () => {
     for (const [method, path, flag] of [
       ['GET', 'sys/generate-root/attempt', 'disable_unauthed_generate_root_endpoints'],
       ['PUT', 'sys/generate-root/attempt', 'disable_unauthed_generate_root_endpoints'],
@@ -120,7 +121,10 @@ describe('sys/generate-root over HTTP', () => {
       ['PUT', 'sys/rekey/update', 'disable_unauthed_rekey_endpoints'],
       ['GET', 'sys/rekey/verify', 'disable_unauthed_rekey_endpoints'],
     ] as const) {
-      const r = await http(b.url, method, path, { body: method === 'GET' || method === 'DELETE' ? undefined : { key: keysB[0], nonce: 'x' } });
+      const body = method === 'GET' || method === 'DELETE' ? undefined : { key: keysB[0], nonce: 'x' };
+      const anonymous = await http(b.url, method, path, { body });
+      assert.deepEqual([anonymous.status, anonymous.body], [403, { errors: ['permission denied'] }], `${method} ${path} without a token`);
+      const r = await http(b.url, method, path, { body, token: rootB });
       assert.deepEqual([r.status, r.body], [405, { errors: [`this endpoint is disabled on this listener; set ${flag} = false in its listener block to serve it`] }], `${method} ${path}`);
     }
   });

@@ -5,6 +5,7 @@ import { CofferError } from '../../runtime/errors.js';
 import type { CoreReplies, CoreRequest, HealthInfo } from '../core/messages.js';
 import { parseBool, type ApiRequest } from './request.js';
 import { envelope, sendJson, sendNoContent } from './respond.js';
+import { isSealed } from './redirect.js';
 import { autopilotConfigRoute, autopilotStateRoute, snapshotForceRoute, snapshotRoute } from '../cluster/snapshot-http.js';
 
 export type AskCore = <R extends CoreRequest>(msg: R) => Promise<CoreReplies[R['t']]>;
@@ -333,9 +334,18 @@ export interface UnauthedEndpoints {
   rekey: boolean;
 }
 
-const disabledBy = (flag: string): Route => async () => {
-  throw new CofferError('COFFER_ERR_METHOD_NOT_ALLOWED', `this endpoint is disabled on this listener; set ${flag} = false in its listener block to serve it`);
-};
+/**
+ * A disabled unauthenticated endpoint answers as the logical path it then is in OpenBao: 503 while sealed,
+ * 403 `permission denied` without a token (the advisories' point: nobody unauthenticated can start or cancel
+ * anything), and, to a client with a token, 405 naming the setting that serves it.
+ */
+const disabledBy =
+  (flag: string): Route =>
+  async (req, _res, ask) => {
+    if (await isSealed(ask)) throw new CofferError('COFFER_ERR_SEALED');
+    if (!req.token) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
+    throw new CofferError('COFFER_ERR_METHOD_NOT_ALLOWED', `this endpoint is disabled on this listener; set ${flag} = false in its listener block to serve it`);
+  };
 const GENERATE_ROOT_DISABLED = disabledBy('disable_unauthed_generate_root_endpoints');
 const REKEY_DISABLED = disabledBy('disable_unauthed_rekey_endpoints');
 
