@@ -145,6 +145,17 @@ function decodePath(raw: string): string {
   }
 }
 
+/**
+ * X-Vault-Namespace, as Vault Enterprise and OpenBao read it: the namespace path is put in front of the
+ * request path ("team1" + "secret/data/x" → "team1/secret/data/x"). Coffer has only the root namespace
+ * ("", "/" or "root"), so any other namespace addresses a path nothing serves: 404 `no handler for route`
+ * (403 to a token that may not learn that), never a silent write into the root namespace.
+ */
+export function namespacePrefix(header: string | string[] | undefined): string {
+  const ns = (Array.isArray(header) ? header[0] : header)?.trim().replace(/^\/+|\/+$/g, '') ?? '';
+  return ns === '' || ns === 'root' ? '' : `${ns}/`;
+}
+
 export async function parseRequest(req: IncomingMessage, jsonLimits: JsonLimits = DEFAULT_JSON_LIMITS): Promise<ApiRequest | null> {
   const url = new URL(req.url ?? '/', 'http://front');
   if (!url.pathname.startsWith('/v1/')) return null;
@@ -155,7 +166,7 @@ export async function parseRequest(req: IncomingMessage, jsonLimits: JsonLimits 
   // HCSEC-2026-05: `.`/`..` segments (literal, percent-encoded, or formed by decoding %2F) are refused, as
   // OpenBao does by default, so the ACL can never be evaluated on one path while another is served.
   const rawPath = (req.url ?? '/').split('?')[0] as string;
-  let path = decodePath(url.pathname.slice('/v1/'.length));
+  let path = namespacePrefix(req.headers['x-vault-namespace']) + decodePath(url.pathname.slice('/v1/'.length));
   if (isRelativePath(rawPath.replace(/%2e/gi, '.')) || isRelativePath(path)) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'relative paths not supported');
   if (method === 'GET' && query.has('list')) {
     if (query.has('scan')) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'list and scan cannot both be set');
