@@ -242,6 +242,10 @@ describe('HA standbys serve reads, forward writes, honour consistency headers (3
       return r.status === 200 && r.body.data.data.v === 'rotated-again';
     });
     keys = fresh;
+    // The automatic-rotation settings written on the active node are what a standby reports (same terms and
+    // root key, a rewritten core/keyring: the standby adopts config and counts).
+    assert.equal((await call(url(0), 'POST', 'sys/rotate/keyring/config', { token: root, body: { interval: '48h' } })).status, 204);
+    await until('the standby reports the new rotation config', 10_000, async () => (await call(url(1), 'GET', 'sys/rotate/keyring/config', { token: root })).body?.data?.interval === '48h0m0s');
   });
   it("a standby's front picks up its role and quotas written on the active node (its view refresh follows the applied index)", async (t) => {
     // The front refreshes its cached view (mounts, quotas) and role on its 1 s timer only when the applied

@@ -495,9 +495,12 @@ export class CoreNode {
     if (keyring.activeTerm === u.barrier.keyring.activeTerm && sameRoot) {
       // The same keys, written again for their encryption counts or rotation config: adopt both, so a standby
       // that becomes active goes on from the active node's last counts.
+      const local = new Map(u.barrier.keyring.terms().map((t) => [t.term, t.encryptions] as const));
+      const configChanged = JSON.stringify(keyring.rotationConfig) !== JSON.stringify(u.barrier.keyring.rotationConfig);
+      const kept = configChanged ? keyring : u.barrier.keyring;
       const stored = new Map(keyring.terms().map((t) => [t.term, t.encryptions] as const));
-      for (const t of u.barrier.keyring.terms()) t.encryptions = Math.max(t.encryptions, stored.get(t.term) ?? 0);
-      if (JSON.stringify(keyring.rotationConfig) !== JSON.stringify(u.barrier.keyring.rotationConfig)) {
+      for (const t of kept.terms()) t.encryptions = Math.max(local.get(t.term) ?? 0, stored.get(t.term) ?? 0);
+      if (configChanged) {
         this.unsealed = { ...u, barrier: new Barrier(keyring) };
         this.bumpSealEpoch();
       }
