@@ -4,7 +4,7 @@
 import { Command, Option } from 'commander';
 import type { RunningNode } from '../actors/node/node.js';
 import { ApiError, Client } from '../sdk/client.js';
-import { CliError, cliToken } from './common.js';
+import { CliError, cliToken, pgpKeyFiles } from './common.js';
 import { registerAudit } from './commands/audit.js';
 import { registerGeneric } from './commands/generic.js';
 import { registerKv } from './commands/kv.js';
@@ -130,9 +130,13 @@ operator
   .description('initialise the server: generates the unseal key shares and the initial root token')
   .option('--key-shares <n>', 'number of key shares', '5')
   .option('--key-threshold <n>', 'number of shares needed to unseal', '3')
+  .option('--pgp-keys <files>', 'comma-separated files with one PGP public key per share (binary or base64): each share comes back encrypted to its key')
+  .option('--root-token-pgp-key <file>', 'a file with a PGP public key the initial root token is encrypted to')
   .addOption(formatOption())
-  .action(async (opts: { keyShares: string; keyThreshold: string; format?: string }) => {
-    const result = await client().init({ secret_shares: Number(opts.keyShares), secret_threshold: Number(opts.keyThreshold) });
+  .action(async (opts: { keyShares: string; keyThreshold: string; pgpKeys?: string; rootTokenPgpKey?: string; format?: string }) => {
+    const pgp = pgpKeyFiles(opts.pgpKeys, 'pgp-keys');
+    const rootPgp = pgpKeyFiles(opts.rootTokenPgpKey, 'root-token-pgp-key')[0];
+    const result = await client().init({ secret_shares: Number(opts.keyShares), secret_threshold: Number(opts.keyThreshold), ...(pgp.length > 0 ? { pgp_keys: pgp } : {}), ...(rootPgp ? { root_token_pgp_key: rootPgp } : {}) });
     if (format(opts) === 'json') {
       const json = { unseal_keys_b64: result.keys_base64, unseal_keys_hex: result.keys, unseal_shares: Number(opts.keyShares), unseal_threshold: Number(opts.keyThreshold), root_token: result.root_token };
       process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);

@@ -136,3 +136,24 @@ export async function readStdin(): Promise<string> {
 export function success(message: string): void {
   process.stdout.write(`Success! ${message}\n`);
 }
+
+/**
+ * Vault's PubKeyFilesFlag: each comma-separated entry is a file holding a PGP public key, binary or base64
+ * (armored keys are not accepted, as in Vault), or `keybase:<user>` passed through; returns base64 strings.
+ */
+export function pgpKeyFiles(list: string | undefined, flag: string): string[] {
+  if (list === undefined || list.trim() === '') return [];
+  return list.split(',').map((entry) => {
+    const name = entry.trim();
+    if (name.startsWith('keybase:')) return name;
+    let content: Buffer;
+    try {
+      content = readFileSync(name);
+    } catch (e) {
+      throw new CliError(`Invalid -${flag}: cannot read ${name}: ${(e as Error).message}`);
+    }
+    const text = content.toString('utf8').trim();
+    if (text.startsWith('-----BEGIN PGP')) throw new CliError(`Invalid -${flag}: ${name} is ASCII-armored; give the binary key or its base64 (gpg --export <id> | base64)`);
+    return /^[A-Za-z0-9+/\s]+={0,2}$/.test(text) ? text.replace(/\s+/g, '') : content.toString('base64');
+  });
+}

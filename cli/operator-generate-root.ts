@@ -3,7 +3,7 @@
 // the encoded token into the root token. The decode is local: the token never crosses the wire in clear.
 import type { Command } from 'commander';
 import { decodeRootToken, type GenerateRootStatus } from '../actors/barrier/root-generation.js';
-import { CliError, formatOption, outputFormat, readStdin, Session } from './common.js';
+import { CliError, formatOption, outputFormat, pgpKeyFiles, readStdin, Session } from './common.js';
 import { printJson, printTable } from './output.js';
 
 interface Opts {
@@ -13,6 +13,7 @@ interface Opts {
   decode?: string;
   otp?: string;
   nonce?: string;
+  pgpKey?: string;
   format?: string;
 }
 
@@ -41,6 +42,7 @@ export function registerOperatorGenerateRoot(operator: Command): void {
     .option('--decode <encoded>', 'decode an encoded root token (with -otp)')
     .option('--otp <otp>', 'the OTP printed by -init')
     .option('--nonce <nonce>', 'the nonce of the generation in progress')
+    .option('--pgp-key <file>', 'with -init: encrypt the new root token to this PGP public key (file, binary or base64) instead of an OTP')
     .addOption(formatOption())
     .action(async (key: string | undefined, opts: Opts) => {
       if (opts.decode !== undefined) {
@@ -60,7 +62,10 @@ export function registerOperatorGenerateRoot(operator: Command): void {
         process.stdout.write('Success! Root token generation canceled (if there was one)\n');
         return;
       }
-      if (opts.init) return printStatus(await ask('starting root token generation', 'PUT', 'sys/generate-root/attempt', {}), opts);
+      if (opts.init) {
+        const pgp = pgpKeyFiles(opts.pgpKey, 'pgp-key')[0];
+        return printStatus(await ask('starting root token generation', 'PUT', 'sys/generate-root/attempt', pgp ? { pgp_key: pgp } : {}), opts);
+      }
       if (opts.status || key === undefined) return printStatus(await ask('reading root token generation status', 'GET', 'sys/generate-root/attempt'), opts);
       const share = key === '-' ? (await readStdin()).trim() : key;
       let nonce = opts.nonce;

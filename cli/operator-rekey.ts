@@ -3,7 +3,7 @@
 // -nonce, -status and -cancel; with -verify, new shares confirm the new key.
 import type { Command } from 'commander';
 import type { RekeyStatus, RekeyUpdateResult, RekeyVerifyStatus } from '../actors/barrier/rekey.js';
-import { formatOption, intFlag, outputFormat, readStdin, Session } from './common.js';
+import { formatOption, intFlag, outputFormat, pgpKeyFiles, readStdin, Session } from './common.js';
 import { printJson, printTable } from './output.js';
 
 interface Opts {
@@ -14,6 +14,7 @@ interface Opts {
   keyShares?: string;
   keyThreshold?: string;
   nonce?: string;
+  pgpKeys?: string;
   format?: string;
 }
 
@@ -61,13 +62,15 @@ export function registerOperatorRekey(operator: Command): void {
     .option('--cancel', 'cancel the rekey in progress (with -verify: start the verification over)')
     .option('--status', 'print the status of the rekey in progress')
     .option('--nonce <nonce>', 'the nonce of the rekey (or of its verification)')
+    .option('--pgp-keys <files>', 'with -init: comma-separated files with one PGP public key per new share (binary or base64)')
     .addOption(formatOption())
     .action(async (key: string | undefined, opts: Opts) => {
       const s = new Session();
       const ask = (what: string, method: string, path: string, body?: unknown) => s.api(what, async (c) => (await c.request<Reply>(method, path, body)).body);
       const base = opts.verify ? 'sys/rekey/verify' : 'sys/rekey/init';
       if (opts.init) {
-        const body = { secret_shares: intFlag(opts.keyShares, 'key-shares'), secret_threshold: intFlag(opts.keyThreshold, 'key-threshold'), require_verification: opts.verify === true };
+        const pgp = pgpKeyFiles(opts.pgpKeys, 'pgp-keys');
+        const body = { secret_shares: intFlag(opts.keyShares, 'key-shares'), secret_threshold: intFlag(opts.keyThreshold, 'key-threshold'), require_verification: opts.verify === true, ...(pgp.length > 0 ? { pgp_keys: pgp } : {}) };
         return print(await ask('starting the rekey', 'PUT', 'sys/rekey/init', body), opts);
       }
       if (opts.cancel) {

@@ -291,7 +291,8 @@ export class Client {
   async initStatus(): Promise<boolean> {
     return (await this.request<{ initialized: boolean }>('GET', 'sys/init')).body.initialized;
   }
-  async init(opts: { secret_shares: number; secret_threshold: number }): Promise<InitResult> {
+  /** pgp_keys: one base64 binary public key per share; the shares (and with root_token_pgp_key the root token) come back encrypted. */
+  async init(opts: { secret_shares: number; secret_threshold: number; pgp_keys?: string[]; root_token_pgp_key?: string }): Promise<InitResult> {
     return (await this.request<InitResult>('PUT', 'sys/init', opts)).body;
   }
   async unseal(key: string): Promise<SealStatus> {

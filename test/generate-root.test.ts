@@ -92,7 +92,8 @@ describe('sys/generate-root over HTTP', () => {
     };
     await expect400('PUT', 'sys/generate-root/update', { key: keysA[0], nonce: 'x' }, 'no root generation in progress');
     await expect400('PUT', 'sys/generate-root/attempt', { otp: 'short' }, 'OTP string has incorrect length');
-    await expect400('PUT', 'sys/generate-root/attempt', { pgp_key: 'xyz' }, 'pgp_key is not supported by this server; start without it to get an OTP');
+    await expect400('PUT', 'sys/generate-root/attempt', { pgp_key: 'xyz' }, 'pgp key 1: not a base64-encoded binary OpenPGP public key');
+    await expect400('PUT', 'sys/generate-root/attempt', { pgp_key: 'xyz', otp: 'a'.repeat(26) }, 'only one of "otp" and "pgp_key" must be specified');
     const { nonce } = (await call('PUT', 'sys/generate-root/attempt', {})).body;
     await expect400('PUT', 'sys/generate-root/attempt', {}, 'root generation already in progress');
     await expect400('PUT', 'sys/generate-root/update', { nonce }, "'key' must be specified in request body as JSON");

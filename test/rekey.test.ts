@@ -126,7 +126,8 @@ describe('sys/rekey over HTTP', () => {
     await expect400('GET', 'sys/rekey/verify', undefined, 'no rekey configuration found');
     await expect400('PUT', 'sys/rekey/init', { secret_shares: 2, secret_threshold: 3 }, 'provided threshold greater than the total shares');
     await expect400('PUT', 'sys/rekey/init', { secret_shares: 3, secret_threshold: 1 }, 'invalid rekey seal configuration: threshold must be greater than one for multiple shares');
-    await expect400('PUT', 'sys/rekey/init', { secret_shares: 3, secret_threshold: 2, pgp_keys: ['x', 'y', 'z'] }, 'pgp_keys are not supported by this server');
+    await expect400('PUT', 'sys/rekey/init', { secret_shares: 3, secret_threshold: 2, pgp_keys: ['x', 'y', 'z'] }, 'pgp key 1: not a base64-encoded binary OpenPGP public key');
+    await expect400('PUT', 'sys/rekey/init', { secret_shares: 3, secret_threshold: 2, pgp_keys: ['x', 'y'] }, 'count mismatch between number of provided PGP keys and number of shares');
     const { nonce } = (await call('PUT', 'sys/rekey/init', { secret_shares: 3, secret_threshold: 2 })).body;
     await expect400('PUT', 'sys/rekey/init', { secret_shares: 3, secret_threshold: 2 }, 'rekey already in progress');
     await expect400('GET', 'sys/rekey/verify', undefined, 'no rekey verification is in progress: this rekey does not require verification');

@@ -6,7 +6,8 @@
 // - without verification the new key takes effect at once; with `require_verification` the new shares are
 //   handed out first and take effect only once a quorum of them, sent to sys/rekey/verify with the
 //   verification nonce, combines to the new key. Until then the current shares stay the valid ones;
-// - PGP-encrypted shares and their backup are not supported.
+// - with `pgp_keys` (one per new share) each new share is handed out encrypted to its operator's key (pgp.ts);
+//   their backup copy in storage (`backup`) is not supported.
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { CofferError } from '../../runtime/errors.js';
 import { validateSealConfig, type SealConfig } from './seal.js';
@@ -19,7 +20,7 @@ export interface RekeyStatus {
   n: number;
   progress: number;
   required: number;
-  pgp_fingerprints: null;
+  pgp_fingerprints: string[] | null;
   backup: false;
   verification_required: boolean;
   verification_nonce?: string;
@@ -30,7 +31,7 @@ export interface RekeyUpdateResult {
   complete: true;
   keys: string[];
   keys_base64: string[];
-  pgp_fingerprints: null;
+  pgp_fingerprints: string[] | null;
   backup: false;
   verification_required: boolean;
   verification_nonce?: string;
@@ -66,17 +67,22 @@ export class RekeyAttempt {
   readonly nonce = randomUUID();
   readonly next: SealConfig;
   readonly verificationRequired: boolean;
+  /** One PGP key per new share, or none (then the shares are handed out as they are). */
+  readonly pgpKeys: string[];
+  readonly #fingerprints: string[] | null;
   readonly #current: SealConfig;
   readonly #shares: UnsealProgress;
   /** Set once the current shares were accepted and verification is required. */
   #pending: PendingVerification | null = null;
 
-  constructor(current: SealConfig, opts: { secretShares: number; secretThreshold: number; requireVerification: boolean; pgpKeys: boolean; backup: boolean }) {
-    if (opts.pgpKeys) throw invalid('pgp_keys are not supported by this server');
-    if (opts.backup) throw invalid('key backup requires pgp_keys, which are not supported by this server');
+  constructor(current: SealConfig, opts: { secretShares: number; secretThreshold: number; requireVerification: boolean; pgpKeys: string[]; pgpFingerprints: string[]; backup: boolean }) {
+    if (opts.backup) throw invalid('key backup is not supported by this server');
     if (opts.secretThreshold > opts.secretShares) throw invalid('provided threshold greater than the total shares');
     const bad = validateSealConfig(opts.secretShares, opts.secretThreshold);
     if (bad !== null) throw invalid(bad.replace('invalid seal configuration: ', 'invalid rekey seal configuration: '));
+    if (opts.pgpKeys.length > 0 && opts.pgpKeys.length !== opts.secretShares) throw invalid('count mismatch between number of provided PGP keys and number of shares');
+    this.pgpKeys = opts.pgpKeys;
+    this.#fingerprints = opts.pgpKeys.length > 0 ? opts.pgpFingerprints : null;
     this.#current = current;
     this.next = { type: 'shamir', secret_shares: opts.secretShares, secret_threshold: opts.secretThreshold };
     this.verificationRequired = opts.requireVerification;
@@ -95,7 +101,7 @@ export class RekeyAttempt {
       n: this.next.secret_shares,
       progress: this.#shares.progress,
       required: this.#current.secret_threshold,
-      pgp_fingerprints: null,
+      pgp_fingerprints: this.#fingerprints,
       backup: false,
       verification_required: this.verificationRequired,
     };
@@ -113,13 +119,14 @@ export class RekeyAttempt {
   }
 
   /** The answer to the share that completed the rekey; with verification, the new shares wait for it. */
-  completed(key: NewUnsealKey): RekeyUpdateResult {
+  /** `handedOut`: the new shares as they leave the server (PGP-encrypted when pgp_keys were given). */
+  completed(key: NewUnsealKey, handedOut: Buffer[]): RekeyUpdateResult {
     const result: RekeyUpdateResult = {
       nonce: this.nonce,
       complete: true,
-      keys: key.shares.map((s) => s.toString('hex')),
-      keys_base64: key.shares.map((s) => s.toString('base64')),
-      pgp_fingerprints: null,
+      keys: handedOut.map((s) => s.toString('hex')),
+      keys_base64: handedOut.map((s) => s.toString('base64')),
+      pgp_fingerprints: this.#fingerprints,
       backup: false,
       verification_required: this.verificationRequired,
     };

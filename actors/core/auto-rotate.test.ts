@@ -25,7 +25,7 @@ describe('automatic keyring rotation', () => {
   });
 
   it('rotates by interval, by count (worker reports included), and at a year even when disabled', async () => {
-    const init = await core.handle({ t: 'init', secretShares: 1, secretThreshold: 1, hasPgpKeys: false, hasRecoveryParams: false });
+    const init = await core.handle({ t: 'init', secretShares: 1, secretThreshold: 1, pgpKeys: [], rootTokenPgpKey: '', hasRecoveryParams: false });
     root = init.root_token;
     unsealKey = init.keys_base64[0] as string;
     await core.handle({ t: 'unseal', key: unsealKey, reset: false });

@@ -25,6 +25,7 @@ import {
   validateSealConfig,
   type SealConfig,
 } from '../barrier/seal.js';
+import { encryptToPgpKeys } from '../barrier/pgp.js';
 import { idleRekeyStatus, RekeyAttempt, type NewUnsealKey, type RekeyStatus, type RekeyUpdateResult } from '../barrier/rekey.js';
 import { UnsealProgress } from '../barrier/unseal-progress.js';
 import { encodeRootToken, idleStatus, RootGeneration, type GenerateRootStatus } from '../barrier/root-generation.js';
@@ -304,7 +305,10 @@ export class CoreNode {
       case 'generate-root-start': {
         const cfg = await this.requireShareOperation();
         if (this.rootGeneration !== null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'root generation already in progress');
-        this.rootGeneration = new RootGeneration(cfg, { otp: req.otp, pgpKey: req.pgpKey }, randomBase62);
+        // A PGP key is checked (and fingerprinted) now, by encrypting a probe to it, as Vault parses it at the start.
+        const pgpFingerprint = req.pgpKey === '' || req.otp !== '' ? '' : ((await encryptToPgpKeys([Buffer.from('probe')], [req.pgpKey])).fingerprints[0] as string);
+        if (this.rootGeneration !== null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'root generation already in progress');
+        this.rootGeneration = new RootGeneration(cfg, { otp: req.otp, pgpKey: req.pgpKey, pgpFingerprint }, randomBase62);
         return this.rootGeneration.status(this.rootGeneration.serverOtp ? { otp: this.rootGeneration.otp } : {});
       }
       case 'generate-root-cancel':
@@ -321,7 +325,10 @@ export class CoreNode {
       case 'rekey-start': {
         const cfg = await this.requireShareOperation();
         if (this.rekey !== null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'rekey already in progress');
-        this.rekey = new RekeyAttempt(cfg, req);
+        // PGP keys are checked (and fingerprinted) at the start, by encrypting a probe to each.
+        const fingerprints = req.pgpKeys.length === 0 || req.pgpKeys.length !== req.secretShares ? [] : (await encryptToPgpKeys(req.pgpKeys.map(() => Buffer.from('probe')), req.pgpKeys)).fingerprints;
+        if (this.rekey !== null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'rekey already in progress');
+        this.rekey = new RekeyAttempt(cfg, { ...req, pgpFingerprints: fingerprints });
         return this.rekey.status();
       }
       case 'rekey-cancel':
@@ -391,17 +398,22 @@ export class CoreNode {
     if (req.hasRecoveryParams) {
       throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'parameters recovery_shares,recovery_threshold,recovery_pgp_keys not applicable to seal type shamir');
     }
-    if (req.hasPgpKeys) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'pgp_keys are not supported by this server');
     const invalid = validateSealConfig(req.secretShares, req.secretThreshold);
     if (invalid !== null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', invalid);
+    if (req.pgpKeys.length > 0 && req.pgpKeys.length !== req.secretShares) {
+      throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'count mismatch between number of provided PGP keys and number of shares');
+    }
 
-    // On Raft, init first bootstraps a single-voter group of this node (§1.1).
-    if (this.cluster) await this.cluster.bootstrapForInit();
     const nowMs = this.nowMs();
     const { shares, keyring, physical } = await initializeShamir({ secretShares: req.secretShares, secretThreshold: req.secretThreshold, nowMs });
+    const rootToken = newServiceToken();
+    // PGP first: a key that cannot be used refuses the init before anything is written or bootstrapped.
+    const handedOut = req.pgpKeys.length > 0 ? (await encryptToPgpKeys(shares, req.pgpKeys)).values : shares;
+    const rootTokenOut = req.rootTokenPgpKey !== '' ? ((await encryptToPgpKeys([Buffer.from(rootToken)], [req.rootTokenPgpKey])).values[0] as Buffer).toString('base64') : rootToken;
+    // On Raft, init first bootstraps a single-voter group of this node (§1.1).
+    if (this.cluster) await this.cluster.bootstrapForInit();
     const barrier = new Barrier(keyring);
     const tokenSalt = newSalt();
-    const rootToken = newServiceToken();
     const clusterInfo = { name: `coffer-cluster-${randomUUID().slice(0, 8)}`, id: randomUUID() };
     // One write-set: a crash leaves the node either uninitialised or fully initialised.
     const ops: StorageOp[] = [
@@ -418,9 +430,9 @@ export class CoreNode {
     if (raftInit && this.cluster) await this.cluster.startTransport(raftInit.ca);
     this.progress = null; // re-created from the new seal config on the first unseal
     return {
-      keys: shares.map((s) => s.toString('hex')),
-      keys_base64: shares.map((s) => s.toString('base64')),
-      root_token: rootToken,
+      keys: handedOut.map((s) => s.toString('hex')),
+      keys_base64: handedOut.map((s) => s.toString('base64')),
+      root_token: rootTokenOut,
     };
   }
 
@@ -547,7 +559,7 @@ export class CoreNode {
       const bad = validateCustomTokenId(rootTokenId);
       if (bad !== null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', bad);
     }
-    const init = await this.init({ t: 'init', secretShares: 1, secretThreshold: 1, hasPgpKeys: false, hasRecoveryParams: false });
+    const init = await this.init({ t: 'init', secretShares: 1, secretThreshold: 1, pgpKeys: [], rootTokenPgpKey: '', hasRecoveryParams: false });
     const unsealKeyB64 = init.keys_base64[0] as string;
     await this.unseal(unsealKeyB64, false);
     const u = this.requireUnsealed();
@@ -584,7 +596,7 @@ export class CoreNode {
     const token = newServiceToken();
     await this.commit(rootTokenOps(u.barrier, u.tokenSalt, token, this.nowMs()));
     this.rootGeneration = null;
-    const encoded = encodeRootToken(token, gen.otp);
+    const encoded = gen.pgpKey !== '' ? ((await encryptToPgpKeys([Buffer.from(token)], [gen.pgpKey])).values[0] as Buffer).toString('base64') : encodeRootToken(token, gen.otp);
     return gen.status({ progress: required, complete: true, encoded_token: encoded, encoded_root_token: encoded });
   }
 
@@ -613,7 +625,7 @@ export class CoreNode {
     if (kek === null) return attempt.status();
     this.authenticateKek(kek, 'root key verification failed');
     const next = await newUnsealKey(attempt.next.secret_shares, attempt.next.secret_threshold);
-    const result = attempt.completed(next);
+    const result = attempt.completed(next, attempt.pgpKeys.length > 0 ? (await encryptToPgpKeys(next.shares, attempt.pgpKeys)).values : next.shares);
     if (!attempt.verificationRequired) {
       await this.applyRekey(attempt, next);
       next.kek.fill(0);

@@ -13,7 +13,8 @@ import type { RaftOpsReplies, RaftOpsRequest } from '../cluster/autopilot-core.j
 export type CoreRequest =
   | { t: 'seal-status' }
   | { t: 'init-status' }
-  | { t: 'init'; secretShares: number; secretThreshold: number; hasRecoveryParams: boolean; hasPgpKeys: boolean }
+  /** pgpKeys: one base64 binary public key per share (actors/barrier/pgp.ts), or none. */
+  | { t: 'init'; secretShares: number; secretThreshold: number; hasRecoveryParams: boolean; pgpKeys: string[]; rootTokenPgpKey: string }
   | { t: 'unseal'; key: string | null; reset: boolean }
   | { t: 'seal'; token: string | null }
   | { t: 'health' }
@@ -31,7 +32,7 @@ export type CoreRequest =
   | { t: 'generate-root-update'; key: string; nonce: string }
   /** sys/rekey and sys/rekey/verify (actors/barrier/rekey.ts): unauthenticated like generate-root. */
   | { t: 'rekey-status' }
-  | { t: 'rekey-start'; secretShares: number; secretThreshold: number; requireVerification: boolean; pgpKeys: boolean; backup: boolean }
+  | { t: 'rekey-start'; secretShares: number; secretThreshold: number; requireVerification: boolean; pgpKeys: string[]; backup: boolean }
   | { t: 'rekey-cancel' }
   | { t: 'rekey-update'; key: string; nonce: string }
   | { t: 'rekey-verify-status' }

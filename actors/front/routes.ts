@@ -6,6 +6,7 @@ import type { CoreReplies, CoreRequest, HealthInfo } from '../core/messages.js';
 import { parseBool, type ApiRequest } from './request.js';
 import { envelope, sendJson, sendNoContent } from './respond.js';
 import { isSealed } from './redirect.js';
+import { pgpKeyList } from '../barrier/pgp.js';
 import { autopilotConfigRoute, autopilotStateRoute, snapshotForceRoute, snapshotRoute } from '../cluster/snapshot-http.js';
 
 export type AskCore = <R extends CoreRequest>(msg: R) => Promise<CoreReplies[R['t']]>;
@@ -36,8 +37,9 @@ const init: Route = async (req, res, ask) => {
   if (req.operation !== 'update') methodNotAllowed();
   const b = req.body;
   const hasRecoveryParams = ['recovery_shares', 'recovery_threshold', 'recovery_pgp_keys'].some((k) => b[k] !== undefined && b[k] !== 0 && b[k] !== null);
-  const hasPgpKeys = Array.isArray(b.pgp_keys) && b.pgp_keys.length > 0;
-  const reply = await ask({ t: 'init', secretShares: intField(b, 'secret_shares'), secretThreshold: intField(b, 'secret_threshold'), hasRecoveryParams, hasPgpKeys });
+  const rootTokenPgpKey = b.root_token_pgp_key ?? '';
+  if (typeof rootTokenPgpKey !== 'string') throw new CofferError('COFFER_ERR_INVALID_REQUEST', "'root_token_pgp_key' must be a string");
+  const reply = await ask({ t: 'init', secretShares: intField(b, 'secret_shares'), secretThreshold: intField(b, 'secret_threshold'), hasRecoveryParams, pgpKeys: pgpKeyList(b.pgp_keys), rootTokenPgpKey });
   sendJson(res, 200, reply);
 };
 
@@ -84,7 +86,7 @@ const rekeyInit: Route = async (req, res, ask) => {
   }
   if (req.operation !== 'update') methodNotAllowed();
   const b = req.body;
-  const pgpKeys = Array.isArray(b.pgp_keys) && b.pgp_keys.length > 0;
+  const pgpKeys = pgpKeyList(b.pgp_keys);
   sendJson(
     res,
     200,
