@@ -127,4 +127,19 @@ describe('policies and capabilities over HTTP', () => {
     assert.deepEqual((await call('POST', 'sys/capabilities-accessor', root(), { accessor: 'nope', paths: ['x'] })).body, { errors: ['invalid accessor'] });
     assert.deepEqual((await call('POST', 'sys/capabilities-self', token, {})).body, { errors: ['paths must be supplied'] });
   });
+  it('sys/internal/ui/resultant-acl: the merged exact and glob paths of the caller, root for a root token', async () => {
+    const policy = 'path "team/data/app" { capabilities = ["read"] }\npath "team/data/*" { capabilities = ["list"] }\npath "team/+/cfg" { capabilities = ["update"] }\n';
+    assert.equal((await call('PUT', 'sys/policies/acl/ui-a', root(), { policy })).status, 204);
+    assert.equal((await call('PUT', 'sys/policies/acl/ui-b', root(), { policy: 'path "team/data/app" { capabilities = ["update"] }' })).status, 204);
+    const { token } = await tokenWith(['ui-a', 'ui-b']);
+    const r = await call('GET', 'sys/internal/ui/resultant-acl', token);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.data.root, false);
+    assert.deepEqual(r.body.data.exact_paths['team/data/app'], { capabilities: ['read', 'update'] }, 'merged across policies');
+    assert.deepEqual(r.body.data.glob_paths['team/data/'], { capabilities: ['list'] });
+    assert.deepEqual(r.body.data.glob_paths['team/+/cfg'], { capabilities: ['update'] });
+    assert.deepEqual(r.body.data.exact_paths['auth/token/lookup-self'], { capabilities: ['read'] }, 'the default policy is part of it');
+    assert.deepEqual((await call('GET', 'sys/internal/ui/resultant-acl', root())).body.data, { root: true });
+    assert.equal((await call('GET', 'sys/internal/ui/resultant-acl', null)).status, 403);
+  });
 });

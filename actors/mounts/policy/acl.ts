@@ -189,6 +189,25 @@ export class Acl {
     return out.sort();
   }
 
+  /**
+   * Every rule's capabilities, as sys/internal/ui/resultant-acl reports them: exact patterns, and glob
+   * patterns (a `*` prefix by its prefix, a `+` pattern as written). Empty for root (the caller says root).
+   */
+  rules(): { exact: Record<string, Capability[]>; glob: Record<string, Capability[]> } {
+    const names = (bits: number): Capability[] => {
+      if (bits & DENY) return ['deny'];
+      const out: Capability[] = [];
+      for (const [bit, name] of REPORT_ORDER) if (bits & bit) out.push(name);
+      return out.sort();
+    };
+    const exact: Record<string, Capability[]> = {};
+    const glob: Record<string, Capability[]> = {};
+    for (const [k, p] of this.exact) exact[k] = names(p.capabilities);
+    for (const [k, p] of this.prefix) glob[k] = names(p.capabilities);
+    for (const [k, r] of this.segment) glob[k] = names(r.perms.capabilities);
+    return { exact, glob };
+  }
+
   /** Whether `op` on `path` is allowed. For list/scan a trailing `/` is added when missing (as Vault's HTTP layer does). */
   allows(path: string, op: Operation, opts: CheckOptions = {}): boolean {
     return this.check(path, op, opts).allowed;

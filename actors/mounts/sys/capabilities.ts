@@ -58,8 +58,27 @@ async function answer(storage: StorageView, policies: readonly string[], paths: 
   return { data, injectData: true };
 }
 
+/**
+ * sys/internal/ui/resultant-acl (Vault's pathInternalUIResultantACL): the caller's policies merged, as the
+ * UI reads them to decide what to show: `{root: true}` for a root token, else `exact_paths` and `glob_paths`,
+ * each path mapped to `{capabilities}`. Read by any token (the default policy grants it).
+ */
+async function resultantAcl(req: HandlerRequest, storage: StorageView): Promise<LogicalResponse> {
+  if (req.caller.tokenKey === null && !req.caller.isRoot) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
+  if (req.caller.isRoot || req.caller.policies.includes('root')) return { data: { root: true } };
+  const { acl } = await aclOf(storage, req.caller.policies, req.nowMs);
+  const { exact, glob } = acl.rules();
+  const wrap = (m: Record<string, Capability[]>) => Object.fromEntries(Object.entries(m).map(([k, capabilities]) => [k, { capabilities }]));
+  return { data: { root: false, exact_paths: wrap(exact), glob_paths: wrap(glob) } };
+}
+
 // Pure lookups: a standby answers them itself (PathSpec.answersLocally).
 const capabilitySpecs: PathSpec[] = [
+  {
+    pattern: 'internal/ui/resultant-acl',
+    operations: { read: resultantAcl },
+    help: { synopsis: "The caller's merged ACL (exact and glob paths with their capabilities), for UIs.", description: 'GET: {root} for a root token, else {root: false, exact_paths, glob_paths}.' },
+  },
   {
     pattern: 'capabilities-self',
     fields: { ...pathFields, token: { type: 'string', description: 'Ignored: the calling token is used.' } },
