@@ -1,7 +1,8 @@
-// sys/tools/random and sys/tools/hash, and the same endpoints on a transit mount, over HTTP on a dev server
+// sys/tools/random and sys/tools/hash, and the same endpoints on a transit mount, and sys/host-info, over HTTP on a dev server
 // process (one implementation, transit's): sizes, encodings and algorithms as Vault's, known digests,
 // Vault's error messages, and the default policy granting hash but not random.
 import assert from 'node:assert/strict';
+import { cpus, hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { http, spawnCoffer, type ServerProcess } from './helpers/server-process.js';
 
@@ -59,5 +60,18 @@ describe('sys/tools and transit random/hash over HTTP', () => {
     const user = (await call('POST', 'auth/token/create', { policies: ['default'] })).body.auth.client_token as string;
     assert.equal((await call('POST', 'sys/tools/hash', { input: HELLO }, user)).status, 200);
     assert.equal((await call('POST', 'sys/tools/random', {}, user)).status, 403);
+  });
+  it('sys/host-info: this node\'s CPUs, memory, data disk and host; sudo only', async () => {
+    const r = await call('GET', 'sys/host-info');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const d = r.body.data;
+    assert.equal(d.cpu.length, cpus().length);
+    assert.equal(d.cpu_times.length, cpus().length);
+    assert.ok(d.memory.total > 0 && d.memory.used > 0 && d.memory.usedPercent > 0 && d.memory.usedPercent < 100);
+    assert.equal(d.host.hostname, hostname());
+    assert.ok(d.disk[0].total > 0 && d.disk[0].free > 0, JSON.stringify(d.disk));
+    assert.ok(Math.abs(Date.parse(d.timestamp) - Date.now()) < 60_000);
+    const user = (await call('POST', 'auth/token/create', { policies: ['default'] })).body.auth.client_token as string;
+    assert.equal((await call('GET', 'sys/host-info', undefined, user)).status, 403);
   });
 });

@@ -35,6 +35,7 @@ import type { StorageOp } from '../storage/write-set.js';
 import type { CommitReply, Guard } from '../storage/guarded-commit.js';
 import type { CoreReplies, CoreRequest, HealthInfo, KeyStatus, RotationConfigView, SealStatus } from './messages.js';
 import { handleRaw } from './raw.js';
+import { hostInfo } from './host-info.js';
 import { initialState, withDevKvMount } from './initial-state.js';
 import { ClusterCore, type ClusterOptions } from '../cluster/cluster.js';
 import { RaftSharedState } from '../cluster/consistency.js';
@@ -280,6 +281,11 @@ export class CoreNode {
         await this.requireAccess(req.token, [{ path: 'sys/rotate/root', operation: 'update', sudo: true }]);
         await trail?.logRequest();
         return this.locked(() => this.rotateRoot());
+      case 'host-info':
+        // Vault's sys/host-info is a root path (sudo).
+        await this.requireAccess(req.token, [{ path: 'sys/host-info', operation: 'read', sudo: true }]);
+        await trail?.logRequest();
+        return hostInfo(this.opts.dataDir, this.nowMs());
       case 'key-status':
         this.requireRoot(req.token);
         await trail?.logRequest();

@@ -23,6 +23,8 @@ export type CoreRequest =
   /** sys/rotate/root (OpenBao): a new root key, same unseal key and shares. */
   | { t: 'rotate-root'; token: string | null }
   | { t: 'key-status'; token: string | null }
+  /** sys/host-info: this node's CPUs, memory, data disk and host (actors/core/host-info.ts). */
+  | { t: 'host-info'; token: string | null }
   | { t: 'raw'; token: string | null; op: 'read' | 'update' | 'delete' | 'list'; path: string; value: string | null }
   | { t: 'dev-setup'; rootTokenId: string | null }
   /** sys/generate-root (actors/barrier/root-generation.ts): unauthenticated, a quorum of shares is the proof. */
@@ -143,6 +145,7 @@ export interface CoreReplies {
   rotate: null;
   'rotate-root': null;
   'key-status': KeyStatus;
+  'host-info': Record<string, unknown>;
   raw: RawResult;
   'dev-setup': DevSetupResult;
   'generate-root-status': GenerateRootStatus;

@@ -205,6 +205,11 @@ const rotationConfig: Route = async (req, res, ask) => {
   sendNoContent(res);
 };
 
+const hostInfo: Route = async (req, res, ask) => {
+  if (req.operation !== 'read') methodNotAllowed();
+  sendJson(res, 200, envelope(await ask({ t: 'host-info', token: req.token })));
+};
+
 const RAW_OPS = { read: 'read', update: 'update', delete: 'delete', list: 'list' } as const;
 
 const raw: Route = async (req, res, ask) => {
@@ -323,6 +328,7 @@ const EXACT: Record<string, Route> = {
   'sys/rotate/config': rotationConfig,
   'sys/rotate/root': rotateRoot,
   'sys/key-status': keyStatus,
+  'sys/host-info': hostInfo,
 };
 
 /** Every path the front routes itself (sys/raw also takes any suffix): the table the sealed-node test probes. */
