@@ -1,4 +1,4 @@
-// sys/tools/random and sys/tools/hash, and the same endpoints on a transit mount, and sys/host-info, over HTTP on a dev server
+// sys/tools/random and sys/tools/hash, and the same endpoints on a transit mount, sys/host-info and sys/config/state/sanitized, over HTTP on a dev server
 // process (one implementation, transit's): sizes, encodings and algorithms as Vault's, known digests,
 // Vault's error messages, and the default policy granting hash but not random.
 import assert from 'node:assert/strict';
@@ -73,5 +73,15 @@ describe('sys/tools and transit random/hash over HTTP', () => {
     assert.ok(Math.abs(Date.parse(d.timestamp) - Date.now()) < 60_000);
     const user = (await call('POST', 'auth/token/create', { policies: ['default'] })).body.auth.client_token as string;
     assert.equal((await call('GET', 'sys/host-info', undefined, user)).status, 403);
+  });
+  it('sys/config/state/sanitized: the listener and storage this node runs with; sudo only', async () => {
+    const r = await call('GET', 'sys/config/state/sanitized');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const c = r.body.data;
+    assert.equal(c.listeners[0].type, 'tcp');
+    assert.equal(c.listeners[0].config.address, '127.0.0.1:0', 'as configured (-dev-listen-address)');
+    assert.deepEqual([c.listeners[0].config.disable_unauthed_generate_root_endpoints, c.raw_storage_endpoint, c.storage.type], [true, true, 'raft']);
+    const user = (await call('POST', 'auth/token/create', { policies: ['default'] })).body.auth.client_token as string;
+    assert.equal((await call('GET', 'sys/config/state/sanitized', undefined, user)).status, 403);
   });
 });

@@ -88,6 +88,8 @@ export interface CoreOptions {
   sealEpoch?: SharedArrayBuffer;
   /** Raft cluster identity and addresses (node id, api_addr, cluster_addr, retry_join); see actors/cluster. */
   cluster?: ClusterOptions;
+  /** sys/config/state/sanitized: the node's configuration without anything secret (actors/node/config-state.ts). */
+  configState?: Record<string, unknown>;
   /**
    * What the raft actor publishes (RaftSharedState: role, term, applied index). The cluster timers read it
    * so that an idle node does not ask the raft thread for its status a dozen times a second.
@@ -281,6 +283,11 @@ export class CoreNode {
         await this.requireAccess(req.token, [{ path: 'sys/rotate/root', operation: 'update', sudo: true }]);
         await trail?.logRequest();
         return this.locked(() => this.rotateRoot());
+      case 'config-state':
+        // Vault's sys/config/state is a root path (sudo), answered by the node itself.
+        await this.requireAccess(req.token, [{ path: 'sys/config/state/sanitized', operation: 'read', sudo: true }]);
+        await trail?.logRequest();
+        return this.opts.configState ?? {};
       case 'host-info':
         // Vault's sys/host-info is a root path (sudo).
         await this.requireAccess(req.token, [{ path: 'sys/host-info', operation: 'read', sudo: true }]);

@@ -25,6 +25,8 @@ export type CoreRequest =
   | { t: 'key-status'; token: string | null }
   /** sys/host-info: this node's CPUs, memory, data disk and host (actors/core/host-info.ts). */
   | { t: 'host-info'; token: string | null }
+  /** sys/config/state/sanitized: the configuration this node runs with, nothing secret in it. */
+  | { t: 'config-state'; token: string | null }
   | { t: 'raw'; token: string | null; op: 'read' | 'update' | 'delete' | 'list'; path: string; value: string | null }
   | { t: 'dev-setup'; rootTokenId: string | null }
   /** sys/generate-root (actors/barrier/root-generation.ts): unauthenticated, a quorum of shares is the proof. */
@@ -146,6 +148,7 @@ export interface CoreReplies {
   'rotate-root': null;
   'key-status': KeyStatus;
   'host-info': Record<string, unknown>;
+  'config-state': Record<string, unknown>;
   raw: RawResult;
   'dev-setup': DevSetupResult;
   'generate-root-status': GenerateRootStatus;

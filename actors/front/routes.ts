@@ -210,6 +210,11 @@ const hostInfo: Route = async (req, res, ask) => {
   sendJson(res, 200, envelope(await ask({ t: 'host-info', token: req.token })));
 };
 
+const configState: Route = async (req, res, ask) => {
+  if (req.operation !== 'read') methodNotAllowed();
+  sendJson(res, 200, envelope(await ask({ t: 'config-state', token: req.token })));
+};
+
 const RAW_OPS = { read: 'read', update: 'update', delete: 'delete', list: 'list' } as const;
 
 const raw: Route = async (req, res, ask) => {
@@ -329,6 +334,7 @@ const EXACT: Record<string, Route> = {
   'sys/rotate/root': rotateRoot,
   'sys/key-status': keyStatus,
   'sys/host-info': hostInfo,
+  'sys/config/state/sanitized': configState,
 };
 
 /** Every path the front routes itself (sys/raw also takes any suffix): the table the sealed-node test probes. */

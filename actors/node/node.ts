@@ -19,6 +19,7 @@ import type { FrontView, FrontViewMessage } from '../quotas/front-view.js';
 import { createRequestHandler, listen, type ListenerConfig } from '../front/server.js';
 import type { HandlerMessage, LogicalReply, LogicalRequest } from '../handler/messages.js';
 import type { HandlerWorkerData } from '../handler/worker.js';
+import { sanitizedConfig } from './config-state.js';
 import type { AuditSettings } from '../audit/settings.js';
 import type { ExpirationWorkerData } from '../expiration/worker.js';
 import type { AskCore } from '../front/routes.js';
@@ -80,7 +81,7 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
   // One Int32 shared by the core and the handler workers: bumped on unseal, seal and rotation.
   const sealEpoch = new SharedArrayBuffer(4);
   const sealEpochWords = new Int32Array(sealEpoch);
-  const coreOptions: CoreOptions = { dataDir: config.dataDir, rawStorageEndpoint: config.rawStorageEndpoint, sealEpoch };
+  const coreOptions: CoreOptions = { dataDir: config.dataDir, rawStorageEndpoint: config.rawStorageEndpoint, sealEpoch, configState: sanitizedConfig(config) };
   // The raft actor owns log + FSM writes, the core proposes. The group starts on init (a single voter)
   // or on join (actors/cluster), or at once when the data dir already holds one.
   const clusterAddr = config.clusterAddr ? config.clusterAddr.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '') : null;
