@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
+import { UNAUTHED_SHARE_ENDPOINTS, untilActive } from './helpers/cluster.js';
 import { http, runCli, startServerProcess, tempDir, type ServerProcess } from './helpers/server-process.js';
 
 const require = createRequire(import.meta.url);
@@ -18,13 +19,10 @@ function decode(encoded: string, otp: string): string {
   return Buffer.from(e.map((b, i) => b ^ (o[i] as number))).toString('utf8');
 }
 
-const UNAUTHED_ENDPOINTS = '  disable_unauthed_generate_root_endpoints = false\n  disable_unauthed_rekey_endpoints = false\n';
-
 async function initUnsealed(url: string): Promise<{ keys: string[]; root: string }> {
   const init = (await http(url, 'PUT', 'sys/init', { body: { secret_shares: 3, secret_threshold: 2 } })).body;
   for (const k of init.keys.slice(0, 2)) await http(url, 'PUT', 'sys/unseal', { body: { key: k } });
-  // The lone voter elects itself and becomes active before the first write goes through.
-  for (let i = 0; i < 100 && (await http(url, 'GET', 'sys/health')).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+  await untilActive(url);
   return { keys: init.keys as string[], root: init.root_token as string };
 }
 
@@ -42,7 +40,7 @@ describe('sys/generate-root over HTTP', () => {
 
   before(async () => {
     // A opts in to the unauthenticated endpoints (off by default, as OpenBao 2.5+); B does not.
-    [a, b] = await Promise.all([startServerProcess(dirA.path, '', UNAUTHED_ENDPOINTS), startServerProcess(dirB.path)]);
+    [a, b] = await Promise.all([startServerProcess(dirA.path, '', UNAUTHED_SHARE_ENDPOINTS), startServerProcess(dirB.path)]);
     ({ keys: keysA, root: rootA } = await initUnsealed(a.url));
     ({ keys: keysB, root: rootB } = await initUnsealed(b.url));
   });

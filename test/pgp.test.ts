@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import * as openpgp from 'openpgp';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { UNAUTHED_SHARE_ENDPOINTS, untilActive } from './helpers/cluster.js';
 import { http, runCli, startServerProcess, tempDir, type ServerProcess } from './helpers/server-process.js';
 
 interface Operator {
@@ -37,11 +38,11 @@ describe('PGP-encrypted shares and root tokens', () => {
   const call = (method: string, path: string, body?: unknown, token?: string) => http(server.url, method, path, { body, ...(token ? { token } : {}) });
   const unsealWith = async (keys: string[]) => {
     for (const key of keys) await call('PUT', 'sys/unseal', { key });
-    for (let i = 0; i < 100 && (await call('GET', 'sys/health')).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+    await untilActive(server.url);
   };
 
   before(async () => {
-    server = await startServerProcess(dir.path, '', '  disable_unauthed_generate_root_endpoints = false\n  disable_unauthed_rekey_endpoints = false\n');
+    server = await startServerProcess(dir.path, '', UNAUTHED_SHARE_ENDPOINTS);
     for (const name of ['alice', 'bob', 'carol']) ops.push(await operator(name));
   });
   after(async () => {
@@ -101,7 +102,7 @@ describe('PGP-encrypted shares and root tokens', () => {
       const rootToken = (await decrypt(ops[1]!, out.root_token)).toString('utf8');
       for (const key of keys) await http(other.url, 'PUT', 'sys/unseal', { body: { key } });
       assert.equal((await http(other.url, 'GET', 'sys/seal-status')).body.sealed, false);
-      for (let i = 0; i < 100 && (await http(other.url, 'GET', 'sys/health')).status !== 200; i++) await new Promise((res) => setTimeout(res, 100));
+      await untilActive(other.url);
       assert.equal((await http(other.url, 'GET', 'auth/token/lookup-self', { token: rootToken })).status, 200);
     } finally {
       await other.kill();

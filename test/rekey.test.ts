@@ -7,13 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
 import { openStorageEnv } from '../actors/storage/env.js';
 import { FsmReader } from '../actors/storage/fsm-reader.js';
+import { UNAUTHED_SHARE_ENDPOINTS, untilActive } from './helpers/cluster.js';
 import { http, runCli, startServerProcess, tempDir, type ServerProcess } from './helpers/server-process.js';
-
-const UNAUTHED_ENDPOINTS = '  disable_unauthed_generate_root_endpoints = false\n  disable_unauthed_rekey_endpoints = false\n';
-
-async function untilActive(url: string): Promise<void> {
-  for (let i = 0; i < 100 && (await http(url, 'GET', 'sys/health')).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
-}
 
 describe('sys/rekey over HTTP', () => {
   const dirA = tempDir('rekey-a');
@@ -48,7 +43,7 @@ describe('sys/rekey over HTTP', () => {
 
   before(async () => {
     // A opts in to the unauthenticated endpoints (off by default, as OpenBao 2.5+); B does not.
-    [a, b] = await Promise.all([startServerProcess(dirA.path, '', UNAUTHED_ENDPOINTS), startServerProcess(dirB.path)]);
+    [a, b] = await Promise.all([startServerProcess(dirA.path, '', UNAUTHED_SHARE_ENDPOINTS), startServerProcess(dirB.path)]);
     const init = (await http(a.url, 'PUT', 'sys/init', { body: { secret_shares: 3, secret_threshold: 2 } })).body;
     keys = init.keys_base64;
     root = init.root_token;

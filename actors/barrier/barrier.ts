@@ -8,12 +8,13 @@ import { Keyring } from './keyring.js';
 
 export class Barrier {
   #keyring: Keyring;
-  /** Encryptions by term not yet reported to the core (a worker's barrier: takeEncryptions). */
-  readonly #unreported = new Map<number, number>();
+  /** Each term's encryption count when last reported (takeEncryptions); the counts themselves live in the keyring. */
+  readonly #reported = new Map<number, number>();
 
   constructor(keyring: Keyring) {
     assert(keyring instanceof Keyring, 'Barrier needs a Keyring');
     this.#keyring = keyring;
+    for (const t of keyring.terms()) this.#reported.set(t.term, t.encryptions);
   }
 
   get keyring(): Keyring {
@@ -24,13 +25,15 @@ export class Barrier {
   install(keyring: Keyring): void {
     assert(keyring instanceof Keyring, 'Barrier.install needs a Keyring');
     this.#keyring = keyring;
+    // Counts since the last report belong to the keyring they were made under; the new one starts from its own.
+    this.#reported.clear();
+    for (const t of keyring.terms()) this.#reported.set(t.term, t.encryptions);
   }
 
   encrypt(path: string, plaintext: Uint8Array): Buffer {
     const active = this.#keyring.activeKey();
     const blob = encryptValue(active.key, active.term, path, plaintext);
     active.encryptions += 1;
-    this.#unreported.set(active.term, (this.#unreported.get(active.term) ?? 0) + 1);
     return blob;
   }
 
@@ -39,8 +42,12 @@ export class Barrier {
    * these counts to the core, whose keyring decides when a term has done enough to be rotated (§5).
    */
   takeEncryptions(): [term: number, count: number][] {
-    const counts = [...this.#unreported.entries()];
-    this.#unreported.clear();
+    const counts: [number, number][] = [];
+    for (const t of this.#keyring.terms()) {
+      const done = t.encryptions - (this.#reported.get(t.term) ?? 0);
+      if (done > 0) counts.push([t.term, done]);
+      this.#reported.set(t.term, t.encryptions);
+    }
     return counts;
   }
 

@@ -113,9 +113,7 @@ export class RekeyAttempt {
   async submit(keyText: string, nonce: string): Promise<Buffer | null> {
     if (this.#pending) throw invalid(`rekey operation already finished; verification must be performed; nonce for the verification operation is "${this.#pending.nonce}"`);
     if (nonce !== this.nonce) throw invalid(`incorrect nonce supplied; nonce for this rekey operation is "${this.nonce}"`);
-    const r = await this.#shares.submit(keyText);
-    if (r.kind === 'ignored') throw invalid('given key has already been provided during this generation operation');
-    return r.kind === 'complete' ? r.kek : null;
+    return this.#shares.submitDistinct(keyText, 'generation');
   }
 
   /** The answer to the share that completed the rekey; with verification, the new shares wait for it. */
@@ -154,11 +152,10 @@ export class RekeyAttempt {
   async verify(keyText: string, nonce: string): Promise<NewUnsealKey | null> {
     const p = this.#requirePending();
     if (nonce !== p.nonce) throw invalid(`incorrect nonce supplied; nonce for this verify operation is "${p.nonce}"`);
-    const r = await p.shares.submit(keyText);
-    if (r.kind === 'ignored') throw invalid('given key has already been provided during this verify operation');
-    if (r.kind === 'progress') return null;
-    const ok = r.kek.length === p.key.kek.length && timingSafeEqual(r.kek, p.key.kek);
-    r.kek.fill(0);
+    const kek = await p.shares.submitDistinct(keyText, 'verify');
+    if (kek === null) return null;
+    const ok = kek.length === p.key.kek.length && timingSafeEqual(kek, p.key.kek);
+    kek.fill(0);
     if (!ok) throw invalid('failed to verify key: the new shares do not combine to the new key');
     return p.key;
   }

@@ -83,9 +83,7 @@ export class RootGeneration {
   /** One share; the combined unseal key (KEK) once the threshold is reached, else null. */
   async submit(keyText: string, nonce: string): Promise<Buffer | null> {
     if (nonce !== this.nonce) throw invalid(`incorrect nonce supplied; nonce for this root generation operation is "${this.nonce}"`);
-    const r = await this.#shares.submit(keyText);
-    if (r.kind === 'ignored') throw invalid('given key has already been provided during this generation operation');
-    return r.kind === 'complete' ? r.kek : null;
+    return this.#shares.submitDistinct(keyText, 'generation');
   }
 
   status(extra: Partial<GenerateRootStatus> = {}): GenerateRootStatus {

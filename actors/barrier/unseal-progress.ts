@@ -102,6 +102,16 @@ export class UnsealProgress {
     }
   }
 
+  /**
+   * As `submit`, for generate-root and rekey, where a share given twice is an error (`operation` names it in
+   * Vault's message) rather than ignored: the combined key at the threshold, else null.
+   */
+  async submitDistinct(keyText: string, operation: string): Promise<Buffer | null> {
+    const r = await this.submit(keyText);
+    if (r.kind === 'ignored') throw new CofferError('COFFER_ERR_INVALID_REQUEST', `given key has already been provided during this ${operation} operation`);
+    return r.kind === 'complete' ? r.kek : null;
+  }
+
   reset(): void {
     for (const p of this.#parts) p.fill(0);
     this.#parts = [];

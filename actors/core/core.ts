@@ -26,7 +26,7 @@ import {
   type SealConfig,
 } from '../barrier/seal.js';
 import { encryptToPgpKeys } from '../barrier/pgp.js';
-import { idleRekeyStatus, RekeyAttempt, type NewUnsealKey, type RekeyStatus, type RekeyUpdateResult } from '../barrier/rekey.js';
+import { idleRekeyStatus, RekeyAttempt, type RekeyStatus, type RekeyUpdateResult, type RekeyVerifyStatus } from '../barrier/rekey.js';
 import { UnsealProgress } from '../barrier/unseal-progress.js';
 import { encodeRootToken, idleStatus, RootGeneration, type GenerateRootStatus } from '../barrier/root-generation.js';
 import { LocalWritePath } from '../storage/write-path.js';
@@ -640,7 +640,7 @@ export class CoreNode {
     const next = await newUnsealKey(attempt.next.secret_shares, attempt.next.secret_threshold);
     const result = attempt.completed(next, attempt.pgpKeys.length > 0 ? (await encryptToPgpKeys(next.shares, attempt.pgpKeys)).values : next.shares);
     if (!attempt.verificationRequired) {
-      await this.applyRekey(attempt, next);
+      await this.replaceRootKey(next.kek, attempt.next);
       next.kek.fill(0);
       this.rekey = null;
     }
@@ -648,25 +648,16 @@ export class CoreNode {
   }
 
   /** One new share; once a quorum of them combines to the new key, the rekey takes effect. */
-  private async rekeyVerify(key: string, nonce: string): Promise<{ nonce: string; complete: true } | ReturnType<RekeyAttempt['verifyStatus']>> {
+  private async rekeyVerify(key: string, nonce: string): Promise<{ nonce: string; complete: true } | RekeyVerifyStatus> {
     await this.requireShareOperation();
     if (key === '') throw new CofferError('COFFER_ERR_INVALID_REQUEST', "'key' must be specified in request body as JSON");
     const attempt = this.requireRekey();
     const next = await attempt.verify(key, nonce);
     if (next === null) return attempt.verifyStatus();
-    await this.applyRekey(attempt, next);
+    await this.replaceRootKey(next.kek, attempt.next);
     attempt.discard();
     this.rekey = null;
     return { nonce, complete: true };
-  }
-
-  /**
-   * The new seal config, stored-keys blob, root key and KEK copy in one write-set, derived from the keyring in
-   * use now. This node switches to the new root key at once; standbys find it through core/root-key
-   * (syncKeyring). Unseal progress of the old config is dropped.
-   */
-  private async applyRekey(attempt: RekeyAttempt, next: NewUnsealKey): Promise<void> {
-    await this.replaceRootKey(next.kek, attempt.next);
   }
 
   /**
@@ -686,17 +677,33 @@ export class CoreNode {
     return null;
   }
 
-  /** One write-set with a new root key under `kek` for `cfg` (rekeyWrites); this node switches to it. */
+  /**
+   * A rekey or sys/rotate/root taking effect: the seal config, stored-keys blob under `kek`, a new root key and
+   * the KEK copy in one write-set (rekeyWrites), derived from the keyring in use now. Standbys find the new root
+   * key through core/root-key (syncKeyring). Unseal progress of the old config is dropped.
+   */
   private async replaceRootKey(kek: Buffer, cfg: SealConfig): Promise<void> {
     const u = this.requireUnsealed();
     const { keyring, physical } = rekeyWrites(u.barrier.keyring, kek, cfg.secret_shares, cfg.secret_threshold);
+    await this.commitKeyring(u, keyring, physical);
+    this.progress = null;
+  }
+
+  /**
+   * Commits writes that include core/keyring for `keyring` (a rotation, a rekey, counts or config) and makes it
+   * this node's keyring: the ciphertext it came from, the count written, and, when it is another instance, a new
+   * barrier and seal epoch so the workers refetch it. `afterCommit` runs between the two (a failpoint).
+   */
+  private async commitKeyring(u: Unsealed, keyring: Keyring, physical: { key: string; value: Buffer }[], afterCommit?: () => void): Promise<void> {
     await this.commit(physical.map((w): StorageOp => ({ t: 'put', key: w.key, value: w.value })));
+    afterCommit?.();
     const source = physical.find((w) => w.key === KEYRING_PATH)?.value;
     if (source !== undefined) this.keyringSource = Buffer.from(source);
-    this.unsealed = { ...u, barrier: new Barrier(keyring) };
     this.persistedEncryptions = keyring.activeKey().encryptions;
-    this.progress = null;
-    this.bumpSealEpoch();
+    if (keyring !== u.barrier.keyring) {
+      this.unsealed = { ...u, barrier: new Barrier(keyring) };
+      this.bumpSealEpoch();
+    }
   }
 
   private requireRekey(): RekeyAttempt {
@@ -707,13 +714,7 @@ export class CoreNode {
   private async rotate(): Promise<null> {
     const u = this.requireUnsealed();
     const { keyring, physical } = rotateKeyring(u.barrier.keyring, this.nowMs());
-    await this.commit(physical.map((w): StorageOp => ({ t: 'put', key: w.key, value: w.value })));
-    failpoint('keyring-rotate-after-commit');
-    this.persistedEncryptions = 0; // the new term's count, as written
-    const source = physical.find((w) => w.key === KEYRING_PATH)?.value;
-    if (source !== undefined) this.keyringSource = Buffer.from(source);
-    this.unsealed = { ...u, barrier: new Barrier(keyring) };
-    this.bumpSealEpoch();
+    await this.commitKeyring(u, keyring, physical, () => failpoint('keyring-rotate-after-commit'));
     return null;
   }
 
@@ -743,7 +744,8 @@ export class CoreNode {
     if (next.maxOperations < ABSOLUTE_MIN_OPERATIONS || next.maxOperations > ABSOLUTE_MAX_OPERATIONS) {
       bad(`max_operations must be in the range [${ABSOLUTE_MIN_OPERATIONS},${ABSOLUTE_MAX_OPERATIONS}]`);
     }
-    await this.installKeyringWrite(u, u.barrier.keyring.withRotationConfig(next));
+    const keyring = u.barrier.keyring.withRotationConfig(next);
+    await this.commitKeyring(u, keyring, [keyringWrite(keyring)]);
     return null;
   }
 
@@ -764,22 +766,10 @@ export class CoreNode {
     const done = ring.activeKey().encryptions;
     if (done - this.persistedEncryptions >= ring.rotationConfig.maxOperations * PERSIST_COUNTS_FRACTION) {
       await this.locked(async () => {
-        if (this.unsealed !== null) await this.installKeyringWrite(this.unsealed, this.unsealed.barrier.keyring);
+        if (this.unsealed !== null) await this.commitKeyring(this.unsealed, this.unsealed.barrier.keyring, [keyringWrite(this.unsealed.barrier.keyring)]);
       });
     }
     return false;
-  }
-
-  /** Writes core/keyring (with its counts) and switches this node to `keyring`. */
-  private async installKeyringWrite(u: Unsealed, keyring: Keyring): Promise<void> {
-    const w = keyringWrite(keyring);
-    await this.commit([{ t: 'put', key: w.key, value: w.value }]);
-    this.keyringSource = Buffer.from(w.value);
-    this.persistedEncryptions = keyring.activeKey().encryptions;
-    if (keyring !== u.barrier.keyring) {
-      this.unsealed = { ...u, barrier: new Barrier(keyring) };
-      this.bumpSealEpoch();
-    }
   }
 
   private keyStatus(): KeyStatus {

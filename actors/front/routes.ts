@@ -57,19 +57,26 @@ const unseal: Route = async (req, res, ask) => {
   sendJson(res, 200, await ask({ t: 'unseal', key: (key as string | undefined) ?? null, reset: reset === true || reset === 'true' }));
 };
 
-/** sys/generate-root/attempt: GET the status, PUT/POST {otp?, pgp_key?} to start, DELETE to cancel. */
-const generateRootAttempt: Route = async (req, res, ask) => {
-  if (req.operation === 'read') return sendJson(res, 200, await ask({ t: 'generate-root-status' }));
-  if (req.operation === 'delete') {
-    await ask({ t: 'generate-root-cancel' });
-    return sendNoContent(res);
-  }
-  if (req.operation !== 'update') methodNotAllowed();
+/** A share-collection attempt's route: GET its status, DELETE cancels it (204), PUT/POST starts one. */
+function attemptRoute(status: CoreRequest, cancel: CoreRequest, start: (req: ApiRequest) => CoreRequest): Route {
+  return async (req, res, ask) => {
+    if (req.operation === 'read') return sendJson(res, 200, await ask(status));
+    if (req.operation === 'delete') {
+      await ask(cancel);
+      return sendNoContent(res);
+    }
+    if (req.operation !== 'update') methodNotAllowed();
+    sendJson(res, 200, await ask(start(req)));
+  };
+}
+
+/** sys/generate-root/attempt: {otp?, pgp_key?} to start. */
+const generateRootAttempt = attemptRoute({ t: 'generate-root-status' }, { t: 'generate-root-cancel' }, (req) => {
   const otp = fieldCi(req.body, 'otp') ?? '';
   const pgpKey = fieldCi(req.body, 'pgp_key') ?? '';
   if (typeof otp !== 'string' || typeof pgpKey !== 'string') throw new CofferError('COFFER_ERR_INVALID_REQUEST', "'otp' and 'pgp_key' must be strings");
-  sendJson(res, 200, await ask({ t: 'generate-root-start', otp, pgpKey }));
-};
+  return { t: 'generate-root-start', otp, pgpKey };
+});
 
 /** sys/generate-root/update {key, nonce}: one unseal-key share. */
 const generateRootUpdate: Route = async (req, res, ask) => {
@@ -77,29 +84,18 @@ const generateRootUpdate: Route = async (req, res, ask) => {
   sendJson(res, 200, await ask({ t: 'generate-root-update', ...shareBody(req) }));
 };
 
-/** sys/rekey/init: GET the status, PUT/POST {secret_shares, secret_threshold, require_verification, pgp_keys, backup} to start, DELETE to cancel. */
-const rekeyInit: Route = async (req, res, ask) => {
-  if (req.operation === 'read') return sendJson(res, 200, await ask({ t: 'rekey-status' }));
-  if (req.operation === 'delete') {
-    await ask({ t: 'rekey-cancel' });
-    return sendNoContent(res);
-  }
-  if (req.operation !== 'update') methodNotAllowed();
+/** sys/rekey/init: {secret_shares, secret_threshold, require_verification, pgp_keys, backup} to start. */
+const rekeyInit = attemptRoute({ t: 'rekey-status' }, { t: 'rekey-cancel' }, (req) => {
   const b = req.body;
-  const pgpKeys = pgpKeyList(b.pgp_keys);
-  sendJson(
-    res,
-    200,
-    await ask({
-      t: 'rekey-start',
-      secretShares: intField(b, 'secret_shares'),
-      secretThreshold: intField(b, 'secret_threshold'),
-      requireVerification: b.require_verification === true || b.require_verification === 'true',
-      pgpKeys,
-      backup: b.backup === true || b.backup === 'true',
-    }),
-  );
-};
+  return {
+    t: 'rekey-start',
+    secretShares: intField(b, 'secret_shares'),
+    secretThreshold: intField(b, 'secret_threshold'),
+    requireVerification: b.require_verification === true || b.require_verification === 'true',
+    pgpKeys: pgpKeyList(b.pgp_keys),
+    backup: b.backup === true || b.backup === 'true',
+  };
+});
 
 /** The {key, nonce} body of sys/rekey/update and sys/rekey/verify (generate-root's too). */
 function shareBody(req: ApiRequest): { key: string; nonce: string } {

@@ -155,3 +155,11 @@ export async function healthStatus(url: string, query = ''): Promise<number> {
   await res.arrayBuffer();
   return res.status;
 }
+
+/** Until `url`'s node answers sys/health 200 (unsealed and active; a lone voter elects itself first). */
+export async function untilActive(url: string, timeoutMs = 10_000): Promise<void> {
+  await until(`${url} active`, timeoutMs, async () => (await healthStatus(url)) === 200);
+}
+
+/** Listener lines that open sys/generate-root/* and sys/rekey/* (off by default, as OpenBao 2.5+). */
+export const UNAUTHED_SHARE_ENDPOINTS = '  disable_unauthed_generate_root_endpoints = false\n  disable_unauthed_rekey_endpoints = false\n';
