@@ -81,6 +81,10 @@ export interface TokenEntry {
   role?: string;
   /** Addresses allowed to use the token (a role's token_bound_cidrs, a login's); the pipeline enforces them. */
   bound_cidrs?: string[];
+  /** The namespace the token was created in (absent: the root namespace); valid there and below only. */
+  namespace_id?: string;
+  /** That namespace's path ("team1/"), which never changes for an id; lookups answer it. */
+  namespace_path?: string;
 }
 
 /** num_uses of an entry whose last use was consumed: it resolves to nothing (Vault's tokenRevocationPending). */

@@ -147,9 +147,10 @@ function decodePath(raw: string): string {
 
 /**
  * X-Vault-Namespace, as Vault Enterprise and OpenBao read it: the namespace path is put in front of the
- * request path ("team1" + "secret/data/x" → "team1/secret/data/x"). Coffer has only the root namespace
- * ("", "/" or "root"), so any other namespace addresses a path nothing serves: 404 `no handler for route`
- * (403 to a token that may not learn that), never a silent write into the root namespace.
+ * request path ("team1" + "secret/data/x" → "team1/secret/data/x"), so the header and the path prefix
+ * address a namespace alike ("", "/" and "root" are the root). The handler's pipeline then finds the
+ * namespace by the longest namespace path in front (actors/mounts/namespaces/model.ts); a namespace that
+ * does not exist leaves a path nothing serves: 404, never a silent write into the root namespace.
  */
 export function namespacePrefix(header: string | string[] | undefined): string {
   const ns = (Array.isArray(header) ? header[0] : header)?.trim().replace(/^\/+|\/+$/g, '') ?? '';

@@ -14,6 +14,7 @@ import { compileBackend, type CompiledBackend } from '../mounts/framework/router
 import type { PhysicalReader, WriteSetWithGuards } from '../mounts/framework/storage-view.js';
 import type { CallerInfo, HandlerResult, MountInfo, Operation } from '../mounts/framework/types.js';
 import { AUTH_KEY, MOUNTS_KEY, longestPrefix, mountInfoOf, type MountTable } from '../mounts/mount-table.js';
+import { NAMESPACES_KEY, namespaceOfPath, namespaceSegment, ROOT_NAMESPACE, ROOT_NAMESPACE_ID, refOf, withinNamespace, type NamespaceRef, type NamespaceTable } from '../mounts/namespaces/model.js';
 import { Acl } from '../mounts/policy/acl.js';
 import { isSysRootPath, RESPONSE_WRAPPING_POLICY_HCL, RESPONSE_WRAPPING_POLICY_NAME } from '../mounts/policy/builtin.js';
 import { parsePolicy } from '../mounts/policy/parse.js';
@@ -45,6 +46,9 @@ interface ServeScope {
   committed: boolean;
 }
 
+/** Mount tables remembered (two per namespace); more namespaces in use just decode again. */
+const MOUNT_TABLES_CACHED = 512;
+
 /** Distinct tokens remembered (each ~1 KiB with its ciphertext); more in use just decode again. */
 const TOKEN_ENTRIES_CACHED = 4096;
 
@@ -59,7 +63,9 @@ function deepFreeze<T>(value: T): T {
 const ANONYMOUS: CallerInfo = { tokenKey: null, accessor: null, policies: [], isRoot: false, displayName: '', entityId: '', entry: null };
 
 export class Pipeline {
-  private readonly tables = new BlobCache<MountInfo[]>(2);
+  /** Mount and auth tables by storage key: two per namespace. */
+  private readonly tables = new BlobCache<MountInfo[]>(MOUNT_TABLES_CACHED);
+  private readonly namespaces = new BlobCache<NamespaceTable>(1);
   private readonly salt = new BlobCache<string>(1);
   private readonly policies = new BlobCache<Promise<Policy>>(1024);
   /**
@@ -117,12 +123,16 @@ export class Pipeline {
     const nowMs = this.deps.nowMs();
     // X-Vault-Wrap-TTL (400 when bad or negative): the response is replaced by a wrapping token (wrapping.ts).
     const wrapTtlS = parseWrapTtl(req.headers);
-    const mounts = this.mountTable(barrier);
-    const mount = longestPrefix(mounts, req.path);
-    let caller = this.caller(barrier, req.token, nowMs, req.remoteAddr);
-    if (req.standby) forwardBeforeRunning(req, caller, wrapTtlS); // writes known in advance go to the active node
+    // Namespaces first (Vault's order): the longest namespace path in front of the request path picks the
+    // namespace, and the rest is routed against that namespace's own mount tables.
+    const namespaces = this.namespaceTable(barrier);
+    const ns = namespaceOfPath(namespaces, req.path);
+    const relPath = req.path.slice(ns.path.length);
+    const mount = longestPrefix(this.mountTable(barrier, ns), relPath);
+    let caller = this.caller(barrier, req.token, nowMs, req.remoteAddr, namespaces, ns);
+    if (req.standby) forwardBeforeRunning({ token: req.token, path: relPath }, caller, wrapTtlS); // writes known in advance go to the active node
     if (caller !== null && req.token && (caller.entry?.num_uses as number | undefined) !== undefined && (caller.entry?.num_uses as number) > 0 && !wrappingTokenSpendsInHandler(caller, req.path)) {
-      caller = await this.consumeUse(barrier, req.token, nowMs);
+      caller = this.placed(await this.consumeUse(barrier, req.token, nowMs), namespaces, ns);
     }
     trail.identify(caller, mount);
 
@@ -147,14 +157,14 @@ export class Pipeline {
     };
     const mountReq: MountRequest = {
       operation: req.operation,
-      path: req.path.length > mount.path.length ? req.path.slice(mount.path.length) : '',
+      path: relPath.length > mount.path.length ? relPath.slice(mount.path.length) : '',
       data: req.data,
       caller: caller ?? ANONYMOUS,
       nowMs,
       // Only the token store and sys/wrapping/{unwrap,lookup,rewrap} see the caller's token itself
       // (lookup-self and friends answer with it; a wrapping token may come as the request token);
       // every other backend knows the caller by its salted key and accessor.
-      headers: (mount.type === 'token' || WRAPPING_TOKEN_PATHS.includes(req.path)) && req.token ? { ...req.headers, 'x-vault-token': req.token } : req.headers,
+      headers: (mount.type === 'token' || mount.type === 'ns_token' || WRAPPING_TOKEN_PATHS.includes(req.path)) && req.token ? { ...req.headers, 'x-vault-token': req.token } : req.headers,
       ...(req.remoteAddr ? { clientAddr: req.remoteAddr } : {}),
     };
     const resolved = await resolveOperation(compiled, mount, mountReq, mountDeps);
@@ -164,18 +174,18 @@ export class Pipeline {
         forwardIfWrites(resolved.spec, resolved.operation);
       } catch (err) {
         // The front may forward this mount's writes before dispatch from now on (HaFront.forwardEarly).
-        if (compiled.forwardsAllWrites && err instanceof CofferError) err.value.forwardWritesUnder = mount.path;
+        if (compiled.forwardsAllWrites && err instanceof CofferError) err.value.forwardWritesUnder = ns.path + mount.path;
         throw err;
       }
     }
     if (req.operation === 'read' && isHelpRequest(req.data)) {
       // Help needs a token with some capability on the path (not necessarily the one of the operation).
       if (caller === null) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
-      const acl = await this.aclFor(caller.policies);
-      if (!caller.isRoot && acl.capabilities(req.path).every((c) => c === 'deny')) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
+      const acl = await this.aclFor(caller);
+      if (!caller.isRoot && acl.capabilities(aclPath(caller, req.path)).every((c) => c === 'deny')) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
       return { status: 200, body: helpResponse(mount, resolved.spec) };
     }
-    if (!resolved.spec.unauthenticated) mountReq.caller = { ...mountReq.caller, sudo: await this.authorize(req, caller, resolved.operation, resolved.spec.sudo === true, wrapTtlS) };
+    if (!resolved.spec.unauthenticated) mountReq.caller = { ...mountReq.caller, sudo: await this.authorize(req, relPath, caller, resolved.operation, resolved.spec.sudo === true, wrapTtlS) };
     await trail.logRequest(resolved.operation); // fail closed: no device wrote it → 500, nothing runs
     let executed: Awaited<ReturnType<typeof executeOnMount>>;
     scope.backendIndex = physical.appliedIndex(); // its reads start now, synchronously
@@ -192,20 +202,23 @@ export class Pipeline {
   /** Vault checks the ACL before routing: only a caller allowed on the path learns it has no handler. */
   private async noRoute(req: LogicalRequest, caller: CallerInfo | null, mount: MountInfo | null): Promise<LogicalReply> {
     if (caller === null) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
-    const acl = await this.aclFor(caller.policies);
-    if (!caller.isRoot && !acl.allows(req.path, aclOperation(req.operation))) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
+    const acl = await this.aclFor(caller);
+    if (!caller.isRoot && !acl.allows(aclPath(caller, req.path), aclOperation(req.operation))) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
     if (mount === null) throw new CofferError('COFFER_ERR_UNSUPPORTED_PATH', `no handler for route "${req.path}". route entry not found.`);
     throw new CofferError('COFFER_ERR_UNSUPPORTED_PATH', 'unsupported path');
   }
 
   /** Refuses the request unless the ACL allows it; answers whether the caller has sudo on the path. */
-  private async authorize(req: LogicalRequest, caller: CallerInfo | null, operation: Operation, specSudo: boolean, wrapTtlS: number | null = null): Promise<boolean> {
+  private async authorize(req: LogicalRequest, relPath: string, caller: CallerInfo | null, operation: Operation, specSudo: boolean, wrapTtlS: number | null = null): Promise<boolean> {
     if (caller === null) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
     if (caller.isRoot) return true;
-    const acl = await this.aclFor(caller.policies);
-    const sudo = specSudo || isSysRootPath(req.path);
-    if (!acl.allows(req.path, operation, { sudo, data: req.data, ...(wrapTtlS !== null ? { wrapTtlSeconds: wrapTtlS } : {}) })) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
-    return acl.capabilities(req.path).includes('sudo');
+    const acl = await this.aclFor(caller);
+    // Root paths are those of the request's namespace (its sys/); the ACL reads the path as seen from the
+    // token's namespace, so a parent's policy names a child's paths with the child's path in front.
+    const sudo = specSudo || isSysRootPath(relPath);
+    const path = aclPath(caller, req.path);
+    if (!acl.allows(path, operation, { sudo, data: req.data, ...(wrapTtlS !== null ? { wrapTtlSeconds: wrapTtlS } : {}) })) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
+    return acl.capabilities(path).includes('sudo');
   }
 
   /**
@@ -227,7 +240,20 @@ export class Pipeline {
     }
   }
 
-  private caller(barrier: Barrier, token: string | null, nowMs: number, remoteAddr: string | undefined): CallerInfo | null {
+  /**
+   * The caller with its token's namespace, or null when the token may not act here: a token is valid in
+   * the namespace it was created in and in that namespace's descendants only (and in none once its
+   * namespace is deleted).
+   */
+  private placed(caller: CallerInfo | null, namespaces: readonly NamespaceRef[], requestNs: NamespaceRef): CallerInfo | null {
+    if (caller === null) return null;
+    const id = (caller.entry?.namespace_id as string | undefined) ?? ROOT_NAMESPACE_ID;
+    const home = id === ROOT_NAMESPACE_ID ? ROOT_NAMESPACE : namespaces.find((n) => n.id === id);
+    if (home === undefined || !withinNamespace(home, requestNs)) return null;
+    return home === ROOT_NAMESPACE ? caller : { ...caller, namespace: refOf(home) };
+  }
+
+  private caller(barrier: Barrier, token: string | null, nowMs: number, remoteAddr: string | undefined, namespaces: readonly NamespaceRef[], requestNs: NamespaceRef): CallerInfo | null {
     if (!token) return null;
     const salt = this.salt.get(this.deps.physical, TOKEN_SALT_KEY, (blob) => barrier.decrypt(TOKEN_SALT_KEY, blob).toString('utf8'));
     if (salt === undefined) return null;
@@ -236,13 +262,21 @@ export class Pipeline {
     // those addresses; without a known client address it is refused (fail closed).
     const bound = (resolved?.entry as TokenEntry | undefined)?.bound_cidrs;
     if (bound && bound.length > 0 && !addressInCidrs(remoteAddr, bound)) return null;
-    return resolved?.caller ?? null;
+    return this.placed(resolved?.caller ?? null, namespaces, requestNs);
   }
 
-  private mountTable(barrier: Barrier): MountInfo[] {
+  private namespaceTable(barrier: Barrier): readonly NamespaceRef[] {
+    return this.namespaces.get(this.deps.physical, NAMESPACES_KEY, (blob) => JSON.parse(barrier.decrypt(NAMESPACES_KEY, blob).toString('utf8')) as NamespaceTable)?.entries ?? [];
+  }
+
+  /** A namespace's mounts, paths relative to the namespace, each knowing its namespace (and so its storage segment). */
+  private mountTable(barrier: Barrier, ns: NamespaceRef): MountInfo[] {
+    const segment = namespaceSegment(ns);
     const load = (key: string, table: 'mounts' | 'auth') =>
-      this.tables.get(this.deps.physical, key, (blob) => (JSON.parse(barrier.decrypt(key, blob).toString('utf8')) as MountTable).entries.map((e) => mountInfoOf(e, table))) ?? [];
-    return [...load(MOUNTS_KEY, 'mounts'), ...load(AUTH_KEY, 'auth')];
+      this.tables.get(this.deps.physical, key, (blob) =>
+        (JSON.parse(barrier.decrypt(key, blob).toString('utf8')) as MountTable).entries.map((e) => (segment === '' ? mountInfoOf(e, table) : { ...mountInfoOf(e, table), namespace: ns })),
+      ) ?? [];
+    return [...load(segment + MOUNTS_KEY, 'mounts'), ...load(segment + AUTH_KEY, 'auth')];
   }
 
   private compiledFor(mount: MountInfo): CompiledBackend {
@@ -258,7 +292,9 @@ export class Pipeline {
   }
 
   /** The ACL for a set of policy names, rebuilt only when one of their stored texts changed. */
-  private async aclFor(names: string[]): Promise<Acl> {
+  private async aclFor(caller: CallerInfo): Promise<Acl> {
+    const names = caller.policies;
+    const segment = namespaceSegment(caller.namespace);
     const barrier = await this.deps.barrier();
     if (barrier === null) throw new CofferError('COFFER_ERR_SEALED');
     const loaded: Policy[] = [];
@@ -276,7 +312,7 @@ export class Pipeline {
         versions.push(RESPONSE_WRAPPING_POLICY_NAME);
         continue;
       }
-      const key = policyKey(name);
+      const key = segment + policyKey(name);
       const policy = this.policies.getStamped(this.deps.physical, key, (blob) => {
         const stored = JSON.parse(barrier.decrypt(key, blob).toString('utf8')) as StoredPolicy;
         return parsePolicy(stored.name, stored.raw);
@@ -285,7 +321,7 @@ export class Pipeline {
       loaded.push(await policy.value);
       // The stamp changes whenever the stored policy does (BlobCache compares the ciphertext), so the
       // ACL cache key stays exact without a second get and sha256 of the policy per request.
-      versions.push(`${name}@${policy.stamp}`);
+      versions.push(`${segment}${name}@${policy.stamp}`);
     }
     const cacheKey = versions.join(',');
     let acl = this.acls.get(cacheKey);
@@ -301,6 +337,11 @@ export class Pipeline {
 function isHelpRequest(data: Record<string, unknown>): boolean {
   const h = data.help;
   return h === '1' || h === 'true' || h === true || h === 1;
+}
+
+/** The request path as the caller's policies name it: relative to the namespace its token belongs to. */
+function aclPath(caller: CallerInfo, path: string): string {
+  return caller.namespace ? path.slice(caller.namespace.path.length) : path;
 }
 
 function aclOperation(op: LogicalRequest['operation']): Operation {

@@ -4,7 +4,7 @@ import type { BackendFactory } from './framework/types.js';
 import { cubbyholeBackend } from './cubbyhole/backend.js';
 import { approleBackend } from './approle/backend.js';
 import { kvBackend } from './kv/backend.js';
-import { systemBackend } from './sys/backend.js';
+import { namespaceSystemBackend, systemBackend } from './sys/backend.js';
 import { tokenBackend } from './token/backend.js';
 import { transitBackend } from './transit/backend.js';
 import { userpassBackend } from './userpass/backend.js';
@@ -13,6 +13,10 @@ export const backendFactories: Record<string, BackendFactory> = {
   approle: approleBackend,
   cubbyhole: cubbyholeBackend,
   kv: kvBackend,
+  // A namespace's built-in mounts (Vault's types): the same backends over the namespace's segment.
+  ns_cubbyhole: cubbyholeBackend,
+  ns_system: namespaceSystemBackend,
+  ns_token: tokenBackend,
   system: systemBackend,
   token: tokenBackend,
   transit: transitBackend,

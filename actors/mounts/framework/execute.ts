@@ -8,6 +8,7 @@ import { CUBBYHOLE_PREFIX } from '../cubbyhole/store.js';
 import type { CallerInfo, HandlerResult, MountInfo, Operation, PathSpec } from './types.js';
 import { LoginTokenIssuer, mayIssueTokens } from './login-token.js';
 import { Held, KeyQueues } from './key-queues.js';
+import { namespaceSegment } from '../namespaces/model.js';
 
 /** Commits a write-set; resolves `{ ok: false }` when a guard no longer holds. */
 export type Commit = (ws: WriteSetWithGuards) => Promise<{ ok: true; index: number } | { ok: false; conflictKey: string }>;
@@ -74,11 +75,16 @@ function baseRequest(mount: MountInfo, req: MountRequest, params: Record<string,
 
 /** Where a mount's data lives (§6): the system backend sees everything, the token store sys/token/. */
 export function storagePrefix(mount: MountInfo): string {
-  if (mount.type === 'system') return '';
-  if (mount.type === 'token') return 'sys/token/';
+  // Tokens (with their cubbyholes and leases) stay in the root segment whatever namespace made them: one
+  // store resolves any token presented (each entry names its namespace; the pipeline enforces it).
+  if (mount.type === 'token' || mount.type === 'ns_token') return 'sys/token/';
   // Per-token spaces under a fixed prefix, so token revocation can destroy them (cubbyhole/store.ts).
-  if (mount.type === 'cubbyhole') return CUBBYHOLE_PREFIX;
-  return `${mount.path.startsWith('auth/') ? 'auth' : 'logical'}/${mount.uuid}/`;
+  if (mount.type === 'cubbyhole' || mount.type === 'ns_cubbyhole') return CUBBYHOLE_PREFIX;
+  // A namespace's system backend sees its namespace's segment (its tables and policies), and its mounts'
+  // data lives there too (namespaces/model.ts).
+  const segment = namespaceSegment(mount.namespace);
+  if (mount.type === 'system' || mount.type === 'ns_system') return segment;
+  return `${segment}${mount.path.startsWith('auth/') ? 'auth' : 'logical'}/${mount.uuid}/`;
 }
 
 /** This worker's per-key write queues (key-queues.ts): shared by every mount it serves. */

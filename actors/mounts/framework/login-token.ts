@@ -16,6 +16,7 @@ import { registerAuthLease } from '../../expiration/leases.js';
 import { newAccessor, newServiceToken, saltedId, tokenIdKey, TOKEN_STORE_PREFIX, type TokenEntry } from '../../core/tokens.js';
 import { sanitizePolicies } from '../token/policy-set.js';
 import { accessorKey, authOf, calculateTtl, idKey, SYSTEM_LEASE_TTL_S, tokenSalt } from '../token/entries.js';
+import { placeInNamespace } from '../namespaces/tokens.js';
 import { ScopedStorage, type PhysicalReader, type ValueCrypto } from './storage-view.js';
 import type { IssuedToken, LoginTokenSpec, MountInfo } from './types.js';
 
@@ -98,7 +99,7 @@ export class LoginTokenIssuer {
     const entry: TokenEntry = {
       accessor,
       policies,
-      path: `${this.mount.path}${this.path}`,
+      path: `${this.mount.namespace?.path ?? ''}${this.mount.path}${this.path}`,
       display_name: loginDisplayName(this.mount.path, spec.displayName),
       creation_time_ms: this.nowMs,
       ttl_s: r.ttlS,
@@ -116,6 +117,7 @@ export class LoginTokenIssuer {
       lease_ttl_s: r.ttlS,
     };
     if (spec.boundCidrs.length > 0) entry.bound_cidrs = [...spec.boundCidrs];
+    placeInNamespace(entry, this.mount.namespace);
     const salted = saltedId(salt, token);
     this.storage.putJson(idKey(salted), entry);
     this.storage.put(accessorKey(saltedId(salt, accessor)), Buffer.from(tokenIdKey(salt, token)));
@@ -131,5 +133,5 @@ export class LoginTokenIssuer {
 
 /** Only auth methods (not the token store itself, nor secrets engines) may issue login tokens. */
 export function mayIssueTokens(mount: MountInfo): boolean {
-  return mount.path.startsWith('auth/') && mount.type !== 'token';
+  return mount.path.startsWith('auth/') && mount.type !== 'token' && mount.type !== 'ns_token';
 }

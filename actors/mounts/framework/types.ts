@@ -3,6 +3,8 @@
 // view scoped to their mount and return one response; everything they wrote becomes one write-set
 // (one request = one transaction = one log entry).
 
+import type { NamespaceRef } from '../namespaces/model.js';
+
 /** Logical operations (§0.1). `create` vs `update` is decided by the existence check. */
 export type Operation = 'read' | 'create' | 'update' | 'patch' | 'delete' | 'list';
 
@@ -42,6 +44,8 @@ export interface CallerInfo {
   entry: Record<string, unknown> | null;
   /** The ACL grants `sudo` on the request path (always true for root); set by the pipeline. */
   sudo?: boolean;
+  /** The namespace the token belongs to; absent for the root namespace. */
+  namespace?: NamespaceRef;
 }
 
 export interface HandlerRequest {
@@ -109,6 +113,8 @@ export interface MountInfo {
   options: Record<string, string>;
   defaultLeaseTtlS: number;
   maxLeaseTtlS: number;
+  /** The namespace whose table holds the mount (its `path` is relative to it); absent for the root namespace. */
+  namespace?: NamespaceRef;
 }
 
 /**

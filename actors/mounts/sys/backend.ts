@@ -11,6 +11,7 @@ import { randomHashPaths } from '../transit/ops.js';
 import { wrappingPaths } from './wrapping.js';
 import { quotaPaths } from './quotas.js';
 import { auditPaths } from './audit.js';
+import { namespacePaths } from './namespaces.js';
 
 /** sys/tools/random and sys/tools/hash: transit's handlers (Vault's are one implementation); no storage, so standbys answer. */
 const toolPaths = randomHashPaths('tools/').map((spec) => ({ ...spec, answersLocally: ['update' as const] }));
@@ -18,5 +19,16 @@ const toolPaths = randomHashPaths('tools/').map((spec) => ({ ...spec, answersLoc
 export const systemBackend: BackendFactory = () => ({
   type: 'system',
   help: 'The system backend: secrets engines (sys/mounts), auth methods (sys/auth), ACL policies (sys/policies/acl, sys/policy) and capabilities.',
-  paths: [...mountPaths, ...remountPaths, ...toolPaths, ...policyPaths, ...capabilitiesPaths, ...quotaPaths, ...metricsPaths, ...leasePaths, ...wrappingPaths, ...auditPaths],
+  paths: [...mountPaths, ...remountPaths, ...toolPaths, ...policyPaths, ...capabilitiesPaths, ...quotaPaths, ...metricsPaths, ...leasePaths, ...wrappingPaths, ...auditPaths, ...namespacePaths],
+});
+
+/**
+ * The system backend of a namespace other than the root (Vault's ns_system): its own mounts, auth methods,
+ * policies and child namespaces. What is the cluster's alone (seal, raft, audit devices, quotas, metrics,
+ * leases, wrapping) stays at the root's sys/.
+ */
+export const namespaceSystemBackend: BackendFactory = () => ({
+  type: 'ns_system',
+  help: "A namespace's system backend: its secrets engines (sys/mounts), auth methods (sys/auth), ACL policies and child namespaces (sys/namespaces).",
+  paths: [...mountPaths, ...toolPaths, ...policyPaths, ...namespacePaths],
 });

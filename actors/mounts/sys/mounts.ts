@@ -20,6 +20,8 @@ import type { Acl } from '../policy/acl.js';
 import { hasSegmentWildcards } from '../policy/acl.js';
 import type { Capability, Policy } from '../policy/types.js';
 import { revokeLeasesUnder } from './leases.js';
+import { systemView } from '../../expiration/revoke-token.js';
+import { NAMESPACES_KEY, ROOT_NAMESPACE, type NamespaceRef, type NamespaceTable } from '../namespaces/model.js';
 import { deleteMountQuotas } from './mount-quotas.js';
 import { aclOf } from './policy-store.js';
 import { badRequest, commaSlice, listRecursive, sanitizePath, stringMap, subView } from './util.js';
@@ -127,6 +129,11 @@ async function mountableTypes(table: TableName): Promise<readonly string[]> {
 
 async function enable(table: TableName, rawPath: string, req: HandlerRequest, storage: StorageView): Promise<LogicalResponse | null> {
   const path = sanitizePath(rawPath);
+  // Routing takes namespaces first: a mount under a child namespace's name could never be reached.
+  const here = req.mount.namespace ?? ROOT_NAMESPACE;
+  const routed = table === 'auth' ? `${here.path}auth/${path}` : `${here.path}${path}`;
+  const shadow = ((await systemView(storage).getJson<NamespaceTable>(NAMESPACES_KEY))?.entries ?? []).find((n) => routed.startsWith(n.path) && n.path.length > here.path.length);
+  if (shadow) badRequest(`cannot mount at "${path}": it is inside namespace "${shadow.path}"`);
   const f = req.fields;
   const noun = table === 'auth' ? 'auth' : 'mount';
   const configMap = (f.config ?? {}) as Record<string, unknown>;
@@ -241,31 +248,32 @@ async function enable(table: TableName, rawPath: string, req: HandlerRequest, st
  * revoked (for an auth method, every token its logins issued, with their children: Vault logs those
  * users out), its rate-limit quotas are deleted, and every key of its data.
  */
-async function purgeMountData(storage: StorageView, table: TableName, entry: MountEntry, fullPath: string): Promise<void> {
-  await revokeLeasesUnder(storage, fullPath);
+async function purgeMountData(storage: StorageView, table: TableName, entry: MountEntry, fullPath: string, ns: NamespaceRef | undefined): Promise<void> {
+  // Leases live in the root segment, under the namespace's path (a namespace's sys/ sees only its own segment).
+  await revokeLeasesUnder(systemView(storage), (ns?.path ?? '') + fullPath);
   await deleteMountQuotas(storage, fullPath);
   for (const key of await listRecursive(storage, mountDataPrefix(table, entry.uuid))) storage.delete(key);
 }
 
-async function unmount(rawPath: string, storage: StorageView): Promise<null> {
+async function unmount(rawPath: string, storage: StorageView, ns: NamespaceRef | undefined): Promise<null> {
   const path = sanitizePath(rawPath);
   const found = (await allMounts(storage)).find((m) => m.fullPath === path);
   // Vault answers 204 for a missing mount, so as not to reveal which mounts exist.
   if (!found) return null;
   for (const p of PROTECTED_MOUNT_PREFIXES) if (path.startsWith(p)) badRequest(`cannot unmount ${JSON.stringify(path)}`);
   const t = await readTable(storage, found.table);
-  await purgeMountData(storage, found.table, found.entry, found.fullPath);
+  await purgeMountData(storage, found.table, found.entry, found.fullPath, ns);
   writeTable(storage, found.table, { ...t, entries: t.entries.filter((e) => e.uuid !== found.entry.uuid) });
   return null;
 }
 
-async function disableAuth(rawPath: string, storage: StorageView): Promise<null> {
+async function disableAuth(rawPath: string, storage: StorageView, ns: NamespaceRef | undefined): Promise<null> {
   const path = sanitizePath(rawPath);
   const t = await readTable(storage, 'auth');
   const entry = t.entries.find((e) => e.path === path);
   if (!entry) return null;
   if (path === 'token/') badRequest('token credential backend cannot be disabled');
-  await purgeMountData(storage, 'auth', entry, `auth/${path}`);
+  await purgeMountData(storage, 'auth', entry, `auth/${path}`, ns);
   writeTable(storage, 'auth', { ...t, entries: t.entries.filter((e) => e.uuid !== entry.uuid) });
   return null;
 }
@@ -566,7 +574,7 @@ export const mountPaths: PathSpec[] = [
       delete: async (req, storage) => {
         const s = splitTune(req.params.path as string);
         if (s.tune) return methodNotAllowed();
-        return unmount(s.path, storage);
+        return unmount(s.path, storage, req.mount.namespace);
       },
     },
     help: {
@@ -606,7 +614,7 @@ export const mountPaths: PathSpec[] = [
       delete: async (req, storage) => {
         const s = splitTune(req.params.path as string);
         if (s.tune) return methodNotAllowed();
-        return disableAuth(s.path, storage);
+        return disableAuth(s.path, storage, req.mount.namespace);
       },
     },
     help: {

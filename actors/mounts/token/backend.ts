@@ -33,6 +33,8 @@ import { AUTH_KEY, longestPrefix, mountDataPrefix, mountInfoOf, type MountTable 
 import type { ScopedStorage } from '../framework/storage-view.js';
 import { loadTokenRole, roleNameOf, rolePolicies, tokenRolePaths, type TokenRole } from './roles.js';
 import { handleTokenTidy } from './tidy.js';
+import { isRootNamespace, namespaceSegment } from '../namespaces/model.js';
+import { namespaceOfToken, placeInNamespace } from '../namespaces/tokens.js';
 
 export { sanitizePolicies };
 
@@ -165,6 +167,12 @@ async function handleCreate(req: HandlerRequest, storage: StorageView, orphanPat
 
   const id = (f['id'] as string | undefined) ?? '';
   if (id !== '' && !sudo) throw invalid('root or sudo privileges required to specify token id');
+  // A token is made in the namespace of the token store it is asked of (OpenBao's rules for a parent
+  // namespace's token doing so in a child).
+  const home = req.mount.namespace;
+  const fromParentNamespace = (req.caller.namespace?.path ?? '') !== (home?.path ?? '');
+  if (id !== '' && home !== undefined && !isRootNamespace(home)) throw invalid('token IDs can only be manually specified in the root namespace');
+  if (fromParentNamespace && !sudo) throw invalid('root or sudo privileges required to directly generate a token in a child namespace');
 
   const noDefault = ((f['no_default_policy'] as boolean | undefined) ?? false) || (role?.token_no_default_policy ?? false);
   const requested = (f['policies'] as string[] | undefined) ?? [];
@@ -172,6 +180,7 @@ async function handleCreate(req: HandlerRequest, storage: StorageView, orphanPat
   if (policies.includes('root') && !parent.policies.includes('root')) {
     throw invalid('root tokens may not be created without parent token being root');
   }
+  if (policies.includes('root') && fromParentNamespace) throw invalid('root tokens may not be created from a parent namespace');
 
   let orphan = orphanPath;
   if (role) orphan = role.orphan;
@@ -243,7 +252,7 @@ async function handleCreate(req: HandlerRequest, storage: StorageView, orphanPat
   const entry: TokenEntry = {
     accessor,
     policies,
-    path: role && role.path_suffix !== '' ? `auth/token/${req.path}/${role.path_suffix}` : `auth/token/${req.path}`,
+    path: `${home?.path ?? ''}${role && role.path_suffix !== '' ? `auth/token/${req.path}/${role.path_suffix}` : `auth/token/${req.path}`}`,
     display_name: displayName,
     creation_time_ms: req.nowMs,
     ttl_s: ttl,
@@ -261,6 +270,7 @@ async function handleCreate(req: HandlerRequest, storage: StorageView, orphanPat
     lease_ttl_s: ttl,
   };
   if (role) entry.role = role.name;
+  placeInNamespace(entry, home);
   // Non-expiring root tokens are not CIDR-bound (Vault clears BoundCIDRs for them).
   if (role && role.token_bound_cidrs.length > 0 && ttl > 0) entry.bound_cidrs = role.token_bound_cidrs;
   storage.putJson(idKey(salted), entry);
@@ -352,16 +362,21 @@ async function renewSalted(req: HandlerRequest, storage: StorageView, salted: st
  * or role still exists (and, for userpass, still carries the token's policies).
  */
 async function checkLoginRenewal(storage: StorageView, entry: TokenEntry): Promise<void> {
-  if (!entry.path.startsWith('auth/') || entry.path.startsWith('auth/token/')) return;
   const root = systemView(storage);
-  const table = await root.getJson<MountTable>(AUTH_KEY);
+  // A login in a namespace: its auth method is in that namespace's table and segment.
+  const ns = await namespaceOfToken(root, entry);
+  if (ns === undefined) throw invalid('the namespace of this token no longer exists, not renewing');
+  const path = entry.path.slice(ns.path.length);
+  if (!path.startsWith('auth/') || path.startsWith('auth/token/')) return;
+  const segment = namespaceSegment(ns);
+  const table = await root.getJson<MountTable>(segment + AUTH_KEY);
   const mounts = (table?.entries ?? []).map((e) => ({ ...e, path: `auth/${e.path}` }));
-  const mount = longestPrefix(mounts, entry.path);
+  const mount = longestPrefix(mounts, path);
   if (mount === null) throw invalid('the auth method that issued this token no longer exists, not renewing');
   // Lazily: the registry imports this backend.
   const factory = (await import('../registry.js')).backendFactories[mount.type];
   const backend = factory?.(mountInfoOf({ ...mount, path: mount.path.slice('auth/'.length) }, 'auth'));
-  await backend?.renewLogin?.({ meta: entry.meta ?? {}, policies: entry.policies }, (root as ScopedStorage).rebase(mountDataPrefix('auth', mount.uuid)));
+  await backend?.renewLogin?.({ meta: entry.meta ?? {}, policies: entry.policies }, (root as ScopedStorage).rebase(segment + mountDataPrefix('auth', mount.uuid)));
 }
 
 async function handleRenew(req: HandlerRequest, storage: StorageView): Promise<HandlerResult> {

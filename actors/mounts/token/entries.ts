@@ -271,6 +271,7 @@ export function lookupData(entry: TokenEntry, id: string, nowMs: number): Record
   };
   if ((entry.period_s ?? 0) > 0) data['period'] = entry.period_s;
   if (entry.role) data['role'] = entry.role;
+  if (entry.namespace_path) data['namespace_path'] = entry.namespace_path;
   if (entry.bound_cidrs && entry.bound_cidrs.length > 0) data['bound_cidrs'] = entry.bound_cidrs;
   // Only tokens with a lease (everything the store created) carry lease times; the init root token has none.
   if (entry.issue_time_ms !== undefined) {

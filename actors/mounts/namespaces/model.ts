@@ -1,0 +1,95 @@
+// Namespaces (Vault Enterprise's and OpenBao's): each is a mini-Coffer with its own mount table, auth
+// table, policies and mount data. Everything a namespace owns lives under one storage segment,
+// `namespaces/<id>/` (OpenBao's layout), so that a later step can give each segment a Raft group of its own.
+// The namespace list itself is one barrier-encrypted JSON value in the root segment (`core/namespaces`):
+// one read guards the whole list, so two concurrent creates of one path cannot both win.
+import { randomBase62 } from '../../core/tokens.js';
+
+export const NAMESPACES_KEY = 'core/namespaces';
+
+export const ROOT_NAMESPACE_ID = 'root';
+
+/** One namespace as stored and as sys/namespaces answers for it (OpenBao's fields). */
+export interface NamespaceEntry {
+  /** 6 base62 characters, as OpenBao's (Vault Enterprise's are 5); "root" is the root namespace's. */
+  id: string;
+  /** Names the storage segment, so that a namespace deleted and created again never sees old data. */
+  uuid: string;
+  /** Full path from the root, with a trailing "/": "team1/", "team1/dev/". The root's is "". */
+  path: string;
+  custom_metadata: Record<string, string>;
+}
+
+export interface NamespaceTable {
+  entries: NamespaceEntry[];
+}
+
+/** Where the request ran and whose data it sees (handlers get it through MountInfo.namespace). */
+export interface NamespaceRef {
+  id: string;
+  uuid: string;
+  path: string;
+}
+
+export const ROOT_NAMESPACE: NamespaceRef = Object.freeze({ id: ROOT_NAMESPACE_ID, uuid: '00000000-0000-0000-0000-000000000000', path: '' });
+
+/** The storage segment of a namespace: "" for the root (which predates namespaces), else `namespaces/<uuid>/`. */
+export function namespaceSegment(ns: NamespaceRef | undefined): string {
+  return ns === undefined || ns.id === ROOT_NAMESPACE_ID ? '' : `namespaces/${ns.uuid}/`;
+}
+
+export function refOf(entry: NamespaceRef): NamespaceRef {
+  return { id: entry.id, uuid: entry.uuid, path: entry.path };
+}
+
+export function isRootNamespace(ns: NamespaceRef | undefined): boolean {
+  return ns === undefined || ns.id === ROOT_NAMESPACE_ID;
+}
+
+/**
+ * The namespace a full request path belongs to: the longest namespace path that prefixes it (the root
+ * when none does). `team1/dev/secret/x` → team1/dev/; `team1` alone (no trailing slash) → team1/.
+ */
+export function namespaceOfPath(entries: readonly NamespaceRef[], path: string): NamespaceRef {
+  let best: NamespaceRef | null = null;
+  for (const e of entries) {
+    if ((path.startsWith(e.path) || path === e.path.slice(0, -1)) && (best === null || e.path.length > best.path.length)) best = e;
+  }
+  return best === null ? ROOT_NAMESPACE : refOf(best);
+}
+
+/** Whether `inner` is `outer` or one of its descendants (a token of `outer` may act in `inner`). */
+export function withinNamespace(outer: NamespaceRef, inner: NamespaceRef): boolean {
+  return inner.path.startsWith(outer.path);
+}
+
+/** Names OpenBao reserves: a namespace of that name would shadow a built-in path. */
+const RESERVED_NAMES = ['.', '..', 'root', 'sys', 'audit', 'auth', 'cubbyhole', 'identity'];
+
+/** Why a namespace name is refused (OpenBao's messages), or null. Names are one segment: nesting goes through the parent. */
+export function namespaceNameError(name: string): string | null {
+  if (name === '') return 'namespace name cannot be empty';
+  if (name.includes('/')) return 'namespace name cannot contain /';
+  if (RESERVED_NAMES.includes(name)) return `${JSON.stringify(`${name}/`)} is a reserved path and cannot be used as a namespace name`;
+  if (/\s/.test(name)) return `${JSON.stringify(name)} contains space characters that cannot be used in a namespace name`;
+  if (/[+*]/.test(name)) return `namespace name contains wildcard characters that cannot be used in a namespace name: ${JSON.stringify(name)}`;
+  if (/[^\x21-\x7e]/.test(name)) return `namespace name contains unicode characters that cannot be used in a namespace name: ${JSON.stringify(name)}`;
+  return null;
+}
+
+export function newNamespaceId(taken: ReadonlySet<string>): string {
+  for (;;) {
+    const id = randomBase62(6);
+    if (!taken.has(id) && id !== ROOT_NAMESPACE_ID) return id;
+  }
+}
+
+/** The direct children of `parent` (their paths are the parent's plus one segment). */
+export function childrenOf(entries: readonly NamespaceEntry[], parent: NamespaceRef): NamespaceEntry[] {
+  return entries.filter((e) => e.path.startsWith(parent.path) && e.path !== parent.path && !e.path.slice(parent.path.length, -1).includes('/'));
+}
+
+/** The public shape of a namespace (OpenBao's: `path` is always the full path). */
+export function namespaceView(entry: NamespaceEntry): Record<string, unknown> {
+  return { id: entry.id, uuid: entry.uuid, path: entry.path, custom_metadata: { ...entry.custom_metadata }, tainted: false, locked: false };
+}

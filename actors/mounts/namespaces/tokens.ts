@@ -1,0 +1,20 @@
+// Which namespace a token belongs to. Token entries live in the root segment whatever namespace made them
+// (one store resolves any token presented); each entry names its namespace, and a token acts only there
+// and in that namespace's descendants (the pipeline's check).
+import type { TokenEntry } from '../../core/tokens.js';
+import type { StorageView } from '../framework/types.js';
+import { isRootNamespace, NAMESPACES_KEY, refOf, ROOT_NAMESPACE, type NamespaceRef, type NamespaceTable } from './model.js';
+
+/** Marks a new token entry as made in `ns` (nothing for the root namespace, as entries made before namespaces). */
+export function placeInNamespace(entry: TokenEntry, ns: NamespaceRef | undefined): void {
+  if (ns === undefined || isRootNamespace(ns)) return;
+  entry.namespace_id = ns.id;
+  entry.namespace_path = ns.path;
+}
+
+/** The token's namespace as stored now (read through the root segment), or undefined once it was deleted. */
+export async function namespaceOfToken(root: StorageView, entry: TokenEntry): Promise<NamespaceRef | undefined> {
+  if (entry.namespace_id === undefined) return ROOT_NAMESPACE;
+  const found = (await root.getJson<NamespaceTable>(NAMESPACES_KEY))?.entries.find((e) => e.id === entry.namespace_id);
+  return found && refOf(found);
+}

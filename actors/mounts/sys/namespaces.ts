@@ -1,0 +1,183 @@
+// sys/namespaces: create, read, patch, list and delete the namespaces directly below the namespace the
+// request runs in (Vault Enterprise's and OpenBao's API). A new namespace gets its own built-in mounts
+// (sys/, cubbyhole/, auth/token/) and default policy in its segment, in the same write-set as its entry.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { CofferError } from '../../../runtime/errors.js';
+import type { FieldSchema, HandlerRequest, LogicalResponse, PathSpec, StorageView } from '../framework/types.js';
+import { systemView } from '../../expiration/revoke-token.js';
+import { AUTH_KEY, MOUNTS_KEY, mountAccessor, newMountEntry, type MountTable } from '../mount-table.js';
+import {
+  childrenOf,
+  namespaceNameError,
+  namespaceSegment,
+  namespaceView,
+  NAMESPACES_KEY,
+  newNamespaceId,
+  ROOT_NAMESPACE,
+  type NamespaceEntry,
+  type NamespaceRef,
+  type NamespaceTable,
+} from '../namespaces/model.js';
+import { DEFAULT_POLICY_HCL } from '../policy/builtin.js';
+import { revokeLeasesUnder } from './leases.js';
+import { policyKey, type StoredPolicy } from './policy-store.js';
+import { badRequest, listRecursive, stringMap } from './util.js';
+import { storageLimits } from '../../storage/storage-limits.js';
+
+const fields: Record<string, FieldSchema> = {
+  custom_metadata: { type: 'map', description: 'Free-form string metadata kept with the namespace.' },
+};
+
+/** Room for the namespace table and the leases' revocation in one write-set. */
+const DELETE_KEYS_MAX = storageLimits.writeSetOpsMax - 1024;
+
+/** The root segment, in the same write-set as the request's own view. */
+const rootView = systemView;
+
+async function readNamespaces(root: StorageView): Promise<NamespaceEntry[]> {
+  return (await root.getJson<NamespaceTable>(NAMESPACES_KEY))?.entries ?? [];
+}
+
+function here(req: HandlerRequest): NamespaceRef {
+  return req.mount.namespace ?? ROOT_NAMESPACE;
+}
+
+function nameOf(req: HandlerRequest): string {
+  return (req.params.path ?? '').replace(/\/+$/, '');
+}
+
+const respond = (data: Record<string, unknown>): LogicalResponse => ({ data });
+
+async function list(req: HandlerRequest, storage: StorageView): Promise<LogicalResponse | null> {
+  const from = here(req);
+  const children = childrenOf(await readNamespaces(rootView(storage)), from).sort((a, b) => a.path.localeCompare(b.path));
+  if (children.length === 0) return null;
+  const keys = children.map((c) => c.path.slice(from.path.length));
+  const keyInfo: Record<string, unknown> = {};
+  for (const c of children) keyInfo[c.path.slice(from.path.length)] = namespaceView(c);
+  return respond({ keys, key_info: keyInfo });
+}
+
+async function read(req: HandlerRequest, storage: StorageView): Promise<LogicalResponse | null> {
+  const from = here(req);
+  const entry = (await readNamespaces(rootView(storage))).find((e) => e.path === `${from.path}${nameOf(req)}/`);
+  return entry ? respond(namespaceView(entry)) : null;
+}
+
+/** The built-in mounts and the default policy every namespace starts with, written into its segment. */
+function seedSegment(root: StorageView, ns: NamespaceRef, nowMs: number): void {
+  const segment = namespaceSegment(ns);
+  const entry = (table: 'mounts' | 'auth', type: string, path: string, description: string) =>
+    newMountEntry(type, path, { description }, randomUUID(), mountAccessor(table, type, randomBytes(4).toString('hex')));
+  const mounts: MountTable = {
+    entries: [entry('mounts', 'ns_cubbyhole', 'cubbyhole/', 'per-token private secret storage'), entry('mounts', 'ns_system', 'sys/', 'system endpoints used for control, policy and debugging')],
+  };
+  const auth: MountTable = { entries: [entry('auth', 'ns_token', 'token/', 'token based credentials')] };
+  const defaultPolicy: StoredPolicy = { name: 'default', raw: DEFAULT_POLICY_HCL, type: 'acl', version: 1, modified: new Date(nowMs).toISOString() };
+  root.putJson(segment + MOUNTS_KEY, mounts);
+  root.putJson(segment + AUTH_KEY, auth);
+  root.putJson(segment + policyKey('default'), defaultPolicy);
+}
+
+async function write(req: HandlerRequest, storage: StorageView, patch: boolean): Promise<LogicalResponse | null> {
+  const from = here(req);
+  const name = nameOf(req);
+  const invalid = namespaceNameError(name);
+  if (invalid) badRequest(invalid);
+  const root = rootView(storage);
+  const entries = await readNamespaces(root);
+  const path = `${from.path}${name}/`;
+  const existing = entries.find((e) => e.path === path);
+  const metadata = req.data.custom_metadata === undefined ? null : stringMap(req.data.custom_metadata, 'custom_metadata');
+  if (existing) {
+    // A create of an existing namespace updates it: its metadata is replaced (cleared when omitted), as OpenBao does.
+    if (patch && req.data.custom_metadata === undefined) badRequest('missing required field "custom_metadata"');
+    const merged = patch ? mergePatch(existing.custom_metadata, req.data.custom_metadata) : (metadata ?? {});
+    const updated = { ...existing, custom_metadata: merged };
+    root.putJson(NAMESPACES_KEY, { entries: entries.map((e) => (e === existing ? updated : e)) } satisfies NamespaceTable);
+    return respond(namespaceView(updated));
+  }
+  if (patch) throw new CofferError('COFFER_ERR_NOT_FOUND', 'namespace not found');
+  const clash = await mountClash(root, from, name);
+  if (clash !== null) badRequest(`new namespace conflicts with existing mount: ${clash}`);
+  const created: NamespaceEntry = { id: newNamespaceId(new Set(entries.map((e) => e.id))), uuid: randomUUID(), path, custom_metadata: metadata ?? {} };
+  seedSegment(root, created, req.nowMs);
+  root.putJson(NAMESPACES_KEY, { entries: [...entries, created] } satisfies NamespaceTable);
+  return respond(namespaceView(created));
+}
+
+/** A mount of the parent at or under `name/` would be shadowed by the namespace (routing takes namespaces first). */
+async function mountClash(root: StorageView, parent: NamespaceRef, name: string): Promise<string | null> {
+  const segment = namespaceSegment(parent);
+  for (const key of [MOUNTS_KEY, AUTH_KEY]) {
+    for (const e of (await root.getJson<MountTable>(segment + key))?.entries ?? []) {
+      const path = key === AUTH_KEY ? `auth/${e.path}` : e.path;
+      if (path.startsWith(`${name}/`)) return path;
+    }
+  }
+  return null;
+}
+
+/** JSON merge patch of a string map (RFC 7386): null deletes a key. */
+function mergePatch(current: Record<string, string>, patch: unknown): Record<string, string> {
+  if (patch === undefined) return current;
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) badRequest('custom_metadata must be a map');
+  const out = { ...current };
+  for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
+    if (v === null) delete out[k];
+    else out[k] = typeof v === 'string' ? v : badRequest(`custom_metadata.${k} must be a string`);
+  }
+  return out;
+}
+
+/**
+ * Deleting a namespace takes everything it holds, in one write-set: the leases (so the tokens) issued
+ * under its path, and every key of its segment (tables, policies, mount data). Tokens of the namespace
+ * without a lease stop working at once too: the pipeline refuses a token whose namespace is gone.
+ */
+async function remove(req: HandlerRequest, storage: StorageView): Promise<LogicalResponse | null> {
+  const from = here(req);
+  const root = rootView(storage);
+  const entries = await readNamespaces(root);
+  const target = entries.find((e) => e.path === `${from.path}${nameOf(req)}/`);
+  if (!target) return { data: null, warnings: ['requested namespace does not exist'] };
+  if (childrenOf(entries, target).length > 0) throw new CofferError('COFFER_ERR_CONFLICT', 'unable to delete namespace containing child namespaces');
+  const keys = await listRecursive(root, namespaceSegment(target));
+  if (keys.length > DELETE_KEYS_MAX) badRequest(`namespace "${target.path}" holds ${keys.length} keys, more than one request may delete; disable its larger mounts first`);
+  await revokeLeasesUnder(root, target.path);
+  for (const key of keys) root.delete(key);
+  root.putJson(NAMESPACES_KEY, { entries: entries.filter((e) => e !== target) } satisfies NamespaceTable);
+  // Done within this write-set, unlike OpenBao's background deletion (which answers "in-progress").
+  return null;
+}
+
+const help = {
+  synopsis: 'Create, read, patch, list and delete namespaces.',
+  description: 'Namespaces below the one the request runs in. Each has its own mounts, auth methods, policies and tokens, stored in a segment of its own.',
+};
+
+const methodNotAllowed = (): never => {
+  throw new CofferError('COFFER_ERR_METHOD_NOT_ALLOWED');
+};
+
+/** One pattern serves the list (`namespaces`, `namespaces/` as LIST sends it) and the named operations. */
+const named =
+  (f: (req: HandlerRequest, storage: StorageView) => Promise<LogicalResponse | null>) =>
+  (req: HandlerRequest, storage: StorageView): Promise<LogicalResponse | null> =>
+    nameOf(req) === '' ? methodNotAllowed() : f(req, storage);
+
+export const namespacePaths: PathSpec[] = [
+  {
+    pattern: 'namespaces/:path*',
+    fields,
+    operations: {
+      list: (req, storage) => (nameOf(req) === '' ? list(req, storage) : methodNotAllowed()),
+      read: named(read),
+      create: named((req, storage) => write(req, storage, false)),
+      update: named((req, storage) => write(req, storage, false)),
+      patch: named((req, storage) => write(req, storage, true)),
+      delete: named(remove),
+    },
+    help,
+  },
+];
