@@ -289,9 +289,18 @@ async function handleCreate(req: HandlerRequest, storage: StorageView, orphanPat
 
 // ---- lookup ---------------------------------------------------------------------------------------
 
+/**
+ * A namespace's token store sees only the tokens of its namespace and those below it: to it, any other
+ * token does not exist (a namespace administrator cannot look up, renew or revoke a parent's tokens).
+ */
+function visible<T extends TokenEntry | undefined | null>(req: HandlerRequest, entry: T): T | undefined {
+  if (!entry) return undefined;
+  return (entry.namespace_path ?? '').startsWith(req.mount.namespace?.path ?? '') ? entry : undefined;
+}
+
 async function lookupByToken(req: HandlerRequest, storage: StorageView, token: string): Promise<HandlerResult> {
   const salt = await tokenSalt(storage);
-  const entry = await loadLive(storage, saltedId(salt, token), req.nowMs);
+  const entry = visible(req, await loadLive(storage, saltedId(salt, token), req.nowMs));
   if (!entry) throw new CofferError('COFFER_ERR_PERMISSION_DENIED', 'bad token');
   return { data: lookupData(entry, token, req.nowMs) };
 }
@@ -320,7 +329,7 @@ async function handleLookupAccessor(req: HandlerRequest, storage: StorageView): 
   const salt = await tokenSalt(storage);
   const target = await accessorTarget(storage, salt, accessor);
   if (target === null) throw invalid('invalid accessor');
-  const entry = await loadLive(storage, target, req.nowMs);
+  const entry = visible(req, await loadLive(storage, target, req.nowMs));
   if (!entry) throw new CofferError('COFFER_ERR_PERMISSION_DENIED', 'bad token');
   if (!accessorMatches(entry, accessor)) throw invalid('invalid accessor');
   return { data: lookupData(entry, '', req.nowMs) };
@@ -328,8 +337,9 @@ async function handleLookupAccessor(req: HandlerRequest, storage: StorageView): 
 
 // ---- renew ----------------------------------------------------------------------------------------
 
-async function renewSalted(req: HandlerRequest, storage: StorageView, salted: string, clientToken: string): Promise<HandlerResult> {
-  const entry = await loadLive(storage, salted, req.nowMs);
+async function renewSalted(req: HandlerRequest, storage: StorageView, salted: string, clientToken: string, self = false): Promise<HandlerResult> {
+  const live = await loadLive(storage, salted, req.nowMs);
+  const entry = self ? live : visible(req, live);
   if (!entry) throw invalid('token not found');
   const why = renewableNow(entry, req.nowMs);
   if (why) throw invalid(why);
@@ -389,7 +399,7 @@ async function handleRenew(req: HandlerRequest, storage: StorageView): Promise<H
 async function handleRenewSelf(req: HandlerRequest, storage: StorageView): Promise<HandlerResult> {
   const salt = await tokenSalt(storage);
   const self = await selfToken(req, salt);
-  return renewSalted(req, storage, self.salted, self.token);
+  return renewSalted(req, storage, self.salted, self.token, true);
 }
 
 async function handleRenewAccessor(req: HandlerRequest, storage: StorageView): Promise<HandlerResult> {
@@ -397,7 +407,7 @@ async function handleRenewAccessor(req: HandlerRequest, storage: StorageView): P
   if (accessor === '') throw invalid('missing accessor');
   const salt = await tokenSalt(storage);
   const target = await accessorTarget(storage, salt, accessor);
-  const entry = target === null ? undefined : await loadRaw(storage, target);
+  const entry = target === null ? undefined : visible(req, await loadRaw(storage, target));
   if (target === null || !entry || !accessorMatches(entry, accessor)) throw invalid('invalid accessor');
   // The token itself is never revealed through its accessor.
   return renewSalted(req, storage, target, '');
@@ -411,7 +421,7 @@ async function handleRevoke(req: HandlerRequest, storage: StorageView): Promise<
   const salt = await tokenSalt(storage);
   const salted = saltedId(salt, token);
   // An unknown token is a silent success (204), as in Vault; a dead-but-present entry is cleaned up.
-  if ((await loadRaw(storage, salted)) !== undefined) await revokeTree(storage, salt, salted);
+  if (visible(req, await loadRaw(storage, salted)) !== undefined) await revokeTree(storage, salt, salted);
   return null;
 }
 
@@ -428,7 +438,7 @@ async function handleRevokeAccessor(req: HandlerRequest, storage: StorageView): 
   const salt = await tokenSalt(storage);
   const target = await accessorTarget(storage, salt, accessor);
   if (target === null) return { data: null, warnings: ['No token found with this accessor'] };
-  const entry = await loadLive(storage, target, req.nowMs);
+  const entry = visible(req, await loadLive(storage, target, req.nowMs));
   if (!entry || !accessorMatches(entry, accessor)) throw invalid('token not found');
   await revokeTree(storage, salt, target);
   return null;
@@ -440,7 +450,7 @@ async function handleRevokeOrphan(req: HandlerRequest, storage: StorageView): Pr
   if (!isSudo(req)) throw invalid('root or sudo privileges required to revoke and orphan');
   const salt = await tokenSalt(storage);
   const salted = saltedId(salt, token);
-  if (!(await loadLive(storage, salted, req.nowMs))) throw invalid('token to revoke not found');
+  if (!visible(req, await loadLive(storage, salted, req.nowMs))) throw invalid('token to revoke not found');
   await revokeOrphan(storage, salt, salted);
   return null;
 }
@@ -455,7 +465,7 @@ async function handleAccessorList(req: HandlerRequest, storage: StorageView): Pr
     if (raw === undefined) continue;
     const target = accessorIndexTarget(raw);
     if (target === null) continue;
-    const entry = await loadLive(storage, target, req.nowMs);
+    const entry = visible(req, await loadLive(storage, target, req.nowMs));
     if (entry) keys.push(entry.accessor);
   }
   if (keys.length === 0) throw new CofferError('COFFER_ERR_NOT_FOUND');
