@@ -14,10 +14,11 @@ import { registerOperatorGenerateRoot } from './operator-generate-root.js';
 import { registerOperatorKeys } from './operator-keys.js';
 import { registerOperatorRaft } from './operator-raft.js';
 import { registerOperatorRekey } from './operator-rekey.js';
+import { registerNamespace } from './commands/namespace.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerAuth, registerSecrets } from './commands/secrets.js';
 import { registerToken } from './commands/token.js';
-import { normaliseArgv, printTable } from './output.js';
+import { normaliseArgv, printTable, takeNamespaceFlag } from './output.js';
 import { COFFER_VERSION } from '../runtime/version.js';
 
 const program = new Command();
@@ -246,6 +247,7 @@ registerKv(program);
 registerGeneric(program);
 registerToken(program);
 registerPolicy(program);
+registerNamespace(program);
 registerAudit(program);
 registerLease(program);
 registerSecrets(program);
@@ -259,7 +261,7 @@ registerOperatorKeys(operator);
 // Exit codes: the kv/token/policy/secrets/auth/login/read/write/delete/list/unwrap commands exit 2 for an error returned by the
 // server and 1 for a local one (bad flags, unreadable file), as Vault's CLI does. The older
 // operator/status commands still exit 1 on API errors (see docs/cli.md).
-program.parseAsync(normaliseArgv(process.argv)).catch((err: unknown) => {
+program.parseAsync(normaliseArgv(takeNamespaceFlag(process.argv))).catch((err: unknown) => {
   if (err instanceof CliError) {
     process.stderr.write(`${err.message}\n`);
     process.exit(err.exitCode);

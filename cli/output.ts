@@ -4,6 +4,34 @@
  * Vault's CLI (Go's flag package) accepts `-dev` and `-key-shares=5` as well as `--dev`; commander only
  * knows `--long`. Multi-letter single-dash flags are rewritten; single letters (`-h`) and values pass.
  */
+/**
+ * The global namespace flag (Vault's `-namespace`, OpenBao's hidden `-ns`, which wins), accepted anywhere
+ * on the line and taken out before commander sees it: every command's client reads it from COFFER_NAMESPACE.
+ */
+export function takeNamespaceFlag(argv: string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  const out: string[] = [];
+  let ns: string | undefined;
+  let short: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const m = /^--?(namespace|ns)(?:=(.*))?$/.exec(arg);
+    if (m === null) {
+      out.push(arg);
+      continue;
+    }
+    const value = m[2] ?? argv[++i] ?? '';
+    if (m[1] === 'ns') short = value;
+    else ns = value;
+  }
+  const chosen = short ?? ns;
+  if (chosen !== undefined) env.COFFER_NAMESPACE = chosen;
+  return out;
+}
+
 export function normaliseArgv(argv: string[]): string[] {
   const [node, script, ...rest] = argv;
   const out = [node as string, script as string];

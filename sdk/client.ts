@@ -18,6 +18,22 @@ export class ApiError extends Error {
 export interface ClientOptions {
   address?: string;
   token?: string | null;
+  /** Sent as X-Vault-Namespace (default: COFFER_NAMESPACE, VAULT_NAMESPACE, BAO_NAMESPACE; none = the root namespace). */
+  namespace?: string | null;
+}
+
+export function defaultNamespace(): string | null {
+  return process.env.COFFER_NAMESPACE || process.env.VAULT_NAMESPACE || process.env.BAO_NAMESPACE || null;
+}
+
+/** A namespace as sys/namespaces answers for it. */
+export interface NamespaceInfo {
+  id: string;
+  uuid: string;
+  path: string;
+  custom_metadata: Record<string, string>;
+  tainted: boolean;
+  locked: boolean;
 }
 
 export function defaultAddress(): string {
@@ -236,14 +252,22 @@ export class Client {
   /** Called with every response that did not throw (the CLI keeps the last one for -format=json). */
   onResponse: ((r: ResponseRecord) => void) | null = null;
 
+  namespace: string | null;
+
   constructor(opts: ClientOptions = {}) {
     this.address = (opts.address ?? defaultAddress()).replace(/\/$/, '');
     this.token = opts.token === undefined ? defaultToken() : opts.token;
+    this.namespace = opts.namespace === undefined ? defaultNamespace() : opts.namespace;
   }
 
-  /** A copy of this client that sends another token (same address). */
+  /** A copy of this client that sends another token (same address and namespace). */
   withToken(token: string | null): Client {
-    return new Client({ address: this.address, token });
+    return new Client({ address: this.address, token, namespace: this.namespace });
+  }
+
+  /** A copy of this client that works in another namespace (same address and token). */
+  withNamespace(namespace: string | null): Client {
+    return new Client({ address: this.address, token: this.token, namespace });
   }
 
   /**
@@ -253,6 +277,7 @@ export class Client {
   async request<T = unknown>(method: string, path: string, body?: unknown, opts: { okStatuses?: number[]; contentType?: string } = {}): Promise<{ status: number; body: T }> {
     const headers: Record<string, string> = { 'X-Vault-Request': 'true' };
     if (this.token) headers['X-Vault-Token'] = this.token;
+    if (this.namespace) headers['X-Vault-Namespace'] = this.namespace;
     if (body !== undefined) headers['Content-Type'] = opts.contentType ?? 'application/json';
     const url = `${this.address}/v1/${path.replace(/^\//, '')}`;
     const res = await fetch(url, {
@@ -497,6 +522,27 @@ export class Client {
   async policyList(): Promise<string[]> {
     return (await this.readOrNull<Envelope<{ keys: string[] }>>('LIST', 'sys/policies/acl'))?.data?.keys ?? [];
   }
+  // ---- namespaces (below the client's namespace) ----
+  async namespaceCreate(name: string, customMetadata: Record<string, string> = {}): Promise<NamespaceInfo> {
+    return (await this.request<Envelope<NamespaceInfo>>('PUT', `sys/namespaces/${encodeURIComponent(name)}`, { custom_metadata: customMetadata })).body.data;
+  }
+  async namespaceRead(name: string): Promise<NamespaceInfo | null> {
+    return (await this.readOrNull<Envelope<NamespaceInfo>>('GET', `sys/namespaces/${encodeURIComponent(name)}`))?.data ?? null;
+  }
+  /** The direct children: keys relative to the client's namespace ("team1/"), with their details. */
+  async namespaceList(): Promise<{ keys: string[]; key_info: Record<string, NamespaceInfo> }> {
+    return (await this.readOrNull<Envelope<{ keys: string[]; key_info: Record<string, NamespaceInfo> }>>('LIST', 'sys/namespaces'))?.data ?? { keys: [], key_info: {} };
+  }
+  /** JSON merge patch of custom_metadata: a null value removes the key. */
+  async namespacePatch(name: string, customMetadata: Record<string, string | null>): Promise<NamespaceInfo> {
+    return (await this.request<Envelope<NamespaceInfo>>('PATCH', `sys/namespaces/${encodeURIComponent(name)}`, { custom_metadata: customMetadata }, { contentType: 'application/merge-patch+json' })).body.data;
+  }
+  /** Deletes the namespace with everything in it; false when there was none. */
+  async namespaceDelete(name: string): Promise<boolean> {
+    const r = await this.request<Envelope<null> | null>('DELETE', `sys/namespaces/${encodeURIComponent(name)}`);
+    return !(r.body?.warnings ?? []).includes('requested namespace does not exist');
+  }
+
   async policyDelete(name: string): Promise<void> {
     await this.request('DELETE', `sys/policies/acl/${encodeURIComponent(name)}`);
   }

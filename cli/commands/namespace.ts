@@ -1,0 +1,85 @@
+// `coffer namespace create|list|lookup|patch|delete` (OpenBao's `bao namespace`), each acting below the
+// namespace the CLI works in (the global -namespace flag, or COFFER_NAMESPACE / VAULT_NAMESPACE / BAO_NAMESPACE).
+import type { Command } from 'commander';
+import type { NamespaceInfo } from '../../sdk/client.js';
+import { CliError, Session, collectRaw, formatOption, pairs, success } from '../common.js';
+import { kvRows, printJson, printTable } from '../output.js';
+
+function printNamespace(s: Session, ns: NamespaceInfo): void {
+  if (s.json) return printJson(s.last?.body);
+  printTable(['Key', 'Value'], kvRows(ns as unknown as Record<string, unknown>));
+}
+
+export function registerNamespace(program: Command): void {
+  const namespace = program.command('namespace').description('create, list, look up, patch and delete namespaces');
+
+  namespace
+    .command('create')
+    .description('create a namespace below the current one (an existing one gets the given metadata)')
+    .argument('<path>', 'name of the new namespace')
+    .option('--custom-metadata <k=v>', 'custom metadata, repeatable', collectRaw, [])
+    .addOption(formatOption())
+    .action(async (path: string, opts: { customMetadata: string[]; format?: string }) => {
+      const s = new Session(opts);
+      const ns = await s.api('creating namespace', (c) => c.namespaceCreate(path, pairs(opts.customMetadata, '-custom-metadata')));
+      printNamespace(s, ns);
+    });
+
+  namespace
+    .command('list')
+    .description('list the namespaces directly below the current one')
+    .option('--detailed', 'show each namespace with its details')
+    .addOption(formatOption())
+    .action(async (opts: { detailed?: boolean; format?: string }) => {
+      const s = new Session(opts);
+      const listed = await s.api('listing namespaces', (c) => c.namespaceList());
+      if (s.json) return printJson(s.last?.body ?? { data: listed });
+      if (listed.keys.length === 0) throw new CliError('No namespaces found', 2);
+      if (!opts.detailed) return printTable(['Keys'], listed.keys.map((k) => [k]));
+      printTable(
+        ['Keys', 'ID', 'Path', 'Custom Metadata'],
+        listed.keys.map((k) => {
+          const i = listed.key_info[k];
+          return [k, i?.id ?? '', i?.path ?? '', JSON.stringify(i?.custom_metadata ?? {})];
+        }),
+      );
+    });
+
+  namespace
+    .command('lookup')
+    .description('show one namespace below the current one')
+    .argument('<path>', 'name of the namespace')
+    .addOption(formatOption())
+    .action(async (path: string, opts: { format?: string }) => {
+      const s = new Session(opts);
+      const ns = await s.api('looking up namespace', (c) => c.namespaceRead(path));
+      if (ns === null) throw new CliError('Namespace not found', 2);
+      printNamespace(s, ns);
+    });
+
+  namespace
+    .command('patch')
+    .description("change a namespace's custom metadata")
+    .argument('<path>', 'name of the namespace')
+    .option('--custom-metadata <k=v>', 'set a metadata key, repeatable', collectRaw, [])
+    .option('--remove-custom-metadata <k>', 'remove a metadata key, repeatable', collectRaw, [])
+    .addOption(formatOption())
+    .action(async (path: string, opts: { customMetadata: string[]; removeCustomMetadata: string[]; format?: string }) => {
+      if (opts.customMetadata.length === 0 && opts.removeCustomMetadata.length === 0) throw new CliError('Must supply at least one of -custom-metadata or -remove-custom-metadata');
+      const patch: Record<string, string | null> = pairs(opts.customMetadata, '-custom-metadata');
+      for (const k of opts.removeCustomMetadata) patch[k] = null;
+      const s = new Session(opts);
+      printNamespace(s, await s.api('patching namespace', (c) => c.namespacePatch(path, patch)));
+    });
+
+  namespace
+    .command('delete')
+    .description('delete a namespace below the current one, with everything in it')
+    .argument('<path>', 'name of the namespace')
+    .action(async (path: string) => {
+      const s = new Session();
+      const existed = await s.api('deleting namespace', (c) => c.namespaceDelete(path));
+      if (existed) success(`Namespace deleted: ${path.replace(/\/*$/, '/')}`);
+      else process.stdout.write('WARNING! Requested namespace does not exist\n');
+    });
+}
