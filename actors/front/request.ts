@@ -152,6 +152,12 @@ function decodePath(raw: string): string {
  * namespace by the longest namespace path in front (actors/mounts/namespaces/model.ts); a namespace that
  * does not exist leaves a path nothing serves: 404, never a silent write into the root namespace.
  */
+/**
+ * Paths Vault serves with HTTP handlers of their own, outside any namespace: the header does not move
+ * them (a CLI with VAULT_NAMESPACE set still reads the seal status). In a namespace's path they are refused.
+ */
+const NAMESPACE_BLIND_PATHS = new Set(['sys/init', 'sys/seal-status', 'sys/seal', 'sys/unseal', 'sys/step-down', 'sys/health', 'sys/leader', 'sys/ha-status']);
+
 export function namespacePrefix(header: string | string[] | undefined): string {
   const ns = (Array.isArray(header) ? header[0] : header)?.trim().replace(/^\/+|\/+$/g, '') ?? '';
   return ns === '' || ns === 'root' ? '' : `${ns}/`;
@@ -167,7 +173,8 @@ export async function parseRequest(req: IncomingMessage, jsonLimits: JsonLimits 
   // HCSEC-2026-05: `.`/`..` segments (literal, percent-encoded, or formed by decoding %2F) are refused, as
   // OpenBao does by default, so the ACL can never be evaluated on one path while another is served.
   const rawPath = (req.url ?? '/').split('?')[0] as string;
-  let path = namespacePrefix(req.headers['x-vault-namespace']) + decodePath(url.pathname.slice('/v1/'.length));
+  const bare = decodePath(url.pathname.slice('/v1/'.length));
+  let path = NAMESPACE_BLIND_PATHS.has(bare) ? bare : namespacePrefix(req.headers['x-vault-namespace']) + bare;
   if (isRelativePath(rawPath.replace(/%2e/gi, '.')) || isRelativePath(path)) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'relative paths not supported');
   if (method === 'GET' && query.has('list')) {
     if (query.has('scan')) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'list and scan cannot both be set');

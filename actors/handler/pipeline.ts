@@ -14,7 +14,7 @@ import { compileBackend, type CompiledBackend } from '../mounts/framework/router
 import type { PhysicalReader, WriteSetWithGuards } from '../mounts/framework/storage-view.js';
 import type { CallerInfo, HandlerResult, MountInfo, Operation } from '../mounts/framework/types.js';
 import { AUTH_KEY, MOUNTS_KEY, longestPrefix, mountInfoOf, type MountTable } from '../mounts/mount-table.js';
-import { NAMESPACES_KEY, namespaceOfPath, namespaceSegment, ROOT_NAMESPACE, ROOT_NAMESPACE_ID, refOf, withinNamespace, type NamespaceRef, type NamespaceTable } from '../mounts/namespaces/model.js';
+import { NAMESPACES_KEY, namespaceOfPath, namespaceSegment, ROOT_NAMESPACE, ROOT_NAMESPACE_ID, refOf, rootOnlySysPath, withinNamespace, type NamespaceRef, type NamespaceTable } from '../mounts/namespaces/model.js';
 import { Acl } from '../mounts/policy/acl.js';
 import { isSysRootPath, RESPONSE_WRAPPING_POLICY_HCL, RESPONSE_WRAPPING_POLICY_NAME } from '../mounts/policy/builtin.js';
 import { parsePolicy } from '../mounts/policy/parse.js';
@@ -131,12 +131,12 @@ export class Pipeline {
     const mount = longestPrefix(this.mountTable(barrier, ns), relPath);
     let caller = this.caller(barrier, req.token, nowMs, req.remoteAddr, namespaces, ns);
     if (req.standby) forwardBeforeRunning({ token: req.token, path: relPath }, caller, wrapTtlS); // writes known in advance go to the active node
-    if (caller !== null && req.token && (caller.entry?.num_uses as number | undefined) !== undefined && (caller.entry?.num_uses as number) > 0 && !wrappingTokenSpendsInHandler(caller, req.path)) {
+    if (caller !== null && req.token && (caller.entry?.num_uses as number | undefined) !== undefined && (caller.entry?.num_uses as number) > 0 && !wrappingTokenSpendsInHandler(caller, relPath)) {
       caller = this.placed(await this.consumeUse(barrier, req.token, nowMs), namespaces, ns);
     }
     trail.identify(caller, mount);
 
-    if (mount === null) return this.noRoute(req, caller, null);
+    if (mount === null) return this.noRoute(req, relPath, caller, null);
     const compiled = this.compiledFor(mount);
     const mountDeps: MountDeps = {
       physical,
@@ -164,11 +164,11 @@ export class Pipeline {
       // Only the token store and sys/wrapping/{unwrap,lookup,rewrap} see the caller's token itself
       // (lookup-self and friends answer with it; a wrapping token may come as the request token);
       // every other backend knows the caller by its salted key and accessor.
-      headers: (mount.type === 'token' || mount.type === 'ns_token' || WRAPPING_TOKEN_PATHS.includes(req.path)) && req.token ? { ...req.headers, 'x-vault-token': req.token } : req.headers,
+      headers: (mount.type === 'token' || mount.type === 'ns_token' || WRAPPING_TOKEN_PATHS.includes(relPath)) && req.token ? { ...req.headers, 'x-vault-token': req.token } : req.headers,
       ...(req.remoteAddr ? { clientAddr: req.remoteAddr } : {}),
     };
     const resolved = await resolveOperation(compiled, mount, mountReq, mountDeps);
-    if (resolved === null) return this.noRoute(req, caller, mount);
+    if (resolved === null) return this.noRoute(req, relPath, caller, mount);
     if (req.standby) {
       try {
         forwardIfWrites(resolved.spec, resolved.operation);
@@ -200,11 +200,12 @@ export class Pipeline {
   }
 
   /** Vault checks the ACL before routing: only a caller allowed on the path learns it has no handler. */
-  private async noRoute(req: LogicalRequest, caller: CallerInfo | null, mount: MountInfo | null): Promise<LogicalReply> {
+  private async noRoute(req: LogicalRequest, relPath: string, caller: CallerInfo | null, mount: MountInfo | null): Promise<LogicalReply> {
     if (caller === null) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
     const acl = await this.aclFor(caller);
     if (!caller.isRoot && !acl.allows(aclPath(caller, req.path), aclOperation(req.operation))) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
     if (mount === null) throw new CofferError('COFFER_ERR_UNSUPPORTED_PATH', `no handler for route "${req.path}". route entry not found.`);
+    if (mount.type === 'ns_system' && rootOnlySysPath(relPath)) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'operation only available in root namespace');
     throw new CofferError('COFFER_ERR_UNSUPPORTED_PATH', 'unsupported path');
   }
 

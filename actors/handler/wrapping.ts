@@ -47,7 +47,7 @@ export function finishHook(i: FinishInput): NonNullable<MountDeps['finish']> {
       out = { ...out, lease: { leaseId: lease.lease_id, durationS: lease.ttl_s, renewable: true } };
     }
     // rewrap answers with its own wrapping (same TTL as the original); nothing else to wrap.
-    if (i.wrapTtlS === null || out === null || i.path === 'sys/wrapping/rewrap') return out;
+    if (i.wrapTtlS === null || out === null || i.path === `${i.mount.namespace?.path ?? ''}sys/wrapping/rewrap`) return out;
     const shaped = i.shape(out, ctx.operation, ctx.spec.fields ? ctx.unknownFields : []);
     // Vault wraps only a response: errors, 404s and bodiless replies go back as they are.
     if (shaped.body === null || shaped.status < 200 || shaped.status >= 300) return out;
@@ -58,6 +58,7 @@ export function finishHook(i: FinishInput): NonNullable<MountDeps['finish']> {
       wrappedAccessor: out.auth?.accessor ?? '',
       displayName: i.caller?.displayName ?? '',
       nowMs: i.nowMs,
+      namespace: i.mount.namespace,
     });
     return { raw: { status: 200, body: wrappedEnvelope(info) } };
   };

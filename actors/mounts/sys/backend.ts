@@ -1,6 +1,7 @@
 // The system backend (sys/): mount and auth tables, policies, capabilities. Other sys paths (init, seal,
 // raw, ...) are served by the core and the HTTP front, not here. Leases (leases.ts) and wrapping (wrapping.ts) are here.
-import type { BackendFactory } from '../framework/types.js';
+import type { BackendFactory, HandlerRequest, PathSpec, StorageView } from '../framework/types.js';
+import { systemView } from '../../expiration/revoke-token.js';
 import { capabilitiesPaths } from './capabilities.js';
 import { leasePaths } from './leases.js';
 import { metricsPaths } from './metrics.js';
@@ -29,6 +30,18 @@ export const systemBackend: BackendFactory = () => ({
  */
 export const namespaceSystemBackend: BackendFactory = () => ({
   type: 'ns_system',
-  help: "A namespace's system backend: its secrets engines (sys/mounts), auth methods (sys/auth), ACL policies and child namespaces (sys/namespaces).",
-  paths: [...mountPaths, ...toolPaths, ...policyPaths, ...namespacePaths],
+  help: "A namespace's system backend: its secrets engines (sys/mounts), auth methods (sys/auth), ACL policies, capabilities, response wrapping and child namespaces (sys/namespaces).",
+  paths: [...mountPaths, ...toolPaths, ...policyPaths, ...capabilitiesPaths, ...rootScoped(wrappingPaths), ...namespacePaths],
 });
+
+/**
+ * Paths whose data is the cluster's, not a namespace's (wrapping tokens live with every other token in
+ * the root segment): their handlers see the root segment, in the request's write-set. They check the
+ * namespace themselves (a wrapping token unwraps in the namespace it was made in only).
+ */
+function rootScoped(specs: PathSpec[]): PathSpec[] {
+  return specs.map((spec) => ({
+    ...spec,
+    operations: Object.fromEntries(Object.entries(spec.operations).map(([op, handler]) => [op, (req: HandlerRequest, storage: StorageView) => handler(req, systemView(storage))])),
+  }));
+}

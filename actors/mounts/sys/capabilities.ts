@@ -7,17 +7,20 @@ import type { Capability } from '../policy/types.js';
 import { accessorMatches, accessorTarget, loadLive } from '../token/entries.js';
 import { aclOf } from './policy-store.js';
 import { badRequest, commaSlice, subView } from './util.js';
+import { systemView } from '../../expiration/revoke-token.js';
+import { namespaceSegment, ROOT_NAMESPACE, withinNamespace, type NamespaceRef } from '../namespaces/model.js';
+import { namespaceOfToken } from '../namespaces/tokens.js';
 
 const pathFields: Record<string, FieldSchema> = {
   paths: { type: 'comma-string-slice', description: 'Paths on which capabilities are being queried.' },
   path: { type: 'comma-string-slice', description: "Deprecated: use 'paths'." },
 };
 
-/** The token store's keyspace (sys/token/), seen through this request's view. */
-const tokenStore = (storage: StorageView) => subView(storage, TOKEN_STORE_PREFIX);
+/** The token store's keyspace (sys/token/, in the root segment whatever namespace asks). */
+const tokenStore = (storage: StorageView) => subView(systemView(storage), TOKEN_STORE_PREFIX);
 
 async function tokenSalt(storage: StorageView): Promise<string | null> {
-  const raw = await storage.get(TOKEN_SALT_KEY);
+  const raw = await systemView(storage).get(TOKEN_SALT_KEY);
   return raw === undefined ? null : raw.toString('utf8');
 }
 
@@ -39,6 +42,10 @@ async function entryByAccessor(storage: StorageView, accessor: string, nowMs: nu
   return entry && accessorMatches(entry, accessor) ? entry : null;
 }
 
+function callerHolder(req: HandlerRequest): Holder {
+  return { policies: req.caller.policies, namespace: req.caller.namespace ?? ROOT_NAMESPACE };
+}
+
 function requestedPaths(req: HandlerRequest): string[] {
   let paths = commaSlice(req.fields.paths);
   if (paths.length === 0) paths = commaSlice(req.fields.path);
@@ -46,12 +53,33 @@ function requestedPaths(req: HandlerRequest): string[] {
   return paths;
 }
 
-/** Capabilities of a policy set on each path; `capabilities` too when exactly one path was asked. */
-async function answer(storage: StorageView, policies: readonly string[], paths: string[], nowMs: number): Promise<LogicalResponse> {
+/** Whose policies answer: a token's names, read in its namespace's policy store. */
+interface Holder {
+  policies: readonly string[];
+  namespace: NamespaceRef;
+}
+
+/** The holder of a stored token entry, or null when its namespace is gone or is not above the request's. */
+async function holderOf(req: HandlerRequest, storage: StorageView, entry: TokenEntry): Promise<Holder | null> {
+  const ns = await namespaceOfToken(systemView(storage), entry);
+  return ns !== undefined && withinNamespace(ns, req.mount.namespace ?? ROOT_NAMESPACE) ? { policies: entry.policies, namespace: ns } : null;
+}
+
+/** The ACL of a holder's policies, read in its namespace's segment. */
+function policiesOf(storage: StorageView, holder: Holder, nowMs: number) {
+  return aclOf(subView(systemView(storage), namespaceSegment(holder.namespace)), holder.policies, nowMs);
+}
+
+/**
+ * Capabilities of a policy set on each path; `capabilities` too when exactly one path was asked. Paths
+ * are the request namespace's; the policies name them as seen from the holder's namespace (its ancestor).
+ */
+async function answer(req: HandlerRequest, storage: StorageView, holder: Holder, paths: string[]): Promise<LogicalResponse> {
   const data: Record<string, unknown> = {};
-  const { acl } = policies.length > 0 ? await aclOf(storage, policies, nowMs) : { acl: null };
+  const { acl } = holder.policies.length > 0 ? await policiesOf(storage, holder, req.nowMs) : { acl: null };
+  const prefix = (req.mount.namespace?.path ?? '').slice(holder.namespace.path.length);
   for (const path of paths) {
-    const caps: Capability[] = acl === null ? ['deny'] : acl.capabilities(path);
+    const caps: Capability[] = acl === null ? ['deny'] : acl.capabilities(prefix + path);
     data[path] = [...caps].sort();
   }
   if (paths.length === 1) data.capabilities = data[paths[0] as string];
@@ -66,7 +94,7 @@ async function answer(storage: StorageView, policies: readonly string[], paths: 
 async function resultantAcl(req: HandlerRequest, storage: StorageView): Promise<LogicalResponse> {
   if (req.caller.tokenKey === null && !req.caller.isRoot) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
   if (req.caller.isRoot || req.caller.policies.includes('root')) return { data: { root: true } };
-  const { acl } = await aclOf(storage, req.caller.policies, req.nowMs);
+  const { acl } = await policiesOf(storage, callerHolder(req), req.nowMs);
   const { exact, glob } = acl.rules();
   const wrap = (m: Record<string, Capability[]>) => Object.fromEntries(Object.entries(m).map(([k, capabilities]) => [k, { capabilities }]));
   return { data: { root: false, exact_paths: wrap(exact), glob_paths: wrap(glob) } };
@@ -86,7 +114,7 @@ const capabilitySpecs: PathSpec[] = [
       update: async (req, storage) => {
         if (req.caller.tokenKey === null && !req.caller.isRoot) throw new CofferError('COFFER_ERR_INTERNAL', 'no token found');
         const paths = requestedPaths(req);
-        return answer(storage, req.caller.isRoot ? ['root'] : req.caller.policies, paths, req.nowMs);
+        return answer(req, storage, req.caller.isRoot ? { ...callerHolder(req), policies: ['root'] } : callerHolder(req), paths);
       },
     },
     help: { synopsis: "Capabilities of the caller's token on paths.", description: 'POST {paths: [...]}: data and the top level map each path to its sorted capabilities.' },
@@ -100,8 +128,9 @@ const capabilitySpecs: PathSpec[] = [
         if (token === '') throw new CofferError('COFFER_ERR_INTERNAL', 'no token found');
         const paths = requestedPaths(req);
         const entry = await entryByToken(storage, token, req.nowMs);
-        if (!entry) badRequest('invalid token');
-        return answer(storage, entry.policies, paths, req.nowMs);
+        const holder = entry && (await holderOf(req, storage, entry));
+        if (!holder) badRequest('invalid token');
+        return answer(req, storage, holder, paths);
       },
     },
     help: { synopsis: 'Capabilities of a given token on paths.', description: 'POST {token, paths}. An unknown token is 400 "invalid token".' },
@@ -114,9 +143,10 @@ const capabilitySpecs: PathSpec[] = [
         const accessor = typeof req.fields.accessor === 'string' ? req.fields.accessor : '';
         if (accessor === '') badRequest('missing accessor');
         const entry = await entryByAccessor(storage, accessor, req.nowMs);
-        if (!entry) badRequest('invalid accessor');
+        const holder = entry && (await holderOf(req, storage, entry));
+        if (!holder) badRequest('invalid accessor');
         const paths = requestedPaths(req);
-        return answer(storage, entry.policies, paths, req.nowMs);
+        return answer(req, storage, holder, paths);
       },
     },
     help: { synopsis: 'Capabilities of the token behind an accessor on paths.', description: 'POST {accessor, paths}. An unknown accessor is 400 "invalid accessor".' },

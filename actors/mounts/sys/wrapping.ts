@@ -14,6 +14,8 @@ import { parseDurationSeconds } from '../framework/router.js';
 import type { FieldSchema, HandlerRequest, HandlerResult, PathSpec, StorageView } from '../framework/types.js';
 import { RESPONSE_WRAPPING_POLICY_NAME } from '../policy/builtin.js';
 import { entryIsLive, requestToken, revokeTree } from '../token/entries.js';
+import type { NamespaceRef } from '../namespaces/model.js';
+import { placeInNamespace } from '../namespaces/tokens.js';
 
 export const INVALID_WRAPPING_TOKEN = 'wrapping token is not valid or does not exist';
 
@@ -35,6 +37,8 @@ export interface MintInput {
   wrappedAccessor: string;
   displayName: string;
   nowMs: number;
+  /** The namespace the wrapping happened in: the token unwraps there only (absent: the root namespace). */
+  namespace?: NamespaceRef | undefined;
 }
 
 /** `X-Vault-Wrap-TTL` in seconds; null when absent or 0 (no wrapping). Bad or negative → 400 as Vault. */
@@ -83,6 +87,7 @@ export async function mintWrappingToken(sys: StorageView, i: MintInput): Promise
     expire_time_ms: i.nowMs + i.ttlS * 1000,
     lease_ttl_s: i.ttlS,
   };
+  placeInNamespace(entry, i.namespace);
   sys.putJson(tokenIdKey(salt, token), entry);
   sys.put(tokenAccessorKey(salt, accessor), Buffer.from(tokenIdKey(salt, token)));
   const creationTime = goTime(i.nowMs);
@@ -123,7 +128,9 @@ async function validWrapping(req: HandlerRequest, sys: StorageView): Promise<Val
   const salt = await tokenSaltOf(sys);
   const salted = saltedId(salt, token);
   const entry = await sys.getJson<TokenEntry>(tokenIdKey(salt, token));
-  const wrapping = entry !== undefined && entry.policies.length === 1 && entry.policies[0] === RESPONSE_WRAPPING_POLICY_NAME;
+  // A wrapping token is looked up, unwrapped and rewrapped in the namespace it was made in only.
+  const here = (entry?.namespace_path ?? '') === (req.mount.namespace?.path ?? '');
+  const wrapping = entry !== undefined && here && entry.policies.length === 1 && entry.policies[0] === RESPONSE_WRAPPING_POLICY_NAME;
   if (!entry || !wrapping || !entryIsLive(entry, req.nowMs)) throw new CofferError('COFFER_ERR_INVALID_REQUEST', INVALID_WRAPPING_TOKEN);
   return { salt, salted, entry };
 }
@@ -162,7 +169,7 @@ async function handleRewrap(req: HandlerRequest, sys: StorageView): Promise<Hand
   const info = await cubbyValue<{ creation_ttl: number; creation_path: string }>(sys, w.salted, 'wrapinfo');
   await revokeTree(tokenStoreView(sys), w.salt, w.salted);
   // Same TTL and creation path as the original; the stored text moves over unchanged.
-  const next = await mintWrappingToken(sys, { response: stored.response, ttlS: info.creation_ttl, creationPath: info.creation_path, wrappedAccessor: '', displayName: '', nowMs: req.nowMs });
+  const next = await mintWrappingToken(sys, { response: stored.response, ttlS: info.creation_ttl, creationPath: info.creation_path, wrappedAccessor: '', displayName: '', nowMs: req.nowMs, namespace: req.mount.namespace });
   return { raw: { status: 200, body: wrappedEnvelope(next) } };
 }
 

@@ -1,0 +1,265 @@
+// Namespaces through the public API of a dev server process: sys/namespaces, addressing by header and by
+// path, isolation of mounts, data, policies and tokens between namespaces, nested namespaces, what deleting
+// one takes with it, response wrapping and capabilities inside one, node-vault's `namespace` option, and
+// the CLI (`coffer namespace ...`, the global -namespace / -ns flag).
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { after, before, describe, it } from 'node:test';
+import { http, runCli, spawnCoffer, type ServerProcess } from './helpers/server-process.js';
+
+const require = createRequire(import.meta.url);
+const nodeVault = require('node-vault') as (opts: { apiVersion?: string; endpoint: string; token?: string; namespace?: string }) => any;
+
+const ROOT = 'namespaces-root';
+
+describe('namespaces', () => {
+  let dev: ServerProcess;
+  const call = (method: string, path: string, opts: { ns?: string; body?: unknown; token?: string; headers?: Record<string, string> } = {}) =>
+    http(dev.url, method, path, {
+      token: opts.token ?? ROOT,
+      ...(opts.body !== undefined ? { body: opts.body } : {}),
+      headers: { ...(opts.ns !== undefined ? { 'X-Vault-Namespace': opts.ns } : {}), ...(opts.headers ?? {}) },
+    });
+  const ok = async (method: string, path: string, opts: Parameters<typeof call>[2] = {}) => {
+    const r = await call(method, path, opts);
+    assert.ok(r.status >= 200 && r.status < 300, `${method} ${path} (ns ${opts.ns ?? '-'}): ${r.status} ${r.text}`);
+    return r.body;
+  };
+  const tokenFor = async (path: string, body: unknown, opts: { ns?: string; token?: string } = {}) => (await ok('POST', path, { ...opts, body })).auth.client_token as string;
+  const policy = (hcl: string) => ({ policy: hcl });
+
+  before(async () => {
+    dev = await spawnCoffer(['server', '-dev', '-dev-listen-address=127.0.0.1:0', `-dev-root-token-id=${ROOT}`], /export VAULT_ADDR='(\S+)'/);
+  });
+  after(async () => {
+    await dev?.kill();
+  });
+
+  it('sys/namespaces: create, read, list, patch, nested by header and by path, and the errors', async () => {
+    const created = (await ok('POST', 'sys/namespaces/alpha', { body: { custom_metadata: { owner: 'ops' } } })).data;
+    assert.equal(created.path, 'alpha/');
+    assert.match(created.id, /^[0-9A-Za-z]{6}$/);
+    assert.deepEqual(created.custom_metadata, { owner: 'ops' });
+    // Nested: through the header and through the path alike.
+    assert.equal((await ok('PUT', 'sys/namespaces/one', { ns: 'alpha' })).data.path, 'alpha/one/');
+    assert.equal((await ok('PUT', 'alpha/sys/namespaces/two')).data.path, 'alpha/two/');
+    assert.equal((await ok('PUT', 'alpha/one/sys/namespaces/deep')).data.path, 'alpha/one/deep/');
+
+    const rootList = (await ok('LIST', 'sys/namespaces')).data;
+    assert.ok(rootList.keys.includes('alpha/'));
+    assert.ok(!rootList.keys.includes('alpha/one/'), 'only direct children are listed');
+    const alphaList = (await ok('GET', 'sys/namespaces?list=true', { ns: 'alpha/' })).data;
+    assert.deepEqual(alphaList.keys, ['one/', 'two/']);
+    assert.equal(alphaList.key_info['one/'].path, 'alpha/one/');
+    assert.equal((await ok('GET', 'alpha/sys/namespaces/one')).data.id, alphaList.key_info['one/'].id);
+    assert.equal((await call('GET', 'sys/namespaces/missing')).status, 404);
+    assert.equal((await call('LIST', 'alpha/two/sys/namespaces')).status, 404, 'no children: 404');
+
+    // PATCH merges custom_metadata (null removes a key); a create of an existing path replaces it.
+    const patched = await call('PATCH', 'sys/namespaces/alpha', { body: { custom_metadata: { tier: 'gold', owner: null } }, headers: { 'Content-Type': 'application/merge-patch+json' } });
+    assert.equal(patched.status, 200);
+    assert.deepEqual(patched.body.data.custom_metadata, { tier: 'gold' });
+    assert.deepEqual((await ok('POST', 'sys/namespaces/alpha', { body: { custom_metadata: { a: '1' } } })).data.custom_metadata, { a: '1' });
+    assert.equal((await ok('GET', 'sys/namespaces/alpha')).data.id, created.id, 'an update keeps the namespace');
+
+    const refused: [string, string, number, string][] = [
+      ['POST', 'sys/namespaces/sys', 400, '"sys/" is a reserved path and cannot be used as a namespace name'],
+      ['POST', 'sys/namespaces/a%2Fb', 400, 'namespace name cannot contain /'],
+      ['POST', 'sys/namespaces/a%20b', 400, '"a b" contains space characters that cannot be used in a namespace name'],
+      ['POST', 'sys/namespaces/secret', 400, 'new namespace conflicts with existing mount: secret/'],
+      ['DELETE', 'sys/namespaces/alpha', 409, 'unable to delete namespace containing child namespaces'],
+    ];
+    for (const [method, path, status, message] of refused) {
+      const r = await call(method, path);
+      assert.deepEqual([r.status, r.body], [status, { errors: [message] }], `${method} ${path}`);
+    }
+    const missing = await call('DELETE', 'sys/namespaces/never');
+    assert.deepEqual([missing.status, missing.body.warnings], [200, ['requested namespace does not exist']]);
+    // A mount inside a child namespace's name could never be reached: refused.
+    assert.equal((await call('POST', 'sys/mounts/alpha/kv', { body: { type: 'kv' } })).status, 400);
+  });
+
+  it('each namespace has its own mounts, data and policies; paths and the header address the same namespace', async () => {
+    await ok('POST', 'sys/namespaces/iso');
+    const mounts = (await ok('GET', 'iso/sys/mounts')).data;
+    assert.deepEqual(Object.keys(mounts).sort(), ['cubbyhole/', 'sys/']);
+    assert.equal(mounts['sys/'].type, 'ns_system');
+    assert.equal((await ok('GET', 'iso/sys/auth')).data['token/'].type, 'ns_token');
+    assert.deepEqual((await ok('LIST', 'iso/sys/policies/acl')).data.keys, ['default', 'root']);
+
+    await ok('POST', 'iso/sys/mounts/secret', { body: { type: 'kv', options: { version: '2' } } });
+    await ok('POST', 'iso/secret/data/app', { body: { data: { owner: 'iso' } } });
+    await ok('POST', 'secret/data/app', { body: { data: { owner: 'root' } } });
+    assert.equal((await ok('GET', 'iso/secret/data/app')).data.data.owner, 'iso');
+    assert.equal((await ok('GET', 'secret/data/app', { ns: 'iso' })).data.data.owner, 'iso');
+    assert.equal((await ok('GET', 'secret/data/app')).data.data.owner, 'root');
+    assert.ok(!('iso/secret/' in (await ok('GET', 'sys/mounts')).data), "the root's table does not list a namespace's mounts");
+
+    await ok('PUT', 'iso/sys/policies/acl/only-iso', { body: policy('path "secret/*" { capabilities = ["read"] }') });
+    assert.equal((await call('GET', 'sys/policies/acl/only-iso')).status, 404, 'policies are per namespace');
+
+    // The cluster's own sys/ paths are not a namespace's.
+    const rootOnly = await call('GET', 'iso/sys/storage/raft/configuration');
+    assert.deepEqual([rootOnly.status, rootOnly.body], [400, { errors: ['operation only available in root namespace'] }]);
+    // The seal status ignores the header, as Vault serves it outside any namespace.
+    assert.equal((await ok('GET', 'sys/seal-status', { ns: 'iso' })).sealed, false);
+  });
+
+  it('tokens: valid in their namespace and below, with its policies; a parent policy names child paths', async () => {
+    await ok('POST', 'sys/namespaces/tok');
+    await ok('POST', 'tok/sys/namespaces/child');
+    await ok('POST', 'tok/sys/mounts/kv', { body: { type: 'kv', options: { version: '2' } } });
+    await ok('POST', 'tok/child/sys/mounts/kv', { body: { type: 'kv', options: { version: '2' } } });
+    await ok('POST', 'tok/kv/data/s', { body: { data: { v: 'tok' } } });
+    await ok('POST', 'tok/child/kv/data/s', { body: { data: { v: 'child' } } });
+    await ok('POST', 'secret/data/tok-root', { body: { data: { v: 'root' } } });
+    await ok('PUT', 'tok/sys/policies/acl/reader', { body: policy('path "kv/data/*" { capabilities = ["read"] }\npath "child/kv/data/*" { capabilities = ["read"] }') });
+
+    const t = await tokenFor('tok/auth/token/create', { policies: ['reader'] });
+    assert.equal((await ok('GET', 'tok/kv/data/s', { token: t })).data.data.v, 'tok');
+    assert.equal((await ok('GET', 'kv/data/s', { token: t, ns: 'tok' })).data.data.v, 'tok');
+    assert.equal((await ok('GET', 'tok/child/kv/data/s', { token: t })).data.data.v, 'child', 'valid in a child namespace, with its own policies');
+    assert.equal((await call('GET', 'secret/data/tok-root', { token: t })).status, 403, 'not valid in the parent namespace');
+    assert.equal((await call('GET', 'tok/kv/metadata/s', { token: t })).status, 403);
+    const self = (await ok('GET', 'tok/auth/token/lookup-self', { token: t })).data;
+    assert.equal(self.namespace_path, 'tok/');
+    assert.equal(self.path, 'tok/auth/token/create');
+    assert.equal((await call('GET', 'auth/token/lookup-self', { token: t })).status, 403);
+
+    // A root-namespace policy grants a child's paths by their full path.
+    await ok('PUT', 'sys/policies/acl/tok-reader', { body: policy('path "tok/kv/data/*" { capabilities = ["read"] }\npath "tok/sys/capabilities-self" { capabilities = ["update"] }') });
+    const r = await tokenFor('auth/token/create', { policies: ['tok-reader'] });
+    assert.equal((await ok('GET', 'tok/kv/data/s', { token: r })).data.data.v, 'tok');
+    assert.equal((await call('GET', 'tok/child/kv/data/s', { token: r })).status, 403);
+    assert.equal((await call('GET', 'secret/data/tok-root', { token: r })).status, 403);
+
+    // A namespace's token store sees only its own tokens: a root token's accessor is unknown there.
+    const rootAccessor = (await ok('GET', 'auth/token/lookup-self')).data.accessor as string;
+    const admin = await tokenFor('tok/auth/token/create', { policies: ['admin'] });
+    await ok('PUT', 'tok/sys/policies/acl/admin', { body: policy('path "auth/token/*" { capabilities = ["create", "read", "update", "delete", "list", "sudo"] }') });
+    const peek = await call('POST', 'tok/auth/token/lookup-accessor', { token: admin, body: { accessor: rootAccessor } });
+    assert.deepEqual([peek.status, peek.body.errors], [403, ['bad token']]);
+    const revoke = await call('POST', 'tok/auth/token/revoke-accessor', { token: admin, body: { accessor: rootAccessor } });
+    assert.deepEqual([revoke.status, revoke.body.errors], [400, ['token not found']]);
+    assert.equal((await call('GET', 'auth/token/lookup-self')).status, 200, 'the root token survives a namespace admin');
+    // ...while it manages its own namespace's tokens.
+    const own = (await ok('POST', 'tok/auth/token/lookup', { token: admin, body: { token: t } })).data;
+    assert.equal(own.namespace_path, 'tok/');
+
+    // Making tokens in a child from a parent namespace: sudo needed, and never root tokens.
+    await ok('PUT', 'sys/policies/acl/tok-creator', { body: policy('path "tok/auth/token/create" { capabilities = ["create", "update"] }') });
+    const creator = await tokenFor('auth/token/create', { policies: ['tok-creator'] });
+    const noSudo = await call('POST', 'tok/auth/token/create', { token: creator, body: { policies: ['reader'] } });
+    assert.deepEqual([noSudo.status, noSudo.body.errors], [400, ['root or sudo privileges required to directly generate a token in a child namespace']]);
+    const rootFromParent = await call('POST', 'tok/auth/token/create', { body: { policies: ['root'] } });
+    assert.deepEqual([rootFromParent.status, rootFromParent.body.errors], [400, ['root tokens may not be created from a parent namespace']]);
+    const customId = await call('POST', 'tok/auth/token/create', { body: { id: 'my-own-id', policies: ['reader'] } });
+    assert.deepEqual(customId.body.errors, ['token IDs can only be manually specified in the root namespace']);
+
+    // capabilities-self inside the namespace: paths relative to it, the token's policies from its namespace.
+    const caps = (await ok('POST', 'tok/sys/capabilities-self', { token: t, body: { paths: ['kv/data/s', 'kv/metadata/s'] } })) as Record<string, string[]>;
+    assert.deepEqual([caps['kv/data/s'], caps['kv/metadata/s']], [['read'], ['deny']]);
+    const parentCaps = (await ok('POST', 'tok/sys/capabilities-self', { token: r, body: { paths: ['kv/data/s'] } })) as Record<string, string[]>;
+    assert.deepEqual(parentCaps['kv/data/s'], ['read'], "a parent's token: its policies, read on the full path");
+  });
+
+  it('userpass in a namespace: login tokens live there; disabling the method logs its users out', async () => {
+    await ok('POST', 'sys/namespaces/up');
+    await ok('POST', 'up/sys/mounts/kv', { body: { type: 'kv', options: { version: '2' } } });
+    await ok('POST', 'up/kv/data/s', { body: { data: { v: 'up' } } });
+    await ok('PUT', 'up/sys/policies/acl/reader', { body: policy('path "kv/data/*" { capabilities = ["read"] }') });
+    await ok('POST', 'up/sys/auth/userpass', { body: { type: 'userpass' } });
+    await ok('POST', 'up/auth/userpass/users/bob', { body: { password: 'correct horse', policies: 'reader' } });
+    assert.equal((await call('POST', 'auth/userpass/login/bob', { token: '', body: { password: 'correct horse' } })).status, 403, 'no userpass at the root');
+    const login = (await ok('POST', 'up/auth/userpass/login/bob', { token: '', body: { password: 'correct horse' } })).auth;
+    assert.equal((await ok('GET', 'up/kv/data/s', { token: login.client_token })).data.data.v, 'up');
+    assert.equal((await ok('POST', 'up/auth/token/renew-self', { token: login.client_token })).auth.client_token, login.client_token);
+    // The user's policies change: the auth method refuses the renewal, as at the root.
+    await ok('POST', 'up/auth/userpass/users/bob/policies', { body: { policies: 'default' } });
+    assert.deepEqual((await call('POST', 'up/auth/token/renew-self', { token: login.client_token })).body.errors, ['policies have changed, not renewing']);
+    await ok('DELETE', 'up/sys/auth/userpass');
+    assert.equal((await call('GET', 'up/kv/data/s', { token: login.client_token })).status, 403, 'disabling the method revoked its tokens');
+  });
+
+  it('deleting a namespace deletes its data and revokes its tokens; a new one of the same name starts empty', async () => {
+    await ok('POST', 'sys/namespaces/gone');
+    await ok('POST', 'gone/sys/mounts/kv', { body: { type: 'kv', options: { version: '2' } } });
+    await ok('POST', 'gone/kv/data/s', { body: { data: { v: 'doomed' } } });
+    await ok('PUT', 'gone/sys/policies/acl/reader', { body: policy('path "kv/data/*" { capabilities = ["read"] }') });
+    const t = await tokenFor('gone/auth/token/create', { policies: ['reader'] });
+    const accessor = (await ok('GET', 'gone/auth/token/lookup-self', { token: t })).data.accessor as string;
+    const id = (await ok('GET', 'sys/namespaces/gone')).data.uuid as string;
+    assert.ok((await ok('LIST', 'sys/raw/namespaces/')).data.keys.includes(`${id}/`));
+
+    assert.equal((await call('DELETE', 'sys/namespaces/gone')).status, 204);
+    assert.equal((await call('GET', 'gone/kv/data/s', { token: t })).status, 403);
+    assert.equal((await call('POST', 'auth/token/lookup-accessor', { body: { accessor } })).status, 400, 'the token entry is gone');
+    const raw = await call('LIST', 'sys/raw/namespaces/');
+    assert.ok(raw.status === 404 || !raw.body.data.keys.includes(`${id}/`), 'the segment is gone');
+    assert.equal((await call('GET', 'gone/kv/data/s')).status, 404);
+
+    await ok('POST', 'sys/namespaces/gone');
+    assert.equal((await call('GET', 'gone/kv/data/s')).status, 404, 'nothing of the old namespace');
+    assert.equal((await call('GET', 'gone/kv/data/s', { token: t })).status, 403, 'nor its tokens');
+  });
+
+  it('response wrapping in a namespace: the wrapping token unwraps there only', async () => {
+    await ok('POST', 'sys/namespaces/wrap');
+    await ok('POST', 'wrap/sys/mounts/kv', { body: { type: 'kv', options: { version: '2' } } });
+    await ok('POST', 'wrap/kv/data/s', { body: { data: { v: 'wrapped' } } });
+    const wrapped = await ok('GET', 'wrap/kv/data/s', { headers: { 'X-Vault-Wrap-TTL': '60' } });
+    const wt = wrapped.wrap_info.token as string;
+    assert.equal((await call('POST', 'sys/wrapping/unwrap', { token: wt })).status, 403, 'not valid at the root');
+    assert.equal((await ok('POST', 'wrap/sys/wrapping/unwrap', { token: wt })).data.data.v, 'wrapped');
+    assert.equal((await call('POST', 'wrap/sys/wrapping/unwrap', { token: wt })).status, 403, 'single use');
+  });
+
+  it('node-vault with its namespace option', async () => {
+    await ok('POST', 'sys/namespaces/nv');
+    const vault = nodeVault({ apiVersion: 'v1', endpoint: dev.url, token: ROOT, namespace: 'nv' });
+    await vault.mount({ mount_point: 'kv', type: 'kv', options: { version: '2' } });
+    assert.ok('kv/' in (await vault.mounts()).data);
+    await vault.write('kv/data/app', { data: { owner: 'node-vault' } });
+    assert.equal((await vault.read('kv/data/app')).data.data.owner, 'node-vault');
+    assert.deepEqual((await vault.list('kv/metadata/')).data.keys, ['app']);
+    await vault.addPolicy({ name: 'nv-reader', rules: 'path "kv/data/*" { capabilities = ["read"] }' });
+    const created = await vault.tokenCreate({ policies: ['nv-reader'] });
+    const user = nodeVault({ apiVersion: 'v1', endpoint: dev.url, token: created.auth.client_token, namespace: 'nv' });
+    assert.equal((await user.read('kv/data/app')).data.data.owner, 'node-vault');
+    await assert.rejects(user.write('kv/data/app', { data: { owner: 'x' } }), (e: any) => e.response?.statusCode === 403);
+    const atRoot = nodeVault({ apiVersion: 'v1', endpoint: dev.url, token: created.auth.client_token });
+    await assert.rejects(atRoot.read('secret/data/app'), (e: any) => e.response?.statusCode === 403);
+    assert.equal((await call('GET', 'kv/data/app')).status, 404, 'nothing written at the root');
+  });
+
+  it('CLI: coffer namespace create|list|lookup|patch|delete and the global -namespace / -ns flag', async () => {
+    const env = { VAULT_ADDR: dev.url, VAULT_TOKEN: ROOT };
+    const created = await runCli(['namespace', 'create', '-custom-metadata=team=blue', 'cli'], env);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /path\s+cli\//);
+    assert.match(created.stdout, /custom_metadata\s+map\[team:blue\]/);
+    assert.equal((await runCli(['-namespace=cli', 'namespace', 'create', 'inner'], env)).code, 0);
+    const listed = await runCli(['namespace', 'list', '-ns', 'cli'], env);
+    assert.deepEqual(listed.stdout.trim().split('\n'), ['Keys', '------', 'inner/']);
+    const json = await runCli(['namespace', 'lookup', '-format=json', 'cli'], env);
+    assert.equal(JSON.parse(json.stdout).data.path, 'cli/');
+    const patched = await runCli(['namespace', 'patch', 'cli', '-custom-metadata=tier=1', '-remove-custom-metadata=team'], env);
+    assert.match(patched.stdout, /custom_metadata\s+map\[tier:1\]/);
+    assert.equal((await runCli(['namespace', 'lookup', 'nope'], env)).code, 2);
+
+    assert.equal((await runCli(['secrets', 'enable', '-namespace=cli', '-path=kv', '-version=2', 'kv'], env)).code, 0);
+    assert.equal((await runCli(['kv', 'put', 'kv/app', 'pw=from-cli'], { ...env, VAULT_NAMESPACE: 'cli' })).code, 0);
+    const got = await runCli(['kv', 'get', '-ns=cli', '-field=pw', 'kv/app'], env);
+    assert.equal(got.stdout.trim(), 'from-cli');
+    assert.equal((await ok('GET', 'cli/kv/data/app')).data.data.pw, 'from-cli');
+    // The status command still works with a namespace set (sys/seal-status ignores it).
+    assert.equal((await runCli(['status'], { ...env, VAULT_NAMESPACE: 'cli' })).code, 0);
+
+    const refused = await runCli(['namespace', 'delete', 'cli'], env);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /unable to delete namespace containing child namespaces/);
+    assert.equal((await runCli(['namespace', 'delete', '-ns=cli', 'inner'], env)).stdout.trim(), 'Success! Namespace deleted: inner/');
+    assert.equal((await runCli(['namespace', 'delete', 'cli'], env)).code, 0);
+    assert.match((await runCli(['namespace', 'delete', 'cli'], env)).stdout, /Requested namespace does not exist/);
+  });
+});
