@@ -215,4 +215,34 @@ describe('STANDBY-READS: standby reads validated by replay, served index monoton
     t.diagnostic(line);
     console.log(line);
   });
+
+  it('namespaces on standbys: a new namespace, its mounts, policies and tokens are in force at their index; its writes forward', async () => {
+    const root = cluster.root;
+    const active = cluster.url(await cluster.activeNode());
+    const standbys = [0, 1, 2].map((i) => cluster.url(i)).filter((u) => u !== active);
+    const index = (r: { headers: Headers }) => r.headers.get('x-vault-index') as string;
+    const ok = async (r: Promise<{ status: number; text: string; headers: Headers; body: any }>) => {
+      const got = await r;
+      assert.ok(got.status < 300, `${got.status} ${got.text}`);
+      return got;
+    };
+    await ok(http(active, 'POST', 'sys/namespaces/s7ns', { token: root }));
+    await ok(http(active, 'POST', 's7ns/sys/mounts/kv', { token: root, body: { type: 'kv', options: { version: '2' } } }));
+    await ok(http(active, 'PUT', 's7ns/sys/policies/acl/reader', { token: root, body: { policy: 'path "kv/data/*" { capabilities = ["read"] }' } }));
+    const w = await ok(http(active, 'PUT', 's7ns/kv/data/a', { token: root, body: { data: { v: 'in-namespace' } } }));
+    const tok = await ok(http(active, 'POST', 's7ns/auth/token/create', { token: root, body: { policies: ['reader'], ttl: '1h' } }));
+    const user = tok.body.auth.client_token as string;
+    for (const u of standbys) {
+      const byPath = await http(u, 'GET', 's7ns/kv/data/a', { token: user, headers: { 'X-Vault-Index': index(tok) } });
+      assert.deepEqual([byPath.status, byPath.body?.data?.data], [200, { v: 'in-namespace' }], `${u}: ${byPath.text}`);
+      const byHeader = await http(u, 'GET', 'kv/data/a', { token: root, headers: { 'X-Vault-Index': index(w), 'X-Vault-Namespace': 's7ns' } });
+      assert.equal(byHeader.body?.data?.data?.v, 'in-namespace', `${u}: ${byHeader.text}`);
+      assert.equal((await http(u, 'GET', 'secret/data/s7/x', { token: user, headers: { 'X-Vault-Index': index(tok) } })).status, 403, 'not valid in the root namespace');
+    }
+    // A write through a standby is forwarded to the active node and applied once.
+    const fw = await ok(http(standbys[0] as string, 'PUT', 's7ns/kv/data/b', { token: root, body: { data: { v: 'via-standby' } } }));
+    assert.equal(fw.body.data.version, 1);
+    const back = await ok(http(active, 'GET', 's7ns/kv/metadata/b', { token: root }));
+    assert.equal(back.body.data.current_version, 1);
+  });
 });
