@@ -3,7 +3,10 @@
 // one takes with it, response wrapping and capabilities inside one, node-vault's `namespace` option, and
 // the CLI (`coffer namespace ...`, the global -namespace / -ns flag).
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { http, runCli, spawnCoffer, type ServerProcess } from './helpers/server-process.js';
 
@@ -212,6 +215,29 @@ describe('namespaces', () => {
     assert.equal((await call('POST', 'sys/wrapping/unwrap', { token: wt })).status, 403, 'not valid at the root');
     assert.equal((await ok('POST', 'wrap/sys/wrapping/unwrap', { token: wt })).data.data.v, 'wrapped');
     assert.equal((await call('POST', 'wrap/sys/wrapping/unwrap', { token: wt })).status, 403, 'single use');
+  });
+
+  it("the audit log names a request's namespace and its path within it; the namespace's secret is not logged in plaintext", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-ns-audit-'));
+    try {
+      const file = join(dir, 'audit.log');
+      await ok('PUT', 'sys/audit/ns-file', { body: { type: 'file', options: { file_path: file } } });
+      const ns = (await ok('POST', 'sys/namespaces/aud')).data;
+      await ok('POST', 'aud/sys/mounts/kv', { body: { type: 'kv', options: { version: '2' } } });
+      await ok('POST', 'kv/data/s', { ns: 'aud', body: { data: { pw: 'aud-secret-value' } } });
+      await ok('DELETE', 'sys/audit/ns-file');
+      const text = readFileSync(file, 'utf8');
+      assert.ok(!text.includes('aud-secret-value'), 'values are HMAC-ed');
+      const write = text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .find((e) => e.type === 'request' && e.request.path === 'kv/data/s');
+      assert.ok(write, 'the namespaced write was logged with its path within the namespace');
+      assert.deepEqual(write.request.namespace, { id: ns.id, path: 'aud/' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('node-vault with its namespace option', async () => {

@@ -95,8 +95,9 @@ function requestObj(h: Hasher, info: AuditRequestInfo): Obj {
     mount_accessor: m?.accessor,
     client_token: h.str(info.token),
     client_token_accessor: h.accessor(info.caller?.accessor),
-    namespace: { id: 'root' },
-    path: info.path,
+    // Vault's shape: the namespace by id and path, and the request path relative to it.
+    namespace: m?.namespace ? { id: m.namespace.id, path: m.namespace.path } : { id: 'root' },
+    path: m?.namespace && info.path.startsWith(m.namespace.path) ? info.path.slice(m.namespace.path.length) : info.path,
     data: h.data(Object.keys(info.data).length > 0 ? info.data : null),
     remote_address: info.remoteAddr?.replace(/^::ffff:/, ''),
     wrap_ttl: info.wrapTtlS ?? undefined,
