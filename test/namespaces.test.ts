@@ -206,6 +206,40 @@ describe('namespaces', () => {
     assert.equal((await call('GET', 'gone/kv/data/s', { token: t })).status, 403, 'nor its tokens');
   });
 
+  it('rate-limit quotas on a namespace (inherited by its children only when asked) and on its mounts', async () => {
+    await ok('POST', 'sys/namespaces/qns');
+    await ok('POST', 'qns/sys/namespaces/kid');
+    for (const ns of ['qns/', 'qns/kid/']) {
+      await ok('POST', `${ns}sys/mounts/kv`, { body: { type: 'kv', options: { version: '2' } } });
+      await ok('POST', `${ns}kv/data/s`, { body: { data: { v: ns } } });
+    }
+    const statuses = async (path: string, n: number) => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) out.push((await call('GET', path)).status);
+      return out;
+    };
+    await ok('POST', 'sys/quotas/rate-limit/qns-wide', { body: { path: 'qns/', rate: 3, interval: '1h' } });
+    const stored = (await ok('GET', 'sys/quotas/rate-limit/qns-wide')).data;
+    assert.deepEqual([stored.path, stored.inheritable], ['qns/', false]);
+    assert.deepEqual(await statuses('qns/kv/data/s', 5), [200, 200, 200, 429, 429]);
+    assert.deepEqual(await statuses('qns/kid/kv/data/s', 4), [200, 200, 200, 200], 'not inheritable: the child is not limited');
+    assert.deepEqual(await statuses('secret/data/app', 4), [200, 200, 200, 200], 'nor the root');
+
+    // A mount of the child gets a quota of its own; a path that is no mount is refused.
+    await ok('POST', 'sys/quotas/rate-limit/kid-kv', { body: { path: 'qns/kid/kv/', rate: 1, interval: '1h' } });
+    assert.deepEqual(await statuses('qns/kid/kv/data/s', 2), [200, 429]);
+    const bad = await call('POST', 'sys/quotas/rate-limit/nope', { body: { path: 'qns/nomount/', rate: 1 } });
+    assert.deepEqual([bad.status, bad.body.errors], [400, ['invalid mount path "qns/nomount/"']]);
+
+    // Deleting the namespace deletes its quotas (and its mounts' ones). A looser quota first, so the
+    // delete itself (a request in qns/) is not limited.
+    await ok('POST', 'sys/quotas/rate-limit/qns-wide', { body: { path: 'qns/', rate: 100, interval: '1h' } });
+    await ok('DELETE', 'qns/sys/namespaces/kid');
+    assert.equal((await call('GET', 'sys/quotas/rate-limit/kid-kv')).status, 404);
+    await ok('DELETE', 'sys/namespaces/qns');
+    assert.equal((await call('GET', 'sys/quotas/rate-limit/qns-wide')).status, 404);
+  });
+
   it('response wrapping in a namespace: the wrapping token unwraps there only', async () => {
     await ok('POST', 'sys/namespaces/wrap');
     await ok('POST', 'wrap/sys/mounts/kv', { body: { type: 'kv', options: { version: '2' } } });

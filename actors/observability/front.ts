@@ -23,8 +23,8 @@ export function redactPath(path: string): string {
   return path.replace(TOKEN_SEGMENT, '$1<redacted>');
 }
 
-/** Writes that change what the front caches: refresh the view before answering. */
-const VIEW_PATHS = /^sys\/(quotas\/|mounts\/|auth\/|remount)/;
+/** Writes that change what the front caches (in any namespace's sys/): refresh the view before answering. */
+const VIEW_PATHS = /^(.+\/)?sys\/(quotas\/|mounts\/|auth\/|remount|namespaces\/)/;
 
 export interface RequestContext {
   inFlightId: number;

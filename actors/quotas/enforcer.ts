@@ -42,6 +42,13 @@ export class QuotaEnforcer {
     return longestPrefix(this.view.mounts, path);
   }
 
+  /** The path of the namespace `path` runs in ("" for the root): the longest namespace path in front of it. */
+  namespaceOf(path: string): string {
+    let best = '';
+    for (const ns of this.view.namespaces) if (ns.length > best.length && (path.startsWith(ns) || path === ns.slice(0, -1))) best = ns;
+    return best;
+  }
+
   /** True when some role-based quota applies to this path's mount (the caller then passes the login's role). */
   needsRole(path: string): boolean {
     if (this.index.size === 0) return false;
@@ -52,7 +59,7 @@ export class QuotaEnforcer {
   check(path: string, clientIp: string, role = ''): QuotaDecision | null {
     if (this.index.size === 0) return null;
     if (isExempt(this.view.config.rate_limit_exempt_paths, path)) return null;
-    const quota = this.index.find(path, this.mountOf(path)?.path ?? '', role);
+    const quota = this.index.find(path, this.mountOf(path)?.path ?? '', role, this.namespaceOf(path));
     if (quota === null) return null;
     const limiter = this.limiters.get(quota.name)?.limiter;
     if (limiter === undefined) return null;

@@ -9,6 +9,7 @@
 import type { Barrier } from '../barrier/barrier.js';
 import type { PhysicalReader } from '../mounts/framework/storage-view.js';
 import { AUTH_KEY, MOUNTS_KEY, type MountTable } from '../mounts/mount-table.js';
+import { NAMESPACES_KEY, namespaceSegment, ROOT_NAMESPACE, type NamespaceTable } from '../mounts/namespaces/model.js';
 import { QUOTA_CONFIG_KEY, QUOTA_EXEMPT_TOGGLE_KEY, QUOTA_PREFIX, defaultQuotaConfig, type QuotaConfig, type StoredRateLimitQuota } from './model.js';
 
 export const FRONT_VIEW_REFRESH_MS = 1_000;
@@ -19,15 +20,17 @@ export interface FrontViewMessage {
 }
 
 export interface FrontView {
-  /** Routing paths, auth mounts with their "auth/" prefix. */
+  /** Routing paths of every namespace's mounts ("team1/secret/"), auth mounts with their "auth/" prefix. */
   mounts: { path: string; type: string }[];
+  /** Paths of the namespaces other than the root ("team1/", "team1/dev/"). */
+  namespaces: string[];
   quotas: StoredRateLimitQuota[];
   config: QuotaConfig;
   /** False while sealed (nothing could be decrypted): no quotas apply, as in Vault before unseal. */
   unsealed: boolean;
 }
 
-export const EMPTY_FRONT_VIEW: FrontView = { mounts: [], quotas: [], config: defaultQuotaConfig(), unsealed: false };
+export const EMPTY_FRONT_VIEW: FrontView = { mounts: [], namespaces: [], quotas: [], config: defaultQuotaConfig(), unsealed: false };
 
 function readJson<T>(physical: PhysicalReader, barrier: Barrier, key: string): T | undefined {
   const blob = physical.get(key);
@@ -38,8 +41,12 @@ function readJson<T>(physical: PhysicalReader, barrier: Barrier, key: string): T
 export function readFrontView(physical: PhysicalReader, barrier: Barrier | null): FrontView {
   if (barrier === null) return EMPTY_FRONT_VIEW;
   const mounts: FrontView['mounts'] = [];
-  for (const e of readJson<MountTable>(physical, barrier, MOUNTS_KEY)?.entries ?? []) mounts.push({ path: e.path, type: e.type });
-  for (const e of readJson<MountTable>(physical, barrier, AUTH_KEY)?.entries ?? []) mounts.push({ path: `auth/${e.path}`, type: e.type });
+  const namespaces = readJson<NamespaceTable>(physical, barrier, NAMESPACES_KEY)?.entries ?? [];
+  for (const ns of [ROOT_NAMESPACE, ...namespaces]) {
+    const segment = namespaceSegment(ns);
+    for (const e of readJson<MountTable>(physical, barrier, segment + MOUNTS_KEY)?.entries ?? []) mounts.push({ path: ns.path + e.path, type: e.type });
+    for (const e of readJson<MountTable>(physical, barrier, segment + AUTH_KEY)?.entries ?? []) mounts.push({ path: `${ns.path}auth/${e.path}`, type: e.type });
+  }
   const quotas: StoredRateLimitQuota[] = [];
   for (const name of physical.list(QUOTA_PREFIX)) {
     if (name.endsWith('/')) continue;
@@ -50,5 +57,5 @@ export function readFrontView(physical: PhysicalReader, barrier: Barrier | null)
   const toggled = physical.get(QUOTA_EXEMPT_TOGGLE_KEY) !== undefined;
   const config = { ...defaultQuotaConfig(), ...(stored ?? {}) };
   if (!toggled) config.rate_limit_exempt_paths = defaultQuotaConfig().rate_limit_exempt_paths;
-  return { mounts, quotas, config, unsealed: true };
+  return { mounts, namespaces: namespaces.map((n) => n.path), quotas, config, unsealed: true };
 }

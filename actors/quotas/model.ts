@@ -1,7 +1,9 @@
 // Rate-limit quotas: the stored records, the config, and which quota applies to a request.
 // Facts from OpenBao internal/vault/quotas/{quotas,quotas_rate_limit}.go and logical_system_quotas.go
 // (own code): storage under the system view at sys/quotas/rate-limit/<name> and sys/quotas/config;
-// the most specific quota wins: role (login requests) > exact path suffix > path-suffix glob > mount > global.
+// the most specific quota wins: role (login requests) > exact path suffix > path-suffix glob > mount >
+// namespace (the innermost first) > global. A namespace or global quota that is not `inheritable` applies to
+// requests in its own namespace only.
 
 export const QUOTA_PREFIX = 'sys/quotas/rate-limit/';
 export const QUOTA_CONFIG_KEY = 'sys/quotas/config';
@@ -27,8 +29,9 @@ export interface StoredRateLimitQuota {
   id: string;
   type: 'rate-limit';
   name: string;
+  /** "root", or the namespace's full path ("team1/") for a quota on a namespace or one of its mounts. */
   namespace_path: string;
-  /** The mount's API path, e.g. "secret/" or "auth/userpass/"; "" for a global quota. */
+  /** The mount's API path within the namespace, e.g. "secret/" or "auth/userpass/"; "" for a namespace-wide or global quota. */
   mount_path: string;
   role: string;
   /** Path below the mount without a trailing "/", possibly ending in "*" (glob); "" for the whole mount. */
@@ -53,9 +56,14 @@ export const intervalSeconds = (q: StoredRateLimitQuota) => Math.trunc(q.interva
 export const blockSeconds = (q: StoredRateLimitQuota) => Math.trunc(q.block_interval / NS_PER_S);
 export const secondsToNs = (s: number) => Math.round(s * NS_PER_S);
 
+/** The quota's namespace as a path prefix: "" for the root. */
+export function quotaNamespace(q: StoredRateLimitQuota): string {
+  return q.namespace_path === 'root' ? '' : q.namespace_path;
+}
+
 /** The read shape of `GET sys/quotas/rate-limit/<name>`. */
 export function quotaReadData(q: StoredRateLimitQuota): Record<string, unknown> {
-  const ns = q.namespace_path === 'root' ? '' : q.namespace_path;
+  const ns = quotaNamespace(q);
   return {
     type: 'rate-limit',
     name: q.name,
@@ -83,19 +91,22 @@ export function isExempt(exempt: readonly string[], path: string): boolean {
 /** An index of quotas for the front's per-request lookup (a few Map reads; no string building per request). */
 export class QuotaIndex {
   private readonly byMount = new Map<string, { whole: StoredRateLimitQuota | null; exact: Map<string, StoredRateLimitQuota>; globs: [string, StoredRateLimitQuota][]; roles: Map<string, StoredRateLimitQuota> }>();
-  private readonly global: StoredRateLimitQuota | null = null;
+  /** Namespace-wide quotas by namespace path, the root's ("") being the global one. */
+  private readonly byNamespace = new Map<string, StoredRateLimitQuota>();
   readonly size: number;
 
   constructor(quotas: readonly StoredRateLimitQuota[]) {
     for (const q of quotas) {
       if (q.mount_path === '' && q.role === '') {
-        this.global = q;
+        this.byNamespace.set(quotaNamespace(q), q);
         continue;
       }
-      let m = this.byMount.get(q.mount_path);
+      // Mounts by their full routing path ("team1/secret/"), as the front matches them.
+      const key = quotaNamespace(q) + q.mount_path;
+      let m = this.byMount.get(key);
       if (m === undefined) {
         m = { whole: null, exact: new Map(), globs: [], roles: new Map() };
-        this.byMount.set(q.mount_path, m);
+        this.byMount.set(key, m);
       }
       if (q.role !== '') m.roles.set(q.role, q);
       else if (q.path_suffix === '') m.whole = q;
@@ -112,8 +123,11 @@ export class QuotaIndex {
     return (this.byMount.get(mountPath)?.roles.size ?? 0) > 0;
   }
 
-  /** Vault's queryQuota for the root namespace. `mountPath` is the request's longest matching mount ("" if none). */
-  find(path: string, mountPath: string, role: string): StoredRateLimitQuota | null {
+  /**
+   * Vault's queryQuota. `mountPath` is the request's longest matching mount as a full path ("" if none),
+   * `namespace` the path of the namespace the request runs in ("" for the root).
+   */
+  find(path: string, mountPath: string, role: string, namespace = ''): StoredRateLimitQuota | null {
     const m = mountPath === '' ? undefined : this.byMount.get(mountPath);
     if (m !== undefined) {
       if (role !== '') {
@@ -128,6 +142,15 @@ export class QuotaIndex {
       }
       if (m.whole) return m.whole;
     }
-    return this.global;
+    // The innermost namespace quota that applies here: its own namespace's, or an ancestor's if inheritable.
+    let best: StoredRateLimitQuota | null = null;
+    let bestLength = -1;
+    for (const [ns, q] of this.byNamespace) {
+      if (!namespace.startsWith(ns) || ns.length <= bestLength) continue;
+      if (ns !== namespace && !q.inheritable) continue;
+      best = q;
+      bestLength = ns.length;
+    }
+    return best;
   }
 }

@@ -251,7 +251,7 @@ async function enable(table: TableName, rawPath: string, req: HandlerRequest, st
 async function purgeMountData(storage: StorageView, table: TableName, entry: MountEntry, fullPath: string, ns: NamespaceRef | undefined): Promise<void> {
   // Leases live in the root segment, under the namespace's path (a namespace's sys/ sees only its own segment).
   await revokeLeasesUnder(systemView(storage), (ns?.path ?? '') + fullPath);
-  await deleteMountQuotas(storage, fullPath);
+  await deleteMountQuotas(systemView(storage), fullPath, ns?.path ?? '');
   for (const key of await listRecursive(storage, mountDataPrefix(table, entry.uuid))) storage.delete(key);
 }
 

@@ -20,6 +20,7 @@ import {
 } from '../namespaces/model.js';
 import { DEFAULT_POLICY_HCL } from '../policy/builtin.js';
 import { revokeLeasesUnder } from './leases.js';
+import { deleteNamespaceQuotas } from './mount-quotas.js';
 import { policyKey, type StoredPolicy } from './policy-store.js';
 import { badRequest, listRecursive, stringMap } from './util.js';
 import { storageLimits } from '../../storage/storage-limits.js';
@@ -145,6 +146,7 @@ async function remove(req: HandlerRequest, storage: StorageView): Promise<Logica
   const keys = await listRecursive(root, namespaceSegment(target));
   if (keys.length > DELETE_KEYS_MAX) badRequest(`namespace "${target.path}" holds ${keys.length} keys, more than one request may delete; disable its larger mounts first`);
   await revokeLeasesUnder(root, target.path);
+  await deleteNamespaceQuotas(root, target.path);
   for (const key of keys) root.delete(key);
   root.putJson(NAMESPACES_KEY, { entries: entries.filter((e) => e !== target) } satisfies NamespaceTable);
   // Done within this write-set, unlike OpenBao's background deletion (which answers "in-progress").

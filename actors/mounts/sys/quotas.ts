@@ -16,7 +16,8 @@ import {
   type StoredRateLimitQuota,
 } from '../../quotas/model.js';
 import { readTable } from './mounts.js';
-import { badRequest, sanitizePath } from './util.js';
+import { badRequest, sanitizePath, subView } from './util.js';
+import { NAMESPACES_KEY, namespaceOfPath, namespaceSegment, type NamespaceTable } from '../namespaces/model.js';
 
 /** Vault's GenericNameRegex. */
 const NAME = /^\w(?:[\w\-.@]*\w)?$/;
@@ -87,14 +88,19 @@ async function writeQuota(req: HandlerRequest, storage: StorageView): Promise<nu
 
   let mountPath = sanitizePath((req.fields.path as string | undefined) ?? '');
   let pathSuffix = '';
+  // A path in a namespace names the namespace itself ("team1/": a namespace-wide quota) or one of its mounts.
+  const namespaces = (await storage.getJson<NamespaceTable>(NAMESPACES_KEY))?.entries ?? [];
+  const ns = namespaceOfPath(namespaces, mountPath);
+  mountPath = mountPath.slice(ns.path.length);
   if (mountPath !== '') {
+    const tables = subView(storage, namespaceSegment(ns));
     const mounts = [
-      ...(await readTable(storage, 'mounts')).entries.map((e) => ({ path: e.path, auth: false })),
-      ...(await readTable(storage, 'auth')).entries.map((e) => ({ path: `auth/${e.path}`, auth: true })),
+      ...(await readTable(tables, 'mounts')).entries.map((e) => ({ path: e.path, auth: false })),
+      ...(await readTable(tables, 'auth')).entries.map((e) => ({ path: `auth/${e.path}`, auth: true })),
     ];
     let match: { path: string; auth: boolean } | null = null;
     for (const m of mounts) if (mountPath.startsWith(m.path) && (match === null || m.path.length > match.path.length)) match = m;
-    if (match === null) badRequest(`invalid mount path ${JSON.stringify(mountPath)}`);
+    if (match === null) badRequest(`invalid mount path ${JSON.stringify(ns.path + mountPath)}`);
     pathSuffix = mountPath.slice(match.path.length).replace(/\/$/, '');
     mountPath = match.path;
     const role = (req.fields.role as string | undefined) ?? '';
@@ -107,15 +113,17 @@ async function writeQuota(req: HandlerRequest, storage: StorageView): Promise<nu
   if (role !== '' && mountPath === '') badRequest(`Mount path ${JSON.stringify(mountPath)} is not a valid auth method and therefore unsuitable for use with role-based quotas`);
 
   const all = await allQuotas(storage);
-  const similar = all.find((q) => q.name !== name && q.mount_path === mountPath && q.path_suffix === pathSuffix && q.role === role);
+  const namespacePath = ns.path === '' ? 'root' : ns.path;
+  const similar = all.find((q) => q.name !== name && q.namespace_path === namespacePath && q.mount_path === mountPath && q.path_suffix === pathSuffix && q.role === role);
   if (similar) badRequest(`quota rule with similar properties exists under the name ${JSON.stringify(similar.name)}`);
   const existing = all.find((q) => q.name === name);
-  const inheritable = req.data.inheritable !== undefined ? (req.fields.inheritable as boolean) : mountPath === '';
+  // Vault: only the root namespace's global quota is inherited by default; a namespace's must ask for it.
+  const inheritable = req.data.inheritable !== undefined ? (req.fields.inheritable as boolean) : mountPath === '' && ns.path === '';
   const quota: StoredRateLimitQuota = {
     id: existing?.id ?? randomUUID(),
     type: 'rate-limit',
     name,
-    namespace_path: 'root',
+    namespace_path: namespacePath,
     mount_path: mountPath,
     role,
     path_suffix: pathSuffix,
