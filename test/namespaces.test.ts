@@ -240,6 +240,32 @@ describe('namespaces', () => {
     assert.equal((await call('GET', 'sys/quotas/rate-limit/qns-wide')).status, 404);
   });
 
+  it("sys/leases in a namespace: its leases, named relative to it; nothing outside it", async () => {
+    await ok('POST', 'sys/namespaces/lns');
+    await ok('POST', 'lns/sys/mounts/leased', { body: { type: 'kv', options: { version: '1', leased_passthrough: 'true' } } });
+    await ok('PUT', 'lns/leased/app', { body: { user: 'web', ttl: '1h' } });
+    const read = await ok('GET', 'lns/leased/app');
+    assert.match(read.lease_id, /^leased\/app\/[0-9A-Za-z]{24}$/, 'relative to the namespace');
+    const look = (await ok('PUT', 'lns/sys/leases/lookup', { body: { lease_id: read.lease_id } })).data;
+    assert.deepEqual([look.id, look.path], [read.lease_id, 'leased/app']);
+    assert.equal((await ok('PUT', 'sys/leases/lookup', { body: { lease_id: `lns/${read.lease_id}` } })).data.id, `lns/${read.lease_id}`, 'the root names it by its full path');
+    assert.deepEqual((await ok('LIST', 'lns/sys/leases/lookup/leased/app/')).data.keys, [read.lease_id.split('/').pop()]);
+    const renewed = await ok('PUT', 'lns/sys/leases/renew', { body: { lease_id: read.lease_id, increment: '2h' } });
+    assert.deepEqual([renewed.lease_id, renewed.lease_duration], [read.lease_id, 7200]);
+
+    // A root lease cannot be named from the namespace.
+    await ok('POST', 'sys/mounts/lns-root', { body: { type: 'kv', options: { version: '1', leased_passthrough: 'true' } } });
+    await ok('PUT', 'lns-root/app', { body: { user: 'web', ttl: '1h' } });
+    const rootLease = (await ok('GET', 'lns-root/app')).lease_id as string;
+    assert.equal((await call('PUT', 'lns/sys/leases/lookup', { body: { lease_id: rootLease } })).status, 400);
+    await ok('PUT', 'lns/sys/leases/revoke-prefix/lns-root');
+    assert.equal((await ok('PUT', 'sys/leases/lookup', { body: { lease_id: rootLease } })).data.id, rootLease, 'untouched');
+
+    await ok('PUT', 'lns/sys/leases/revoke-prefix/leased');
+    assert.equal((await call('PUT', 'lns/sys/leases/lookup', { body: { lease_id: read.lease_id } })).status, 400, 'revoked');
+    assert.equal((await call('POST', 'lns/sys/leases/tidy')).status, 400, 'tidy is the root namespace\'s');
+  });
+
   it('response wrapping in a namespace: the wrapping token unwraps there only', async () => {
     await ok('POST', 'sys/namespaces/wrap');
     await ok('POST', 'wrap/sys/mounts/kv', { body: { type: 'kv', options: { version: '2' } } });

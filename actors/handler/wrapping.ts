@@ -44,7 +44,9 @@ export function finishHook(i: FinishInput): NonNullable<MountDeps['finish']> {
     const owner = saltedFromTokenKey(i.caller?.tokenKey ?? null);
     if (out?.lease && out.lease.leaseId === '' && out.lease.durationS > 0 && owner !== null && registersLease(i.mount)) {
       const lease = registerSecretLease(sys, { path: i.path, ownerSalted: owner, ttlS: out.lease.durationS, maxTtlS: i.mount.maxLeaseTtlS, renewable: true, nowMs: i.nowMs });
-      out = { ...out, lease: { leaseId: lease.lease_id, durationS: lease.ttl_s, renewable: true } };
+      // In a namespace, the id is given relative to it (its sys/leases puts the namespace back in front).
+      const ns = i.mount.namespace?.path ?? '';
+      out = { ...out, lease: { leaseId: lease.lease_id.slice(ns.length), durationS: lease.ttl_s, renewable: true } };
     }
     // rewrap answers with its own wrapping (same TTL as the original); nothing else to wrap.
     if (i.wrapTtlS === null || out === null || i.path === `${i.mount.namespace?.path ?? ''}sys/wrapping/rewrap`) return out;

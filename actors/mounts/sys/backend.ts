@@ -31,8 +31,39 @@ export const systemBackend: BackendFactory = () => ({
 export const namespaceSystemBackend: BackendFactory = () => ({
   type: 'ns_system',
   help: "A namespace's system backend: its secrets engines (sys/mounts), auth methods (sys/auth), ACL policies, capabilities, response wrapping and child namespaces (sys/namespaces).",
-  paths: [...mountPaths, ...toolPaths, ...policyPaths, ...capabilitiesPaths, ...rootScoped(wrappingPaths), ...namespacePaths],
+  paths: [...mountPaths, ...toolPaths, ...policyPaths, ...capabilitiesPaths, ...rootScoped(wrappingPaths), ...namespacedLeases(leasePaths), ...namespacePaths],
 });
+
+/**
+ * sys/leases in a namespace: the leases issued under the namespace's path, named relative to it. Lease ids
+ * are stored with their full path (`team1/auth/userpass/login/bob/...`): ids and prefixes given here get the
+ * namespace's path in front, so nothing outside the namespace can be named, and ids answered lose it.
+ * Tidy is the cluster's (root only).
+ */
+function namespacedLeases(specs: PathSpec[]): PathSpec[] {
+  return specs
+    .filter((spec) => spec.pattern !== 'leases/tidy')
+    .map((spec) => ({
+      ...spec,
+      operations: Object.fromEntries(
+        Object.entries(spec.operations).map(([op, handler]) => [
+          op,
+          async (req: HandlerRequest, storage: StorageView) => {
+            const ns = req.mount.namespace?.path ?? '';
+            const params = { ...req.params };
+            for (const k of ['prefix', 'url_lease_id']) if (params[k] !== undefined && (params[k] !== '' || k === 'prefix')) params[k] = ns + params[k];
+            const fields = { ...req.fields };
+            if (typeof fields.lease_id === 'string' && fields.lease_id !== '') fields.lease_id = ns + fields.lease_id;
+            const result = await handler({ ...req, params, fields }, systemView(storage));
+            const local = (id: string) => (id.startsWith(ns) ? id.slice(ns.length) : id);
+            if (result?.data && typeof result.data.id === 'string') result.data = { ...result.data, id: local(result.data.id), ...(typeof result.data.path === 'string' ? { path: local(result.data.path) } : {}) };
+            if (result?.lease) result.lease = { ...result.lease, leaseId: local(result.lease.leaseId) };
+            return result;
+          },
+        ]),
+      ),
+    }));
+}
 
 /**
  * Paths whose data is the cluster's, not a namespace's (wrapping tokens live with every other token in
