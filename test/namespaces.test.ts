@@ -266,6 +266,34 @@ describe('namespaces', () => {
     assert.equal((await call('POST', 'lns/sys/leases/tidy')).status, 400, 'tidy is the root namespace\'s');
   });
 
+  it('sys/remount inside a namespace and from one namespace into another (the data moves segments)', async () => {
+    await ok('POST', 'sys/namespaces/mv');
+    await ok('POST', 'mv/sys/namespaces/sub');
+    await ok('POST', 'sys/namespaces/mv2');
+    await ok('POST', 'mv/sys/mounts/a', { body: { type: 'kv', options: { version: '2' } } });
+    await ok('POST', 'mv/a/data/s', { body: { data: { v: 'moving' } } });
+    await ok('POST', 'mv/a/data/s', { body: { data: { v: 'moving-2' } } });
+
+    const inside = await ok('POST', 'sys/remount', { ns: 'mv', body: { from: 'a', to: 'b' } });
+    assert.equal((await ok('GET', `mv/sys/remount/status/${inside.data.migration_id}`)).data.migration_info.status, 'success');
+    assert.equal((await ok('GET', 'mv/b/data/s')).data.data.v, 'moving-2');
+    assert.equal((await call('GET', 'mv/a/data/s')).status, 404);
+
+    // Into a child namespace, from the parent; then across to a sibling, from the root.
+    await ok('POST', 'mv/sys/remount', { body: { from: 'b', to: 'sub/c' } });
+    assert.equal((await ok('GET', 'mv/sub/c/data/s?version=1')).data.data.v, 'moving', 'every version came along');
+    assert.ok('c/' in (await ok('GET', 'mv/sub/sys/mounts')).data);
+    assert.ok(!('b/' in (await ok('GET', 'mv/sys/mounts')).data));
+    await ok('POST', 'sys/remount', { body: { from: 'mv/sub/c', to: 'mv2/d' } });
+    assert.equal((await ok('GET', 'mv2/d/data/s')).data.data.v, 'moving-2');
+    assert.equal((await call('GET', 'mv/sub/c/data/s')).status, 404);
+
+    const clash = await call('POST', 'sys/remount', { body: { from: 'mv2/d', to: 'mv2/sys' } });
+    assert.equal(clash.status, 400);
+    const missing = await call('POST', 'mv/sys/remount', { body: { from: 'nothing', to: 'x' } });
+    assert.deepEqual(missing.body.errors, ['no matching mount at "nothing/"']);
+  });
+
   it('response wrapping in a namespace: the wrapping token unwraps there only', async () => {
     await ok('POST', 'sys/namespaces/wrap');
     await ok('POST', 'wrap/sys/mounts/kv', { body: { type: 'kv', options: { version: '2' } } });

@@ -65,9 +65,9 @@ export function withinNamespace(outer: NamespaceRef, inner: NamespaceRef): boole
 
 /**
  * The cluster's own sys/ paths: a namespace's sys/ refuses them with OpenBao's 400 "operation only
- * available in root namespace" (seal, raft, audit devices, quotas, metrics, leases, raw storage, keys).
+ * available in root namespace" (seal, raft, audit devices, quotas, metrics, lease tidy, raw storage, keys).
  */
-const ROOT_ONLY_SYS = /^sys\/(init|seal|seal-status|unseal|step-down|health|leader|ha-status|storage|raw|rotate|key-status|host-info|config|generate-root|rekey|audit|audit-hash|quotas|metrics|leases|remount|in-flight-req|internal\/counters)(\/|$)/;
+const ROOT_ONLY_SYS = /^sys\/(init|seal|seal-status|unseal|step-down|health|leader|ha-status|storage|raw|rotate|key-status|host-info|config|generate-root|rekey|audit|audit-hash|quotas|metrics|leases\/tidy|in-flight-req|internal\/counters)(\/|$)/;
 
 export function rootOnlySysPath(relPath: string): boolean {
   return ROOT_ONLY_SYS.test(relPath);

@@ -31,7 +31,7 @@ export const systemBackend: BackendFactory = () => ({
 export const namespaceSystemBackend: BackendFactory = () => ({
   type: 'ns_system',
   help: "A namespace's system backend: its secrets engines (sys/mounts), auth methods (sys/auth), ACL policies, capabilities, response wrapping and child namespaces (sys/namespaces).",
-  paths: [...mountPaths, ...toolPaths, ...policyPaths, ...capabilitiesPaths, ...rootScoped(wrappingPaths), ...namespacedLeases(leasePaths), ...namespacePaths],
+  paths: [...mountPaths, ...remountPaths, ...toolPaths, ...policyPaths, ...capabilitiesPaths, ...rootScoped(wrappingPaths), ...namespacedLeases(leasePaths), ...namespacePaths],
 });
 
 /**

@@ -18,9 +18,12 @@ async function quotasOfMount(storage: StorageView, mountPath: string, namespace:
   return (await allQuotas(storage)).filter((q) => q.mount_path === mountPath && quotaNamespace(q) === namespace);
 }
 
-/** Quotas on `from` (a root-namespace mount's API path, e.g. "secret/" or "auth/userpass/") now apply to `to`. */
-export async function moveMountQuotas(storage: StorageView, from: string, to: string): Promise<void> {
-  for (const q of await quotasOfMount(storage, from, '')) storage.putJson(quotaKey(q.name), { ...q, mount_path: to });
+/**
+ * Quotas on mount `from` of namespace `fromNs` (API paths, e.g. "secret/" or "auth/userpass/"; "" is the
+ * root) now apply to `to` in `toNs`.
+ */
+export async function moveMountQuotas(storage: StorageView, from: string, to: string, fromNs = '', toNs = fromNs): Promise<void> {
+  for (const q of await quotasOfMount(storage, from, fromNs)) storage.putJson(quotaKey(q.name), { ...q, namespace_path: toNs === '' ? 'root' : toNs, mount_path: to });
 }
 
 /** Deletes the quotas of mount `mountPath` of namespace `namespace` ("" for the root). */

@@ -5,13 +5,22 @@
 // path is revoked (auth tokens with their children) and the mount's quotas follow it. Vault runs the move
 // in the background and answers with a migration id to poll; here the move is one write-set, committed
 // before the answer, and its status record is written in the same write-set (so any node can answer
-// the status, and `vault secrets move`'s polling sees "success" at once).
+// the status, and `vault secrets move`'s polling sees "success" at once). Paths are relative to the
+// request's namespace and may name a child namespace's mount: a move into another namespace moves the
+// table row and the mount's data into the target's segment (docs/namespaces.md).
 import { randomUUID } from 'node:crypto';
 import type { HandlerRequest, LogicalResponse, PathSpec, StorageView } from '../framework/types.js';
+import { systemView } from '../../expiration/revoke-token.js';
+import { mountDataPrefix } from '../mount-table.js';
+import { NAMESPACES_KEY, namespaceOfPath, namespaceSegment, ROOT_NAMESPACE, type NamespaceRef, type NamespaceTable } from '../namespaces/model.js';
+import { storageLimits } from '../../storage/storage-limits.js';
 import { revokeLeasesUnder } from './leases.js';
 import { moveMountQuotas } from './mount-quotas.js';
 import { allMounts, PROTECTED_MOUNT_PREFIXES, readTable, writeTable, type Located } from './mounts.js';
-import { badRequest, sanitizePath } from './util.js';
+import { badRequest, listRecursive, sanitizePath, subView } from './util.js';
+
+/** A move into another namespace copies the mount's data: two operations a key, in one write-set. */
+const MOVE_KEYS_MAX = Math.floor((storageLimits.writeSetOpsMax - 1024) / 2);
 
 /** Vault's protectedAuths: the token store never moves. */
 const PROTECTED_AUTHS = ['auth/token'];
@@ -42,6 +51,20 @@ function checkPaths(from: string, to: string): void {
   }
 }
 
+/** Where one side of a move is: its namespace, its path there, and a view of that namespace's segment. */
+interface Side {
+  ns: NamespaceRef;
+  path: string;
+  view: StorageView;
+}
+
+/** Paths are relative to the request's namespace and may name a child namespace's mount ("team1/secret/"). */
+async function locate(root: StorageView, here: NamespaceRef, path: string): Promise<Side> {
+  const namespaces = (await root.getJson<NamespaceTable>(NAMESPACES_KEY))?.entries ?? [];
+  const ns = namespaceOfPath(namespaces, here.path + path);
+  return { ns, path: (here.path + path).slice(ns.path.length), view: subView(root, namespaceSegment(ns)) };
+}
+
 async function remount(req: HandlerRequest, storage: StorageView): Promise<LogicalResponse> {
   const fromRaw = typeof req.fields.from === 'string' ? req.fields.from : '';
   const toRaw = typeof req.fields.to === 'string' ? req.fields.to : '';
@@ -50,26 +73,48 @@ async function remount(req: HandlerRequest, storage: StorageView): Promise<Logic
   if (toRaw.trim() !== toRaw) badRequest("'to' path cannot contain trailing whitespace");
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(toRaw)) badRequest('invalid destination mount: path cannot contain non-printable characters');
-  const from = sanitizePath(fromRaw);
-  const to = sanitizePath(toRaw);
+  const root = systemView(storage);
+  const here = req.mount.namespace ?? ROOT_NAMESPACE;
+  const src = await locate(root, here, sanitizePath(fromRaw));
+  const dst = await locate(root, here, sanitizePath(toRaw));
+  const from = src.path;
+  const to = dst.path;
+  if (to === '') badRequest(`cannot remount to destination ${JSON.stringify(sanitizePath(toRaw))}`);
   checkPaths(from, to);
 
-  const mounts = await allMounts(storage);
-  const source = mounts.find((m) => m.fullPath === from);
-  if (!source) badRequest(`no matching mount at ${JSON.stringify(from)}`);
-  const conflict = conflictingMount(mounts, to);
-  if (conflict !== null) badRequest(`path already in use at ${JSON.stringify(conflict)}`);
+  const source = (await allMounts(src.view)).find((m) => m.fullPath === from);
+  if (!source) badRequest(`no matching mount at ${JSON.stringify(sanitizePath(fromRaw))}`);
+  const conflict = conflictingMount(await allMounts(dst.view), to);
+  if (conflict !== null) badRequest(`path already in use at ${JSON.stringify(dst.ns.path.slice(here.path.length) + conflict)}`);
 
-  await revokeLeasesUnder(storage, from);
-  const table = await readTable(storage, source.table);
+  await revokeLeasesUnder(root, src.ns.path + from);
   const storedPath = source.table === 'auth' ? to.slice('auth/'.length) : to;
-  writeTable(storage, source.table, { ...table, entries: table.entries.map((e) => (e.uuid === source.entry.uuid ? { ...e, path: storedPath } : e)) });
-  await moveMountQuotas(storage, from, to);
+  const moved = { ...source.entry, path: storedPath };
+  const table = await readTable(src.view, source.table);
+  if (src.ns.id === dst.ns.id) {
+    writeTable(src.view, source.table, { ...table, entries: table.entries.map((e) => (e.uuid === source.entry.uuid ? moved : e)) });
+  } else {
+    // Into another namespace: the row changes tables and the data changes segments (same UUID), in this write-set.
+    writeTable(src.view, source.table, { ...table, entries: table.entries.filter((e) => e.uuid !== source.entry.uuid) });
+    const target = await readTable(dst.view, source.table);
+    writeTable(dst.view, source.table, { ...target, entries: [...target.entries, moved] });
+    const prefix = mountDataPrefix(source.table, source.entry.uuid);
+    const keys = await listRecursive(src.view, prefix);
+    if (keys.length > MOVE_KEYS_MAX) badRequest(`mount ${JSON.stringify(sanitizePath(fromRaw))} holds ${keys.length} keys, more than one request may move to another namespace`);
+    for (const key of keys) {
+      const value = await src.view.get(key);
+      if (value !== undefined) dst.view.put(key, value);
+      src.view.delete(key);
+    }
+  }
+  await moveMountQuotas(root, from, to, src.ns.path, dst.ns.path);
 
+  const fromShown = sanitizePath(fromRaw);
+  const toShown = sanitizePath(toRaw);
   const migrationId = randomUUID();
-  const info: MigrationInfo = { source_mount: from, target_mount: to, status: 'success' };
+  const info: MigrationInfo = { source_mount: fromShown, target_mount: toShown, status: 'success' };
   storage.putJson(`${MIGRATION_PREFIX}${migrationId}`, info);
-  return { data: { migration_id: migrationId }, warnings: [`Mount moved from ${from} to ${to}; status at sys/remount/status/${migrationId}`] };
+  return { data: { migration_id: migrationId }, warnings: [`Mount moved from ${fromShown} to ${toShown}; status at sys/remount/status/${migrationId}`] };
 }
 
 async function status(req: HandlerRequest, storage: StorageView): Promise<LogicalResponse | null> {
