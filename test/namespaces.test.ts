@@ -166,6 +166,26 @@ describe('namespaces', () => {
     assert.deepEqual(parentCaps['kv/data/s'], ['read'], "a parent's token: its policies, read on the full path");
   });
 
+  it("token roles are per namespace: a namespace's role of the same name neither reads nor replaces the root's", async () => {
+    await ok('POST', 'sys/namespaces/roles');
+    await ok('POST', 'auth/token/roles/shared', { body: { allowed_policies: ['root-only-policy'] } });
+    await ok('POST', 'roles/auth/token/roles/shared', { body: { allowed_policies: ['ns-policy'], orphan: true } });
+    assert.deepEqual((await ok('GET', 'auth/token/roles/shared')).data.allowed_policies, ['root-only-policy']);
+    assert.deepEqual((await ok('GET', 'roles/auth/token/roles/shared')).data.allowed_policies, ['ns-policy']);
+    await ok('POST', 'roles/auth/token/roles/only-here', { body: { allowed_policies: ['ns-policy'] } });
+    assert.deepEqual((await ok('LIST', 'roles/auth/token/roles')).data.keys.sort(), ['only-here', 'shared']);
+    assert.equal((await call('GET', 'auth/token/roles/only-here')).status, 404);
+    const made = (await ok('POST', 'roles/auth/token/create/shared', { body: { policies: ['ns-policy'] } })).auth;
+    assert.deepEqual([made.policies, made.orphan], [['default', 'ns-policy'], true]);
+    const self = (await ok('GET', 'roles/auth/token/lookup-self', { token: made.client_token })).data;
+    assert.deepEqual([self.role, self.namespace_path], ['shared', 'roles/']);
+    // Renewal consults the role in the token's namespace.
+    assert.equal((await call('POST', 'roles/auth/token/renew-self', { token: made.client_token })).status, 200);
+    await ok('DELETE', 'roles/auth/token/roles/shared');
+    assert.deepEqual((await call('POST', 'roles/auth/token/renew-self', { token: made.client_token })).body.errors, ['original token role (shared) could not be found, not renewing']);
+    assert.deepEqual((await ok('GET', 'auth/token/roles/shared')).data.allowed_policies, ['root-only-policy']);
+  });
+
   it('userpass in a namespace: login tokens live there; disabling the method logs its users out', async () => {
     await ok('POST', 'sys/namespaces/up');
     await ok('POST', 'up/sys/mounts/kv', { body: { type: 'kv', options: { version: '2' } } });

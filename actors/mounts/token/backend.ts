@@ -31,7 +31,7 @@ import {
 import { sanitizePolicies } from './policy-set.js';
 import { AUTH_KEY, longestPrefix, mountDataPrefix, mountInfoOf, type MountTable } from '../mount-table.js';
 import type { ScopedStorage } from '../framework/storage-view.js';
-import { loadTokenRole, roleNameOf, rolePolicies, tokenRolePaths, type TokenRole } from './roles.js';
+import { loadTokenRole, roleNameOf, rolePolicies, rolesView, tokenRolePaths, type TokenRole } from './roles.js';
 import { handleTokenTidy } from './tidy.js';
 import { isRootNamespace, namespaceSegment } from '../namespaces/model.js';
 import { namespaceOfToken, placeInNamespace } from '../namespaces/tokens.js';
@@ -136,7 +136,7 @@ async function selfToken(req: HandlerRequest, salt: string): Promise<{ token: st
 /** auth/token/create/<role> or create with `role_name`: the role must exist. */
 async function handleCreateAgainstRole(req: HandlerRequest, storage: StorageView): Promise<HandlerResult> {
   const name = roleNameOf(req);
-  const role = await loadTokenRole(storage, name);
+  const role = await loadTokenRole(rolesView(storage, req.mount.namespace), name);
   if (!role) throw invalid(`unknown role ${name}`);
   return handleCreate(req, storage, false, role);
 }
@@ -347,7 +347,7 @@ async function renewSalted(req: HandlerRequest, storage: StorageView, salted: st
   let periodS = entry.period_s ?? 0;
   if (entry.role) {
     // The role as it is now governs renewal: gone means no renewal; its period (the lesser) applies.
-    const role = await loadTokenRole(storage, entry.role);
+    const role = await loadTokenRole(rolesView(storage, await namespaceOfToken(systemView(storage), entry)), entry.role);
     if (!role) throw invalid(`original token role (${entry.role}) could not be found, not renewing`);
     if (role.token_period > 0) periodS = periodS > 0 ? Math.min(periodS, role.token_period) : role.token_period;
   }

@@ -5,6 +5,10 @@
 import { CofferError } from '../../../runtime/errors.js';
 import type { FieldSchema, FieldValues, HandlerRequest, HandlerResult, StorageView } from '../framework/types.js';
 import { parseCidrField } from '../userpass/token-params.js';
+import { systemView } from '../../expiration/revoke-token.js';
+import { TOKEN_STORE_PREFIX } from '../../core/tokens.js';
+import { isRootNamespace, namespaceSegment, type NamespaceRef } from '../namespaces/model.js';
+import { subView } from '../sys/util.js';
 
 export interface TokenRole {
   name: string;
@@ -32,6 +36,21 @@ const roleKey = (name: string) => `roles/${name}`;
 export function roleNameOf(req: HandlerRequest): string {
   return String(req.params['role_name'] ?? req.fields['role_name'] ?? '').toLowerCase();
 }
+
+/**
+ * Where a namespace's token roles are: the root's in the token store's view (sys/token/roles/), another
+ * namespace's in its own segment (namespaces/<uuid>/sys/token/roles/), so that a namespace's administrator
+ * can neither read nor replace another namespace's roles, and the roles go with the namespace.
+ */
+export function rolesView(storage: StorageView, ns: NamespaceRef | undefined): StorageView {
+  return isRootNamespace(ns) ? storage : subView(systemView(storage), `${namespaceSegment(ns)}${TOKEN_STORE_PREFIX}`);
+}
+
+/** A role path's handler, given the roles of the mount's namespace. */
+const inRoles =
+  (h: (req: HandlerRequest, storage: StorageView) => Promise<HandlerResult>) =>
+  (req: HandlerRequest, storage: StorageView): Promise<HandlerResult> =>
+    h(req, rolesView(storage, req.mount.namespace));
 
 export async function loadTokenRole(storage: StorageView, name: string): Promise<TokenRole | null> {
   if (name === '') return null;
@@ -212,13 +231,13 @@ const ROLE_FIELDS: Record<string, FieldSchema> = {
 const help = (synopsis: string) => ({ synopsis, description: synopsis });
 
 export const tokenRolePaths = [
-  { pattern: 'roles', operations: { list: roleList }, help: help('List token roles') },
-  { pattern: 'roles/', operations: { list: roleList }, help: help('List token roles') },
+  { pattern: 'roles', operations: { list: inRoles(roleList) }, help: help('List token roles') },
+  { pattern: 'roles/', operations: { list: inRoles(roleList) }, help: help('List token roles') },
   {
     pattern: 'roles/:role_name',
     fields: ROLE_FIELDS,
-    existenceCheck: async (req: HandlerRequest, storage: StorageView) => (await loadTokenRole(storage, roleNameOf(req))) !== null,
-    operations: { read: roleRead, create: roleWrite, update: roleWrite, delete: roleDelete },
+    existenceCheck: async (req: HandlerRequest, storage: StorageView) => (await loadTokenRole(rolesView(storage, req.mount.namespace), roleNameOf(req))) !== null,
+    operations: { read: inRoles(roleRead), create: inRoles(roleWrite), update: inRoles(roleWrite), delete: inRoles(roleDelete) },
     help: help('Create, read, update or delete a token role'),
   },
 ];
