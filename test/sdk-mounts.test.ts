@@ -149,6 +149,25 @@ describe('SDK: mounts, KV, tokens, policies', () => {
     await assert.rejects(t.tokenLookupSelf(), is(403));
   });
 
+  it('namespaces: create, list, read, patch, delete; a client in a namespace reads and writes there only', async () => {
+    const created = await c.namespaceCreate('sdk-team', { owner: 'sdk' });
+    assert.equal(created.path, 'sdk-team/');
+    const team = c.withNamespace('sdk-team');
+    await team.namespaceCreate('inner');
+    assert.deepEqual((await team.namespaceList()).keys, ['inner/']);
+    assert.equal((await c.namespaceRead('sdk-team'))?.id, created.id);
+    assert.equal(await c.namespaceRead('sdk-none'), null);
+    assert.deepEqual((await c.namespacePatch('sdk-team', { owner: null, tier: 'gold' })).custom_metadata, { tier: 'gold' });
+    await team.mountEnable('kv', { type: 'kv', options: { version: '2' } });
+    await team.kvWrite('kv', 'app', { pw: 'team' });
+    assert.deepEqual((await team.kvRead('kv', 'app'))?.data, { pw: 'team' });
+    assert.equal(await c.kvRead('kv', 'app').catch((e: unknown) => (is(403)(e) || is(404)(e) ? null : Promise.reject(e))), null, 'not at the root');
+    await assert.rejects(c.namespaceDelete('sdk-team'), is(409));
+    assert.equal(await team.namespaceDelete('inner'), true);
+    assert.equal(await c.namespaceDelete('sdk-team'), true);
+    assert.equal(await c.namespaceDelete('sdk-team'), false);
+  });
+
   it('examples/sdk.ts runs and prints what docs/sdk.md shows', async () => {
     const lines: string[] = [];
     await runExample((l) => lines.push(l));
