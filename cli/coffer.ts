@@ -24,8 +24,9 @@ import { COFFER_VERSION } from '../runtime/version.js';
 const program = new Command();
 program.name('coffer').description('A Vault/OpenBao-compatible secrets manager').showHelpAfterError();
 
+/** The lifecycle commands (init, unseal, seal, status) talk to the node itself, outside any namespace. */
 function client(): Client {
-  return new Client({ token: cliToken() });
+  return new Client({ token: cliToken(), namespace: null });
 }
 
 function format(opts: { format?: string }): 'table' | 'json' {

@@ -76,6 +76,13 @@ describe('namespaces', () => {
       const r = await call(method, path);
       assert.deepEqual([r.status, r.body], [status, { errors: [message] }], `${method} ${path}`);
     }
+    // GHSA-mwr2-wmgp-crj6: no spelling of "root" names a namespace or reaches past one.
+    assert.equal((await call('POST', 'sys/namespaces/ROOT')).status, 400);
+    for (const header of ['root/x', 'ROOT', 'ROOT/', 'alpha/root', 'alpha/../x']) {
+      const r = await call('GET', 'sys/mounts', { ns: header });
+      assert.ok(r.status === 404 || r.status === 400, `X-Vault-Namespace: ${header} → ${r.status} ${r.text}`);
+    }
+    assert.equal((await call('GET', 'sys/namespaces', { ns: 'root' })).status, 405, 'root is the root namespace');
     const missing = await call('DELETE', 'sys/namespaces/never');
     assert.deepEqual([missing.status, missing.body.warnings], [200, ['requested namespace does not exist']]);
     // A mount inside a child namespace's name could never be reached: refused.
@@ -104,8 +111,12 @@ describe('namespaces', () => {
     // The cluster's own sys/ paths are not a namespace's.
     const rootOnly = await call('GET', 'iso/sys/storage/raft/configuration');
     assert.deepEqual([rootOnly.status, rootOnly.body], [400, { errors: ['operation only available in root namespace'] }]);
-    // The seal status ignores the header, as Vault serves it outside any namespace.
-    assert.equal((await ok('GET', 'sys/seal-status', { ns: 'iso' })).sealed, false);
+    // The lifecycle endpoints are outside namespaces: refused with a namespace header, root-only through a path.
+    assert.deepEqual((await call('GET', 'sys/seal-status', { ns: 'iso' })).body, { errors: ['operation unavailable in namespaces'] });
+    assert.deepEqual((await call('GET', 'iso/sys/seal-status')).body, { errors: ['operation only available in root namespace'] });
+    assert.equal((await ok('GET', 'sys/seal-status', { ns: 'root' })).sealed, false);
+    // A header naming no namespace: 404 `namespace not found`, even below an existing one.
+    assert.deepEqual((await call('GET', 'secret/data/app', { ns: 'iso/nope' })).body, { errors: ['namespace not found'] });
   });
 
   it('tokens: valid in their namespace and below, with its policies; a parent policy names child paths', async () => {
@@ -386,7 +397,7 @@ describe('namespaces', () => {
     const got = await runCli(['kv', 'get', '-ns=cli', '-field=pw', 'kv/app'], env);
     assert.equal(got.stdout.trim(), 'from-cli');
     assert.equal((await ok('GET', 'cli/kv/data/app')).data.data.pw, 'from-cli');
-    // The status command still works with a namespace set (sys/seal-status ignores it).
+    // The status command still works with a namespace set: it asks the node, outside any namespace.
     assert.equal((await runCli(['status'], { ...env, VAULT_NAMESPACE: 'cli' })).code, 0);
 
     const refused = await runCli(['namespace', 'delete', 'cli'], env);

@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { CofferError } from '../../runtime/errors.js';
 import { limits } from '../../runtime/limits.js';
 import { DEFAULT_JSON_LIMITS, enforceJsonLimits, type JsonLimits } from './json-limits.js';
+import { namespaceHeaderPath } from '../mounts/namespaces/model.js';
 
 export type Operation = 'read' | 'update' | 'delete' | 'list' | 'patch' | 'header';
 
@@ -153,15 +154,20 @@ function decodePath(raw: string): string {
  * does not exist leaves a path nothing serves: 404, never a silent write into the root namespace.
  */
 /**
- * Paths Vault serves with HTTP handlers of their own, outside any namespace: the header does not move
- * them (a CLI with VAULT_NAMESPACE set still reads the seal status). In a namespace's path they are refused.
+ * The lifecycle endpoints (API.md §1), served by HTTP handlers of their own outside any namespace: with a
+ * namespace header they are refused, 400 `operation unavailable in namespaces` (OpenBao). Through a
+ * namespace's path they reach that namespace's sys/, which refuses them as root-only.
  */
-const NAMESPACE_BLIND_PATHS = new Set(['sys/init', 'sys/seal-status', 'sys/seal', 'sys/unseal', 'sys/step-down', 'sys/health', 'sys/leader', 'sys/ha-status']);
+const LIFECYCLE_PATHS = new Set(['sys/init', 'sys/seal-status', 'sys/seal', 'sys/unseal', 'sys/step-down', 'sys/health', 'sys/leader', 'sys/ha-status']);
 
-export function namespacePrefix(header: string | string[] | undefined): string {
-  const ns = (Array.isArray(header) ? header[0] : header)?.trim().replace(/^\/+|\/+$/g, '') ?? '';
-  return ns === '' || ns === 'root' ? '' : `${ns}/`;
-}
+/**
+ * X-Vault-Namespace, as Vault Enterprise and OpenBao read it: the namespace path is put in front of the
+ * request path ("team1" + "secret/data/x" → "team1/secret/data/x"), so the header and the path prefix
+ * address a namespace alike ("", "/" and "root" are the root). The handler's pipeline then finds the
+ * namespace by the longest namespace path in front, and answers 404 `namespace not found` when the
+ * header names none (actors/mounts/namespaces/model.ts): never a silent write into the root namespace.
+ */
+export const namespacePrefix = namespaceHeaderPath;
 
 export async function parseRequest(req: IncomingMessage, jsonLimits: JsonLimits = DEFAULT_JSON_LIMITS): Promise<ApiRequest | null> {
   const url = new URL(req.url ?? '/', 'http://front');
@@ -174,7 +180,9 @@ export async function parseRequest(req: IncomingMessage, jsonLimits: JsonLimits 
   // OpenBao does by default, so the ACL can never be evaluated on one path while another is served.
   const rawPath = (req.url ?? '/').split('?')[0] as string;
   const bare = decodePath(url.pathname.slice('/v1/'.length));
-  let path = NAMESPACE_BLIND_PATHS.has(bare) ? bare : namespacePrefix(req.headers['x-vault-namespace']) + bare;
+  const namespace = namespacePrefix(req.headers['x-vault-namespace']);
+  if (namespace !== '' && LIFECYCLE_PATHS.has(bare.replace(/\/$/, ''))) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'operation unavailable in namespaces');
+  let path = namespace + bare;
   if (isRelativePath(rawPath.replace(/%2e/gi, '.')) || isRelativePath(path)) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'relative paths not supported');
   if (method === 'GET' && query.has('list')) {
     if (query.has('scan')) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'list and scan cannot both be set');

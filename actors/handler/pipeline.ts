@@ -14,7 +14,7 @@ import { compileBackend, type CompiledBackend } from '../mounts/framework/router
 import type { PhysicalReader, WriteSetWithGuards } from '../mounts/framework/storage-view.js';
 import type { CallerInfo, HandlerResult, MountInfo, Operation } from '../mounts/framework/types.js';
 import { AUTH_KEY, MOUNTS_KEY, longestPrefix, mountInfoOf, type MountTable } from '../mounts/mount-table.js';
-import { NAMESPACES_KEY, namespaceOfPath, namespaceSegment, ROOT_NAMESPACE, ROOT_NAMESPACE_ID, refOf, rootOnlySysPath, withinNamespace, type NamespaceRef, type NamespaceTable } from '../mounts/namespaces/model.js';
+import { NAMESPACES_KEY, namespaceOfPath, namespaceSegment, ROOT_NAMESPACE, ROOT_NAMESPACE_ID, namespaceHeaderPath, refOf, rootOnlySysPath, withinNamespace, type NamespaceRef, type NamespaceTable } from '../mounts/namespaces/model.js';
 import { Acl } from '../mounts/policy/acl.js';
 import { isSysRootPath, RESPONSE_WRAPPING_POLICY_HCL, RESPONSE_WRAPPING_POLICY_NAME } from '../mounts/policy/builtin.js';
 import { parsePolicy } from '../mounts/policy/parse.js';
@@ -127,6 +127,9 @@ export class Pipeline {
     // namespace, and the rest is routed against that namespace's own mount tables.
     const namespaces = this.namespaceTable(barrier);
     const ns = namespaceOfPath(namespaces, req.path);
+    // The header must name a namespace that exists (the path prefix alone is just a path: no such route).
+    const named = namespaceHeaderPath(req.headers['x-vault-namespace']);
+    if (named !== '' && !namespaces.some((n) => n.path === named)) throw new CofferError('COFFER_ERR_NOT_FOUND', 'namespace not found');
     const relPath = req.path.slice(ns.path.length);
     const mount = longestPrefix(this.mountTable(barrier, ns), relPath);
     let caller = this.caller(barrier, req.token, nowMs, req.remoteAddr, namespaces, ns);

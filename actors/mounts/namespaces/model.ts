@@ -58,6 +58,16 @@ export function namespaceOfPath(entries: readonly NamespaceRef[], path: string):
   return best === null ? ROOT_NAMESPACE : refOf(best);
 }
 
+/**
+ * The namespace an X-Vault-Namespace header names, as a path prefix: "team1/" for "team1", "/team1/" or
+ * "team1/"; "" for the root ("", "/", "root", "root/"). Vault Enterprise and OpenBao put it in front of the
+ * request path.
+ */
+export function namespaceHeaderPath(header: string | string[] | undefined): string {
+  const ns = (Array.isArray(header) ? header[0] : header)?.trim().replace(/^\/+|\/+$/g, '') ?? '';
+  return ns === '' || ns === ROOT_NAMESPACE_ID ? '' : `${ns}/`;
+}
+
 /** Whether `inner` is `outer` or one of its descendants (a token of `outer` may act in `inner`). */
 export function withinNamespace(outer: NamespaceRef, inner: NamespaceRef): boolean {
   return inner.path.startsWith(outer.path);
@@ -80,7 +90,8 @@ const RESERVED_NAMES = ['.', '..', 'root', 'sys', 'audit', 'auth', 'cubbyhole', 
 export function namespaceNameError(name: string): string | null {
   if (name === '') return 'namespace name cannot be empty';
   if (name.includes('/')) return 'namespace name cannot contain /';
-  if (RESERVED_NAMES.includes(name)) return `${JSON.stringify(`${name}/`)} is a reserved path and cannot be used as a namespace name`;
+  // Case-insensitively: "ROOT" next to the root namespace invites the confusion behind GHSA-mwr2-wmgp-crj6.
+  if (RESERVED_NAMES.includes(name.toLowerCase())) return `${JSON.stringify(`${name}/`)} is a reserved path and cannot be used as a namespace name`;
   if (/\s/.test(name)) return `${JSON.stringify(name)} contains space characters that cannot be used in a namespace name`;
   if (/[+*]/.test(name)) return `namespace name contains wildcard characters that cannot be used in a namespace name: ${JSON.stringify(name)}`;
   if (/[^\x21-\x7e]/.test(name)) return `namespace name contains unicode characters that cannot be used in a namespace name: ${JSON.stringify(name)}`;
