@@ -15,7 +15,6 @@ export const errorCatalogue = {
   COFFER_ERR_TOO_LARGE: { httpStatus: 413, message: 'http: request body too large' },
   COFFER_ERR_UNSUPPORTED_MEDIA: { httpStatus: 415, message: 'unsupported media type' },
   COFFER_ERR_PRECONDITION: { httpStatus: 412, message: 'precondition failed' },
-  COFFER_ERR_CONFLICT: { httpStatus: 409, message: 'conflict' },
   COFFER_ERR_RATE_LIMITED: { httpStatus: 429, message: 'request path rate limit quota exceeded' },
   COFFER_ERR_BACKPRESSURE: { httpStatus: 503, message: 'server is overloaded, retry later' },
   COFFER_ERR_TIMEOUT: { httpStatus: 504, message: 'request timed out inside the server' },

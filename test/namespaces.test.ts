@@ -70,7 +70,7 @@ describe('namespaces', () => {
       ['POST', 'sys/namespaces/a%2Fb', 400, 'namespace name cannot contain /'],
       ['POST', 'sys/namespaces/a%20b', 400, '"a b" contains space characters that cannot be used in a namespace name'],
       ['POST', 'sys/namespaces/secret', 400, 'new namespace conflicts with existing mount: secret/'],
-      ['DELETE', 'sys/namespaces/alpha', 409, 'unable to delete namespace containing child namespaces'],
+      ['DELETE', 'sys/namespaces/alpha', 400, 'unable to delete namespace containing child namespaces'],
     ];
     for (const [method, path, status, message] of refused) {
       const r = await call(method, path);

@@ -162,7 +162,7 @@ describe('SDK: mounts, KV, tokens, policies', () => {
     await team.kvWrite('kv', 'app', { pw: 'team' });
     assert.deepEqual((await team.kvRead('kv', 'app'))?.data, { pw: 'team' });
     assert.equal(await c.kvRead('kv', 'app').catch((e: unknown) => (is(403)(e) || is(404)(e) ? null : Promise.reject(e))), null, 'not at the root');
-    await assert.rejects(c.namespaceDelete('sdk-team'), is(409));
+    await assert.rejects(c.namespaceDelete('sdk-team'), is(400));
     assert.equal(await team.namespaceDelete('inner'), true);
     assert.equal(await c.namespaceDelete('sdk-team'), true);
     assert.equal(await c.namespaceDelete('sdk-team'), false);

@@ -142,7 +142,7 @@ async function remove(req: HandlerRequest, storage: StorageView): Promise<Logica
   const entries = await readNamespaces(root);
   const target = entries.find((e) => e.path === `${from.path}${nameOf(req)}/`);
   if (!target) return { data: null, warnings: ['requested namespace does not exist'] };
-  if (childrenOf(entries, target).length > 0) throw new CofferError('COFFER_ERR_CONFLICT', 'unable to delete namespace containing child namespaces');
+  if (childrenOf(entries, target).length > 0) badRequest('unable to delete namespace containing child namespaces');
   const keys = await listRecursive(root, namespaceSegment(target));
   if (keys.length > DELETE_KEYS_MAX) badRequest(`namespace "${target.path}" holds ${keys.length} keys, more than one request may delete; disable its larger mounts first`);
   await revokeLeasesUnder(root, target.path);
