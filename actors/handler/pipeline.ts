@@ -66,6 +66,8 @@ export class Pipeline {
   /** Mount and auth tables by storage key: two per namespace. */
   private readonly tables = new BlobCache<MountInfo[]>(MOUNT_TABLES_CACHED);
   private readonly namespaces = new BlobCache<NamespaceTable>(1);
+  /** Each namespace's mount and auth tables joined, with the stamps of the two tables they were joined from. */
+  private readonly joinedTables = new Map<string, { a: number; b: number; mounts: MountInfo[] }>();
   private readonly salt = new BlobCache<string>(1);
   private readonly policies = new BlobCache<Promise<Policy>>(1024);
   /**
@@ -277,10 +279,20 @@ export class Pipeline {
   private mountTable(barrier: Barrier, ns: NamespaceRef): MountInfo[] {
     const segment = namespaceSegment(ns);
     const load = (key: string, table: 'mounts' | 'auth') =>
-      this.tables.get(this.deps.physical, key, (blob) =>
+      this.tables.getStamped(this.deps.physical, key, (blob) =>
         (JSON.parse(barrier.decrypt(key, blob).toString('utf8')) as MountTable).entries.map((e) => (segment === '' ? mountInfoOf(e, table) : { ...mountInfoOf(e, table), namespace: ns })),
-      ) ?? [];
-    return [...load(segment + MOUNTS_KEY, 'mounts'), ...load(segment + AUTH_KEY, 'auth')];
+      );
+    const mounts = load(segment === '' ? MOUNTS_KEY : segment + MOUNTS_KEY, 'mounts');
+    const auth = load(segment === '' ? AUTH_KEY : segment + AUTH_KEY, 'auth');
+    // Both tables as one list, built again only when either changed (not one new array per request).
+    const a = mounts?.stamp ?? 0;
+    const b = auth?.stamp ?? 0;
+    const joined = this.joinedTables.get(segment);
+    if (joined !== undefined && joined.a === a && joined.b === b) return joined.mounts;
+    const all = [...(mounts?.value ?? []), ...(auth?.value ?? [])];
+    if (this.joinedTables.size >= MOUNT_TABLES_CACHED) this.joinedTables.clear();
+    this.joinedTables.set(segment, { a, b, mounts: all });
+    return all;
   }
 
   private compiledFor(mount: MountInfo): CompiledBackend {
