@@ -30,6 +30,7 @@ describe('namespaces', () => {
   };
   const tokenFor = async (path: string, body: unknown, opts: { ns?: string; token?: string } = {}) => (await ok('POST', path, { ...opts, body })).auth.client_token as string;
   const policy = (hcl: string) => ({ policy: hcl });
+  const rootSuffix = /^s\.[0-9A-Za-z]{24}\./;
 
   before(async () => {
     dev = await spawnCoffer(['server', '-dev', '-dev-listen-address=127.0.0.1:0', `-dev-root-token-id=${ROOT}`], /export VAULT_ADDR='(\S+)'/);
@@ -137,6 +138,9 @@ describe('namespaces', () => {
     assert.equal((await call('GET', 'tok/kv/metadata/s', { token: t })).status, 403);
     const self = (await ok('GET', 'tok/auth/token/lookup-self', { token: t })).data;
     assert.equal(self.namespace_path, 'tok/');
+    const tokId = (await ok('GET', 'sys/namespaces/tok')).data.id as string;
+    assert.ok(t.endsWith(`.${tokId}`) && self.accessor.endsWith(`.${tokId}`), `the .<namespace id> suffix (API.md §0.5): ${t} ${self.accessor}`);
+    assert.ok(!rootSuffix.test((await ok('POST', 'auth/token/create', { body: { policies: ['default'] } })).auth.client_token), 'none at the root');
     assert.equal(self.path, 'tok/auth/token/create');
     assert.equal((await call('GET', 'auth/token/lookup-self', { token: t })).status, 403);
 
@@ -159,6 +163,7 @@ describe('namespaces', () => {
     // ...while it manages its own namespace's tokens.
     const own = (await ok('POST', 'tok/auth/token/lookup', { token: admin, body: { token: t } })).data;
     assert.equal(own.namespace_path, 'tok/');
+    assert.equal((await ok('POST', 'tok/auth/token/lookup-accessor', { token: admin, body: { accessor: own.accessor } })).data.accessor, own.accessor);
 
     // Making tokens in a child from a parent namespace: sudo needed, and never root tokens.
     await ok('PUT', 'sys/policies/acl/tok-creator', { body: policy('path "tok/auth/token/create" { capabilities = ["create", "update"] }') });

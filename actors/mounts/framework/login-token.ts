@@ -16,7 +16,7 @@ import { registerAuthLease } from '../../expiration/leases.js';
 import { newAccessor, newServiceToken, saltedId, tokenIdKey, TOKEN_STORE_PREFIX, type TokenEntry } from '../../core/tokens.js';
 import { sanitizePolicies } from '../token/policy-set.js';
 import { accessorKey, authOf, calculateTtl, idKey, SYSTEM_LEASE_TTL_S, tokenSalt } from '../token/entries.js';
-import { placeInNamespace } from '../namespaces/tokens.js';
+import { inNamespace, placeInNamespace } from '../namespaces/tokens.js';
 import { ScopedStorage, type PhysicalReader, type ValueCrypto } from './storage-view.js';
 import type { IssuedToken, LoginTokenSpec, MountInfo } from './types.js';
 
@@ -94,8 +94,8 @@ export class LoginTokenIssuer {
     const explicitMax = spec.periodS > 0 || spec.explicitMaxTtlS > 0 || ceiling < SYSTEM_LEASE_TTL_S ? ceiling : 0;
 
     const salt = await tokenSalt(this.storage);
-    const token = newServiceToken();
-    const accessor = newAccessor();
+    const token = inNamespace(newServiceToken(), this.mount.namespace);
+    const accessor = inNamespace(newAccessor(), this.mount.namespace);
     const entry: TokenEntry = {
       accessor,
       policies,

@@ -5,6 +5,15 @@ import type { TokenEntry } from '../../core/tokens.js';
 import type { StorageView } from '../framework/types.js';
 import { isRootNamespace, NAMESPACES_KEY, refOf, ROOT_NAMESPACE, type NamespaceRef, type NamespaceTable } from './model.js';
 
+/**
+ * A token or accessor made in `ns`: Vault's and OpenBao's `.<namespace id>` suffix outside the root
+ * namespace (API.md §0.5). Coffer resolves tokens by the hash of the whole string, so the suffix only tells
+ * people and clients where a token belongs.
+ */
+export function inNamespace(id: string, ns: NamespaceRef | undefined): string {
+  return ns === undefined || isRootNamespace(ns) ? id : `${id}.${ns.id}`;
+}
+
 /** Marks a new token entry as made in `ns` (nothing for the root namespace, as entries made before namespaces). */
 export function placeInNamespace(entry: TokenEntry, ns: NamespaceRef | undefined): void {
   if (ns === undefined || isRootNamespace(ns)) return;

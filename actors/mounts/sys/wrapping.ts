@@ -15,7 +15,7 @@ import type { FieldSchema, HandlerRequest, HandlerResult, PathSpec, StorageView 
 import { RESPONSE_WRAPPING_POLICY_NAME } from '../policy/builtin.js';
 import { entryIsLive, requestToken, revokeTree } from '../token/entries.js';
 import type { NamespaceRef } from '../namespaces/model.js';
-import { placeInNamespace } from '../namespaces/tokens.js';
+import { inNamespace, placeInNamespace } from '../namespaces/tokens.js';
 
 export const INVALID_WRAPPING_TOKEN = 'wrapping token is not valid or does not exist';
 
@@ -64,8 +64,8 @@ async function tokenSaltOf(sys: StorageView): Promise<string> {
 /** Creates a wrapping token holding `response` into the write-set of `sys` (a view rooted at ''). */
 export async function mintWrappingToken(sys: StorageView, i: MintInput): Promise<WrapInfo> {
   const salt = await tokenSaltOf(sys);
-  const token = newServiceToken();
-  const accessor = newAccessor();
+  const token = inNamespace(newServiceToken(), i.namespace);
+  const accessor = inNamespace(newAccessor(), i.namespace);
   const salted = saltedId(salt, token);
   const entry: TokenEntry = {
     accessor,

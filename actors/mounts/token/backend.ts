@@ -34,7 +34,7 @@ import type { ScopedStorage } from '../framework/storage-view.js';
 import { loadTokenRole, roleNameOf, rolePolicies, rolesView, tokenRolePaths, type TokenRole } from './roles.js';
 import { handleTokenTidy } from './tidy.js';
 import { isRootNamespace, namespaceSegment } from '../namespaces/model.js';
-import { namespaceOfToken, placeInNamespace } from '../namespaces/tokens.js';
+import { inNamespace, namespaceOfToken, placeInNamespace } from '../namespaces/tokens.js';
 
 export { sanitizePolicies };
 
@@ -244,9 +244,9 @@ async function handleCreate(req: HandlerRequest, storage: StorageView, orphanPat
     if ((await storage.get(idKey(saltedId(salt, id)))) !== undefined) throw invalid('cannot create a token with a duplicate ID');
     token = id;
   } else {
-    token = newServiceToken();
+    token = inNamespace(newServiceToken(), home);
   }
-  const accessor = newAccessor();
+  const accessor = inNamespace(newAccessor(), home);
   const salted = saltedId(salt, token);
 
   const entry: TokenEntry = {
