@@ -15,6 +15,7 @@ export const errorCatalogue = {
   COFFER_ERR_TOO_LARGE: { httpStatus: 413, message: 'http: request body too large' },
   COFFER_ERR_UNSUPPORTED_MEDIA: { httpStatus: 415, message: 'unsupported media type' },
   COFFER_ERR_PRECONDITION: { httpStatus: 412, message: 'precondition failed' },
+  COFFER_ERR_NAMESPACE_LOCKED: { httpStatus: 503, message: 'API access to this namespace has been locked by an administrator' },
   COFFER_ERR_RATE_LIMITED: { httpStatus: 429, message: 'request path rate limit quota exceeded' },
   COFFER_ERR_BACKPRESSURE: { httpStatus: 503, message: 'server is overloaded, retry later' },
   COFFER_ERR_TIMEOUT: { httpStatus: 504, message: 'request timed out inside the server' },

@@ -543,6 +543,15 @@ export class Client {
     return !(r.body?.warnings ?? []).includes('requested namespace does not exist');
   }
 
+  /** API-locks the client's namespace (path "") or one below it; answers the unlock key. */
+  async namespaceLock(path = ''): Promise<string> {
+    return (await this.request<Envelope<{ unlock_key: string }>>('PUT', `sys/namespaces/api-lock/lock/${encodePath(path)}`.replace(/\/$/, ''))).body.data.unlock_key;
+  }
+  /** Unlocks with the key, or without it as a caller with sudo on the path. */
+  async namespaceUnlock(path = '', unlockKey?: string): Promise<void> {
+    await this.request('PUT', `sys/namespaces/api-lock/unlock/${encodePath(path)}`.replace(/\/$/, ''), unlockKey === undefined ? {} : { unlock_key: unlockKey });
+  }
+
   async policyDelete(name: string): Promise<void> {
     await this.request('DELETE', `sys/policies/acl/${encodeURIComponent(name)}`);
   }

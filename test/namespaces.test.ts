@@ -330,6 +330,40 @@ describe('namespaces', () => {
     assert.deepEqual(missing.body.errors, ['no matching mount at "nothing/"']);
   });
 
+  it('API lock: a locked namespace and those below it answer 503 until unlocked, by key or by sudo', async () => {
+    await ok('POST', 'sys/namespaces/lk');
+    await ok('POST', 'lk/sys/namespaces/below');
+    await ok('POST', 'lk/sys/mounts/kv', { body: { type: 'kv', options: { version: '2' } } });
+    await ok('POST', 'lk/kv/data/s', { body: { data: { v: 'locked-away' } } });
+    const key = (await ok('POST', 'sys/namespaces/api-lock/lock/lk')).data.unlock_key as string;
+    assert.match(key, /^[0-9A-Za-z]{24}$/);
+    const message = 'API access to this namespace has been locked by an administrator - "lk/" must be unlocked to gain access.';
+    for (const [path, ns] of [['lk/kv/data/s', undefined], ['kv/data/s', 'lk'], ['lk/below/sys/mounts', undefined]] as const) {
+      const r = await call('GET', path, ns ? { ns } : {});
+      assert.deepEqual([r.status, r.body], [503, { errors: [message] }], `${path} (${ns ?? '-'})`);
+    }
+    const read = (await ok('GET', 'sys/namespaces/lk')).data;
+    assert.equal(read.locked, true);
+    assert.ok(!('unlock_key' in read), 'the key is answered once, by the lock');
+    assert.equal((await call('GET', 'secret/data/app')).status, 200, 'the root is not locked');
+    const again = await call('POST', 'lk/sys/namespaces/api-lock/lock/below');
+    assert.equal(again.status, 503, 'nothing inside runs, not even a lock');
+    assert.deepEqual((await call('POST', 'sys/namespaces/api-lock/lock/lk')).body.errors, ['cannot lock namespace "lk/": is already locked']);
+    assert.deepEqual((await call('POST', 'sys/namespaces/api-lock/unlock/lk/below', { body: { unlock_key: key } })).body.errors, ['namespace "lk/below/" is not locked']);
+    assert.deepEqual((await call('POST', 'sys/namespaces/api-lock/unlock/lk', { body: { unlock_key: 'x'.repeat(24) } })).body.errors, ['incorrect unlock key']);
+
+    // Unlocked from inside with the key (the one path a locked namespace serves), then locked and unlocked by sudo.
+    assert.equal((await call('POST', 'lk/sys/namespaces/api-lock/unlock', { body: { unlock_key: key } })).status, 204);
+    assert.equal((await ok('GET', 'lk/kv/data/s')).data.data.v, 'locked-away');
+    await ok('POST', 'sys/namespaces/api-lock/lock/lk/below');
+    assert.equal((await call('GET', 'lk/below/sys/mounts')).status, 503);
+    assert.equal((await call('GET', 'lk/kv/data/s')).status, 200, 'a locked child leaves its parent alone');
+    const bySudo = await ok('POST', 'lk/sys/namespaces/api-lock/unlock/below');
+    assert.deepEqual(bySudo.warnings, ['Namespace unlocked using sudo capabilities']);
+    assert.equal((await call('GET', 'lk/below/sys/mounts')).status, 200);
+    assert.deepEqual((await call('POST', 'sys/namespaces/api-lock/lock')).body.errors, ['root namespace cannot be locked/unlocked']);
+  });
+
   it('response wrapping in a namespace: the wrapping token unwraps there only', async () => {
     await ok('POST', 'sys/namespaces/wrap');
     await ok('POST', 'wrap/sys/mounts/kv', { body: { type: 'kv', options: { version: '2' } } });
@@ -404,6 +438,14 @@ describe('namespaces', () => {
     assert.equal((await ok('GET', 'cli/kv/data/app')).data.data.pw, 'from-cli');
     // The status command still works with a namespace set: it asks the node, outside any namespace.
     assert.equal((await runCli(['status'], { ...env, VAULT_NAMESPACE: 'cli' })).code, 0);
+
+    const locked = await runCli(['namespace', 'lock', 'cli'], env);
+    const unlockKey = /^Unlock Key: ([0-9A-Za-z]{24})$/m.exec(locked.stdout)?.[1];
+    assert.ok(unlockKey, locked.stdout + locked.stderr);
+    assert.equal((await runCli(['kv', 'get', '-ns=cli', 'kv/app'], env)).code, 2, 'locked');
+    const unlocked = await runCli(['namespace', 'unlock', `-unlock-key=${unlockKey}`, 'cli'], env);
+    assert.equal(unlocked.code, 0, unlocked.stderr);
+    assert.equal((await runCli(['kv', 'get', '-ns=cli', 'kv/app'], env)).code, 0);
 
     const refused = await runCli(['namespace', 'delete', 'cli'], env);
     assert.equal(refused.code, 2);

@@ -162,6 +162,10 @@ describe('SDK: mounts, KV, tokens, policies', () => {
     await team.kvWrite('kv', 'app', { pw: 'team' });
     assert.deepEqual((await team.kvRead('kv', 'app'))?.data, { pw: 'team' });
     assert.equal(await c.kvRead('kv', 'app').catch((e: unknown) => (is(403)(e) || is(404)(e) ? null : Promise.reject(e))), null, 'not at the root');
+    const key = await c.namespaceLock('sdk-team');
+    await assert.rejects(team.kvRead('kv', 'app'), is(503));
+    await team.namespaceUnlock('', key);
+    assert.deepEqual((await team.kvRead('kv', 'app'))?.data, { pw: 'team' });
     await assert.rejects(c.namespaceDelete('sdk-team'), is(400));
     assert.equal(await team.namespaceDelete('inner'), true);
     assert.equal(await c.namespaceDelete('sdk-team'), true);

@@ -14,7 +14,7 @@ import { compileBackend, type CompiledBackend } from '../mounts/framework/router
 import type { PhysicalReader, WriteSetWithGuards } from '../mounts/framework/storage-view.js';
 import type { CallerInfo, HandlerResult, MountInfo, Operation } from '../mounts/framework/types.js';
 import { AUTH_KEY, MOUNTS_KEY, longestPrefix, mountInfoOf, type MountTable } from '../mounts/mount-table.js';
-import { NAMESPACES_KEY, namespaceOfPath, namespaceSegment, ROOT_NAMESPACE, ROOT_NAMESPACE_ID, namespaceHeaderPath, refOf, rootOnlySysPath, withinNamespace, type NamespaceRef, type NamespaceTable } from '../mounts/namespaces/model.js';
+import { NAMESPACES_KEY, namespaceOfPath, namespaceSegment, ROOT_NAMESPACE, ROOT_NAMESPACE_ID, lockingNamespace, namespaceHeaderPath, refOf, rootOnlySysPath, withinNamespace, type NamespaceEntry, type NamespaceRef, type NamespaceTable } from '../mounts/namespaces/model.js';
 import { Acl } from '../mounts/policy/acl.js';
 import { isSysRootPath, RESPONSE_WRAPPING_POLICY_HCL, RESPONSE_WRAPPING_POLICY_NAME } from '../mounts/policy/builtin.js';
 import { parsePolicy } from '../mounts/policy/parse.js';
@@ -45,6 +45,9 @@ interface ServeScope {
   /** The backend committed a write-set (the snapshot was renewed after it). */
   committed: boolean;
 }
+
+/** The one path a locked namespace still serves (to itself): its unlock. */
+const UNLOCK_PATH = 'sys/namespaces/api-lock/unlock';
 
 /** Mount tables remembered (two per namespace); more namespaces in use just decode again. */
 const MOUNT_TABLES_CACHED = 512;
@@ -133,6 +136,11 @@ export class Pipeline {
     const named = namespaceHeaderPath(req.headers['x-vault-namespace']);
     if (named !== '' && !namespaces.some((n) => n.path === named)) throw new CofferError('COFFER_ERR_NOT_FOUND', 'namespace not found');
     const relPath = req.path.slice(ns.path.length);
+    // An API-locked namespace (or one below it) answers nothing but its own unlock (OpenBao).
+    const locked = ns.id === ROOT_NAMESPACE_ID ? undefined : lockingNamespace(namespaces as readonly NamespaceEntry[], ns);
+    if (locked !== undefined && relPath !== UNLOCK_PATH) {
+      throw new CofferError('COFFER_ERR_NAMESPACE_LOCKED', `API access to this namespace has been locked by an administrator - ${JSON.stringify(locked.path)} must be unlocked to gain access.`);
+    }
     const mount = longestPrefix(this.mountTable(barrier, ns), relPath);
     let caller = this.caller(barrier, req.token, nowMs, req.remoteAddr, namespaces, ns);
     if (req.standby) forwardBeforeRunning({ token: req.token, path: relPath }, caller, wrapTtlS); // writes known in advance go to the active node
@@ -271,7 +279,7 @@ export class Pipeline {
     return this.placed(resolved?.caller ?? null, namespaces, requestNs);
   }
 
-  private namespaceTable(barrier: Barrier): readonly NamespaceRef[] {
+  private namespaceTable(barrier: Barrier): readonly NamespaceEntry[] {
     return this.namespaces.get(this.deps.physical, NAMESPACES_KEY, (blob) => JSON.parse(barrier.decrypt(NAMESPACES_KEY, blob).toString('utf8')) as NamespaceTable)?.entries ?? [];
   }
 

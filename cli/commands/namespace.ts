@@ -1,4 +1,4 @@
-// `coffer namespace create|list|lookup|patch|delete` (OpenBao's `bao namespace`), each acting below the
+// `coffer namespace create|list|lookup|patch|lock|unlock|delete` (OpenBao's `bao namespace`), each acting below the
 // namespace the CLI works in (the global -namespace flag, or COFFER_NAMESPACE / VAULT_NAMESPACE / BAO_NAMESPACE).
 import type { Command } from 'commander';
 import type { NamespaceInfo } from '../../sdk/client.js';
@@ -70,6 +70,29 @@ export function registerNamespace(program: Command): void {
       for (const k of opts.removeCustomMetadata) patch[k] = null;
       const s = new Session(opts);
       printNamespace(s, await s.api('patching namespace', (c) => c.namespacePatch(path, patch)));
+    });
+
+  namespace
+    .command('lock')
+    .description('API-lock the current namespace, or PATH below it: requests there answer 503 until it is unlocked')
+    .argument('[path]', 'namespace below the current one (default: the current one)')
+    .addOption(formatOption())
+    .action(async (path: string | undefined, opts: { format?: string }) => {
+      const s = new Session(opts);
+      const key = await s.api('locking namespace', (c) => c.namespaceLock(path ?? ''));
+      if (s.json) return printJson(s.last?.body);
+      process.stdout.write(`Unlock Key: ${key}\n`);
+    });
+
+  namespace
+    .command('unlock')
+    .description('unlock an API-locked namespace with its key (or without one, with sudo)')
+    .argument('[path]', 'namespace below the current one (default: the current one)')
+    .option('--unlock-key <key>', 'the key the lock answered')
+    .action(async (path: string | undefined, opts: { unlockKey?: string }) => {
+      const s = new Session();
+      await s.api('unlocking namespace', (c) => c.namespaceUnlock(path ?? '', opts.unlockKey));
+      success(`Namespace unlocked: ${path ?? '(current)'}`);
     });
 
   namespace

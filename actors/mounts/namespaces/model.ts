@@ -18,6 +18,10 @@ export interface NamespaceEntry {
   /** Full path from the root, with a trailing "/": "team1/", "team1/dev/". The root's is "". */
   path: string;
   custom_metadata: Record<string, string>;
+  /** API-locked (sys/namespaces/api-lock): requests in it and below answer 503 until it is unlocked. */
+  locked?: boolean;
+  /** The key that unlocks it (24 base62), a secret: answered once, by the lock; compared in constant time. */
+  unlock_key?: string;
 }
 
 export interface NamespaceTable {
@@ -112,5 +116,12 @@ export function childrenOf(entries: readonly NamespaceEntry[], parent: Namespace
 
 /** The public shape of a namespace (OpenBao's: `path` is always the full path). */
 export function namespaceView(entry: NamespaceEntry): Record<string, unknown> {
-  return { id: entry.id, uuid: entry.uuid, path: entry.path, custom_metadata: { ...entry.custom_metadata }, tainted: false, locked: false };
+  return { id: entry.id, uuid: entry.uuid, path: entry.path, custom_metadata: { ...entry.custom_metadata }, tainted: false, locked: entry.locked === true };
+}
+
+/** The outermost locked namespace at or above `ns` (OpenBao's locking namespace), or undefined. */
+export function lockingNamespace(entries: readonly NamespaceEntry[], ns: NamespaceRef): NamespaceEntry | undefined {
+  let found: NamespaceEntry | undefined;
+  for (const e of entries) if (e.locked === true && ns.path.startsWith(e.path) && (found === undefined || e.path.length < found.path.length)) found = e;
+  return found;
 }
