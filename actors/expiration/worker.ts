@@ -11,6 +11,8 @@ import type { CommitReply, CoreReply, CoreRequest, HealthInfo, KeyringReply } fr
 import { openStorageEnv } from '../storage/env.js';
 import { FsmReader } from '../storage/fsm-reader.js';
 import { dueKeysFrom, sweepOnce, SWEEP_LEASES_MAX } from './expirer.js';
+import { purgeOnce } from './purger.js';
+import type { WriteSetWithGuards } from '../mounts/framework/storage-view.js';
 import { LEASE_DUE_INDEX_PREFIX } from './leases.js';
 
 export interface ExpirationWorkerData {
@@ -22,9 +24,19 @@ export interface ExpirationWorkerData {
 }
 
 export type ExpirationMessage = { t: 'sweep-now' };
-export type ExpirationReply = { revoked: number; moved: number; stale: number; conflicts: number } | null;
+export type ExpirationReply = { revoked: number; moved: number; stale: number; conflicts: number; purged: number } | null;
 
 let sweep: (() => Promise<ExpirationReply>) | null = null;
+
+/** Up to `max` FSM keys under `prefix`, in key order. */
+function keysUnder(env: ReturnType<typeof openStorageEnv>, prefix: string, max: number): string[] {
+  const out: string[] = [];
+  for (const key of env.fsm.getKeys({ start: prefix }) as Iterable<string>) {
+    if (!key.startsWith(prefix) || out.length >= max) break;
+    out.push(key);
+  }
+  return out;
+}
 
 serveActor<ExpirationMessage, ExpirationReply>(() => (sweep as () => Promise<ExpirationReply>)(), {
   init: (ctx) => {
@@ -55,17 +67,21 @@ serveActor<ExpirationMessage, ExpirationReply>(() => (sweep as () => Promise<Exp
         if (b === null) return null;
         // The proposer's clock picks what is due; the write-sets carry no time (expirer.ts).
         const nowMs = Date.now();
-        return await sweepOnce(
+        const commit = (ws: WriteSetWithGuards) => core.ask({ t: 'commit', ops: ws.ops, guards: ws.guards }) as Promise<CommitReply>;
+        const swept = await sweepOnce(
           {
             physical: reader,
             crypto: b,
-            commit: (ws) => core.ask({ t: 'commit', ops: ws.ops, guards: ws.guards }) as Promise<CommitReply>,
+            commit,
             dueKeys: (at, max) => dueKeysFrom(env.fsm.getKeys({ start: LEASE_DUE_INDEX_PREFIX }) as Iterable<string>, at, max),
             refresh: () => reader.refresh(),
           },
           nowMs,
           SWEEP_LEASES_MAX,
         );
+        // Then the data of disabled mounts and deleted namespaces too large to delete in their request.
+        const purged = await purgeOnce({ physical: reader, crypto: b, commit, keysUnder: (prefix, max) => keysUnder(env, prefix, max), refresh: () => reader.refresh() });
+        return { ...swept, purged: purged.deleted };
       } catch (err) {
         // Not active any more, sealed meanwhile, core restarting: try again at the next tick.
         ctx.log.debug({ err }, 'expiration sweep failed');

@@ -21,10 +21,11 @@ import { hasSegmentWildcards } from '../policy/acl.js';
 import type { Capability, Policy } from '../policy/types.js';
 import { revokeLeasesUnder } from './leases.js';
 import { systemView } from '../../expiration/revoke-token.js';
-import { NAMESPACES_KEY, ROOT_NAMESPACE, type NamespaceRef, type NamespaceTable } from '../namespaces/model.js';
+import { NAMESPACES_KEY, namespaceSegment, ROOT_NAMESPACE, type NamespaceRef, type NamespaceTable } from '../namespaces/model.js';
+import { purgePrefix } from './deferred-purge.js';
 import { deleteMountQuotas } from './mount-quotas.js';
 import { aclOf } from './policy-store.js';
-import { badRequest, commaSlice, listRecursive, sanitizePath, stringMap, subView } from './util.js';
+import { badRequest, commaSlice, sanitizePath, stringMap, subView } from './util.js';
 
 export type TableName = 'mounts' | 'auth';
 
@@ -252,7 +253,9 @@ async function purgeMountData(storage: StorageView, table: TableName, entry: Mou
   // Leases live in the root segment, under the namespace's path (a namespace's sys/ sees only its own segment).
   await revokeLeasesUnder(systemView(storage), (ns?.path ?? '') + fullPath);
   await deleteMountQuotas(systemView(storage), fullPath, ns?.path ?? '');
-  for (const key of await listRecursive(storage, mountDataPrefix(table, entry.uuid))) storage.delete(key);
+  // The data: in this write-set when it fits, else by the purger (deferred-purge.ts); the row's removal
+  // below makes it unreachable either way.
+  await purgePrefix(systemView(storage), namespaceSegment(ns) + mountDataPrefix(table, entry.uuid), `mount ${(ns?.path ?? '') + fullPath}`);
 }
 
 async function unmount(rawPath: string, storage: StorageView, ns: NamespaceRef | undefined): Promise<null> {

@@ -23,16 +23,14 @@ import { DEFAULT_POLICY_HCL } from '../policy/builtin.js';
 import { revokeLeasesUnder } from './leases.js';
 import { deleteNamespaceQuotas } from './mount-quotas.js';
 import { policyKey, type StoredPolicy } from './policy-store.js';
-import { badRequest, listRecursive, stringMap } from './util.js';
+import { badRequest, stringMap } from './util.js';
+import { purgePrefix } from './deferred-purge.js';
 import { randomBase62, safeEqual } from '../../core/tokens.js';
-import { storageLimits } from '../../storage/storage-limits.js';
 
 const fields: Record<string, FieldSchema> = {
   custom_metadata: { type: 'map', description: 'Free-form string metadata kept with the namespace.' },
 };
 
-/** Room for the namespace table and the leases' revocation in one write-set. */
-const DELETE_KEYS_MAX = storageLimits.writeSetOpsMax - 1024;
 
 /** The root segment, in the same write-set as the request's own view. */
 const rootView = systemView;
@@ -145,14 +143,13 @@ async function remove(req: HandlerRequest, storage: StorageView): Promise<Logica
   const target = entries.find((e) => e.path === `${from.path}${nameOf(req)}/`);
   if (!target) return { data: null, warnings: ['requested namespace does not exist'] };
   if (childrenOf(entries, target).length > 0) badRequest('unable to delete namespace containing child namespaces');
-  const keys = await listRecursive(root, namespaceSegment(target));
-  if (keys.length > DELETE_KEYS_MAX) badRequest(`namespace "${target.path}" holds ${keys.length} keys, more than one request may delete; disable its larger mounts first`);
   await revokeLeasesUnder(root, target.path);
   await deleteNamespaceQuotas(root, target.path);
-  for (const key of keys) root.delete(key);
   root.putJson(NAMESPACES_KEY, { entries: entries.filter((e) => e !== target) } satisfies NamespaceTable);
-  // Done within this write-set, unlike OpenBao's background deletion (which answers "in-progress").
-  return null;
+  // The segment: in this write-set when it fits (204), else by the purger, as OpenBao deletes in the
+  // background and answers "in-progress" (the entry is gone already, so nothing reaches the segment).
+  const purge = await purgePrefix(root, namespaceSegment(target), `namespace ${target.path}`);
+  return purge === 'deleted' ? null : { data: { status: 'in-progress' } };
 }
 
 // ---- API lock ----------------------------------------------------------------------------------------

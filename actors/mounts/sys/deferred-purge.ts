@@ -1,0 +1,59 @@
+// Deleting a mount's or a namespace's data when there is more of it than one write-set may hold. A request
+// that disables a mount (or deletes a namespace) removes what routes to the data in its own write-set, so
+// nothing can reach the data any more (a new mount or namespace gets a new UUID, so a new prefix). The keys
+// themselves go inline when few; otherwise the request leaves a purge record (`core/purge/<uuid>`) and the
+// active node's expiration actor deletes the keys in bounded write-sets (actors/expiration/purger.ts), as
+// Vault clears an unmounted view and OpenBao deletes a namespace in the background.
+import { randomUUID } from 'node:crypto';
+import { CofferError } from '../../../runtime/errors.js';
+import type { StorageView } from '../framework/types.js';
+
+export const PURGE_PREFIX = 'core/purge/';
+
+/** Keys deleted in the request itself; above this the rest is left to the purger. */
+export const PURGE_INLINE_KEYS_MAX = 1024;
+
+export interface PurgeRecord {
+  /** Absolute storage prefix, ending in "/": a mount's data or a namespace's segment (checked by purgeablePrefix). */
+  prefix: string;
+  /** What it was, for operators reading sys/raw: "mount secret/", "namespace team1/". */
+  reason: string;
+}
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+/** Only these prefixes may ever be purged: a record that names anything else (a bug, a tampered value) deletes nothing. */
+const PURGEABLE = new RegExp(`^(namespaces/${UUID}/((logical|auth)/${UUID}/)?|(logical|auth)/${UUID}/)$`);
+
+export function purgeablePrefix(prefix: string): boolean {
+  return PURGEABLE.test(prefix);
+}
+
+/** Up to `max` + 1 keys under `prefix` (full keys), depth first; enough to tell "few" from "many". */
+async function keysUpTo(storage: StorageView, prefix: string, max: number): Promise<string[]> {
+  const out: string[] = [];
+  const queue = [prefix];
+  while (queue.length > 0 && out.length <= max) {
+    const dir = queue.shift() as string;
+    for (const name of await storage.list(dir)) {
+      if (name.endsWith('/')) queue.push(dir + name);
+      else out.push(dir + name);
+      if (out.length > max) break;
+    }
+  }
+  return out;
+}
+
+/**
+ * Deletes every key under `prefix` (absolute, read through the root view `root`) in the request's
+ * write-set when there are at most PURGE_INLINE_KEYS_MAX of them; otherwise records a purge. Answers which.
+ */
+export async function purgePrefix(root: StorageView, prefix: string, reason: string): Promise<'deleted' | 'deferred'> {
+  if (!purgeablePrefix(prefix)) throw new CofferError('COFFER_ERR_INTERNAL', `refusing to purge ${JSON.stringify(prefix)}`);
+  const keys = await keysUpTo(root, prefix, PURGE_INLINE_KEYS_MAX);
+  if (keys.length <= PURGE_INLINE_KEYS_MAX) {
+    for (const key of keys) root.delete(key);
+    return 'deleted';
+  }
+  root.putJson(`${PURGE_PREFIX}${randomUUID()}`, { prefix, reason } satisfies PurgeRecord);
+  return 'deferred';
+}
