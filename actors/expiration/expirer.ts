@@ -20,13 +20,17 @@ import { currentExpiry, dueKey, dueMsOfKey, LEASE_DUE_INDEX_PREFIX, loadLease, m
 /** Leases handled per sweep (each is one write-set); the rest wait for the next tick. */
 export const SWEEP_LEASES_MAX = 256;
 
-export interface SweepDeps {
+/** What the actor's jobs (the lease sweep, the purger) propose write-sets with. */
+export interface ProposerDeps {
   physical: PhysicalReader;
   crypto: ValueCrypto;
   commit: Commit;
+  refresh?: () => void;
+}
+
+export interface SweepDeps extends ProposerDeps {
   /** Hint keys due at or before `nowMs`, oldest first, at most `max` (an LMDB range scan in the worker). */
   dueKeys(nowMs: number, max: number): string[];
-  refresh?: () => void;
 }
 
 export interface SweepResult {

@@ -3,8 +3,8 @@
 // empty deletes the record too. Like the lease sweep, it only proposes plain deletes through the core; a
 // conflict (the record changed meanwhile) is retried at the next tick, and after a failover the new
 // active node picks up the same records from the replicated FSM.
-import type { Commit } from '../mounts/framework/execute.js';
-import { ScopedStorage, type PhysicalReader, type ValueCrypto } from '../mounts/framework/storage-view.js';
+import { ScopedStorage } from '../mounts/framework/storage-view.js';
+import type { ProposerDeps } from './expirer.js';
 import { PURGE_PREFIX, purgeablePrefix, type PurgeRecord } from '../mounts/sys/deferred-purge.js';
 
 /** Deletes per write-set: well inside the write-set bound (4,096 ops), with room for the record. */
@@ -12,13 +12,9 @@ export const PURGE_BATCH_KEYS = 2048;
 /** Write-sets per tick across all records, so a large purge shares the node with the requests. */
 export const PURGE_BATCHES_PER_TICK = 4;
 
-export interface PurgeDeps {
-  physical: PhysicalReader;
-  crypto: ValueCrypto;
-  commit: Commit;
+export interface PurgeDeps extends ProposerDeps {
   /** Up to `max` keys under `prefix`, in key order (an LMDB range scan in the worker). */
   keysUnder(prefix: string, max: number): string[];
-  refresh?: () => void;
 }
 
 export interface PurgeResult {
