@@ -10,7 +10,8 @@
 //
 // Writes are made with a token whose policy allows everything except what would end the run or touch
 // the canaries (sealing, step-down, membership, raw storage, quotas, its own policy, token revocation,
-// the canary mount): the fuzzer explores the API, not an operator deliberately wrecking the cluster.
+// the canary mount, API-locking a namespace): the fuzzer explores the API, not an operator deliberately
+// wrecking the cluster. A namespace (fz/) is there too, addressed by path and by X-Vault-Namespace.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { healthStatus, until } from './helpers/cluster.js';
 import { startHaCluster, type HaCluster } from './helpers/ha.js';
-import { routeTable } from './helpers/routes.js';
+import { PROBE_NAMESPACE, routeTable } from './helpers/routes.js';
 import { http } from './helpers/server-process.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_251_123);
@@ -46,6 +47,10 @@ path "sys/policies/*" { capabilities = ["deny"] }
 path "sys/audit/*" { capabilities = ["deny"] }
 path "sys/rotate" { capabilities = ["deny"] }
 path "sys/rotate/*" { capabilities = ["deny"] }
+path "sys/namespaces/api-lock/*" { capabilities = ["deny"] }
+path "+/sys/namespaces/api-lock/*" { capabilities = ["deny"] }
+path "+/+/sys/namespaces/api-lock/*" { capabilities = ["deny"] }
+path "+/+/+/sys/namespaces/api-lock/*" { capabilities = ["deny"] }
 path "auth/token/revoke*" { capabilities = ["deny"] }
 path "auth/token/revoke-self" { capabilities = ["deny"] }
 `;
@@ -90,6 +95,9 @@ describe('SEC-FUZZ-HTTP: random requests against active, standby and sealed node
       assert.equal(w.status, 200, w.text);
     }
     assert.equal((await http(c.url(0), 'PUT', 'sys/policies/acl/fuzz', { token: root, body: { policy: FUZZ_POLICY } })).status, 204);
+    // A namespace (the route table's namespace built-ins live there) with a mount, for header and path addressing.
+    assert.equal((await http(c.url(0), 'POST', `sys/namespaces/${PROBE_NAMESPACE.slice(0, -1)}`, { token: root })).status, 200);
+    assert.equal((await http(c.url(0), 'POST', `${PROBE_NAMESPACE}sys/mounts/secret`, { token: root, body: { type: 'kv', options: { version: '2' } } })).status, 204);
     const t = await http(c.url(0), 'POST', 'auth/token/create', { token: root, body: { policies: ['fuzz'], ttl: '1h' } });
     fuzzToken = t.body.auth.client_token;
     canaryBefore = await canaryDigest(0);
@@ -130,6 +138,13 @@ describe('SEC-FUZZ-HTTP: random requests against active, standby and sealed node
           ['Content-Encoding', 'gzip'],
           ['Content-Encoding', 'br'],
           ['Content-Encoding', 'x-unknown'],
+          ['X-Vault-Namespace', PROBE_NAMESPACE],
+          ['X-Vault-Namespace', 'fz'],
+          ['X-Vault-Namespace', 'root'],
+          ['X-Vault-Namespace', 'ROOT/x'],
+          ['X-Vault-Namespace', '../fz'],
+          ['X-Vault-Namespace', 'fz/nope'],
+          ['X-Vault-Namespace', '%2e%2e'],
           ['X-Vault-Wrap-TTL', '5m'],
           ['X-Vault-Wrap-TTL', '-1'],
           ['X-Vault-Wrap-TTL', 'abc'],
@@ -222,6 +237,8 @@ describe('SEC-FUZZ-HTTP: random requests against active, standby and sealed node
           try {
             const j = JSON.parse(text);
             shaped = j !== null && typeof j === 'object' && (Array.isArray(j.errors) || (status === 404 && typeof j.request_id === 'string' && Array.isArray(j.warnings)));
+            // sys/health answers its state codes (429 standby, 472, 473, 501, 503) with the health body, as Vault does.
+            if (/^sys\/health\/?(\?|$)/.test(k.path) && j !== null && typeof j === 'object' && typeof j.initialized === 'boolean') shaped = true;
           } catch {
             /* not JSON */
           }

@@ -6,8 +6,15 @@ import type { MountInfo } from '../../actors/mounts/framework/types.js';
 import { MOUNTABLE_AUTH_TYPES, backendFactories } from '../../actors/mounts/registry.js';
 
 /** Where a backend type is mounted for the probe: built-ins where init puts them, others at their type name. */
+/** The namespace the probes put a namespace's built-in mounts in (the tests that use it create it). */
+export const PROBE_NAMESPACE = 'fz/';
+
 function mountPathsOf(type: string): { path: string; options: Record<string, string> }[] {
   if (type === 'system') return [{ path: 'sys/', options: {} }];
+  // A namespace's built-ins (ns_system, ns_cubbyhole, ns_token) where a namespace has them.
+  if (type === 'ns_system') return [{ path: `${PROBE_NAMESPACE}sys/`, options: {} }];
+  if (type === 'ns_cubbyhole') return [{ path: `${PROBE_NAMESPACE}cubbyhole/`, options: {} }];
+  if (type === 'ns_token') return [{ path: `${PROBE_NAMESPACE}auth/token/`, options: {} }];
   if (type === 'token') return [{ path: 'auth/token/', options: {} }];
   if (type === 'kv') return [{ path: 'kv/', options: { version: '1' } }, { path: 'secret/', options: { version: '2' } }];
   return [{ path: MOUNTABLE_AUTH_TYPES.includes(type) ? `auth/${type}/` : `${type}/`, options: {} }];
