@@ -364,6 +364,20 @@ describe('namespaces', () => {
     assert.deepEqual((await call('POST', 'sys/namespaces/api-lock/lock')).body.errors, ['root namespace cannot be locked/unlocked']);
   });
 
+  it("a token's cubbyhole is one per namespace, and goes with the token", async () => {
+    await ok('POST', 'sys/namespaces/cub');
+    const t = await tokenFor('auth/token/create', { policies: ['cubby'] });
+    await ok('PUT', 'sys/policies/acl/cubby', { body: policy('path "cubbyhole/*" { capabilities = ["create", "read", "update", "list"] }\npath "cub/cubbyhole/*" { capabilities = ["create", "read", "update", "list"] }') });
+    await ok('POST', 'cubbyhole/note', { token: t, body: { where: 'root' } });
+    await ok('POST', 'cub/cubbyhole/note', { token: t, body: { where: 'cub' } });
+    assert.equal((await ok('GET', 'cubbyhole/note', { token: t })).data.where, 'root');
+    assert.equal((await ok('GET', 'cubbyhole/note', { token: t, ns: 'cub' })).data.where, 'cub');
+    assert.equal((await ok('LIST', 'sys/raw/sys/cubbyhole-ns/')).data.keys.length, 1, "the token's namespace cubbyholes are stored beside its root one");
+    await ok('POST', 'auth/token/revoke', { body: { token: t } });
+    const left = await call('LIST', 'sys/raw/sys/cubbyhole-ns/');
+    assert.ok(left.status === 404 || left.body.data.keys.length === 0, `revocation took the namespace cubbyholes too: ${left.text}`);
+  });
+
   it('response wrapping in a namespace: the wrapping token unwraps there only', async () => {
     await ok('POST', 'sys/namespaces/wrap');
     await ok('POST', 'wrap/sys/mounts/kv', { body: { type: 'kv', options: { version: '2' } } });

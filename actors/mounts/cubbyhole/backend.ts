@@ -6,11 +6,14 @@ import { CofferError } from '../../../runtime/errors.js';
 import type { BackendFactory, Handler, HandlerRequest, PathSpec, StorageView } from '../framework/types.js';
 import { saltedFromTokenKey } from '../token/entries.js';
 
-/** The caller's private root ("h…/"); a request without a token has no cubbyhole. */
+/**
+ * The caller's private root ("h…/"), and in a namespace's cubbyhole ("h…/<namespace uuid>/" under
+ * NAMESPACE_CUBBYHOLE_PREFIX) one per namespace; a request without a token has no cubbyhole.
+ */
 function ownRoot(req: HandlerRequest): string {
   const salted = saltedFromTokenKey(req.caller.tokenKey);
   if (salted === null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'client token empty');
-  return `${salted}/`;
+  return req.mount.type === 'ns_cubbyhole' && req.mount.namespace ? `${salted}/${req.mount.namespace.uuid}/` : `${salted}/`;
 }
 
 function pathOf(req: HandlerRequest): string {

@@ -7,6 +7,11 @@ import type { StorageView } from '../framework/types.js';
 
 /** A fixed physical prefix (not logical/<uuid>/): token revocation must find it without the mount table. */
 export const CUBBYHOLE_PREFIX = 'sys/cubbyhole/';
+/**
+ * The token's cubbyholes in namespaces other than the root: `sys/cubbyhole-ns/<salted>/<namespace uuid>/`,
+ * one per namespace as in Vault, beside the root one so revocation finds them by the token alone.
+ */
+export const NAMESPACE_CUBBYHOLE_PREFIX = 'sys/cubbyhole-ns/';
 
 /** Bounds the recursive walk of one cubbyhole (nesting depth of its keys). */
 const CUBBYHOLE_DEPTH_MAX = 64;
@@ -28,7 +33,7 @@ export async function listTree(storage: StorageView, root: string, depth = 0): P
  */
 export async function destroyCubbyhole(sys: StorageView, salted: string): Promise<number> {
   if (salted === '' || salted.includes('/')) throw new Error('destroyCubbyhole: bad salted token id');
-  const keys = await listTree(sys, `${CUBBYHOLE_PREFIX}${salted}/`);
+  const keys = [...(await listTree(sys, `${CUBBYHOLE_PREFIX}${salted}/`)), ...(await listTree(sys, `${NAMESPACE_CUBBYHOLE_PREFIX}${salted}/`))];
   for (const key of keys) sys.delete(key);
   return keys.length;
 }

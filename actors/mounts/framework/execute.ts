@@ -4,7 +4,7 @@
 import { CofferError } from '../../../runtime/errors.js';
 import { handlerFor, route, validateFields, type CompiledBackend } from './router.js';
 import { ScopedStorage, type PhysicalReader, type ValueCrypto, type WriteSetWithGuards } from './storage-view.js';
-import { CUBBYHOLE_PREFIX } from '../cubbyhole/store.js';
+import { CUBBYHOLE_PREFIX, NAMESPACE_CUBBYHOLE_PREFIX } from '../cubbyhole/store.js';
 import type { CallerInfo, HandlerResult, MountInfo, Operation, PathSpec } from './types.js';
 import { LoginTokenIssuer, mayIssueTokens } from './login-token.js';
 import { Held, KeyQueues } from './key-queues.js';
@@ -79,7 +79,8 @@ export function storagePrefix(mount: MountInfo): string {
   // store resolves any token presented (each entry names its namespace; the pipeline enforces it).
   if (mount.type === 'token' || mount.type === 'ns_token') return 'sys/token/';
   // Per-token spaces under a fixed prefix, so token revocation can destroy them (cubbyhole/store.ts).
-  if (mount.type === 'cubbyhole' || mount.type === 'ns_cubbyhole') return CUBBYHOLE_PREFIX;
+  if (mount.type === 'cubbyhole') return CUBBYHOLE_PREFIX;
+  if (mount.type === 'ns_cubbyhole') return NAMESPACE_CUBBYHOLE_PREFIX;
   // A namespace's system backend sees its namespace's segment (its tables and policies), and its mounts'
   // data lives there too (namespaces/model.ts).
   const segment = namespaceSegment(mount.namespace);

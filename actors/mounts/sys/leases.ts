@@ -6,7 +6,7 @@ import { CofferError } from '../../../runtime/errors.js';
 import { TOKEN_SALT_KEY, type TokenEntry } from '../../core/tokens.js';
 import { currentExpiry, deleteLease, LEASE_DUE_INDEX_PREFIX, LEASE_PREFIX, LEASE_TOKEN_INDEX_PREFIX, leaseLookupData, loadLease, loadTokenEntry, moveDue, validLeaseId, type LeaseEntry } from '../../expiration/leases.js';
 import { tokenStoreView } from '../../expiration/revoke-token.js';
-import { CUBBYHOLE_PREFIX, destroyCubbyhole, listTree } from '../cubbyhole/store.js';
+import { CUBBYHOLE_PREFIX, destroyCubbyhole, listTree, NAMESPACE_CUBBYHOLE_PREFIX } from '../cubbyhole/store.js';
 import type { FieldSchema, HandlerRequest, HandlerResult, PathSpec, StorageView } from '../framework/types.js';
 import { storageLimits } from '../../storage/storage-limits.js';
 import { calculateTtl, renewableNow, revokeTree } from '../token/entries.js';
@@ -156,7 +156,7 @@ async function handleTidy(req: HandlerRequest, sys: StorageView): Promise<Handle
       ops++;
     }
   }
-  for (const dir of await sys.list(CUBBYHOLE_PREFIX)) {
+  for (const dir of [...(await sys.list(CUBBYHOLE_PREFIX)), ...(await sys.list(NAMESPACE_CUBBYHOLE_PREFIX))]) {
     if (ops > OPS_BUDGET) break;
     const salted = dir.replace(/\/$/, '');
     if (dir.endsWith('/') && !(await exists(salted))) ops += await destroyCubbyhole(sys, salted);
