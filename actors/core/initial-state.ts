@@ -1,13 +1,8 @@
 // What a freshly initialised node holds besides its keys: the built-in mounts (cubbyhole/, sys/, auth/token/),
 // the default policy, and in dev mode a KV v2 mount at secret/.
-import { randomBytes, randomUUID } from 'node:crypto';
-import { AUTH_KEY, MOUNTS_KEY, mountAccessor, newMountEntry, type MountEntry, type MountTable } from '../mounts/mount-table.js';
+import { AUTH_KEY, builtinMountEntry, MOUNTS_KEY, type MountTable } from '../mounts/mount-table.js';
 import { DEFAULT_POLICY_HCL } from '../mounts/policy/builtin.js';
 import { policyKey, type StoredPolicy } from '../mounts/sys/policy-store.js';
-
-function builtinMountEntry(table: 'mounts' | 'auth', type: string, path: string, description: string, options: Record<string, string> | null = null): MountEntry {
-  return newMountEntry(type, path, { description, options }, randomUUID(), mountAccessor(table, type, randomBytes(4).toString('hex')));
-}
 
 /** Plaintext values to store (encrypted by the caller) at init. */
 export function initialState(): { key: string; value: Buffer }[] {

@@ -1,6 +1,7 @@
 // The mount tables: secrets engines at core/mounts and auth methods at core/auth, each one
 // barrier-encrypted JSON value holding the whole table (Vault's legacy single-entry layout: one read
 // validates a cached copy, and enabling a mount is one guarded write).
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { MountInfo } from './framework/types.js';
 
 export const MOUNTS_KEY = 'core/mounts';
@@ -107,6 +108,11 @@ export function newMountEntry(type: string, path: string, opts: NewMountOptions,
  */
 export function mountAccessor(table: 'mounts' | 'auth', type: string, hex8: string): string {
   return table === 'auth' ? `auth_${type}_${hex8}` : `${type}_${hex8}`;
+}
+
+/** A built-in mount's row (cubbyhole/, sys/, auth/token/, dev mode's secret/): a fresh UUID and accessor. */
+export function builtinMountEntry(table: 'mounts' | 'auth', type: string, path: string, description: string, options: Record<string, string> | null = null): MountEntry {
+  return newMountEntry(type, path, { description, options }, randomUUID(), mountAccessor(table, type, randomBytes(4).toString('hex')));
 }
 
 /** The storage key of a table. */

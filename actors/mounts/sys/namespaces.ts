@@ -1,14 +1,13 @@
 // sys/namespaces: create, read, patch, list and delete the namespaces directly below the namespace the
 // request runs in (Vault Enterprise's and OpenBao's API). A new namespace gets its own built-in mounts
 // (sys/, cubbyhole/, auth/token/) and default policy in its segment, in the same write-set as its entry.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { CofferError } from '../../../runtime/errors.js';
 import type { FieldSchema, HandlerRequest, LogicalResponse, PathSpec, StorageView } from '../framework/types.js';
 import { systemView } from '../../expiration/revoke-token.js';
-import { AUTH_KEY, MOUNTS_KEY, mountAccessor, newMountEntry, type MountTable } from '../mount-table.js';
+import { AUTH_KEY, builtinMountEntry, MOUNTS_KEY, type MountTable } from '../mount-table.js';
 import {
   childrenOf,
-  lockingNamespace,
   namespaceNameError,
   namespaceSegment,
   namespaceView,
@@ -25,27 +24,15 @@ import { deleteNamespaceQuotas } from './mount-quotas.js';
 import { policyKey, type StoredPolicy } from './policy-store.js';
 import { badRequest, stringMap } from './util.js';
 import { purgePrefix } from './deferred-purge.js';
-import { randomBase62, safeEqual } from '../../core/tokens.js';
+import { namespaceLockPaths } from './namespace-lock.js';
+import { here, nameOf, readNamespaces } from '../namespaces/requests.js';
 
 const fields: Record<string, FieldSchema> = {
   custom_metadata: { type: 'map', description: 'Free-form string metadata kept with the namespace.' },
 };
 
-
 /** The root segment, in the same write-set as the request's own view. */
 const rootView = systemView;
-
-async function readNamespaces(root: StorageView): Promise<NamespaceEntry[]> {
-  return (await root.getJson<NamespaceTable>(NAMESPACES_KEY))?.entries ?? [];
-}
-
-function here(req: HandlerRequest): NamespaceRef {
-  return req.mount.namespace ?? ROOT_NAMESPACE;
-}
-
-function nameOf(req: HandlerRequest): string {
-  return (req.params.path ?? '').replace(/\/+$/, '');
-}
 
 const respond = (data: Record<string, unknown>): LogicalResponse => ({ data });
 
@@ -68,12 +55,13 @@ async function read(req: HandlerRequest, storage: StorageView): Promise<LogicalR
 /** The built-in mounts and the default policy every namespace starts with, written into its segment. */
 function seedSegment(root: StorageView, ns: NamespaceRef, nowMs: number): void {
   const segment = namespaceSegment(ns);
-  const entry = (table: 'mounts' | 'auth', type: string, path: string, description: string) =>
-    newMountEntry(type, path, { description }, randomUUID(), mountAccessor(table, type, randomBytes(4).toString('hex')));
   const mounts: MountTable = {
-    entries: [entry('mounts', 'ns_cubbyhole', 'cubbyhole/', 'per-token private secret storage'), entry('mounts', 'ns_system', 'sys/', 'system endpoints used for control, policy and debugging')],
+    entries: [
+      builtinMountEntry('mounts', 'ns_cubbyhole', 'cubbyhole/', 'per-token private secret storage'),
+      builtinMountEntry('mounts', 'ns_system', 'sys/', 'system endpoints used for control, policy and debugging'),
+    ],
   };
-  const auth: MountTable = { entries: [entry('auth', 'ns_token', 'token/', 'token based credentials')] };
+  const auth: MountTable = { entries: [builtinMountEntry('auth', 'ns_token', 'token/', 'token based credentials')] };
   const defaultPolicy: StoredPolicy = { name: 'default', raw: DEFAULT_POLICY_HCL, type: 'acl', version: 1, modified: new Date(nowMs).toISOString() };
   root.putJson(segment + MOUNTS_KEY, mounts);
   root.putJson(segment + AUTH_KEY, auth);
@@ -152,50 +140,6 @@ async function remove(req: HandlerRequest, storage: StorageView): Promise<Logica
   return purge === 'deleted' ? null : { data: { status: 'in-progress' } };
 }
 
-// ---- API lock ----------------------------------------------------------------------------------------
-
-/** The namespace an api-lock path names: the request's own namespace, or one below it. */
-async function lockTarget(req: HandlerRequest, storage: StorageView): Promise<{ entries: NamespaceEntry[]; target: NamespaceEntry }> {
-  const from = here(req);
-  const rel = nameOf(req);
-  const path = rel === '' ? from.path : `${from.path}${rel}/`;
-  if (path === '') badRequest('root namespace cannot be locked/unlocked');
-  const entries = await readNamespaces(rootView(storage));
-  const target = entries.find((e) => e.path === path);
-  if (!target) badRequest('requested namespace does not exist');
-  return { entries, target };
-}
-
-function saveLock(storage: StorageView, entries: NamespaceEntry[], target: NamespaceEntry, next: NamespaceEntry): void {
-  rootView(storage).putJson(NAMESPACES_KEY, { entries: entries.map((e) => (e === target ? next : e)) } satisfies NamespaceTable);
-}
-
-async function lock(req: HandlerRequest, storage: StorageView): Promise<LogicalResponse> {
-  const { entries, target } = await lockTarget(req, storage);
-  const locking = lockingNamespace(entries, target);
-  if (locking === target) badRequest(`cannot lock namespace ${JSON.stringify(target.path)}: is already locked`);
-  if (locking !== undefined) badRequest(`cannot lock namespace ${JSON.stringify(target.path)}: ancestor namespace ${JSON.stringify(locking.path)} is already locked`);
-  const unlockKey = randomBase62(24);
-  saveLock(storage, entries, target, { ...target, locked: true, unlock_key: unlockKey });
-  return { data: { unlock_key: unlockKey } };
-}
-
-async function unlock(req: HandlerRequest, storage: StorageView): Promise<LogicalResponse | null> {
-  const key = typeof req.fields.unlock_key === 'string' ? req.fields.unlock_key : '';
-  // Without the key only a caller with sudo on this path may unlock (OpenBao).
-  const sudo = req.caller.isRoot || req.caller.sudo === true;
-  if (key === '' && !sudo) badRequest('provided empty key');
-  const { entries, target } = await lockTarget(req, storage);
-  if (target.locked !== true) badRequest(`namespace ${JSON.stringify(target.path)} is not locked`);
-  const locking = lockingNamespace(entries, target);
-  if (locking !== undefined && locking !== target) badRequest(`cannot unlock ${JSON.stringify(target.path)} with namespace ${JSON.stringify(locking.path)} being locked`);
-  if (key !== '' && !safeEqual(key, target.unlock_key ?? '')) badRequest('incorrect unlock key');
-  const { unlock_key: _dropped, ...rest } = target;
-  void _dropped;
-  saveLock(storage, entries, target, { ...rest, locked: false });
-  return key === '' ? { data: null, warnings: ['Namespace unlocked using sudo capabilities'] } : null;
-}
-
 const help = {
   synopsis: 'Create, read, patch, list and delete namespaces.',
   description: 'Namespaces below the one the request runs in. Each has its own mounts, auth methods, policies and tokens, stored in a segment of its own.',
@@ -212,19 +156,7 @@ const named =
     nameOf(req) === '' ? methodNotAllowed() : f(req, storage);
 
 export const namespacePaths: PathSpec[] = [
-  {
-    pattern: 'namespaces/api-lock/lock/:path*',
-    operations: { update: lock },
-    alwaysWrites: ['update'],
-    help: { synopsis: 'API-lock a namespace (this one, or one below it): every request in it answers 503 until unlocked.', description: 'Answers the unlock_key.' },
-  },
-  {
-    pattern: 'namespaces/api-lock/unlock/:path*',
-    fields: { unlock_key: { type: 'string', description: 'The key the lock answered; may be omitted by a caller with sudo on this path.' } },
-    operations: { update: unlock },
-    alwaysWrites: ['update'],
-    help: { synopsis: 'Unlock an API-locked namespace.', description: 'With the unlock_key, or without it by a caller with sudo.' },
-  },
+  ...namespaceLockPaths,
   {
     pattern: 'namespaces/:path*',
     fields,
