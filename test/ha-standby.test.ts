@@ -259,8 +259,11 @@ describe('HA standbys serve reads, forward writes, honour consistency headers (3
       });
     }
     const quotaEnforced = async (name: string, path: string, timeoutMs: number) => {
-      assert.equal((await call(url(0), 'PUT', path, { token: root, body: { data: { v: 1 } } })).status, 200);
-      assert.equal((await call(url(1), 'GET', path, { token: root })).status, 200, `${name}: no quota yet`);
+      const w = await call(url(0), 'PUT', path, { token: root, body: { data: { v: 1 } } });
+      assert.equal(w.status, 200);
+      // With the write's index: a plain standby read right after the write may not have it applied yet (404).
+      const index = w.headers.get('x-vault-index') as string;
+      assert.equal((await call(url(1), 'GET', path, { token: root, headers: { 'X-Vault-Index': index } })).status, 200, `${name}: no quota yet`);
       const q = await call(url(0), 'POST', `sys/quotas/rate-limit/${name}`, { token: root, body: { path, rate: 1, interval: '1m' } });
       assert.equal(q.status, 204, JSON.stringify(q.body));
       const t0 = Date.now();
