@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { MemoryPhysical, ScopedStorage, testCrypto, type WriteSetWithGuards } from '../mounts/framework/storage-view.js';
 import { PURGE_INLINE_KEYS_MAX, PURGE_PREFIX, purgePrefix } from '../mounts/sys/deferred-purge.js';
 import { purgeOnce, PURGE_BATCH_KEYS } from './purger.js';
+import { LEASE_PREFIX, registerSecretLease } from './leases.js';
 
 function store() {
   const physical = new MemoryPhysical();
@@ -51,6 +52,23 @@ describe('deferred purge', () => {
     const r = await purgeOnce(deps, 10);
     assert.equal(r.deleted, 0);
     assert.deepEqual([...physical.data.keys()].sort(), ['core/keyring', 'sys/token/id/habc']);
+  });
+
+  it("a deleted namespace's leases left over are revoked before its keys go; a bad lease prefix revokes nothing", async () => {
+    const { physical, put, deps } = store();
+    const view = new ScopedStorage('', physical, testCrypto);
+    const team = [1, 2, 3].map((i) => registerSecretLease(view, { path: `team1/kv/s${i}`, ownerSalted: 'howner', ttlS: 3600, maxTtlS: 0, renewable: true, nowMs: 1 }));
+    const rootLease = registerSecretLease(view, { path: 'kv/s', ownerSalted: 'howner', ttlS: 3600, maxTtlS: 0, renewable: true, nowMs: 1 });
+    physical.commit(view.writeSet());
+    const segment = `namespaces/${randomUUID()}/`;
+    put(`${segment}core/mounts`, { entries: [] });
+    put(`${PURGE_PREFIX}ns`, { prefix: segment, reason: 'namespace team1/', leases: 'team1/' });
+    put(`${PURGE_PREFIX}bad`, { prefix: `namespaces/${randomUUID()}/`, reason: 'tampered', leases: 'sys/' });
+    await purgeOnce(deps, 8);
+    const left = [...physical.data.keys()];
+    for (const l of team) assert.ok(!left.includes(`${LEASE_PREFIX}${l.lease_id}`), `${l.lease_id} revoked`);
+    assert.ok(left.includes(`${LEASE_PREFIX}${rootLease.lease_id}`), 'a lease outside the namespace stays');
+    assert.deepEqual(left.filter((k) => k.startsWith(segment) || k.startsWith(PURGE_PREFIX)), []);
   });
 
   it('purgePrefix deletes in the request when few keys, else leaves a record', async () => {

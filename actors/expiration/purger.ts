@@ -5,7 +5,8 @@
 // active node picks up the same records from the replicated FSM.
 import { ScopedStorage } from '../mounts/framework/storage-view.js';
 import type { ProposerDeps } from './expirer.js';
-import { PURGE_PREFIX, purgeablePrefix, type PurgeRecord } from '../mounts/sys/deferred-purge.js';
+import { PURGE_PREFIX, purgeableLeasePrefix, purgeablePrefix, type PurgeRecord } from '../mounts/sys/deferred-purge.js';
+import { revokeLeasesUpTo } from '../mounts/sys/leases.js';
 
 /** Deletes per write-set: well inside the write-set bound (4,096 ops), with room for the record. */
 export const PURGE_BATCH_KEYS = 2048;
@@ -33,6 +34,18 @@ export async function purgeOnce(deps: PurgeDeps, batches = PURGE_BATCHES_PER_TIC
       const storage = new ScopedStorage('', deps.physical, deps.crypto);
       const record = await storage.getJson<PurgeRecord>(recordKey);
       if (record === undefined) break;
+      if (record.leases !== undefined) {
+        // A deleted namespace's leases first (its tokens no longer work; this tidies them away).
+        const all = purgeableLeasePrefix(record.leases) ? await revokeLeasesUpTo(storage, record.leases, PURGE_BATCH_KEYS, true) : true;
+        if (all) storage.putJson(recordKey, { prefix: record.prefix, reason: record.reason } satisfies PurgeRecord);
+        const revoked = await deps.commit(storage.writeSet());
+        deps.refresh?.();
+        if (!revoked.ok) {
+          result.conflicts++;
+          break;
+        }
+        continue;
+      }
       // Never trust a record beyond the shapes a purge may take: anything else is dropped, not obeyed.
       const keys = purgeablePrefix(record.prefix) ? deps.keysUnder(record.prefix, PURGE_BATCH_KEYS) : [];
       for (const key of keys) storage.delete(key);

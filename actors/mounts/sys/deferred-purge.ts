@@ -18,6 +18,16 @@ export interface PurgeRecord {
   prefix: string;
   /** What it was, for operators reading sys/raw: "mount secret/", "namespace team1/". */
   reason: string;
+  /**
+   * A deleted namespace's path whose leases are revoked first (more than its delete request could hold).
+   * Only for namespaces: their tokens stopped working with the delete, so revoking them later opens no window.
+   */
+  leases?: string;
+}
+
+/** A lease prefix a purge may revoke: a namespace's path ("team1/", "team1/dev/"), never the root's or a built-in's. */
+export function purgeableLeasePrefix(prefix: string): boolean {
+  return /^[^/]+\/([^/]+\/)*$/.test(prefix) && !/^(sys|auth|cubbyhole|identity|audit|root)\//i.test(prefix);
 }
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
@@ -47,13 +57,14 @@ async function keysUpTo(storage: StorageView, prefix: string, max: number): Prom
  * Deletes every key under `prefix` (absolute, read through the root view `root`) in the request's
  * write-set when there are at most PURGE_INLINE_KEYS_MAX of them; otherwise records a purge. Answers which.
  */
-export async function purgePrefix(root: StorageView, prefix: string, reason: string): Promise<'deleted' | 'deferred'> {
+export async function purgePrefix(root: StorageView, prefix: string, reason: string, pendingLeases?: string): Promise<'deleted' | 'deferred'> {
   if (!purgeablePrefix(prefix)) throw new CofferError('COFFER_ERR_INTERNAL', `refusing to purge ${JSON.stringify(prefix)}`);
-  const keys = await keysUpTo(root, prefix, PURGE_INLINE_KEYS_MAX);
-  if (keys.length <= PURGE_INLINE_KEYS_MAX) {
+  if (pendingLeases !== undefined && !purgeableLeasePrefix(pendingLeases)) throw new CofferError('COFFER_ERR_INTERNAL', `refusing to revoke ${JSON.stringify(pendingLeases)}`);
+  const keys = pendingLeases === undefined ? await keysUpTo(root, prefix, PURGE_INLINE_KEYS_MAX) : [];
+  if (pendingLeases === undefined && keys.length <= PURGE_INLINE_KEYS_MAX) {
     for (const key of keys) root.delete(key);
     return 'deleted';
   }
-  root.putJson(`${PURGE_PREFIX}${randomUUID()}`, { prefix, reason } satisfies PurgeRecord);
+  root.putJson(`${PURGE_PREFIX}${randomUUID()}`, { prefix, reason, ...(pendingLeases !== undefined ? { leases: pendingLeases } : {}) } satisfies PurgeRecord);
   return 'deferred';
 }

@@ -112,8 +112,17 @@ async function leasesUnder(sys: StorageView, prefix: string): Promise<string[]> 
  * `force` (revoke-force) drops leases whose revocation fails instead of failing the request.
  */
 export async function revokeLeasesUnder(sys: StorageView, prefix: string, force = false): Promise<void> {
+  if (!(await revokeLeasesUpTo(sys, prefix, OPS_BUDGET, force))) throw invalid(`too many leases under "${prefix}" to revoke in one request; revoke a narrower prefix first`);
+}
+
+/**
+ * Revokes leases at or under `prefix` into this write-set until it holds more than `budget` operations;
+ * answers whether every one was revoked. The purger works a deleted namespace's leases off this way.
+ */
+export async function revokeLeasesUpTo(sys: StorageView, prefix: string, budget: number, force = false): Promise<boolean> {
   let ops = 0;
   for (const id of await leasesUnder(sys, prefix)) {
+    if (ops > budget) return false;
     const lease = await loadLease(sys, id);
     if (!lease) continue;
     try {
@@ -121,8 +130,8 @@ export async function revokeLeasesUnder(sys: StorageView, prefix: string, force 
     } catch (err) {
       if (!force) throw err;
     }
-    if (ops > OPS_BUDGET) throw invalid(`too many leases under "${prefix}" to revoke in one request; revoke a narrower prefix first`);
   }
+  return ops <= budget;
 }
 
 async function revokeAll(req: HandlerRequest, sys: StorageView, force: boolean): Promise<HandlerResult> {

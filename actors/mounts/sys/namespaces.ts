@@ -19,13 +19,18 @@ import {
   type NamespaceTable,
 } from '../namespaces/model.js';
 import { DEFAULT_POLICY_HCL } from '../policy/builtin.js';
-import { revokeLeasesUnder } from './leases.js';
+import { revokeLeasesUpTo } from './leases.js';
+import { PURGE_INLINE_KEYS_MAX } from './deferred-purge.js';
 import { deleteNamespaceQuotas } from './mount-quotas.js';
 import { policyKey, type StoredPolicy } from './policy-store.js';
 import { badRequest, stringMap } from './util.js';
 import { purgePrefix } from './deferred-purge.js';
+import { storageLimits } from '../../storage/storage-limits.js';
 import { namespaceLockPaths } from './namespace-lock.js';
 import { here, nameOf, readNamespaces } from '../namespaces/requests.js';
+
+/** Lease revocations a delete does itself (leaving room for the inline purge); the purger does the rest. */
+const DELETE_LEASE_OPS_BUDGET = storageLimits.writeSetOpsMax - PURGE_INLINE_KEYS_MAX - 512;
 
 const fields: Record<string, FieldSchema> = {
   custom_metadata: { type: 'map', description: 'Free-form string metadata kept with the namespace.' },
@@ -131,12 +136,14 @@ async function remove(req: HandlerRequest, storage: StorageView): Promise<Logica
   const target = entries.find((e) => e.path === `${from.path}${nameOf(req)}/`);
   if (!target) return { data: null, warnings: ['requested namespace does not exist'] };
   if (childrenOf(entries, target).length > 0) badRequest('unable to delete namespace containing child namespaces');
-  await revokeLeasesUnder(root, target.path);
+  // Its leases (so its tokens) as far as this write-set goes; the purger revokes the rest. Its tokens stop
+  // working with this commit anyway: the pipeline refuses a token whose namespace is gone.
+  const allRevoked = await revokeLeasesUpTo(root, target.path, DELETE_LEASE_OPS_BUDGET, true);
   await deleteNamespaceQuotas(root, target.path);
   root.putJson(NAMESPACES_KEY, { entries: entries.filter((e) => e !== target) } satisfies NamespaceTable);
   // The segment: in this write-set when it fits (204), else by the purger, as OpenBao deletes in the
   // background and answers "in-progress" (the entry is gone already, so nothing reaches the segment).
-  const purge = await purgePrefix(root, namespaceSegment(target), `namespace ${target.path}`);
+  const purge = await purgePrefix(root, namespaceSegment(target), `namespace ${target.path}`, allRevoked ? undefined : target.path);
   return purge === 'deleted' ? null : { data: { status: 'in-progress' } };
 }
 
