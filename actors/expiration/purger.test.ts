@@ -48,7 +48,7 @@ describe('deferred purge', () => {
     const { physical, put, deps } = store();
     put('sys/token/id/habc', { token: true });
     put('core/keyring', { keys: true });
-    for (const [i, prefix] of ['', 'sys/', 'core/', 'logical/', 'namespaces/', 'logical/not-a-uuid/'].entries()) put(`${PURGE_PREFIX}bad${i}`, { prefix, reason: 'tampered' });
+    for (const [i, prefix] of ['', 'sys/', 'core/', 'logical/', 'namespaces/', 'logical/../', 'auth/a/b/', 'namespaces/u/sys/'].entries()) put(`${PURGE_PREFIX}bad${i}`, { prefix, reason: 'tampered' });
     const r = await purgeOnce(deps, 10);
     assert.equal(r.deleted, 0);
     assert.deepEqual([...physical.data.keys()].sort(), ['core/keyring', 'sys/token/id/habc']);

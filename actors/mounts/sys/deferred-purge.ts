@@ -30,9 +30,10 @@ export function purgeableLeasePrefix(prefix: string): boolean {
   return /^[^/]+\/([^/]+\/)*$/.test(prefix) && !/^(sys|auth|cubbyhole|identity|audit|root)\//i.test(prefix);
 }
 
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+/** One UUID-like segment (mounts made by older builds or tests may carry other ids, never a "/" or a dot segment). */
+const ID = '(?!\\.\\.?/)[^/]+';
 /** Only these prefixes may ever be purged: a record that names anything else (a bug, a tampered value) deletes nothing. */
-const PURGEABLE = new RegExp(`^(namespaces/${UUID}/((logical|auth)/${UUID}/)?|(logical|auth)/${UUID}/)$`);
+const PURGEABLE = new RegExp(`^(namespaces/${ID}/((logical|auth)/${ID}/)?|(logical|auth)/${ID}/)$`);
 
 export function purgeablePrefix(prefix: string): boolean {
   return PURGEABLE.test(prefix);
