@@ -180,6 +180,9 @@ describe('namespaces', () => {
     assert.deepEqual([caps['kv/data/s'], caps['kv/metadata/s']], [['read'], ['deny']]);
     const parentCaps = (await ok('POST', 'tok/sys/capabilities-self', { token: r, body: { paths: ['kv/data/s'] } })) as Record<string, string[]>;
     assert.deepEqual(parentCaps['kv/data/s'], ['read'], "a parent's token: its policies, read on the full path");
+    // KV clients ask which mount serves a path: answered for both, each by its own policies.
+    for (const token of [t, r]) assert.deepEqual((await ok('GET', 'tok/sys/internal/ui/mounts/kv/data/s', { token })).data.options, { version: '2' });
+    assert.equal((await call('GET', 'tok/sys/internal/ui/mounts/kv/data/s', { token: creator })).status, 403, 'no access to the mount: the preflight says 403');
   });
 
   it("token roles are per namespace: a namespace's role of the same name neither reads nor replaces the root's", async () => {

@@ -490,8 +490,16 @@ function isAuthed(req: HandlerRequest): boolean {
   return req.caller.isRoot || req.caller.tokenKey !== null;
 }
 
-async function callerAcl(req: HandlerRequest, storage: StorageView): Promise<{ acl: Acl; policies: Policy[] }> {
-  return aclOf(storage, req.caller.isRoot ? ['root'] : req.caller.policies, req.nowMs);
+/**
+ * The caller's ACL, its policies read in the caller's namespace, and the prefix that turns a path of the
+ * request's namespace into one its policies name (a parent's token sees a child's mount "x/" as "child/x/").
+ */
+async function callerAcl(req: HandlerRequest, storage: StorageView): Promise<{ acl: Acl; policies: Policy[]; prefix: string }> {
+  const callerNs = req.caller.namespace ?? ROOT_NAMESPACE;
+  const here = req.mount.namespace ?? ROOT_NAMESPACE;
+  const view = callerNs.path === here.path ? storage : subView(systemView(storage), namespaceSegment(callerNs));
+  const { acl, policies } = await aclOf(view, req.caller.isRoot ? ['root'] : req.caller.policies, req.nowMs);
+  return { acl, policies, prefix: here.path.slice(callerNs.path.length) };
 }
 
 async function uiMounts(req: HandlerRequest, storage: StorageView): Promise<LogicalResponse> {
@@ -500,7 +508,7 @@ async function uiMounts(req: HandlerRequest, storage: StorageView): Promise<Logi
   const secret: Record<string, unknown> = {};
   const auth: Record<string, unknown> = {};
   for (const m of await allMounts(storage)) {
-    const visible = m.entry.config.listing_visibility === 'unauth' || (access !== null && hasMountAccess(access.acl, access.policies, m.fullPath, req.nowMs));
+    const visible = m.entry.config.listing_visibility === 'unauth' || (access !== null && hasMountAccess(access.acl, access.policies, access.prefix + m.fullPath, req.nowMs));
     if (!visible) continue;
     const out = m.table === 'auth' ? auth : secret;
     out[m.entry.path] = authed ? mountInfo(m.entry, m.table) : { type: m.entry.type, description: m.entry.description, options: m.entry.options ?? null };
@@ -516,8 +524,8 @@ async function uiMount(rawPath: string, req: HandlerRequest, storage: StorageVie
   const m = matchingMount(await allMounts(storage), path);
   // Denied rather than not-found, so this path cannot be used to enumerate mounts.
   if (!m) throw denied();
-  const { acl, policies } = await callerAcl(req, storage);
-  if (!hasMountAccess(acl, policies, m.fullPath, req.nowMs)) throw denied();
+  const { acl, policies, prefix } = await callerAcl(req, storage);
+  if (!hasMountAccess(acl, policies, prefix + m.fullPath, req.nowMs)) throw denied();
   return { data: { ...mountInfo(m.entry, m.table), path: m.entry.path } };
 }
 
