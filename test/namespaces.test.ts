@@ -165,6 +165,16 @@ describe('namespaces', () => {
     assert.equal(own.namespace_path, 'tok/');
     assert.equal((await ok('POST', 'tok/auth/token/lookup-accessor', { token: admin, body: { accessor: own.accessor } })).data.accessor, own.accessor);
 
+    // The root namespace's own endpoints (served by the core, not a handler) refuse a namespace's token even
+    // when the root has a policy of the same name that would grant them.
+    await ok('PUT', 'sys/policies/acl/admin', { body: policy('path "sys/storage/raft/*" { capabilities = ["read"] }\npath "sys/ha-status" { capabilities = ["read"] }') });
+    assert.equal((await call('GET', 'sys/storage/raft/configuration', { token: admin })).status, 403);
+    assert.equal((await call('GET', 'sys/ha-status', { token: admin })).status, 403);
+    assert.equal((await call('GET', 'sys/storage/raft/snapshot', { token: admin })).status, 403);
+    const rootAdmin = await tokenFor('auth/token/create', { policies: ['admin'] });
+    assert.equal((await call('GET', 'sys/storage/raft/configuration', { token: rootAdmin })).status, 200, 'the same policy at the root grants it');
+    await ok('DELETE', 'sys/policies/acl/admin');
+
     // Making tokens in a child from a parent namespace: sudo needed, and never root tokens.
     await ok('PUT', 'sys/policies/acl/tok-creator', { body: policy('path "tok/auth/token/create" { capabilities = ["create", "update"] }') });
     const creator = await tokenFor('auth/token/create', { policies: ['tok-creator'] });

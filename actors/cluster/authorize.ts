@@ -77,6 +77,9 @@ export class ClusterAuthorizer {
     if (!token) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
     const resolved = resolveToken(deps.physical, deps.crypto, deps.tokenSalt, token, deps.nowMs);
     if (resolved === null) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
+    // These are the root namespace's endpoints: a token of another namespace is not valid here, and its
+    // policy names are its namespace's, not the root's (a same-named root policy must grant it nothing).
+    if (resolved.entry.namespace_id !== undefined) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
     if (resolved.caller.isRoot) return;
     const acl = await this.aclFor(deps, resolved.caller.policies);
     if (!options.some((o) => acl.allows(o.path, o.operation, { sudo: o.sudo }))) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');

@@ -884,7 +884,8 @@ export class CoreNode {
     this.syncKeyring(); // a token written under a term rotated in on the active node
     const u = this.requireUnsealed();
     const entry = token ? this.lookupToken(token) : null;
-    if (entry === null || !entry.policies.includes('root')) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
+    // A namespace's token is never the root namespace's root (docs/namespaces.md).
+    if (entry === null || !entry.policies.includes('root') || entry.namespace_id !== undefined) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
     return u;
   }
 
