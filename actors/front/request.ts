@@ -160,15 +160,6 @@ function decodePath(raw: string): string {
  */
 const LIFECYCLE_PATHS = new Set(['sys/init', 'sys/seal-status', 'sys/seal', 'sys/unseal', 'sys/step-down', 'sys/health', 'sys/leader', 'sys/ha-status']);
 
-/**
- * X-Vault-Namespace, as Vault Enterprise and OpenBao read it: the namespace path is put in front of the
- * request path ("team1" + "secret/data/x" → "team1/secret/data/x"), so the header and the path prefix
- * address a namespace alike ("", "/" and "root" are the root). The handler's pipeline then finds the
- * namespace by the longest namespace path in front, and answers 404 `namespace not found` when the
- * header names none (actors/mounts/namespaces/model.ts): never a silent write into the root namespace.
- */
-export const namespacePrefix = namespaceHeaderPath;
-
 export async function parseRequest(req: IncomingMessage, jsonLimits: JsonLimits = DEFAULT_JSON_LIMITS): Promise<ApiRequest | null> {
   const url = new URL(req.url ?? '/', 'http://front');
   if (!url.pathname.startsWith('/v1/')) return null;
@@ -180,7 +171,11 @@ export async function parseRequest(req: IncomingMessage, jsonLimits: JsonLimits 
   // OpenBao does by default, so the ACL can never be evaluated on one path while another is served.
   const rawPath = (req.url ?? '/').split('?')[0] as string;
   const bare = decodePath(url.pathname.slice('/v1/'.length));
-  const namespace = namespacePrefix(req.headers['x-vault-namespace']);
+  // X-Vault-Namespace, as Vault Enterprise and OpenBao read it: the namespace path goes in front of the
+  // request path, so the header and the path prefix address a namespace alike. The handler's pipeline
+  // finds the namespace by the longest namespace path in front and answers 404 `namespace not found`
+  // when the header names none: never a silent write into the root namespace.
+  const namespace = namespaceHeaderPath(req.headers['x-vault-namespace']);
   if (namespace !== '' && LIFECYCLE_PATHS.has(bare.replace(/\/$/, ''))) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'operation unavailable in namespaces');
   let path = namespace + bare;
   if (isRelativePath(rawPath.replace(/%2e/gi, '.')) || isRelativePath(path)) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'relative paths not supported');

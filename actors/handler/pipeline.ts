@@ -137,7 +137,7 @@ export class Pipeline {
     if (named !== '' && !namespaces.some((n) => n.path === named)) throw new CofferError('COFFER_ERR_NOT_FOUND', 'namespace not found');
     const relPath = req.path.slice(ns.path.length);
     // An API-locked namespace (or one below it) answers nothing but its own unlock (OpenBao).
-    const locked = ns.id === ROOT_NAMESPACE_ID ? undefined : lockingNamespace(namespaces as readonly NamespaceEntry[], ns);
+    const locked = ns.id === ROOT_NAMESPACE_ID ? undefined : lockingNamespace(namespaces, ns);
     if (locked !== undefined && relPath !== UNLOCK_PATH) {
       throw new CofferError('COFFER_ERR_NAMESPACE_LOCKED', `API access to this namespace has been locked by an administrator - ${JSON.stringify(locked.path)} must be unlocked to gain access.`);
     }

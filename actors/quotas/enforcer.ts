@@ -5,6 +5,7 @@ import { longestPrefix } from '../mounts/mount-table.js';
 import { EMPTY_FRONT_VIEW, type FrontView } from './front-view.js';
 import { RateLimiter, type TakeResult } from './limiter.js';
 import { QuotaIndex, isExempt } from './model.js';
+import { namespaceHolds } from '../mounts/namespaces/model.js';
 
 export interface QuotaDecision extends TakeResult {
   quota: string;
@@ -45,7 +46,7 @@ export class QuotaEnforcer {
   /** The path of the namespace `path` runs in ("" for the root): the longest namespace path in front of it. */
   namespaceOf(path: string): string {
     let best = '';
-    for (const ns of this.view.namespaces) if (ns.length > best.length && (path.startsWith(ns) || path === ns.slice(0, -1))) best = ns;
+    for (const ns of this.view.namespaces) if (ns.length > best.length && namespaceHolds(ns, path)) best = ns;
     return best;
   }
 

@@ -56,10 +56,13 @@ export function isRootNamespace(ns: NamespaceRef | undefined): boolean {
  */
 export function namespaceOfPath(entries: readonly NamespaceRef[], path: string): NamespaceRef {
   let best: NamespaceRef | null = null;
-  for (const e of entries) {
-    if ((path.startsWith(e.path) || path === e.path.slice(0, -1)) && (best === null || e.path.length > best.path.length)) best = e;
-  }
+  for (const e of entries) if (namespaceHolds(e.path, path) && (best === null || e.path.length > best.path.length)) best = e;
   return best === null ? ROOT_NAMESPACE : refOf(best);
+}
+
+/** Whether a request path runs in the namespace at `nsPath` or below it ("team1/x" and "team1" in "team1/"). */
+export function namespaceHolds(nsPath: string, path: string): boolean {
+  return path.startsWith(nsPath) || path === nsPath.slice(0, -1);
 }
 
 /**

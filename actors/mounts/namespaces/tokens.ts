@@ -3,7 +3,8 @@
 // and in that namespace's descendants (the pipeline's check).
 import type { TokenEntry } from '../../core/tokens.js';
 import type { StorageView } from '../framework/types.js';
-import { isRootNamespace, NAMESPACES_KEY, refOf, ROOT_NAMESPACE, type NamespaceRef, type NamespaceTable } from './model.js';
+import { isRootNamespace, refOf, ROOT_NAMESPACE, type NamespaceRef } from './model.js';
+import { readNamespaces } from './requests.js';
 
 /**
  * A token or accessor made in `ns`: Vault's and OpenBao's `.<namespace id>` suffix outside the root
@@ -24,6 +25,6 @@ export function placeInNamespace(entry: TokenEntry, ns: NamespaceRef | undefined
 /** The token's namespace as stored now (read through the root segment), or undefined once it was deleted. */
 export async function namespaceOfToken(root: StorageView, entry: TokenEntry): Promise<NamespaceRef | undefined> {
   if (entry.namespace_id === undefined) return ROOT_NAMESPACE;
-  const found = (await root.getJson<NamespaceTable>(NAMESPACES_KEY))?.entries.find((e) => e.id === entry.namespace_id);
+  const found = (await readNamespaces(root)).find((e) => e.id === entry.namespace_id);
   return found && refOf(found);
 }

@@ -1,6 +1,6 @@
 // The system backend (sys/): mount and auth tables, policies, capabilities. Other sys paths (init, seal,
 // raw, ...) are served by the core and the HTTP front, not here. Leases (leases.ts) and wrapping (wrapping.ts) are here.
-import type { BackendFactory, HandlerRequest, PathSpec, StorageView } from '../framework/types.js';
+import type { BackendFactory, Handler, PathSpec } from '../framework/types.js';
 import { systemView } from '../../expiration/revoke-token.js';
 import { capabilitiesPaths } from './capabilities.js';
 import { leasePaths } from './leases.js';
@@ -25,44 +25,18 @@ export const systemBackend: BackendFactory = () => ({
 
 /**
  * The system backend of a namespace other than the root (Vault's ns_system): its own mounts, auth methods,
- * policies and child namespaces. What is the cluster's alone (seal, raft, audit devices, quotas, metrics,
- * leases, wrapping) stays at the root's sys/.
+ * policies, capabilities, moves, leases, response wrapping and child namespaces. What is the cluster's
+ * alone (seal, raft, audit devices, quotas, metrics, lease tidy) stays at the root's sys/.
  */
 export const namespaceSystemBackend: BackendFactory = () => ({
   type: 'ns_system',
-  help: "A namespace's system backend: its secrets engines (sys/mounts), auth methods (sys/auth), ACL policies, capabilities, response wrapping and child namespaces (sys/namespaces).",
+  help: "A namespace's system backend: its secrets engines (sys/mounts), auth methods (sys/auth), ACL policies, capabilities, response wrapping, leases and child namespaces (sys/namespaces).",
   paths: [...mountPaths, ...remountPaths, ...toolPaths, ...policyPaths, ...capabilitiesPaths, ...rootScoped(wrappingPaths), ...namespacedLeases(leasePaths), ...namespacePaths],
 });
 
-/**
- * sys/leases in a namespace: the leases issued under the namespace's path, named relative to it. Lease ids
- * are stored with their full path (`team1/auth/userpass/login/bob/...`): ids and prefixes given here get the
- * namespace's path in front, so nothing outside the namespace can be named, and ids answered lose it.
- * Tidy is the cluster's (root only).
- */
-function namespacedLeases(specs: PathSpec[]): PathSpec[] {
-  return specs
-    .filter((spec) => spec.pattern !== 'leases/tidy')
-    .map((spec) => ({
-      ...spec,
-      operations: Object.fromEntries(
-        Object.entries(spec.operations).map(([op, handler]) => [
-          op,
-          async (req: HandlerRequest, storage: StorageView) => {
-            const ns = req.mount.namespace?.path ?? '';
-            const params = { ...req.params };
-            for (const k of ['prefix', 'url_lease_id']) if (params[k] !== undefined && (params[k] !== '' || k === 'prefix')) params[k] = ns + params[k];
-            const fields = { ...req.fields };
-            if (typeof fields.lease_id === 'string' && fields.lease_id !== '') fields.lease_id = ns + fields.lease_id;
-            const result = await handler({ ...req, params, fields }, systemView(storage));
-            const local = (id: string) => (id.startsWith(ns) ? id.slice(ns.length) : id);
-            if (result?.data && typeof result.data.id === 'string') result.data = { ...result.data, id: local(result.data.id), ...(typeof result.data.path === 'string' ? { path: local(result.data.path) } : {}) };
-            if (result?.lease) result.lease = { ...result.lease, leaseId: local(result.lease.leaseId) };
-            return result;
-          },
-        ]),
-      ),
-    }));
+/** The same paths with every operation's handler wrapped. */
+function wrapHandlers(specs: PathSpec[], wrap: (handler: Handler) => Handler): PathSpec[] {
+  return specs.map((spec) => ({ ...spec, operations: Object.fromEntries(Object.entries(spec.operations).map(([op, handler]) => [op, wrap(handler)])) }));
 }
 
 /**
@@ -71,8 +45,27 @@ function namespacedLeases(specs: PathSpec[]): PathSpec[] {
  * namespace themselves (a wrapping token unwraps in the namespace it was made in only).
  */
 function rootScoped(specs: PathSpec[]): PathSpec[] {
-  return specs.map((spec) => ({
-    ...spec,
-    operations: Object.fromEntries(Object.entries(spec.operations).map(([op, handler]) => [op, (req: HandlerRequest, storage: StorageView) => handler(req, systemView(storage))])),
-  }));
+  return wrapHandlers(specs, (handler) => (req, storage) => handler(req, systemView(storage)));
+}
+
+/**
+ * sys/leases in a namespace: the leases issued under the namespace's path, named relative to it. Lease ids
+ * are stored with their full path (`team1/auth/userpass/login/bob/...`): ids and prefixes given here get the
+ * namespace's path in front, so nothing outside the namespace can be named, and ids answered lose it.
+ * Tidy is the cluster's (root only).
+ */
+function namespacedLeases(specs: PathSpec[]): PathSpec[] {
+  const inNamespace = (handler: Handler): Handler => async (req, storage) => {
+    const ns = req.mount.namespace?.path ?? '';
+    const params = { ...req.params };
+    for (const k of ['prefix', 'url_lease_id']) if (params[k] !== undefined && (params[k] !== '' || k === 'prefix')) params[k] = ns + params[k];
+    const fields = { ...req.fields };
+    if (typeof fields.lease_id === 'string' && fields.lease_id !== '') fields.lease_id = ns + fields.lease_id;
+    const result = await handler({ ...req, params, fields }, systemView(storage));
+    const local = (id: string) => (id.startsWith(ns) ? id.slice(ns.length) : id);
+    if (result?.data && typeof result.data.id === 'string') result.data = { ...result.data, id: local(result.data.id), ...(typeof result.data.path === 'string' ? { path: local(result.data.path) } : {}) };
+    if (result?.lease) result.lease = { ...result.lease, leaseId: local(result.lease.leaseId) };
+    return result;
+  };
+  return wrapHandlers(specs.filter((spec) => spec.pattern !== 'leases/tidy'), inNamespace);
 }

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { CofferError } from '../../../runtime/errors.js';
 import type { StorageView } from '../framework/types.js';
+import { listRecursive } from './util.js';
 
 export const PURGE_PREFIX = 'core/purge/';
 
@@ -39,21 +40,6 @@ export function purgeablePrefix(prefix: string): boolean {
   return PURGEABLE.test(prefix);
 }
 
-/** Up to `max` + 1 keys under `prefix` (full keys), depth first; enough to tell "few" from "many". */
-async function keysUpTo(storage: StorageView, prefix: string, max: number): Promise<string[]> {
-  const out: string[] = [];
-  const queue = [prefix];
-  while (queue.length > 0 && out.length <= max) {
-    const dir = queue.shift() as string;
-    for (const name of await storage.list(dir)) {
-      if (name.endsWith('/')) queue.push(dir + name);
-      else out.push(dir + name);
-      if (out.length > max) break;
-    }
-  }
-  return out;
-}
-
 /**
  * Deletes every key under `prefix` (absolute, read through the root view `root`) in the request's
  * write-set when there are at most PURGE_INLINE_KEYS_MAX of them; otherwise records a purge. Answers which.
@@ -61,7 +47,7 @@ async function keysUpTo(storage: StorageView, prefix: string, max: number): Prom
 export async function purgePrefix(root: StorageView, prefix: string, reason: string, pendingLeases?: string): Promise<'deleted' | 'deferred'> {
   if (!purgeablePrefix(prefix)) throw new CofferError('COFFER_ERR_INTERNAL', `refusing to purge ${JSON.stringify(prefix)}`);
   if (pendingLeases !== undefined && !purgeableLeasePrefix(pendingLeases)) throw new CofferError('COFFER_ERR_INTERNAL', `refusing to revoke ${JSON.stringify(pendingLeases)}`);
-  const keys = pendingLeases === undefined ? await keysUpTo(root, prefix, PURGE_INLINE_KEYS_MAX) : [];
+  const keys = pendingLeases === undefined ? await listRecursive(root, prefix, PURGE_INLINE_KEYS_MAX) : [];
   if (pendingLeases === undefined && keys.length <= PURGE_INLINE_KEYS_MAX) {
     for (const key of keys) root.delete(key);
     return 'deleted';

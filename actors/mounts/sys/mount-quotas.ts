@@ -4,7 +4,7 @@ import { QUOTA_PREFIX, quotaKey, quotaNamespace, type StoredRateLimitQuota } fro
 import type { StorageView } from '../framework/types.js';
 
 /** Every stored quota; `storage` is the root segment (quotas are the cluster's, whatever namespace they name). */
-async function allQuotas(storage: StorageView): Promise<StoredRateLimitQuota[]> {
+export async function allQuotas(storage: StorageView): Promise<StoredRateLimitQuota[]> {
   const out: StoredRateLimitQuota[] = [];
   for (const name of await storage.list(QUOTA_PREFIX)) {
     if (name.endsWith('/')) continue;

@@ -36,14 +36,11 @@ const fields: Record<string, FieldSchema> = {
   custom_metadata: { type: 'map', description: 'Free-form string metadata kept with the namespace.' },
 };
 
-/** The root segment, in the same write-set as the request's own view. */
-const rootView = systemView;
-
 const respond = (data: Record<string, unknown>): LogicalResponse => ({ data });
 
 async function list(req: HandlerRequest, storage: StorageView): Promise<LogicalResponse | null> {
   const from = here(req);
-  const children = childrenOf(await readNamespaces(rootView(storage)), from).sort((a, b) => a.path.localeCompare(b.path));
+  const children = childrenOf(await readNamespaces(systemView(storage)), from).sort((a, b) => a.path.localeCompare(b.path));
   if (children.length === 0) return null;
   const keys = children.map((c) => c.path.slice(from.path.length));
   const keyInfo: Record<string, unknown> = {};
@@ -53,7 +50,7 @@ async function list(req: HandlerRequest, storage: StorageView): Promise<LogicalR
 
 async function read(req: HandlerRequest, storage: StorageView): Promise<LogicalResponse | null> {
   const from = here(req);
-  const entry = (await readNamespaces(rootView(storage))).find((e) => e.path === `${from.path}${nameOf(req)}/`);
+  const entry = (await readNamespaces(systemView(storage))).find((e) => e.path === `${from.path}${nameOf(req)}/`);
   return entry ? respond(namespaceView(entry)) : null;
 }
 
@@ -78,7 +75,7 @@ async function write(req: HandlerRequest, storage: StorageView, patch: boolean):
   const name = nameOf(req);
   const invalid = namespaceNameError(name);
   if (invalid) badRequest(invalid);
-  const root = rootView(storage);
+  const root = systemView(storage);
   const entries = await readNamespaces(root);
   const path = `${from.path}${name}/`;
   const existing = entries.find((e) => e.path === path);
@@ -131,7 +128,7 @@ function mergePatch(current: Record<string, string>, patch: unknown): Record<str
  */
 async function remove(req: HandlerRequest, storage: StorageView): Promise<LogicalResponse | null> {
   const from = here(req);
-  const root = rootView(storage);
+  const root = systemView(storage);
   const entries = await readNamespaces(root);
   const target = entries.find((e) => e.path === `${from.path}${nameOf(req)}/`);
   if (!target) return { data: null, warnings: ['requested namespace does not exist'] };

@@ -16,6 +16,7 @@ import {
   type StoredRateLimitQuota,
 } from '../../quotas/model.js';
 import { readTable } from './mounts.js';
+import { allQuotas } from './mount-quotas.js';
 import { badRequest, sanitizePath, subView } from './util.js';
 import { NAMESPACES_KEY, namespaceOfPath, namespaceSegment, type NamespaceTable } from '../namespaces/model.js';
 
@@ -27,16 +28,6 @@ async function loadConfig(storage: StorageView): Promise<QuotaConfig> {
   const config = { ...defaultQuotaConfig(), ...(stored ?? {}) };
   if ((await storage.get(QUOTA_EXEMPT_TOGGLE_KEY)) === undefined) config.rate_limit_exempt_paths = defaultQuotaConfig().rate_limit_exempt_paths;
   return config;
-}
-
-async function allQuotas(storage: StorageView): Promise<StoredRateLimitQuota[]> {
-  const out: StoredRateLimitQuota[] = [];
-  for (const name of await storage.list(QUOTA_PREFIX)) {
-    if (name.endsWith('/')) continue;
-    const q = await storage.getJson<StoredRateLimitQuota>(quotaKey(name));
-    if (q) out.push(q);
-  }
-  return out;
 }
 
 const configFields: Record<string, FieldSchema> = {

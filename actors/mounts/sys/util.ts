@@ -29,15 +29,19 @@ export function subView(parent: StorageView, prefix: string): StorageView {
   };
 }
 
-/** Every key under `prefix`, recursively, as full keys (Vault's CollectKeysWithPrefix over a view). */
-export async function listRecursive(storage: StorageView, prefix: string): Promise<string[]> {
+/**
+ * Every key under `prefix`, recursively, as full keys (Vault's CollectKeysWithPrefix over a view); with
+ * `max`, it stops once it holds more than `max` (enough to tell "few" from "many").
+ */
+export async function listRecursive(storage: StorageView, prefix: string, max = Infinity): Promise<string[]> {
   const out: string[] = [];
   const queue = [prefix];
-  while (queue.length > 0) {
+  while (queue.length > 0 && out.length <= max) {
     const dir = queue.shift() as string;
     for (const name of await storage.list(dir)) {
       if (name.endsWith('/')) queue.push(dir + name);
       else out.push(dir + name);
+      if (out.length > max) break;
     }
   }
   return out;
