@@ -32,6 +32,8 @@ let config: RaftActorConfig;
 let actx: ActorContext;
 /** Addresses of the current members (from the peer map), what the transport should link to. */
 let memberAddresses: Record<string, PeerAddress> = {};
+/** Peers fenced off by a disaster-recovery promotion (FENCED_KEY): no links to them, their connections refused. */
+let fencedPeers: string[] = [];
 let starting: Promise<RaftHost> | null = null;
 
 /** The guard check of the write-sets proposed through `host` (a new host starts with nothing in flight). */
@@ -64,10 +66,11 @@ let joinPeers: Record<string, PeerAddress> = {};
  * must acknowledge, so dropping unknown-to-the-configuration links would deadlock its catch-up. The
  * leader deletes a removed node's entry, which closes its link.
  */
-function onPeers(peers: PeerMap, _conf: ConfState): void {
-  const next: Record<string, PeerAddress> = { ...joinPeers };
+function onPeers(peers: PeerMap, _conf: ConfState, fenced: string[]): void {
+  const next: Record<string, PeerAddress> = {};
+  for (const [id, address] of Object.entries(joinPeers)) if (!fenced.includes(id)) next[id] = address;
   for (const [id, info] of Object.entries(peers)) {
-    if (id === config.id || typeof info?.cluster_addr !== 'string') continue;
+    if (id === config.id || fenced.includes(id) || typeof info?.cluster_addr !== 'string') continue;
     try {
       next[id] = parseClusterAddr(info.cluster_addr);
     } catch {
@@ -75,7 +78,9 @@ function onPeers(peers: PeerMap, _conf: ConfState): void {
     }
   }
   memberAddresses = next;
+  fencedPeers = fenced;
   transport?.setPeers(next);
+  transport?.setFenced(fenced);
 }
 
 const silentRedials = (): number => transport?.stats().silentRedials ?? 0;
@@ -97,6 +102,7 @@ async function startTransport(tls: TransportTls): Promise<PeerTransport> {
   try {
     transport = await transportStarting;
     transport.setPeers(memberAddresses);
+    transport.setFenced(fencedPeers);
     actx.log.info({ port: transport.port }, 'raft transport listening');
     return transport;
   } finally {
@@ -287,6 +293,8 @@ serveActor<RaftRequest, RaftReply>(
         return { to: requireHost().transferLeadership(msg.to, msg.holdMs) };
       case 'cluster-status':
         return clusterStatus();
+      case 'dr-recover':
+        return requireHost().recoverAsSoleVoter(msg.learners, msg.silenceMs);
       case 'snapshot-restore':
         return restoreFromFile(requireHost(), msg.path, msg.timeoutMs);
       case 'read-index':

@@ -47,6 +47,23 @@ const RESTORE_TXN_FLAGS = 0x1 | 0x2 | 0x10000;
  * address before the change that makes it a member is applied. Entries of non-members are ignored.
  */
 export const PEERS_KEY = 'core/raft/peers';
+/**
+ * FSM key (plain JSON array of node ids), written with PEERS_KEY in one write-set: nodes fenced off by a
+ * disaster-recovery promotion (RaftHost.recoverAsSoleVoter). Read whenever the peer map is.
+ */
+export const FENCED_KEY = 'core/raft/fenced';
+
+function readFenced(bytes: Uint8Array | undefined, log: Logger): string[] {
+  if (bytes === undefined) return [];
+  try {
+    const ids: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    if (Array.isArray(ids) && ids.every((x) => typeof x === 'string')) return ids as string[];
+  } catch {
+    // reported below
+  }
+  log.error('raft: the replicated fence list is not a JSON array of ids; ignored');
+  return [];
+}
 /** Key of the boot marker in the `hard` db: how this node's Raft group was started (see RaftHost.open). */
 export const KEY_BOOT = 'raft-boot';
 
@@ -69,7 +86,7 @@ export interface RaftHostOptions {
   /** Joining an existing group: no bootstrap configuration; the leader sends its snapshot (with its configuration). */
   join?: boolean;
   /** Called after an apply or snapshot install changed the replicated peer map (PEERS_KEY), and once at start. */
-  onPeers?: (peers: PeerMap, conf: ConfState) => void;
+  onPeers?: (peers: PeerMap, conf: ConfState, fenced: string[]) => void;
   /** Hands messages to the transport (must not block or throw). */
   send(msg: RaftMessage): void;
   /** Puts the messages handed to send() so far on the wire now (before the host blocks in a commit). */
@@ -193,6 +210,14 @@ export class RaftHost {
   /** As leader: the index of this term's first entry (appended on election); 0 otherwise. */
   private termStart = 0;
   private lastLeaderContact = 0;
+  /** When start() ran: a node that has just started has not yet had the chance to hear from its leader. */
+  private startedAt = 0;
+  /**
+   * Node ids fenced off by a disaster-recovery promotion (FENCED_KEY): their messages are dropped. They
+   * are the voters of the lost site; were one to come back with its old log, it must not pull this
+   * group back into the configuration it left.
+   */
+  private fenced = new Set<string>();
   private counters: Omit<RaftHostStats, 'readsConfirmedByAsker'> = {
     readies: 0,
     readRounds: 0,
@@ -208,6 +233,7 @@ export class RaftHost {
     appliesAlone: 0,
     snapshotsInstalled: 0,
     entriesReadBack: 0,
+    fencedDropped: 0,
   };
 
   private constructor(opts: RaftHostOptions, env: StorageEnv, logStore: LogStore, snapshot: Snapshot | null) {
@@ -315,6 +341,7 @@ export class RaftHost {
   /** Starts the tick timer; a single-voter group elects itself at once. */
   start(): void {
     assert(this.ticker === null, 'raft host started twice');
+    this.startedAt = Date.now();
     this.ticker = setInterval(() => {
       if (this.closed || this.failure !== null) return;
       // After a step-down this node lets its election timer sleep (no campaign), as Vault's 10 s.
@@ -332,6 +359,10 @@ export class RaftHost {
   /** A message from a peer. */
   step(msg: RaftMessage): void {
     if (this.closed || this.failure !== null) return;
+    if (this.fenced.has(msg.from)) {
+      this.counters.fencedDropped++;
+      return;
+    }
     this.lastHeard.set(msg.from, Date.now());
     if (msg.from === this.leader && msg.from !== this.opts.id) {
       this.lastLeaderContact = Date.now();
@@ -423,6 +454,44 @@ export class RaftHost {
     this.noCampaignUntil = Date.now() + holdMs;
     this.kick();
     return target;
+  }
+
+  /**
+   * Disaster recovery (sys/storage/raft/dr/promote, docs/dr.md): this node, cut off from every voter,
+   * becomes the only voter of a configuration whose non-voters are `learners`, and elects itself. Every
+   * entry in its log is kept and applied (RaftNode.recoverAsSoleVoter). Refused while any voter of the
+   * current configuration was heard from within `silenceMs`, or before this node has run that long: a
+   * reachable quorum must be changed with promote and remove-peer instead, or two groups would go on.
+   * Resolves once this node leads and has applied the recovery entry.
+   */
+  async recoverAsSoleVoter(learners: string[], silenceMs: number, timeoutMs = 20_000): Promise<{ index: number; term: number }> {
+    if (this.failure !== null) throw this.failure;
+    if (this.closed) throw new CofferError('COFFER_ERR_INTERNAL', 'raft is closed');
+    const now = Date.now();
+    const status = this.node.status();
+    if (status.role === 'leader') throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'this node is the raft leader: its quorum is reachable, so change membership with promote and remove-peer');
+    if (now - this.startedAt < silenceMs) throw new CofferError('COFFER_ERR_INVALID_REQUEST', `this node started ${now - this.startedAt} ms ago; it must have heard from no voter for ${silenceMs} ms before it can take over`);
+    for (const id of status.conf.voters) {
+      const heard = id === this.opts.id ? undefined : this.lastHeard.get(id);
+      if (heard !== undefined && now - heard < silenceMs) {
+        throw new CofferError('COFFER_ERR_INVALID_REQUEST', `voter ${id} was heard from ${now - heard} ms ago; recovery is only for a lost quorum (no voter heard from for ${silenceMs} ms)`);
+      }
+    }
+    const r = this.node.recoverAsSoleVoter?.(learners) ?? { ok: false as const, error: 'busy' as const };
+    if (!r.ok) {
+      if (r.error === 'busy') throw new CofferError('COFFER_ERR_BACKPRESSURE', 'raft is busy (a snapshot transfer or a write in progress); retry');
+      throw new CofferError('COFFER_ERR_INVALID_REQUEST', r.error === 'no-base' ? 'this node has not received the cluster state yet' : 'this node is the raft leader');
+    }
+    this.opts.log.warn({ index: r.index, term: r.term, learners, removedVoters: status.conf.voters.filter((id) => id !== this.opts.id) }, 'raft: disaster recovery: this node is now the only voter');
+    this.noCampaignUntil = 0;
+    this.kick();
+    const deadline = Date.now() + timeoutMs;
+    while (this.role !== 'leader' || this.fsm.applied().index < r.index) {
+      if (this.failure !== null) throw this.failure;
+      if (Date.now() > deadline) throw new CofferError('COFFER_ERR_TIMEOUT', 'recovered configuration written, but this node did not take the lead in time');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return r;
   }
 
   /**
@@ -911,7 +980,8 @@ export class RaftHost {
       }
     }
     this.peers = peers;
-    this.opts.onPeers?.(peers, confCopy(this.appliedConf));
+    this.fenced = new Set(readFenced(this.env.fsm.get(FENCED_KEY), this.opts.log));
+    this.opts.onPeers?.(peers, confCopy(this.appliedConf), [...this.fenced]);
   }
 
   private wakeRecovered(): void {

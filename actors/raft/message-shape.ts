@@ -11,7 +11,7 @@ const isId = (v: unknown): v is string => typeof v === 'string' && v !== '' && v
 const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array;
 const isIdList = (v: unknown): boolean => Array.isArray(v) && v.length <= 1_024 && v.every(isId);
 const isConf = (v: unknown): boolean => typeof v === 'object' && v !== null && isIdList((v as Record<string, unknown>).voters) && isIdList((v as Record<string, unknown>).learners);
-const CONF_CHANGES = new Set(['add-voter', 'add-learner', 'promote', 'demote', 'remove']);
+const CONF_CHANGES = new Set(['add-voter', 'add-learner', 'promote', 'demote', 'remove', 'recover']);
 
 function isPayload(p: unknown): boolean {
   if (typeof p !== 'object' || p === null) return false;
@@ -23,7 +23,7 @@ function isPayload(p: unknown): boolean {
       return isBytes(x.data);
     case 'conf': {
       const c = x.change as Record<string, unknown> | null;
-      return typeof c === 'object' && c !== null && CONF_CHANGES.has(c.t as string) && isId(c.node);
+      return typeof c === 'object' && c !== null && CONF_CHANGES.has(c.t as string) && isId(c.node) && (c.t !== 'recover' || isIdList(c.learners));
     }
     default:
       return false;

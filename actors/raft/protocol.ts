@@ -32,6 +32,11 @@ export type RaftRequest =
   | { t: 'transfer-leader'; to: string | null; holdMs: number }
   /** Cheap view for the core's HA logic; works before the group is started. */
   | { t: 'cluster-status' }
+  /**
+   * Disaster recovery (RaftHost.recoverAsSoleVoter): this node becomes the only voter, `learners` the
+   * non-voters; refused while a voter was heard from within `silenceMs`. Answered once this node leads.
+   */
+  | { t: 'dr-recover'; learners: string[]; silenceMs: number }
   /** Leader: restore the FSM from a verified snapshot file through Raft (actors/cluster/snapshot.ts). */
   | { t: 'snapshot-restore'; path: string; timeoutMs: number }
   /** The core unsealed: lift the fence a snapshot restore put on proposals (RaftHost.unfenceWrites). */
@@ -70,6 +75,8 @@ export interface RaftHostStats {
   snapshotsInstalled: number;
   /** Entries a lagging peer's appends needed after the core had let go of their data: read back from the log store. */
   entriesReadBack: number;
+  /** Messages dropped because their sender was fenced off by a disaster-recovery promotion (FENCED_KEY). */
+  fencedDropped: number;
   /** ReadIndex rounds sent (concurrent linearizable reads share one). */
   readRounds: number;
   /** As leader: follower ReadIndex requests answered with no heartbeat round, the asker completing the quorum. */
@@ -101,6 +108,7 @@ export interface RaftReplies {
   'conf-change': { index: number };
   'transfer-leader': { to: string | null };
   'cluster-status': ClusterStatus;
+  'dr-recover': { index: number; term: number };
   'snapshot-restore': { index: number; term: number; pairs: number; marker: string };
   'read-index': { index: number };
   'unfence-writes': { fenced: boolean };

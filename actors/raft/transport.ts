@@ -92,6 +92,9 @@ export class PeerTransport {
   private readonly server: Server;
   private readonly links = new Map<string, PeerLink>();
   private readonly inbound = new Set<TLSSocket>();
+  /** The peer id (certificate CN) of each inbound connection. */
+  private readonly inboundPeers = new Map<TLSSocket, string>();
+  private fenced = new Set<string>();
   private closed = false;
   private counters = { received: 0, badFrames: 0, tlsRejected: 0, unknownPeer: 0, silentRedials: 0 };
   private readonly pinger: NodeJS.Timeout;
@@ -160,9 +163,23 @@ export class PeerTransport {
       }
     }
     for (const [id, address] of Object.entries(peers)) {
-      if (id === this.opts.id || this.links.has(id)) continue;
+      if (id === this.opts.id || this.links.has(id) || this.fenced.has(id)) continue;
       this.links.set(id, this.link(id, address));
     }
+  }
+
+  /**
+   * Peers fenced off by a disaster-recovery promotion: their links close, and their inbound connections are
+   * refused and cut, whatever their certificate (it is still signed by the cluster CA).
+   */
+  setFenced(ids: string[]): void {
+    if (this.closed) return;
+    this.fenced = new Set(ids);
+    for (const id of ids) {
+      this.links.get(id)?.close();
+      this.links.delete(id);
+    }
+    for (const [socket, peerId] of this.inboundPeers) if (this.fenced.has(peerId)) socket.destroy();
   }
 
   /** Queue a message for its peer; never blocks, never throws for a busy or absent peer (drops instead). */
@@ -199,7 +216,7 @@ export class PeerTransport {
   private onInbound(socket: TLSSocket): void {
     const cert: PeerCertificate = socket.getPeerCertificate();
     const peerId = typeof cert?.subject?.CN === 'string' ? cert.subject.CN : null;
-    const known = peerId !== null && (this.links.has(peerId) || (this.opts.acceptAnyVerifiedPeer === true && peerId !== this.opts.id));
+    const known = peerId !== null && !this.fenced.has(peerId) && (this.links.has(peerId) || (this.opts.acceptAnyVerifiedPeer === true && peerId !== this.opts.id));
     if (!socket.authorized || peerId === null || !known) {
       this.counters.tlsRejected++;
       this.opts.log.warn({ peerId, authorized: socket.authorized }, 'raft transport: refused an inbound peer');
@@ -207,6 +224,7 @@ export class PeerTransport {
       return;
     }
     this.inbound.add(socket);
+    this.inboundPeers.set(socket, peerId);
     socket.setNoDelay(true);
     const reader = new FrameReader(raftLimits.peerFrameBytesMax);
     socket.on('data', (chunk: Buffer) => {
@@ -225,7 +243,10 @@ export class PeerTransport {
       }
     });
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.inbound.delete(socket));
+    socket.on('close', () => {
+      this.inbound.delete(socket);
+      this.inboundPeers.delete(socket);
+    });
   }
 
   private deliver(peerId: string, bytes: Buffer): void {

@@ -79,6 +79,8 @@ export function applyConfChange(conf: ConfState, change: ConfChange): ConfState 
       break;
     case 'remove':
       break;
+    case 'recover': // disaster recovery: this node alone votes, the listed learners follow
+      return { voters: [change.node], learners: change.learners.filter((n) => n !== change.node).sort() };
     default:
       return assertNever(change, 'conf change');
   }

@@ -51,6 +51,9 @@ export function applyConfChange(conf: ConfState, change: ConfChange): ConfState 
       if (isVoter) next = conf.voters.length > 1 ? { voters: without(conf.voters), learners: conf.learners } : conf;
       else next = isLearner ? { voters: conf.voters, learners: without(conf.learners) } : conf;
       break;
+    case 'recover':
+      next = { voters: [id], learners: change.learners.filter((x) => x !== id) };
+      break;
     default:
       return assertNever(change);
   }

@@ -5,12 +5,13 @@ import { assert } from '../../../runtime/assert.js';
 import { limits } from '../../../runtime/limits.js';
 import { isResponse, type RaftMsg } from './messages.js';
 import { flushLeader, leaderReadIndex, onLeaderPersisted, transferLeadership } from './leader.js';
-import { Raft, hup, installSnapshotConf, poll, step } from './raft.js';
+import { Raft, becomeFollower, hup, installSnapshotConf, poll, step } from './raft.js';
 import type {
   ConfChange,
   Entry,
   EntryPayload,
   HardState,
+  NodeId,
   ProposeError,
   RaftConfig,
   RaftMessage,
@@ -218,6 +219,23 @@ class Node implements RaftNode {
     r.log.restore(snapshot);
     installSnapshotConf(r, snapshot);
     return { ok: true, index: snapshot.meta.index, term: snapshot.meta.term };
+  }
+
+  recoverAsSoleVoter(learners: NodeId[]): { ok: true; index: number; term: number } | { ok: false; error: 'is-leader' | 'busy' | 'no-base' } {
+    const r = this.r;
+    if (r.role === 'leader') return { ok: false, error: 'is-leader' };
+    if (!r.hasBase) return { ok: false, error: 'no-base' };
+    if (this.inReady !== null || r.snapAssembly !== null || r.log.pendingSnapshot !== null) return { ok: false, error: 'busy' };
+    // A term of its own: no other node holds an entry of it, so the recovered history cannot be confused
+    // with anything the lost voters wrote at the same indexes.
+    becomeFollower(r, r.term + 1, null);
+    const index = r.log.lastIndex() + 1;
+    const term = r.term;
+    r.log.append([{ index, term, payload: { t: 'conf', change: { t: 'recover', node: r.id, learners: [...learners] } } }]);
+    r.commitTo(index); // every entry held becomes committed; the configuration folds to the recovered one
+    assert(r.conf.voters.length === 1 && r.conf.voters[0] === r.id, 'recovery makes this node the only voter');
+    hup(r, false); // the only voter: wins at once, leads once its vote is durable (advance)
+    return { ok: true, index, term };
   }
 
   status(): RaftStatus {

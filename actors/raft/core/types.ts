@@ -10,7 +10,10 @@ export type ConfChange =
   | { t: 'add-learner'; node: NodeId }
   | { t: 'promote'; node: NodeId }
   | { t: 'demote'; node: NodeId }
-  | { t: 'remove'; node: NodeId };
+  | { t: 'remove'; node: NodeId }
+  // Disaster recovery (RaftNode.recoverAsSoleVoter): `node` becomes the only voter and `learners` the only
+  // non-voters, whatever the configuration was. Written by a node that lost its quorum, never proposed.
+  | { t: 'recover'; node: NodeId; learners: NodeId[] };
 
 export type EntryPayload =
   | { t: 'empty' } // appended by a new leader to commit an entry of its own term
@@ -182,6 +185,15 @@ export interface RaftNode {
    * Optional so test doubles need not implement it.
    */
   restoreAsLeader?(data: Uint8Array): { ok: true; index: number; term: number } | { ok: false; error: ProposeError | 'busy' };
+  /**
+   * Disaster recovery, for a node that can no longer reach a quorum (the voters' site is lost): every
+   * entry in its log counts as committed, and a `recover` configuration entry in a new term makes this
+   * node the only voter, with `learners` as the non-voters. The node then elects itself. Entries other
+   * nodes committed that never reached this log are lost, so the host must refuse this while a leader is
+   * reachable. Refused on a leader, while a Ready is out, before the node has a base configuration, and
+   * during a snapshot transfer. Optional so test doubles need not implement it.
+   */
+  recoverAsSoleVoter?(learners: NodeId[]): { ok: true; index: number; term: number } | { ok: false; error: 'is-leader' | 'busy' | 'no-base' };
   status(): RaftStatus;
 }
 
