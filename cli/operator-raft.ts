@@ -1,4 +1,5 @@
-// `coffer operator raft join|list-peers|remove-peer|promote|demote` (Vault/OpenBao's `operator raft ...`).
+// `coffer operator raft join|list-peers|remove-peer|promote|demote` (Vault/OpenBao's `operator raft ...`),
+// and Coffer's disaster recovery: `operator raft dr status|promote` (docs/dr.md).
 // Plain fetch against VAULT_ADDR (or COFFER_ADDR) with the CLI token; errors exit 2 as the other commands.
 import type { Command } from 'commander';
 import { registerSnapshotAutopilot } from './operator-raft-snapshot.js';
@@ -71,4 +72,41 @@ export function registerOperatorRaft(operator: Command): void {
         process.stdout.write(`${done}\n`);
       });
   }
+
+  const dr = raft.command('dr').description('disaster recovery: take over from a lost quorum on this node (docs/dr.md)');
+  dr.command('status')
+    .description("this node's log position, its voters' last contact, and whether it may take over")
+    .option('--format <format>', 'table or json')
+    .action(async (opts: { format?: string }) => {
+      const r = await call('GET', 'sys/storage/raft/dr/status');
+      if ((opts.format ?? process.env.VAULT_FORMAT) === 'json') return printJson(r);
+      const d = r.data as { node_id: string; role: string; voter: boolean; leader_id: string; term: number; last_index: number; applied_index: number; voters: { node_id: string; last_contact_ms: number }[]; non_voters: string[]; fenced: string[]; promotable: boolean; required_silence_ms: number };
+      const contact = (ms: number) => (ms < 0 ? 'never' : `${(ms / 1000).toFixed(1)}s ago`);
+      printTable(['Key', 'Value'], [
+        ['Node', d.node_id],
+        ['Role', `${d.role}${d.voter ? ' (voter)' : ' (non-voter)'}`],
+        ['Leader', d.leader_id || '-'],
+        ['Term', String(d.term)],
+        ['Last Index', String(d.last_index)],
+        ['Applied Index', String(d.applied_index)],
+        ['Voters', d.voters.map((v) => `${v.node_id} (${contact(v.last_contact_ms)})`).join(', ')],
+        ['Non-Voters', d.non_voters.join(', ') || '-'],
+        ['Fenced', d.fenced.join(', ') || '-'],
+        ['Promotable', `${d.promotable} (every other voter silent for ${d.required_silence_ms / 1000}s)`],
+      ]);
+    });
+  dr.command('promote')
+    .description('make this node the only voter of a new group, from everything in its log (the voters are lost)')
+    .action(async () => {
+      process.stdout.write('Taking over: this node becomes the only voter once every lost voter has been silent long enough...\n');
+      const r = await call('POST', 'sys/storage/raft/dr/promote', {});
+      const d = r.data as { node_id: string; term: number; index: number; removed_voters: string[]; non_voters: string[] };
+      printTable(['Key', 'Value'], [
+        ['Node', d.node_id],
+        ['Term', String(d.term)],
+        ['Recovered At Index', String(d.index)],
+        ['Removed And Fenced', d.removed_voters.join(', ') || '-'],
+        ['Non-Voters', d.non_voters.join(', ') || '-'],
+      ]);
+    });
 }

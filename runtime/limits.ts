@@ -55,6 +55,12 @@ export const raftLimits = {
   tickMs: 100,
   /** Base election timeout in ticks (effective: [electionTicks, 2*electionTicks) ticks = 1-2 s). */
   electionTicks: 10,
+  /**
+   * Disaster recovery (sys/storage/raft/dr/promote) is refused while any voter was heard from within this
+   * long: three of the longest election timeouts (2 s), so a quorum that is merely slow or electing is
+   * never mistaken for a lost one.
+   */
+  drSilenceMs: 6_000,
   /** Leader heartbeat interval in ticks. */
   heartbeatTicks: 1,
   /** AppendEntries messages in flight per follower. */

@@ -29,6 +29,7 @@ export interface ClusterAccess {
 export function accessFor(msg:
   | { t: 'raft-configuration' }
   | { t: 'raft-peer'; op: 'remove' | 'promote' | 'demote' }
+  | { t: 'raft-dr'; op: 'status' | 'promote' }
   | { t: 'step-down' }
   | { t: 'ha-status' }
   | { t: 'snapshot'; snap: SnapshotOp }
@@ -38,6 +39,10 @@ export function accessFor(msg:
       return [{ path: 'sys/storage/raft/configuration', operation: 'read', sudo: false }];
     case 'raft-peer':
       return [{ path: `sys/storage/raft/${msg.op === 'remove' ? 'remove-peer' : msg.op}`, operation: 'update', sudo: false }];
+    case 'raft-dr':
+      // Promotion ends the old group's authority over this node's data: root-protected, like step-down.
+      if (msg.op === 'promote') return [{ path: 'sys/storage/raft/dr/promote', operation: 'update', sudo: true }];
+      return [{ path: 'sys/storage/raft/dr/status', operation: 'read', sudo: false }];
     case 'step-down':
       return [{ path: 'sys/step-down', operation: 'update', sudo: true }];
     case 'ha-status':

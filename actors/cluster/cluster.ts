@@ -16,6 +16,7 @@ import type { Barrier } from '../barrier/barrier.js';
 import { SHAMIR_KEK_PATH, type SealConfig } from '../barrier/seal.js';
 import type { ConfChange } from '../raft/core/types.js';
 import { PEERS_KEY, type PeerMap } from '../raft/host.js';
+import { drPromote, drStatus, fenceOps, readFencedList, readPeerMap, type DrPromoted, type DrStatus } from './dr.js';
 import type { ClusterStatus, RaftReplies, RaftRequest } from '../raft/protocol.js';
 import { createClusterCa, createHaAdvertCert, issueNodeCert, type ClusterCa, type NodeCert } from '../raft/tls.js';
 import { INDEX_HMAC_KEY } from './consistency.js';
@@ -336,7 +337,10 @@ export class ClusterCore {
       // non_voter: a permanent non-voter that autopilot never promotes (actors/cluster/autopilot.ts).
       peers[req.serverId] = { cluster_addr: req.clusterAddr.replace(/^[a-z]+:\/\//i, ''), ...(req.apiAddr ? { api_addr: req.apiAddr } : {}), ...(req.nonVoter ? { non_voter: true } : {}) };
       // The address first (the leader's transport must reach the node once the change is applied) ...
-      await this.hooks.commit([{ t: 'put', key: PEERS_KEY, value: Buffer.from(JSON.stringify(peers)) }]);
+      // A node fenced off by a DR promotion that answers the challenge again (wiped, re-joined) is let back in.
+      const fenced = readFencedList(this.hooks);
+      if (fenced.includes(req.serverId)) await this.hooks.commit(fenceOps(peers, fenced.filter((id) => id !== req.serverId)));
+      else await this.hooks.commit([{ t: 'put', key: PEERS_KEY, value: Buffer.from(JSON.stringify(peers)) }]);
       const st = await this.hooks.raft({ t: 'cluster-status' });
       const isVoter = st.conf.voters.includes(req.serverId);
       const isLearner = st.conf.learners.includes(req.serverId);
@@ -421,6 +425,18 @@ export class ClusterCore {
       await this.setNonVoterFlag(serverId, change === 'demote');
       await this.confChange({ t: change, node: serverId });
     });
+  }
+
+  // ---- disaster recovery (actors/cluster/dr.ts, docs/dr.md) -------------------------------------------
+
+  async drStatus(): Promise<DrStatus> {
+    this.requireBarrier();
+    return drStatus(this.hooks, this.opts.nodeId);
+  }
+
+  async drPromote(): Promise<DrPromoted> {
+    this.requireBarrier();
+    return drPromote(this.hooks, this.opts.nodeId, (fn) => this.withConfLock(fn));
   }
 
   /** The peer map's permanent non-voter flag (autopilot leaves such a learner alone). */
@@ -623,8 +639,7 @@ export class ClusterCore {
   }
 
   private readPeers(): PeerMap {
-    const bytes = this.hooks.readPhysical(PEERS_KEY);
-    return bytes === undefined ? {} : (JSON.parse(bytes.toString('utf8')) as PeerMap);
+    return readPeerMap(this.hooks);
   }
 
   private requireBarrier(): Barrier {

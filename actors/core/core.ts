@@ -259,6 +259,12 @@ export class CoreNode {
         else await c.demote(req.serverId);
         return null;
       }
+      case 'raft-dr': {
+        await this.requireAccess(req.token, accessFor(req));
+        await trail?.logRequest();
+        const c = this.requireCluster();
+        return req.op === 'promote' ? c.drPromote() : c.drStatus();
+      }
       case 'step-down':
         await this.requireAccess(req.token, accessFor(req));
         await trail?.logRequest();

@@ -3,6 +3,7 @@
 import type { CommitReply, Guard } from '../storage/guarded-commit.js';
 import type { StorageOp } from '../storage/write-set.js';
 import type { ForwardingInfo, LeaderInfo } from '../cluster/cluster.js';
+import type { DrPromoted, DrStatus } from '../cluster/dr.js';
 import type { SealConfig } from '../barrier/seal.js';
 import type { GenerateRootStatus } from '../barrier/root-generation.js';
 import type { RekeyStatus, RekeyUpdateResult, RekeyVerifyStatus } from '../barrier/rekey.js';
@@ -58,6 +59,8 @@ export type CoreRequest =
   | { t: 'raft-answer'; serverId: string; answer: string; clusterAddr: string; apiAddr: string; nonVoter: boolean }
   | { t: 'raft-configuration'; token: string | null }
   | { t: 'raft-peer'; token: string | null; op: 'remove' | 'promote' | 'demote'; serverId: string }
+  /** Disaster recovery on this node, never forwarded (actors/cluster/dr.ts). */
+  | { t: 'raft-dr'; token: string | null; op: 'status' | 'promote' }
   | { t: 'step-down'; token: string | null }
   | { t: 'ha-status'; token: string | null }
   /** Raft snapshots (save/restore sessions) and autopilot (actors/cluster/autopilot-core.ts). */
@@ -140,6 +143,7 @@ export interface CoreReplies {
   'raft-answer': Record<string, unknown>;
   'raft-configuration': { config: { index: number; servers: { node_id: string; address: string; leader: boolean; protocol_version: string; voter: boolean }[] } };
   'raft-peer': null;
+  'raft-dr': DrStatus | DrPromoted;
   'step-down': null;
   'ha-status': { nodes: Record<string, unknown>[] };
   snapshot: RaftOpsReplies['snapshot'];

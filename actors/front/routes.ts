@@ -286,6 +286,17 @@ const raftPeer =
     sendNoContent(res);
   };
 
+// Disaster recovery (docs/dr.md): answered by the node that receives the request, never forwarded.
+const raftDrStatus: Route = async (req, res, ask) => {
+  if (req.operation !== 'read') methodNotAllowed();
+  sendJson(res, 200, envelope({ ...(await ask({ t: 'raft-dr', token: req.token, op: 'status' })) }));
+};
+
+const raftDrPromote: Route = async (req, res, ask) => {
+  if (req.operation !== 'update') methodNotAllowed();
+  sendJson(res, 200, envelope({ ...(await ask({ t: 'raft-dr', token: req.token, op: 'promote' })) }));
+};
+
 const stepDown: Route = async (req, res, ask) => {
   if (req.operation !== 'update') methodNotAllowed();
   await ask({ t: 'step-down', token: req.token });
@@ -305,6 +316,8 @@ const EXACT: Record<string, Route> = {
   'sys/storage/raft/remove-peer': raftPeer('remove'),
   'sys/storage/raft/promote': raftPeer('promote'),
   'sys/storage/raft/demote': raftPeer('demote'),
+  'sys/storage/raft/dr/status': raftDrStatus,
+  'sys/storage/raft/dr/promote': raftDrPromote,
   // Snapshots and autopilot (actors/cluster/snapshot-http.ts, docs/snapshots-autopilot.md).
   'sys/storage/raft/snapshot': snapshotRoute,
   'sys/storage/raft/snapshot-force': snapshotForceRoute,

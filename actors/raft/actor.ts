@@ -190,6 +190,8 @@ function clusterStatus(): ClusterStatus {
     confIndex: index,
     progress,
     peers: host.peerMap(),
+    contactMs: host.lastContact(),
+    fenced: host.fencedPeers(),
     transportUp: transport !== null,
     silentRedials: silentRedials(),
     host: host.stats(),

@@ -470,13 +470,13 @@ export class RaftHost {
     const now = Date.now();
     const status = this.node.status();
     if (status.role === 'leader') throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'this node is the raft leader: its quorum is reachable, so change membership with promote and remove-peer');
-    if (now - this.startedAt < silenceMs) throw new CofferError('COFFER_ERR_INVALID_REQUEST', `this node started ${now - this.startedAt} ms ago; it must have heard from no voter for ${silenceMs} ms before it can take over`);
     for (const id of status.conf.voters) {
       const heard = id === this.opts.id ? undefined : this.lastHeard.get(id);
       if (heard !== undefined && now - heard < silenceMs) {
         throw new CofferError('COFFER_ERR_INVALID_REQUEST', `voter ${id} was heard from ${now - heard} ms ago; recovery is only for a lost quorum (no voter heard from for ${silenceMs} ms)`);
       }
     }
+    if (now - this.startedAt < silenceMs) throw new CofferError('COFFER_ERR_INVALID_REQUEST', `this node started ${now - this.startedAt} ms ago; it must have heard from no voter for ${silenceMs} ms before it can take over`);
     const r = this.node.recoverAsSoleVoter?.(learners) ?? { ok: false as const, error: 'busy' as const };
     if (!r.ok) {
       if (r.error === 'busy') throw new CofferError('COFFER_ERR_BACKPRESSURE', 'raft is busy (a snapshot transfer or a write in progress); retry');
@@ -611,6 +611,10 @@ export class RaftHost {
 
   peerMap(): PeerMap {
     return { ...this.peers };
+  }
+
+  fencedPeers(): string[] {
+    return [...this.fenced];
   }
 
   /** Milliseconds since the last message from each peer that ever sent one. */

@@ -134,6 +134,10 @@ export interface ClusterStatus {
   progress: Record<string, { match: number; active: boolean; lastContactMs?: number }> | null;
   /** The replicated peer map (FSM core/raft/peers). */
   peers: PeerMap;
+  /** Milliseconds since the last message from each peer that ever sent one (any role). */
+  contactMs?: Record<string, number>;
+  /** Node ids fenced off by a disaster-recovery promotion (FSM core/raft/fenced). */
+  fenced?: string[];
   transportUp: boolean;
   /** Outbound peer connections dropped and redialled because the peer stopped answering pings on them. */
   silentRedials: number;
