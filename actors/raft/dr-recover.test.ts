@@ -27,8 +27,11 @@ test('raft host: a DR non-voter takes over a lost quorum, keeps its log, and fen
     setImmediate(() => hosts.get(msg.to)?.step(decode<RaftMessage>(bytes)));
   };
   const log = pino({ level: 'silent' });
+  const dataDirs = new Map<string, string>();
   const open = async (id: string, join: boolean) => {
-    const h = await RaftHost.open({ id, dataDir: tempDir(t, `coffer-dr-${id}-`), voters: join ? [] : VOTERS, join, send, log, tickMs: id === 'n1' ? 5 : 20, compactAt: 10_000 });
+    const dataDir = dataDirs.get(id) ?? tempDir(t, `coffer-dr-${id}-`);
+    dataDirs.set(id, dataDir);
+    const h = await RaftHost.open({ id, dataDir, voters: join ? [] : VOTERS, join, send, log, tickMs: id === 'n1' ? 5 : 20, compactAt: 10_000 });
     hosts.set(id, h);
     return h;
   };
@@ -81,5 +84,15 @@ test('raft host: a DR non-voter takes over a lost quorum, keeps its log, and fen
   assert.equal(n5.stats().fencedDropped, dropped + 1);
   await n4.propose(putOne('kv/fenced', 'still'));
   await untilTrue('n5 still follows n4', () => fsmValue(n5, 'kv/fenced') === 'still');
+
+  // The recovery is durable: restarted, n4 is still the only voter, leads again and keeps the fence.
+  await n4.close();
+  const again = await open('n4', true);
+  assert.deepEqual(again.configuration().conf, { voters: ['n4'], learners: ['n5'] });
+  again.start();
+  await untilTrue('n4 leads again after a restart', () => again.status().role === 'leader');
+  assert.deepEqual(again.fencedPeers(), VOTERS);
+  await again.propose(putOne('kv/restarted', 'yes'));
+  await untilTrue('n5 follows the restarted n4', () => fsmValue(n5, 'kv/restarted') === 'yes');
   console.log(`dr recovery: n4 took over at index ${index} with ${written} entries kept; n5 followed; fence dropped the old voter's message`);
 });

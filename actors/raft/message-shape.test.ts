@@ -69,3 +69,13 @@ test('every message the core sends in simulated runs is well formed; damaged one
   );
   console.log(`messages sent by the core: ${sent.length} (${types.size} types), refused: ${refused.length}; damaged copies refused: ${damaged} of ${damaged}`);
 });
+
+test('a disaster-recovery configuration entry is well formed only with its list of non-voters', () => {
+  const app = (change: unknown): RaftMessage => ({ t: 'app', from: 'n4', to: 'n5', term: 9, index: 30, logTerm: 7, commit: 31, entries: [{ index: 31, term: 9, payload: { t: 'conf', change } }] });
+  assert.equal(isWellFormedMessage(app({ t: 'recover', node: 'n4', learners: ['n5'] })), true);
+  assert.equal(isWellFormedMessage(app({ t: 'recover', node: 'n4', learners: [] })), true);
+  assert.equal(isWellFormedMessage(app({ t: 'recover', node: 'n4' })), false, 'no learners');
+  assert.equal(isWellFormedMessage(app({ t: 'recover', node: 'n4', learners: [5] })), false, 'a learner that is not an id');
+  assert.equal(isWellFormedMessage(app({ t: 'recover', node: '', learners: ['n5'] })), false, 'no node');
+  assert.equal(isWellFormedMessage(app({ t: 'rewind', node: 'n4', learners: [] })), false, 'an unknown change');
+});
