@@ -74,7 +74,7 @@ describe('sys/metrics and sys/in-flight-req', () => {
     const persisted = sample(text, 'coffer_raft_entries_persisted_total');
     assert.ok(flushes !== null && flushes > 0, 'log flushes');
     assert.ok(persisted !== null && persisted > 0 && persisted <= commit, `entries persisted ${persisted}, commit ${commit}`);
-    for (const name of ['coffer_raft_compactions_total', 'coffer_raft_applied_during_snapshot_total', 'coffer_raft_snapshots_installed_total']) assert.equal(sample(text, name), 0, name); // a fresh dev node
+    for (const name of ['coffer_raft_compactions_total', 'coffer_raft_applied_during_snapshot_total', 'coffer_raft_snapshots_installed_total', 'coffer_raft_fenced_messages_dropped_total']) assert.equal(sample(text, name), 0, name); // a fresh dev node
     assert.equal(sample(text, 'coffer_node_served_by', { role: 'active' }), 1);
     for (const actor of ['core', 'raft', 'handler-0']) {
       assert.equal(sample(text, 'coffer_actor_up', { actor }), 1, actor);

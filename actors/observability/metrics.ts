@@ -206,6 +206,7 @@ export class Metrics {
     hostCounter('coffer_raft_fsm_applies_alone_total', 'FSM transactions that applied committed entries on their own rather than with a log append (each costs a sync of its own).', (h) => h.appliesAlone);
     hostCounter('coffer_raft_read_index_confirmed_by_asker_total', 'Follower ReadIndex requests this node answered as leader without a heartbeat round: the asking voter completed the quorum (docs/raft.md "ReadIndex").', (h) => h.readsConfirmedByAsker);
     hostCounter('coffer_raft_entries_read_back_total', 'Log entries this node sent a lagging peer after the Raft core had let go of their data (it keeps the last raftLimits.payloadsKeptInMemory applied): read back from the log store.', (h) => h.entriesReadBack);
+    hostCounter('coffer_raft_fenced_messages_dropped_total', 'Raft messages dropped because their sender was fenced off by a disaster-recovery promotion (docs/dr.md).', (h) => h.fencedDropped);
     hostCounter('coffer_raft_snapshots_installed_total', 'Snapshots this node installed from the leader (InstallSnapshot) or by a restore.', (h) => h.snapshotsInstalled);
     scrapeMetric(this.registry, 'coffer_raft_is_leader', '1 when this node is the Raft leader.', 'gauge', async () => {
       const r = await raft();
