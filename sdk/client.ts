@@ -36,6 +36,17 @@ export interface NamespaceInfo {
   locked: boolean;
 }
 
+/** A sealable namespace's seal status (sys/namespaces/:path/seal-status, OpenBao's fields). */
+export interface NamespaceSealStatus {
+  type: 'shamir';
+  initialized: boolean;
+  sealed: boolean;
+  t: number;
+  n: number;
+  progress: number;
+  nonce: string;
+}
+
 export function defaultAddress(): string {
   return process.env.COFFER_ADDR ?? process.env.VAULT_ADDR ?? 'http://127.0.0.1:8200';
 }
@@ -541,6 +552,31 @@ export class Client {
   async namespaceDelete(name: string): Promise<boolean> {
     const r = await this.request<Envelope<null> | null>('DELETE', `sys/namespaces/${encodeURIComponent(name)}`);
     return !(r.body?.warnings ?? []).includes('requested namespace does not exist');
+  }
+
+  // ---- sealable namespaces (docs/namespace-seals.md; sent from the parent) ----
+  /** Creates a namespace with a Shamir seal of its own; answers it with the shares of its unseal key (hex). It starts sealed. */
+  async namespaceCreateSealable(name: string, seal: { shares: number; threshold: number }, customMetadata: Record<string, string> = {}): Promise<NamespaceInfo & { key_shares: string[]; key_threshold: number }> {
+    const doc = `seal "shamir" {\n  shares = ${seal.shares}\n  threshold = ${seal.threshold}\n}\n`;
+    return (await this.request<Envelope<NamespaceInfo & { key_shares: string[]; key_threshold: number }>>('PUT', `sys/namespaces/${encodePath(name)}`, { custom_metadata: customMetadata, seal: doc })).body.data;
+  }
+  async namespaceSealStatus(name: string): Promise<NamespaceSealStatus> {
+    return (await this.request<Envelope<NamespaceSealStatus>>('GET', `sys/namespaces/${encodePath(name)}/seal-status`)).body.data;
+  }
+  /** One share of the namespace's unseal key (hex or base64); sealed stays true until the threshold. */
+  async namespaceUnseal(name: string, key: string): Promise<NamespaceSealStatus> {
+    return (await this.request<Envelope<NamespaceSealStatus>>('PUT', `sys/namespaces/${encodePath(name)}/unseal`, { key })).body.data;
+  }
+  async namespaceUnsealReset(name: string): Promise<NamespaceSealStatus> {
+    return (await this.request<Envelope<NamespaceSealStatus>>('PUT', `sys/namespaces/${encodePath(name)}/unseal`, { reset: true })).body.data;
+  }
+  /** Seals the namespace (and every sealable namespace below it): its keyring leaves memory. */
+  async namespaceSeal(name: string): Promise<void> {
+    await this.request('PUT', `sys/namespaces/${encodePath(name)}/seal`);
+  }
+  /** Deletes a sealed namespace (needs sudo); with force, every namespace below it too. */
+  async namespaceDeleteSealed(name: string, force = false): Promise<void> {
+    await this.request('DELETE', `sys/namespaces/${encodePath(name)}/delete-sealed${force ? '?force=true' : ''}`);
   }
 
   /** API-locks the client's namespace (path "") or one below it; answers the unlock key. */

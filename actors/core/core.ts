@@ -2,11 +2,13 @@
 // Runs inside the core actor's worker (actors/core/worker.ts) but has no thread code itself, so it is
 // also driven directly by tests. Its own durable changes go through `commit`, one write-set per request;
 // handler write-sets go to the raft actor directly (actors/storage/guarded-commit.ts).
+import { NamespaceSeals } from './namespace-seals.js';
 import { randomUUID } from 'node:crypto';
 import { assert } from '../../runtime/assert.js';
 import { CofferError } from '../../runtime/errors.js';
 import { failpoint } from '../../runtime/failpoints.js';
 import { Barrier } from '../barrier/barrier.js';
+import { NAMESPACES_KEY, type NamespaceEntry, type NamespaceTable } from '../mounts/namespaces/model.js';
 import { ABSOLUTE_MAX_OPERATIONS, ABSOLUTE_MIN_OPERATIONS, Keyring, MIN_ROTATION_INTERVAL_MS, type RotationConfig } from '../barrier/keyring.js';
 import { parseDurationSeconds } from '../mounts/framework/router.js';
 import { goDuration } from '../mounts/token/entries.js';
@@ -128,6 +130,8 @@ export class CoreNode {
   /** The active term's encryption count when core/keyring was last written by this node. */
   private persistedEncryptions = 0;
   private readonly sealEpoch: Int32Array | null;
+  /** The sealable namespaces this node has unsealed (their keyrings live only here and in the handlers). */
+  private readonly namespaceSeals: NamespaceSeals;
   /** The core/keyring ciphertext the current keyring was opened from (see syncKeyring). */
   private keyringSource: Buffer | null = null;
   /** Serialises init and unseal: each reads state, awaits, then changes it. */
@@ -147,6 +151,7 @@ export class CoreNode {
     this.writePath = writePath ?? LocalWritePath.open(opts.dataDir);
     this.nowMs = opts.nowMs ?? Date.now;
     this.sealEpoch = opts.sealEpoch ? new Int32Array(opts.sealEpoch) : null;
+    this.namespaceSeals = new NamespaceSeals((k) => this.readPhysical(k), () => this.bumpSealEpoch());
     const wp = this.writePath;
     const raftView = opts.raftShared ? new RaftSharedState(opts.raftShared) : undefined;
     this.lifecycleAudit = new LifecycleAudit({
@@ -308,7 +313,8 @@ export class CoreNode {
         const u = this.requireRoot(req.token);
         await trail?.logRequest();
         return handleRaw(req, {
-          barrier: u.barrier,
+          // A sealable namespace's data reads through its own keyring, or not at all while it is sealed.
+          barrier: this.namespaceSeals.segmented(u.barrier, this.namespaceEntries(u.barrier)),
           read: (k) => this.readPhysical(k),
           list: (prefix) => this.writePath.reader.list(prefix),
           commit: (ops) => this.commit(ops),
@@ -383,7 +389,21 @@ export class CoreNode {
         this.syncKeyring();
         const epoch = this.sealEpoch ? Atomics.load(this.sealEpoch, 0) : 0;
         if (!this.unsealed) return { epoch, keyring: null };
-        return { epoch, keyring: this.unsealed.barrier.keyring.toBytes(), ...(this.keyringSource ? { source: this.keyringSource } : {}) };
+        const namespaces = this.namespaceSeals.keyringBytes();
+        return { epoch, keyring: this.unsealed.barrier.keyring.toBytes(), ...(this.keyringSource ? { source: this.keyringSource } : {}), ...(namespaces.length > 0 ? { namespaces } : {}) };
+      }
+      case 'ns-seal-status':
+        this.requireUnsealed();
+        this.writePath.reader.refresh();
+        return this.namespaceSeals.status(req.uuid);
+      case 'ns-unseal':
+        this.requireUnsealed();
+        this.writePath.reader.refresh();
+        return this.namespaceSeals.unseal(req.uuid, req.key, req.reset);
+      case 'ns-seal': {
+        this.requireUnsealed();
+        this.namespaceSeals.seal(req.uuids);
+        return null;
       }
       case 'encryptions': {
         // Counts of a worker's encryptions: they belong to this node's keyring (workers hold copies of it).
@@ -558,11 +578,17 @@ export class CoreNode {
     this.raftOps?.onUnsealed();
   }
 
+  private namespaceEntries(barrier: Barrier): NamespaceEntry[] {
+    const blob = this.readPhysical(NAMESPACES_KEY);
+    return blob === undefined ? [] : (JSON.parse(barrier.decrypt(NAMESPACES_KEY, blob).toString('utf8')) as NamespaceTable).entries;
+  }
+
   private bumpSealEpoch(): void {
     if (this.sealEpoch) Atomics.add(this.sealEpoch, 0, 1);
   }
 
   private seal(): void {
+    this.namespaceSeals.sealAll();
     this.cluster?.onSealed();
     this.raftOps?.onSealed();
     this.unsealed = null;

@@ -4,6 +4,7 @@ import type { CommitReply, Guard } from '../storage/guarded-commit.js';
 import type { StorageOp } from '../storage/write-set.js';
 import type { ForwardingInfo, LeaderInfo } from '../cluster/cluster.js';
 import type { DrPromoted, DrStatus } from '../cluster/dr.js';
+import type { NamespaceSealStatus } from './namespace-seals.js';
 import type { SealConfig } from '../barrier/seal.js';
 import type { GenerateRootStatus } from '../barrier/root-generation.js';
 import type { RekeyStatus, RekeyUpdateResult, RekeyVerifyStatus } from '../barrier/rekey.js';
@@ -48,6 +49,10 @@ export type CoreRequest =
   | { t: 'commit'; ops: StorageOp[]; guards: Guard[] }
   /** A handler worker fetches the keyring when the seal epoch it holds is stale. */
   | { t: 'keyring' }
+  /** Sealable namespaces (actors/core/namespace-seals.ts); asked by a handler worker on the active node. */
+  | { t: 'ns-seal-status'; uuid: string }
+  | { t: 'ns-unseal'; uuid: string; key: string | null; reset: boolean }
+  | { t: 'ns-seal'; uuids: string[] }
   /** Encryptions a worker did under the keyring's terms since its last report (actors/barrier/encryption-reports.ts). */
   | { t: 'encryptions'; counts: [number, number][] }
   /** sys/rotate/keyring/config (and sys/rotate/config): automatic rotation of the barrier's data key (§5). */
@@ -169,6 +174,9 @@ export interface CoreReplies {
   'route-miss': never;
   commit: CommitReply;
   keyring: KeyringReply;
+  'ns-seal-status': NamespaceSealStatus;
+  'ns-unseal': NamespaceSealStatus;
+  'ns-seal': null;
   encryptions: null;
   'rotation-config': RotationConfigView;
   'rotation-config-write': null;
@@ -185,6 +193,8 @@ export interface KeyringReply {
   keyring: Uint8Array | null;
   /** The core/keyring ciphertext this keyring was opened from (a handler compares it with its snapshot). */
   source?: Uint8Array;
+  /** The keyrings of the sealable namespaces this node has unsealed, by namespace uuid (docs/namespace-seals.md). */
+  namespaces?: [uuid: string, keyring: Uint8Array][];
 }
 
 export type CoreReply = CoreReplies[keyof CoreReplies];

@@ -15,9 +15,12 @@ export interface RawDeps {
 }
 
 const PROTECTED_PREFIXES = ['core/'];
+/** A namespace segment's own `core/` tree: its tables and, for a sealable namespace, its seal material. */
+const NAMESPACE_CORE = /^namespaces\/[^/]+\/core(\/|$)/;
 
 function checkPath(path: string, verb: 'read' | 'write' | 'list'): void {
   if (path.includes('..') || path.startsWith('/')) throw new CofferError('COFFER_ERR_INVALID_REQUEST', `invalid path "${path}"`);
+  if (NAMESPACE_CORE.test(path)) throw new CofferError('COFFER_ERR_INVALID_REQUEST', `cannot ${verb} "${path}"`);
   for (const p of PROTECTED_PREFIXES) {
     if (path === p.slice(0, -1) || path.startsWith(p)) throw new CofferError('COFFER_ERR_INVALID_REQUEST', `cannot ${verb} "${path}"`);
   }

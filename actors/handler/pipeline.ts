@@ -12,9 +12,10 @@ import { addressInCidrs } from '../mounts/framework/cidr.js';
 import { helpResponse } from '../mounts/framework/help.js';
 import { compileBackend, type CompiledBackend } from '../mounts/framework/router.js';
 import type { PhysicalReader, WriteSetWithGuards } from '../mounts/framework/storage-view.js';
-import type { CallerInfo, HandlerResult, MountInfo, Operation } from '../mounts/framework/types.js';
+import type { CallerInfo, HandlerResult, MountInfo, NamespaceSealOps, Operation } from '../mounts/framework/types.js';
 import { AUTH_KEY, MOUNTS_KEY, longestPrefix, mountInfoOf, type MountTable } from '../mounts/mount-table.js';
-import { NAMESPACES_KEY, namespaceOfPath, namespaceSegment, ROOT_NAMESPACE, ROOT_NAMESPACE_ID, lockingNamespace, namespaceHeaderPath, refOf, rootOnlySysPath, withinNamespace, type NamespaceEntry, type NamespaceRef, type NamespaceTable } from '../mounts/namespaces/model.js';
+import { SegmentedBarrier } from '../barrier/segmented-barrier.js';
+import { NAMESPACES_KEY, sealOwner, namespaceOfPath, namespaceSegment, ROOT_NAMESPACE, ROOT_NAMESPACE_ID, lockingNamespace, namespaceHeaderPath, refOf, rootOnlySysPath, withinNamespace, type NamespaceEntry, type NamespaceRef, type NamespaceTable } from '../mounts/namespaces/model.js';
 import { Acl } from '../mounts/policy/acl.js';
 import { isSysRootPath, RESPONSE_WRAPPING_POLICY_HCL, RESPONSE_WRAPPING_POLICY_NAME } from '../mounts/policy/builtin.js';
 import { parsePolicy } from '../mounts/policy/parse.js';
@@ -36,6 +37,19 @@ export interface PipelineDeps {
   barrier(): Promise<Barrier | null>;
   commit(ws: WriteSetWithGuards): Promise<CommitReply>;
   nowMs(): number;
+  /** The core's seal state of sealable namespaces (docs/namespace-seals.md); absent in tests without a core. */
+  namespaceSeals?: NamespaceSealOps;
+}
+
+/** On a standby the seal state is the active node's: every call forwards the request there. */
+const FORWARDED_SEALS: NamespaceSealOps = {
+  status: () => forwardToActive(),
+  unseal: () => forwardToActive(),
+  seal: () => forwardToActive(),
+};
+
+function forwardToActive(): never {
+  throw new CofferError('COFFER_ERR_NOT_LEADER', 'forward to the active node: namespace seals are held there');
 }
 
 /** What one request's X-Vault-Index is computed from (Pipeline.answerIndex). */
@@ -141,6 +155,13 @@ export class Pipeline {
     if (locked !== undefined && relPath !== UNLOCK_PATH) {
       throw new CofferError('COFFER_ERR_NAMESPACE_LOCKED', `API access to this namespace has been locked by an administrator - ${JSON.stringify(locked.path)} must be unlocked to gain access.`);
     }
+    // A sealable namespace (or one below it) whose keyring this node does not hold: sealed, or unsealed
+    // on the active node only (the keyrings stay on the node that unsealed them: docs/namespace-seals.md).
+    const owner = ns.id === ROOT_NAMESPACE_ID ? undefined : sealOwner(namespaces, ns);
+    if (owner !== undefined && !(barrier instanceof SegmentedBarrier && barrier.holds(owner.uuid))) {
+      if (req.standby) forwardToActive();
+      throw new CofferError('COFFER_ERR_NAMESPACE_SEALED');
+    }
     const mount = longestPrefix(this.mountTable(barrier, ns), relPath);
     let caller = this.caller(barrier, req.token, nowMs, req.remoteAddr, namespaces, ns);
     if (req.standby) forwardBeforeRunning({ token: req.token, path: relPath }, caller, wrapTtlS); // writes known in advance go to the active node
@@ -179,6 +200,7 @@ export class Pipeline {
       // every other backend knows the caller by its salted key and accessor.
       headers: (mount.type === 'token' || mount.type === 'ns_token' || WRAPPING_TOKEN_PATHS.includes(relPath)) && req.token ? { ...req.headers, 'x-vault-token': req.token } : req.headers,
       ...(req.remoteAddr ? { clientAddr: req.remoteAddr } : {}),
+      ...(this.deps.namespaceSeals !== undefined ? { namespaceSeals: req.standby ? FORWARDED_SEALS : this.deps.namespaceSeals } : {}),
     };
     const resolved = await resolveOperation(compiled, mount, mountReq, mountDeps);
     if (resolved === null) return this.noRoute(req, relPath, caller, mount);

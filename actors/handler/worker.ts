@@ -5,6 +5,8 @@ import { serveActor } from '../../runtime/host/worker-host.js';
 import { Barrier } from '../barrier/barrier.js';
 import { Keyring } from '../barrier/keyring.js';
 import { CachingBarrier } from './caching-barrier.js';
+import { SegmentedBarrier } from '../barrier/segmented-barrier.js';
+import { NAMESPACES_KEY, sealOwnersBySegment, type NamespaceTable } from '../mounts/namespaces/model.js';
 import { EncryptionReports } from '../barrier/encryption-reports.js';
 
 /** Decrypted values a handler worker keeps (each checked against the stored ciphertext on use). */
@@ -43,6 +45,23 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
     const raft = ctx.peer<RaftRequest, RaftReply>('raft');
     const epoch = new Int32Array(data.sealEpoch);
     let held: { epoch: number; barrier: Barrier | null; source: Buffer | null; asked: Buffer | null } = { epoch: -1, barrier: null, source: null, asked: null };
+    // Which sealable namespace's keyring encrypts each namespace segment (docs/namespace-seals.md), from the
+    // namespace list of the current snapshot, rebuilt when the list's ciphertext changes.
+    let owners: { blob: Buffer | null; bySegment: Map<string, string | null> } = { blob: null, bySegment: new Map() };
+    const sealOwnerOf = (root: Barrier) => (segmentUuid: string): string | null => {
+      const blob = memo.get(NAMESPACES_KEY);
+      if (blob === undefined) return null;
+      if (owners.blob === null || !owners.blob.equals(blob)) {
+        const entries = (JSON.parse(root.decrypt(NAMESPACES_KEY, blob).toString('utf8')) as NamespaceTable).entries;
+        owners = { blob: Buffer.from(blob), bySegment: sealOwnersBySegment(entries) };
+      }
+      return owners.bySegment.get(segmentUuid) ?? null;
+    };
+    const segmented = (rootKeyring: Uint8Array, namespaces: [string, Uint8Array][]): SegmentedBarrier => {
+      const root = new CachingBarrier(Keyring.fromBytes(rootKeyring), DECRYPT_CACHE_ENTRIES);
+      const unsealed = new Map(namespaces.map(([uuid, ring]) => [uuid, new CachingBarrier(Keyring.fromBytes(ring), DECRYPT_CACHE_ENTRIES)] as const));
+      return new SegmentedBarrier(root, sealOwnerOf(root), unsealed);
+    };
     const reports = new EncryptionReports(() => held.barrier, (counts) => core.ask({ t: 'encryptions', counts }));
     const barrier = async (): Promise<Barrier | null> => {
       const now = Atomics.load(epoch, 0);
@@ -57,7 +76,7 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
       if (stale) {
         const reply = (await core.ask({ t: 'keyring' })) as KeyringReply;
         reports.flush(held.barrier);
-        held = { epoch: reply.epoch, barrier: reply.keyring ? new CachingBarrier(Keyring.fromBytes(reply.keyring), DECRYPT_CACHE_ENTRIES) : null, source: reply.source ? Buffer.from(reply.source) : null, asked: held.asked };
+        held = { epoch: reply.epoch, barrier: reply.keyring ? segmented(reply.keyring, reply.namespaces ?? []) : null, source: reply.source ? Buffer.from(reply.source) : null, asked: held.asked };
       }
       return held.barrier;
     };
@@ -78,6 +97,13 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
         return reply;
       },
       nowMs: Date.now,
+      namespaceSeals: {
+        status: (uuid) => core.ask({ t: 'ns-seal-status', uuid }) as Promise<Record<string, unknown>>,
+        unseal: (uuid, key, reset) => core.ask({ t: 'ns-unseal', uuid, key, reset }) as Promise<Record<string, unknown>>,
+        seal: async (uuids) => {
+          await core.ask({ t: 'ns-seal', uuids });
+        },
+      },
     });
   },
 });

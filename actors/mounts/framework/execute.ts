@@ -5,7 +5,7 @@ import { CofferError } from '../../../runtime/errors.js';
 import { handlerFor, route, validateFields, type CompiledBackend } from './router.js';
 import { ScopedStorage, type PhysicalReader, type ValueCrypto, type WriteSetWithGuards } from './storage-view.js';
 import { CUBBYHOLE_PREFIX, NAMESPACE_CUBBYHOLE_PREFIX } from '../cubbyhole/store.js';
-import type { CallerInfo, HandlerResult, MountInfo, Operation, PathSpec } from './types.js';
+import type { CallerInfo, HandlerResult, MountInfo, NamespaceSealOps, Operation, PathSpec } from './types.js';
 import { LoginTokenIssuer, mayIssueTokens } from './login-token.js';
 import { Held, KeyQueues } from './key-queues.js';
 import { namespaceSegment } from '../namespaces/model.js';
@@ -23,6 +23,8 @@ export interface MountRequest {
   headers: Record<string, string>;
   /** The client's address, when the HTTP layer provides it (auth methods' bound CIDRs). */
   clientAddr?: string;
+  /** Handed to the handler as HandlerRequest.namespaceSeals (sys/namespaces). */
+  namespaceSeals?: NamespaceSealOps;
 }
 
 export interface MountDeps {
@@ -70,7 +72,18 @@ export async function resolveOperation(
 }
 
 function baseRequest(mount: MountInfo, req: MountRequest, params: Record<string, string>) {
-  return { path: req.path, params, fields: {}, data: req.data, caller: req.caller, nowMs: req.nowMs, mount, headers: req.headers, ...(req.clientAddr ? { clientAddr: req.clientAddr } : {}) };
+  return {
+    path: req.path,
+    params,
+    fields: {},
+    data: req.data,
+    caller: req.caller,
+    nowMs: req.nowMs,
+    mount,
+    headers: req.headers,
+    ...(req.clientAddr ? { clientAddr: req.clientAddr } : {}),
+    ...(req.namespaceSeals ? { namespaceSeals: req.namespaceSeals } : {}),
+  };
 }
 
 /** Where a mount's data lives (§6): the system backend sees everything, the token store sys/token/. */

@@ -16,6 +16,11 @@ export interface PhysicalReader {
 export interface ValueCrypto {
   encrypt(path: string, plaintext: Uint8Array): Buffer;
   decrypt(path: string, blob: Uint8Array): Buffer;
+  /**
+   * Encrypts a value for `path` with the keyring that encrypts `viaPath` (SegmentedBarrier): the first
+   * entries of a namespace created below a sealable one, which the committed namespace list does not name yet.
+   */
+  encryptVia?(viaPath: string, path: string, plaintext: Uint8Array): Buffer;
 }
 
 export interface WriteSetWithGuards {
@@ -34,15 +39,21 @@ export class ScopedStorage implements StorageView {
   private readonly guards: Map<string, Buffer | null>;
   /** Pending writes by full key: plaintext, or null for a delete. Reads see them (read-your-writes). */
   private readonly pending: Map<string, Buffer | null>;
+  /** Full keys whose pending value is stored as it is (putRaw): already encrypted, or plain seal config. */
+  private readonly raw: Set<string>;
+  /** Full keys to encrypt with the keyring of another key (putVia). */
+  private readonly via: Map<string, string>;
 
   constructor(
     readonly prefix: string,
     private readonly physical: PhysicalReader,
     private readonly crypto: ValueCrypto,
-    shared?: { guards: Map<string, Buffer | null>; pending: Map<string, Buffer | null> },
+    shared?: { guards: Map<string, Buffer | null>; pending: Map<string, Buffer | null>; raw: Set<string>; via: Map<string, string> },
   ) {
     this.guards = shared?.guards ?? new Map();
     this.pending = shared?.pending ?? new Map();
+    this.raw = shared?.raw ?? new Set();
+    this.via = shared?.via ?? new Map();
   }
 
   /**
@@ -51,7 +62,7 @@ export class ScopedStorage implements StorageView {
    * leases (actors/expiration/revoke-token.ts), a wrapped response lands in a cubbyhole.
    */
   rebase(prefix: string): ScopedStorage {
-    return new ScopedStorage(prefix, this.physical, this.crypto, { guards: this.guards, pending: this.pending });
+    return new ScopedStorage(prefix, this.physical, this.crypto, { guards: this.guards, pending: this.pending, raw: this.raw, via: this.via });
   }
 
   private full(key: string): string {
@@ -62,6 +73,7 @@ export class ScopedStorage implements StorageView {
 
   async get(key: string): Promise<Buffer | undefined> {
     const full = this.full(key);
+    if (this.raw.has(full)) throw new Error(`storage key "${key}" was written raw in this request`);
     if (this.pending.has(full)) return this.pending.get(full) ?? undefined;
     const blob = this.physical.get(full);
     if (!this.guards.has(full)) this.guards.set(full, blob ?? null);
@@ -88,7 +100,22 @@ export class ScopedStorage implements StorageView {
   }
 
   put(key: string, value: Uint8Array): void {
-    this.pending.set(this.full(key), Buffer.from(value));
+    const full = this.full(key);
+    this.raw.delete(full);
+    this.via.delete(full);
+    this.pending.set(full, Buffer.from(value));
+  }
+
+  putRaw(key: string, bytes: Uint8Array): void {
+    const full = this.full(key);
+    this.raw.add(full);
+    this.pending.set(full, Buffer.from(bytes));
+  }
+
+  /** As putJson, encrypted with the keyring that encrypts `viaKey` (ValueCrypto.encryptVia). */
+  putJsonVia(key: string, value: unknown, viaKey: string): void {
+    this.put(key, Buffer.from(JSON.stringify(value)));
+    this.via.set(this.full(key), this.full(viaKey));
   }
 
   putJson(key: string, value: unknown): void {
@@ -96,7 +123,10 @@ export class ScopedStorage implements StorageView {
   }
 
   delete(key: string): void {
-    this.pending.set(this.full(key), null);
+    const full = this.full(key);
+    this.raw.delete(full);
+    this.via.delete(full);
+    this.pending.set(full, null);
   }
 
   get hasWrites(): boolean {
@@ -107,7 +137,13 @@ export class ScopedStorage implements StorageView {
   writeSet(): WriteSetWithGuards {
     const ops: StorageOp[] = [];
     for (const [key, value] of this.pending) {
-      ops.push(value === null ? { t: 'delete', key } : { t: 'put', key, value: this.crypto.encrypt(key, value) });
+      if (value === null) {
+        ops.push({ t: 'delete', key });
+        continue;
+      }
+      const via = this.via.get(key);
+      const stored = this.raw.has(key) ? value : via !== undefined && this.crypto.encryptVia ? this.crypto.encryptVia(via, key, value) : this.crypto.encrypt(key, value);
+      ops.push({ t: 'put', key, value: stored });
     }
     return { ops, guards: [...this.guards].map(([key, blob]) => ({ key, hash: versionHash(blob ?? undefined) })) };
   }

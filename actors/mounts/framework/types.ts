@@ -74,6 +74,15 @@ export interface HandlerRequest {
    * token store as part of THIS request's write-set (framework/login-token.ts). At most once per request.
    */
   issueToken?: (spec: LoginTokenSpec) => Promise<IssuedToken>;
+  /** sys/namespaces only: the seal state of sealable namespaces, held by the active node's core (docs/namespace-seals.md). */
+  namespaceSeals?: NamespaceSealOps;
+}
+
+/** The core's side of sealable namespaces; on a standby every call forwards the request to the active node. */
+export interface NamespaceSealOps {
+  status(uuid: string): Promise<Record<string, unknown>>;
+  unseal(uuid: string, key: string | null, reset: boolean): Promise<Record<string, unknown>>;
+  seal(uuids: string[]): Promise<void>;
 }
 
 /** What a login asks the token store to create (Vault's logical.Auth as an auth method fills it). */
@@ -130,6 +139,14 @@ export interface StorageView {
   list(prefix: string): Promise<string[]>;
   put(key: string, value: Uint8Array): void;
   putJson(key: string, value: unknown): void;
+  /**
+   * A value stored as given, not encrypted by the request's barrier: seal material that carries its own
+   * encryption (a sealable namespace's keys and its first entries, sys/namespaces). Not readable back in
+   * the same request.
+   */
+  putRaw?(key: string, bytes: Uint8Array): void;
+  /** As putJson, encrypted with the keyring that encrypts `viaKey` (a new namespace below a sealable one). */
+  putJsonVia?(key: string, value: unknown, viaKey: string): void;
   delete(key: string): void;
 }
 

@@ -22,6 +22,11 @@ export interface NamespaceEntry {
   locked?: boolean;
   /** The key that unlocks it (24 base62), a secret: answered once, by the lock; compared in constant time. */
   unlock_key?: string;
+  /**
+   * Created with a seal of its own (OpenBao's sealable namespaces, docs/namespace-seals.md): its segment,
+   * and the segments of its non-sealable descendants, are encrypted with its own keyring.
+   */
+  sealable?: boolean;
 }
 
 export interface NamespaceTable {
@@ -120,6 +125,21 @@ export function childrenOf(entries: readonly NamespaceEntry[], parent: Namespace
 /** The public shape of a namespace (OpenBao's: `path` is always the full path). */
 export function namespaceView(entry: NamespaceEntry): Record<string, unknown> {
   return { id: entry.id, uuid: entry.uuid, path: entry.path, custom_metadata: { ...entry.custom_metadata }, tainted: false, locked: entry.locked === true };
+}
+
+/**
+ * The sealable namespace whose keyring encrypts `ns`'s segment: `ns` itself when sealable, else its
+ * nearest sealable ancestor; undefined when the root keyring does (no sealable namespace above it).
+ */
+export function sealOwner(entries: readonly NamespaceEntry[], ns: NamespaceRef): NamespaceEntry | undefined {
+  let found: NamespaceEntry | undefined;
+  for (const e of entries) if (e.sealable === true && ns.path.startsWith(e.path) && (found === undefined || e.path.length > found.path.length)) found = e;
+  return found;
+}
+
+/** For each namespace's segment uuid, the uuid of the sealable namespace whose keyring encrypts it (or null: the root's). */
+export function sealOwnersBySegment(entries: readonly NamespaceEntry[]): Map<string, string | null> {
+  return new Map(entries.map((e) => [e.uuid, sealOwner(entries, e)?.uuid ?? null]));
 }
 
 /** The outermost locked namespace at or above `ns` (OpenBao's locking namespace), or undefined. */

@@ -14,6 +14,7 @@ import {
   NAMESPACES_KEY,
   newNamespaceId,
   ROOT_NAMESPACE,
+  sealOwner,
   type NamespaceEntry,
   type NamespaceRef,
   type NamespaceTable,
@@ -28,12 +29,19 @@ import { purgePrefix } from './deferred-purge.js';
 import { storageLimits } from '../../storage/storage-limits.js';
 import { namespaceLockPaths } from './namespace-lock.js';
 import { here, nameOf, readNamespaces } from '../namespaces/requests.js';
+import { createNamespaceSeal, parseNamespaceSeal } from '../namespaces/seal.js';
+import { sealOperation } from './namespace-seal-paths.js';
 
 /** Lease revocations a delete does itself (leaving room for the inline purge); the purger does the rest. */
 const DELETE_LEASE_OPS_BUDGET = storageLimits.writeSetOpsMax - PURGE_INLINE_KEYS_MAX - 512;
 
 const fields: Record<string, FieldSchema> = {
   custom_metadata: { type: 'map', description: 'Free-form string metadata kept with the namespace.' },
+  seal: { type: 'string', description: 'A seal config document (HCL or JSON), `seal "shamir" { shares = 5 threshold = 3 }`: creates a sealable namespace with keys of its own.' },
+  pgp_keys: { type: 'any', description: 'Not supported for namespace seals.' },
+  key: { type: 'string', description: 'unseal: one share of the namespace unseal key (hex or base64).' },
+  reset: { type: 'bool', description: 'unseal: discard the shares given so far.' },
+  force: { type: 'bool', description: 'delete-sealed: delete the sealed namespace with every namespace below it.' },
 };
 
 const respond = (data: Record<string, unknown>): LogicalResponse => ({ data });
@@ -55,7 +63,7 @@ async function read(req: HandlerRequest, storage: StorageView): Promise<LogicalR
 }
 
 /** The built-in mounts and the default policy every namespace starts with, written into its segment. */
-function seedSegment(root: StorageView, ns: NamespaceRef, nowMs: number): void {
+function seedSegment(put: (key: string, value: unknown) => void, ns: NamespaceRef, nowMs: number): void {
   const segment = namespaceSegment(ns);
   const mounts: MountTable = {
     entries: [
@@ -65,9 +73,9 @@ function seedSegment(root: StorageView, ns: NamespaceRef, nowMs: number): void {
   };
   const auth: MountTable = { entries: [builtinMountEntry('auth', 'ns_token', 'token/', 'token based credentials')] };
   const defaultPolicy: StoredPolicy = { name: 'default', raw: DEFAULT_POLICY_HCL, type: 'acl', version: 1, modified: new Date(nowMs).toISOString() };
-  root.putJson(segment + MOUNTS_KEY, mounts);
-  root.putJson(segment + AUTH_KEY, auth);
-  root.putJson(segment + policyKey('default'), defaultPolicy);
+  put(segment + MOUNTS_KEY, mounts);
+  put(segment + AUTH_KEY, auth);
+  put(segment + policyKey('default'), defaultPolicy);
 }
 
 async function write(req: HandlerRequest, storage: StorageView, patch: boolean): Promise<LogicalResponse | null> {
@@ -80,7 +88,9 @@ async function write(req: HandlerRequest, storage: StorageView, patch: boolean):
   const path = `${from.path}${name}/`;
   const existing = entries.find((e) => e.path === path);
   const metadata = req.data.custom_metadata === undefined ? null : stringMap(req.data.custom_metadata, 'custom_metadata');
+  const sealDoc = req.data.seal;
   if (existing) {
+    if (sealDoc !== undefined && sealDoc !== '') badRequest('cannot modify existing namespace seal config');
     // A create of an existing namespace updates it: its metadata is replaced (cleared when omitted), as OpenBao does.
     if (patch && req.data.custom_metadata === undefined) badRequest('missing required field "custom_metadata"');
     const merged = patch ? mergePatch(existing.custom_metadata, req.data.custom_metadata) : (metadata ?? {});
@@ -92,9 +102,27 @@ async function write(req: HandlerRequest, storage: StorageView, patch: boolean):
   const clash = await mountClash(root, from, name);
   if (clash !== null) badRequest(`new namespace conflicts with existing mount: ${clash}`);
   const created: NamespaceEntry = { id: newNamespaceId(new Set(entries.map((e) => e.id))), uuid: randomUUID(), path, custom_metadata: metadata ?? {} };
-  seedSegment(root, created, req.nowMs);
-  root.putJson(NAMESPACES_KEY, { entries: [...entries, created] } satisfies NamespaceTable);
-  return respond(namespaceView(created));
+  if (sealDoc === undefined || sealDoc === '') {
+    // Below a sealable namespace its entries are encrypted with that namespace's keyring, as all its data
+    // will be; the committed list does not name it yet, so the keyring is named through its owner's segment.
+    const owner = sealOwner(entries, created);
+    const via = owner === undefined ? null : `${namespaceSegment(owner)}core/mounts`;
+    seedSegment((key, value) => (via !== null && root.putJsonVia ? root.putJsonVia(key, value, via) : root.putJson(key, value)), created, req.nowMs);
+    root.putJson(NAMESPACES_KEY, { entries: [...entries, created] } satisfies NamespaceTable);
+    return respond(namespaceView(created));
+  }
+  // A sealable namespace (docs/namespace-seals.md): its seal material, and its first entries encrypted with
+  // its own keyring, in the same write-set as its entry. It starts sealed: only the shares open it.
+  if (Array.isArray(req.data.pgp_keys) && req.data.pgp_keys.length > 0) badRequest('pgp_keys are not supported for namespace seals');
+  const config = await parseNamespaceSeal(sealDoc);
+  const material = await createNamespaceSeal(config, req.nowMs);
+  const segment = namespaceSegment(created);
+  const raw = root.putRaw?.bind(root) ?? (() => badRequest('this storage cannot hold seal material'));
+  for (const w of material.physical) raw(segment + w.key, w.value);
+  seedSegment((key, value) => raw(key, material.barrier.encrypt(key, Buffer.from(JSON.stringify(value)))), created, req.nowMs);
+  const sealable: NamespaceEntry = { ...created, sealable: true };
+  root.putJson(NAMESPACES_KEY, { entries: [...entries, sealable] } satisfies NamespaceTable);
+  return respond({ ...namespaceView(sealable), key_shares: material.shares.map((share) => share.toString('hex')), key_threshold: config.threshold });
 }
 
 /** A mount of the parent at or under `name/` would be shadowed by the namespace (routing takes namespaces first). */
@@ -132,16 +160,34 @@ async function remove(req: HandlerRequest, storage: StorageView): Promise<Logica
   const entries = await readNamespaces(root);
   const target = entries.find((e) => e.path === `${from.path}${nameOf(req)}/`);
   if (!target) return { data: null, warnings: ['requested namespace does not exist'] };
+  // A sealed namespace is deleted with delete-sealed (sudo), as OpenBao does.
+  if (target.sealable === true && (await req.namespaceSeals?.status(target.uuid))?.sealed !== false) throw new CofferError('COFFER_ERR_NAMESPACE_SEALED');
   if (childrenOf(entries, target).length > 0) badRequest('unable to delete namespace containing child namespaces');
-  // Its leases (so its tokens) as far as this write-set goes; the purger revokes the rest. Its tokens stop
-  // working with this commit anyway: the pipeline refuses a token whose namespace is gone.
-  const allRevoked = await revokeLeasesUpTo(root, target.path, DELETE_LEASE_OPS_BUDGET, true);
-  await deleteNamespaceQuotas(root, target.path);
-  root.putJson(NAMESPACES_KEY, { entries: entries.filter((e) => e !== target) } satisfies NamespaceTable);
-  // The segment: in this write-set when it fits (204), else by the purger, as OpenBao deletes in the
-  // background and answers "in-progress" (the entry is gone already, so nothing reaches the segment).
-  const purge = await purgePrefix(root, namespaceSegment(target), `namespace ${target.path}`, allRevoked ? undefined : target.path);
-  return purge === 'deleted' ? null : { data: { status: 'in-progress' } };
+  return removeTree(root, entries, [target]);
+}
+
+/**
+ * Deletes `doomed` (a namespace, or a sealed one with every namespace below it) from the list in one
+ * write-set: their leases (so their tokens) as far as this write-set goes, their quotas, their segments.
+ */
+export async function removeTree(root: StorageView, entries: NamespaceEntry[], doomed: NamespaceEntry[]): Promise<LogicalResponse | null> {
+  // Their leases (so their tokens) as far as this write-set goes; the purger revokes the rest. Their tokens
+  // stop working with this commit anyway: the pipeline refuses a token whose namespace is gone.
+  const allRevoked: boolean[] = [];
+  for (const target of doomed) {
+    allRevoked.push(await revokeLeasesUpTo(root, target.path, Math.floor(DELETE_LEASE_OPS_BUDGET / doomed.length), true));
+    await deleteNamespaceQuotas(root, target.path);
+  }
+  const gone = new Set(doomed.map((e) => e.uuid));
+  root.putJson(NAMESPACES_KEY, { entries: entries.filter((e) => !gone.has(e.uuid)) } satisfies NamespaceTable);
+  // The segments: in this write-set when they fit (204), else by the purger, as OpenBao deletes in the
+  // background and answers "in-progress" (the entries are gone already, so nothing reaches the segments).
+  let inProgress = false;
+  for (const [i, target] of doomed.entries()) {
+    const purge = await purgePrefix(root, namespaceSegment(target), `namespace ${target.path}`, allRevoked[i] ? undefined : target.path);
+    inProgress ||= purge !== 'deleted';
+  }
+  return inProgress ? { data: { status: 'in-progress' } } : null;
 }
 
 const help = {
@@ -159,6 +205,14 @@ const named =
   (req: HandlerRequest, storage: StorageView): Promise<LogicalResponse | null> =>
     nameOf(req) === '' ? methodNotAllowed() : f(req, storage);
 
+/** `x/seal`, `x/unseal`, `x/seal-status`, `x/delete-sealed` (names never hold "/": see namespaceNameError). */
+const orSeal =
+  (op: 'read' | 'update' | 'delete', f: (req: HandlerRequest, storage: StorageView) => Promise<LogicalResponse | null>) =>
+  (req: HandlerRequest, storage: StorageView): Promise<LogicalResponse | null> => {
+    const seal = sealOperation(req, op);
+    return seal !== null ? seal(storage) : named(f)(req, storage);
+  };
+
 export const namespacePaths: PathSpec[] = [
   ...namespaceLockPaths,
   {
@@ -166,11 +220,11 @@ export const namespacePaths: PathSpec[] = [
     fields,
     operations: {
       list: (req, storage) => (nameOf(req) === '' ? list(req, storage) : methodNotAllowed()),
-      read: named(read),
-      create: named((req, storage) => write(req, storage, false)),
-      update: named((req, storage) => write(req, storage, false)),
+      read: orSeal('read', read),
+      create: orSeal('update', (req, storage) => write(req, storage, false)),
+      update: orSeal('update', (req, storage) => write(req, storage, false)),
       patch: named((req, storage) => write(req, storage, true)),
-      delete: named(remove),
+      delete: orSeal('delete', remove),
     },
     help,
   },

@@ -1,0 +1,76 @@
+// sys/namespaces/:path/seal-status, unseal, seal and delete-sealed (OpenBao 2.6's sealable namespaces,
+// docs/namespace-seals.md). `:path` is relative to the namespace the request runs in, as for every
+// sys/namespaces path; send them from the parent, since the namespace itself answers 503 while sealed.
+// The seal state lives in the active node's core (actors/core/namespace-seals.ts): a standby forwards.
+import { CofferError } from '../../../runtime/errors.js';
+import type { HandlerRequest, LogicalResponse, NamespaceSealOps, StorageView } from '../framework/types.js';
+import { systemView } from '../../expiration/revoke-token.js';
+import type { NamespaceEntry } from '../namespaces/model.js';
+import { here, nameOf, readNamespaces } from '../namespaces/requests.js';
+import { removeTree } from './namespaces.js';
+import { badRequest } from './util.js';
+
+const SEAL_OPERATIONS = { 'seal-status': 'read', unseal: 'update', seal: 'update', 'delete-sealed': 'delete' } as const;
+type SealOperation = keyof typeof SEAL_OPERATIONS;
+
+/** The handler of `<name>/<seal operation>` for this HTTP operation, or null when the path names no such operation. */
+export function sealOperation(req: HandlerRequest, op: 'read' | 'update' | 'delete'): ((storage: StorageView) => Promise<LogicalResponse | null>) | null {
+  const name = nameOf(req);
+  const slash = name.lastIndexOf('/');
+  if (slash <= 0) return null;
+  const what = name.slice(slash + 1) as SealOperation;
+  if (SEAL_OPERATIONS[what] === undefined) return null;
+  if (SEAL_OPERATIONS[what] !== op) throw new CofferError('COFFER_ERR_METHOD_NOT_ALLOWED');
+  const targetPath = `${here(req).path}${name.slice(0, slash)}/`;
+  return (storage) => run(req, storage, what, targetPath);
+}
+
+async function run(req: HandlerRequest, storage: StorageView, what: SealOperation, targetPath: string): Promise<LogicalResponse | null> {
+  const seals = req.namespaceSeals;
+  if (seals === undefined) throw new CofferError('COFFER_ERR_INTERNAL', 'namespace seals are not available here');
+  const root = systemView(storage);
+  const entries = await readNamespaces(root);
+  const target = entries.find((e) => e.path === targetPath);
+  if (target === undefined) badRequest(`namespace ${JSON.stringify(targetPath)} doesn't exist`);
+  const t = target as NamespaceEntry;
+  switch (what) {
+    case 'seal-status':
+      return { data: await statusOf(seals, t) };
+    case 'unseal': {
+      const key = req.data.key;
+      if (key !== undefined && typeof key !== 'string') badRequest('key must be a string');
+      return { data: await seals.unseal(sealableUuid(t), (key as string | undefined) ?? null, req.data.reset === true || req.data.reset === 'true') };
+    }
+    case 'seal':
+      sealableUuid(t);
+      // With it, every sealable namespace below it (their seal config is readable only through it).
+      await seals.seal(entries.filter((e) => e.sealable === true && e.path.startsWith(t.path)).map((e) => e.uuid));
+      return null;
+    case 'delete-sealed':
+      return deleteSealed(req, root, entries, t, await statusOf(seals, t));
+  }
+}
+
+function sealableUuid(target: NamespaceEntry): string {
+  if (target.sealable !== true) badRequest('namespace is not sealable');
+  return target.uuid;
+}
+
+async function statusOf(seals: NamespaceSealOps, target: NamespaceEntry): Promise<Record<string, unknown>> {
+  return seals.status(sealableUuid(target));
+}
+
+/** DELETE <name>/delete-sealed[?force=true]: needs sudo; the namespace must be sealed (else delete it as usual). */
+async function deleteSealed(req: HandlerRequest, root: StorageView, entries: NamespaceEntry[], target: NamespaceEntry, status: Record<string, unknown>): Promise<LogicalResponse | null> {
+  if (!req.caller.isRoot && req.caller.sudo !== true) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
+  if (status.sealed !== true) badRequest('namespace is not sealed');
+  const below = entries.filter((e) => e.path.startsWith(target.path) && e !== target);
+  const force = req.data.force === true || req.data.force === 'true';
+  if (below.length > 0 && !force) {
+    throw new CofferError('COFFER_ERR_CONFLICT', 'sealed namespace has leftover child namespaces; pass force=true to delete the entire tree, or unseal the namespace and delete children individually');
+  }
+  // Deepest first; the whole tree in one write-set (segments beyond its budget go to the purger).
+  const doomed = [...below.sort((a, b) => b.path.length - a.path.length), target];
+  const result = await removeTree(root, entries, doomed);
+  return result ?? { data: { status: 'in-progress' } };
+}
