@@ -5,6 +5,7 @@
 // non-sealable children live under its keyring. node-vault works inside it; the CLI drives the seal.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { open } from 'lmdb';
@@ -42,13 +43,15 @@ describe('sealable namespaces (one server process)', { timeout: 120_000 }, () =>
     }
     return last;
   };
+  // OpenBao's default refuses audit devices created through the API; this test enables one.
+  const start = () => startServerProcess(dir.path, 'unsafe_allow_api_audit_creation = true\n');
   const startAndUnseal = async () => {
-    server = await startServerProcess(dir.path);
+    server = await start();
     assert.equal((await http(server.url, 'PUT', 'sys/unseal', { body: { key: unsealKey } })).status, 200);
   };
 
   before(async () => {
-    server = await startServerProcess(dir.path);
+    server = await start();
     const init = await http(server.url, 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } });
     root = init.body.root_token;
     unsealKey = init.body.keys_base64[0];
@@ -60,6 +63,8 @@ describe('sealable namespaces (one server process)', { timeout: 120_000 }, () =>
   });
 
   it('is created sealed with shares of its own, answers 503 until a threshold of them unseals it', async () => {
+    const auditFile = join(dir.path, 'audit.log');
+    assert.equal((await call('PUT', 'sys/audit/file', { body: { type: 'file', options: { file_path: auditFile } } })).status, 204);
     const created = await call('POST', 'sys/namespaces/tenant', { body: { seal: SEAL_3_OF_2, custom_metadata: { team: 'a' } } });
     assert.equal(created.status, 200, created.text);
     const d = created.body.data;
@@ -104,6 +109,14 @@ describe('sealable namespaces (one server process)', { timeout: 120_000 }, () =>
     await vault.mount({ mount_point: 'kv', type: 'kv', options: { version: '2' } });
     await vault.write('kv/data/app', { data: { password: SECRET } });
     assert.equal((await vault.read('kv/data/app')).data.data.password, SECRET);
+
+    // The shares went through the audit log (the create's response, the unseal requests) only as HMACs.
+    const audit = readFileSync(auditFile, 'utf8');
+    assert.ok(audit.includes('sys/namespaces/tenant/unseal'), 'the unseal requests were audited');
+    for (const share of [...shares, ...other]) {
+      assert.equal(audit.includes(share), false, 'a share in the audit log (hex)');
+      assert.equal(audit.includes(Buffer.from(share, 'hex').toString('base64')), false, 'a share in the audit log (base64)');
+    }
   });
 
   it('keeps its data under its own keyring: sys/raw reads it only while unsealed, the root keyring cannot open it', async () => {
