@@ -1,19 +1,25 @@
-// Sealable namespaces on a 3-node cluster (docs/namespace-seals.md): the seal state and the namespace's
-// keyring live in the active node's memory only, so a standby forwards everything about a sealable
-// namespace there: its unseal shares, its seal status, and every request into it. Shares given through
-// two different standbys add up on the active node; a standby serves the unsealed namespace's data (by
-// forwarding) and relays the 503 once it is sealed again. A new active node has not been given the shares:
-// after a leadership change the namespace is sealed until it is unsealed again.
+// Sealable namespaces on a 3-node cluster (docs/namespace-seals.md). The unseal progress lives on the active
+// node: a standby forwards shares, seal and seal-status there, and shares given through two standbys add
+// up. Once the namespace is unsealed, each standby fetches its keyring from the active node over the
+// mutual-TLS forwarding link (the key sync) and serves the namespace's reads itself. A seal sets a replicated
+// flag: every node stops serving the namespace as it applies it and forgets its copy of the keyring. The
+// keyrings outlive a leadership change ("unseal once per cluster"), and a standby that restarts gets them
+// back from the active node.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { healthStatus, until } from './helpers/cluster.js';
+import { healthStatus, startClusterNode, unsealWith, until } from './helpers/cluster.js';
 import { startHaCluster, type HaCluster } from './helpers/ha.js';
 import { http } from './helpers/server-process.js';
 
-describe('sealable namespaces on a cluster (3 processes)', { timeout: 120_000 }, () => {
+describe('sealable namespaces on a cluster (3 processes)', { timeout: 150_000 }, () => {
   let c: HaCluster;
   let shares: string[] = [];
   const call = (i: number, method: string, path: string, body?: unknown) => http(c.url(i), method, path, { token: c.root, ...(body !== undefined ? { body } : {}) });
+  const servedBy = async (i: number) => {
+    const r = await fetch(`${c.url(i)}/v1/tenant/kv/data/app`, { headers: { 'X-Vault-Token': c.root } });
+    const body = (await r.json()) as { data?: { data?: { v?: string } }; errors?: string[] };
+    return { status: r.status, by: r.headers.get('x-coffer-served-by'), v: body.data?.data?.v, errors: body.errors };
+  };
 
   before(async () => {
     c = await startHaCluster('ns-seals-ha', 3);
@@ -22,11 +28,14 @@ describe('sealable namespaces on a cluster (3 processes)', { timeout: 120_000 },
     await c?.close();
   });
 
-  it('standbys forward the unseal shares, the status and the requests into the namespace to the active node', async () => {
+  it('unseals through standbys on the active node; each standby then syncs the keyring and serves reads itself', async () => {
     const created = await call(0, 'POST', 'sys/namespaces/tenant', { seal: 'seal "shamir" {\n  shares = 3\n  threshold = 2\n}' });
     assert.equal(created.status, 200, created.text);
     shares = created.body.data.key_shares;
     await until('n2 and n3 know the namespace', 10_000, async () => (await call(1, 'GET', 'sys/namespaces/tenant')).status === 200 && (await call(2, 'GET', 'sys/namespaces/tenant')).status === 200);
+    const sealedRead = await servedBy(1);
+    assert.equal(sealedRead.status, 503);
+    assert.deepEqual(sealedRead.errors, ['namespace is sealed']);
 
     const first = await call(1, 'PUT', 'sys/namespaces/tenant/unseal', { key: shares[0] });
     assert.equal(first.status, 200, first.text);
@@ -38,34 +47,47 @@ describe('sealable namespaces on a cluster (3 processes)', { timeout: 120_000 },
 
     assert.equal((await call(1, 'POST', 'tenant/sys/mounts/kv', { type: 'kv', options: { version: '2' } })).status, 204);
     assert.equal((await call(2, 'PUT', 'tenant/kv/data/app', { data: { v: 'through a standby' } })).status, 200);
-    const read = await call(1, 'GET', 'tenant/kv/data/app');
-    assert.equal(read.status, 200, read.text);
-    assert.equal(read.body.data.data.v, 'through a standby');
-
-    assert.equal((await call(2, 'PUT', 'sys/namespaces/tenant/seal')).status, 204);
-    for (const i of [0, 1, 2]) {
-      const r = await call(i, 'GET', 'tenant/kv/data/app');
-      assert.equal(r.status, 503, `n${i + 1}: ${r.text}`);
-      assert.deepEqual(r.body, { errors: ['namespace is sealed'] });
+    for (const i of [1, 2]) {
+      const r = await until(`n${i + 1} serves the namespace itself`, 15_000, async () => {
+        const got = await servedBy(i);
+        return got.status === 200 && got.by === 'standby' ? got : null;
+      });
+      assert.equal(r.v, 'through a standby');
     }
   });
 
-  it('a new active node has not been given the shares: the namespace is sealed until unsealed again', async () => {
-    assert.equal((await call(0, 'PUT', 'sys/namespaces/tenant/unseal', { key: shares[2] })).status, 200);
+  it('a seal reaches every node through the log; the keyrings outlive a leadership change and a standby restart', async () => {
+    assert.equal((await call(2, 'PUT', 'sys/namespaces/tenant/seal')).status, 204);
+    assert.equal((await servedBy(0)).status, 503, 'the active node sealed it');
+    for (const i of [1, 2]) await until(`n${i + 1} stops serving it`, 10_000, async () => (await servedBy(i)).status === 503);
+    // The keyrings are gone everywhere: a standby fetches nothing while the flag stands.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    for (const i of [0, 1, 2]) assert.equal((await servedBy(i)).status, 503, `n${i + 1} still sealed`);
+
+    await call(0, 'PUT', 'sys/namespaces/tenant/unseal', { key: shares[2] });
     assert.equal((await call(0, 'PUT', 'sys/namespaces/tenant/unseal', { key: shares[0] })).body.data.sealed, false);
-    assert.equal((await call(0, 'GET', 'tenant/kv/data/app')).status, 200);
+    for (const i of [1, 2]) await until(`n${i + 1} synced the keyring again`, 15_000, async () => (await servedBy(i)).by === 'standby');
+
+    // Leadership moves: the new active node already holds the keyring.
     assert.equal((await call(0, 'PUT', 'sys/step-down')).status, 204);
     const active = await until('a new active node', 30_000, async () => {
       for (const i of [1, 2]) if ((await healthStatus(c.url(i))) === 200) return i;
       return null;
     });
-    const status = await call(active, 'GET', 'sys/namespaces/tenant/seal-status');
-    assert.equal(status.body.data.sealed, true, status.text);
-    assert.equal((await call(active, 'GET', 'tenant/kv/data/app')).status, 503);
-    await call(active, 'PUT', 'sys/namespaces/tenant/unseal', { key: shares[1] });
-    assert.equal((await call(active, 'PUT', 'sys/namespaces/tenant/unseal', { key: shares[2] })).body.data.sealed, false);
-    const back = await call(0, 'GET', 'tenant/kv/data/app');
-    assert.equal(back.status, 200, `the old active node, now a standby, forwards: ${back.text}`);
-    assert.equal(back.body.data.data.v, 'through a standby');
+    assert.equal((await call(active, 'GET', 'sys/namespaces/tenant/seal-status')).body.data.sealed, false, 'unsealed once per cluster');
+    const onActive = await servedBy(active);
+    assert.equal(onActive.status, 200);
+    assert.equal(onActive.by, 'active');
+
+    // A standby restarts: it comes back sealed, is unsealed with the cluster's shares, then syncs the keyring.
+    const standby = [0, 1, 2].find((i) => i !== active && i !== 0) ?? 0;
+    await c.procs[standby]!.kill('SIGKILL');
+    c.procs[standby] = await startClusterNode(c.specs[standby]!);
+    assert.equal((await unsealWith(c.url(standby), c.keys)).status, 200);
+    const back = await until(`n${standby + 1} serves the namespace after its restart`, 30_000, async () => {
+      const got = await servedBy(standby);
+      return got.status === 200 && got.by === 'standby' ? got : null;
+    });
+    assert.equal(back.v, 'through a standby');
   });
 });

@@ -23,6 +23,11 @@ import { raftLimits } from '../../runtime/limits.js';
 import { mutation } from '../../runtime/mutations.js';
 import { TEST_FORWARD_LISTEN_PORT, testPeerDial } from '../raft/test-peer-dial.js';
 
+/**
+ * The active node's answer to a standby's namespace key sync (docs/namespace-seals.md): served only on the
+ * mutual-TLS forwarding listener, to a node holding a certificate from the cluster CA.
+ */
+export const NAMESPACE_KEYS_PATH = 'sys/internal/coffer/namespace-keys';
 /** Marks a request that arrived over the forwarding listener (never forwarded again: loop guard). */
 const VIA_FORWARD = Symbol('coffer.viaForward');
 /** The original client address of a forwarded request (trusted only on the mutual-TLS listener). */
@@ -146,7 +151,7 @@ export class HaFront {
     });
   }
 
-  /** Periodic: fetch TLS material for the listener and the forwarding target while unsealed. */
+  /** Periodic: fetch TLS material for the listener and the forwarding target while unsealed; sync namespace keys. */
   private async tick(): Promise<void> {
     try {
       const t = await this.forwardTarget(this.listenerTls === null);
@@ -157,9 +162,39 @@ export class HaFront {
           this.listenerTls = key;
         }
       }
+      if (t !== null && !t.self) await this.syncNamespaceKeys(t);
     } catch {
       // sealed or uninitialised: later
     }
+  }
+
+  /**
+   * A standby fetches from the active node the keyrings of the sealable namespaces unsealed there (and drops
+   * those sealed on purpose: the core's sync plan), so it serves them itself and, once elected, keeps them
+   * unsealed. Once a second, like OpenBao's 15 s namespace sync, only while a keyring is missing.
+   */
+  private async syncNamespaceKeys(target: ForwardingInfo): Promise<void> {
+    const { missing } = await this.opts.ask({ t: 'ns-sync-plan' });
+    if (missing.length === 0 || target.forwardAddr === '' || target.tls === null || target.leaderId === null) return;
+    const answer = await this.send(target, { method: 'GET', path: `/v1/${NAMESPACE_KEYS_PATH}?uuids=${encodeURIComponent(missing.join(','))}`, headers: { 'content-length': 0 }, body: Buffer.alloc(0) });
+    if (answer.status !== 200) return;
+    const keys = (JSON.parse(answer.body.toString('utf8')) as { keys?: [string, string][] }).keys ?? [];
+    if (keys.length > 0) await this.opts.ask({ t: 'ns-import', keys });
+  }
+
+  /** The active node's side of the key sync; false when the request is not one (then it is routed as usual: 404). */
+  async serveNamespaceKeys(api: ApiRequest, res: ServerResponse): Promise<boolean> {
+    if (api.path !== NAMESPACE_KEYS_PATH || !stateOf(res).viaForward) return false;
+    if (!this.opts.shared.isLeader()) {
+      sendError(res, 503, ['not the active node']);
+      return true;
+    }
+    const uuids = (api.query.get('uuids') ?? '').split(',').filter((u) => u !== '');
+    const { keys } = await this.opts.ask({ t: 'ns-export', uuids });
+    const body = JSON.stringify({ keys });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+    return true;
   }
 
   // ---- per request ----
@@ -413,25 +448,33 @@ export class HaFront {
   }
 
   private relay(target: ForwardingInfo, api: ApiRequest, req: IncomingMessage): Promise<{ status: number; headers: OutgoingHttpHeaders; body: Buffer }> {
-    const leaderId = target.leaderId as string;
-    const { host, port } = testPeerDial(leaderId, 'forward') ?? splitHostPort(target.forwardAddr); // fault tests: nemesis proxy
     const headers: OutgoingHttpHeaders = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
     headers['content-length'] = api.raw.length;
     headers[FORWARDED_FOR] = req.socket.remoteAddress ?? '';
+    // The forwarding listener's HTTP parser (llhttp) rejects the LIST method (the API listener has
+    // list-method.ts for it): a LIST travels as the equivalent GET ?list=true.
+    const method = req.method === 'LIST' ? 'GET' : (req.method ?? 'GET');
+    const path = req.method === 'LIST' ? `${req.url ?? '/'}${(req.url ?? '').includes('?') ? '&' : '?'}list=true` : (req.url ?? '/');
+    return this.send(target, { method, path, headers, body: api.raw });
+  }
+
+  /** One request to the active node's forwarding listener, over mutual TLS. */
+  private send(target: ForwardingInfo, out: { method: string; path: string; headers: OutgoingHttpHeaders; body: Buffer }): Promise<{ status: number; headers: OutgoingHttpHeaders; body: Buffer }> {
+    const leaderId = target.leaderId as string;
+    const { host, port } = testPeerDial(leaderId, 'forward') ?? splitHostPort(target.forwardAddr); // fault tests: nemesis proxy
+    const { method, path, headers } = out;
     const agent = this.agentFor(target);
     // Delivered = the request may have reached the active node: written on a socket past its TLS handshake.
     let handshakeDone = false;
     return new Promise((resolve, reject) => {
       const fail = (err: Error) => reject(Object.assign(err, { delivered: handshakeDone }));
-      const out = httpsRequest(
+      const request = httpsRequest(
         {
           host,
           port,
-          // The forwarding listener's HTTP parser (llhttp) rejects the LIST method (the API listener has
-          // list-method.ts for it): a LIST travels as the equivalent GET ?list=true.
-          method: req.method === 'LIST' ? 'GET' : (req.method ?? 'GET'),
-          path: req.method === 'LIST' ? `${req.url ?? '/'}${(req.url ?? '').includes('?') ? '&' : '?'}list=true` : (req.url ?? '/'),
+          method,
+          path,
           headers,
           agent,
           servername: leaderId,
@@ -452,15 +495,15 @@ export class HaFront {
           });
         },
       );
-      out.on('socket', (s) => {
+      request.on('socket', (s) => {
         s.setNoDelay(true); // request/response on a reused socket: never wait on Nagle for the body
         // A reused keep-alive socket is past its handshake; a fresh one reports secureConnect.
         if ((s as TLSSocket).authorized === true) handshakeDone = true;
         else s.once('secureConnect', () => (handshakeDone = true));
       });
-      out.on('timeout', () => out.destroy(new Error('forwarding timed out')));
-      out.on('error', fail);
-      out.end(api.raw);
+      request.on('timeout', () => request.destroy(new Error('forwarding timed out')));
+      request.on('error', fail);
+      request.end(out.body);
     });
   }
 

@@ -405,6 +405,18 @@ export class CoreNode {
         this.namespaceSeals.seal(req.uuids);
         return null;
       }
+      case 'ns-sync-plan': {
+        const u = this.requireUnsealed();
+        this.writePath.reader.refresh();
+        return { missing: this.namespaceSeals.syncPlan(this.namespaceEntries(u.barrier)) };
+      }
+      case 'ns-export':
+        return { keys: this.namespaceSeals.exportKeys(this.requireUnsealed().barrier, req.uuids) };
+      case 'ns-import': {
+        const u = this.requireUnsealed();
+        this.writePath.reader.refresh();
+        return { installed: this.namespaceSeals.importKeys(u.barrier, this.namespaceEntries(u.barrier), req.keys) };
+      }
       case 'encryptions': {
         // Counts of a worker's encryptions: they belong to this node's keyring (workers hold copies of it).
         const ring = this.unsealed?.barrier.keyring;

@@ -53,6 +53,10 @@ export type CoreRequest =
   | { t: 'ns-seal-status'; uuid: string }
   | { t: 'ns-unseal'; uuid: string; key: string | null; reset: boolean }
   | { t: 'ns-seal'; uuids: string[] }
+  /** A standby's key sync (HaFront): what to fetch from the active node, the active node's export, the standby's import. */
+  | { t: 'ns-sync-plan' }
+  | { t: 'ns-export'; uuids: string[] }
+  | { t: 'ns-import'; keys: [string, string][] }
   /** Encryptions a worker did under the keyring's terms since its last report (actors/barrier/encryption-reports.ts). */
   | { t: 'encryptions'; counts: [number, number][] }
   /** sys/rotate/keyring/config (and sys/rotate/config): automatic rotation of the barrier's data key (§5). */
@@ -177,6 +181,9 @@ export interface CoreReplies {
   'ns-seal-status': NamespaceSealStatus;
   'ns-unseal': NamespaceSealStatus;
   'ns-seal': null;
+  'ns-sync-plan': { missing: string[] };
+  'ns-export': { keys: [string, string][] };
+  'ns-import': { installed: number };
   encryptions: null;
   'rotation-config': RotationConfigView;
   'rotation-config-write': null;

@@ -3,10 +3,10 @@
 // node, seals every namespace again. Handler workers get copies with the root keyring (KeyringReply).
 import { CofferError } from '../../runtime/errors.js';
 import { Barrier } from '../barrier/barrier.js';
-import type { Keyring } from '../barrier/keyring.js';
+import { Keyring } from '../barrier/keyring.js';
 import { SegmentedBarrier } from '../barrier/segmented-barrier.js';
 import { sealOwnersBySegment, type NamespaceEntry } from '../mounts/namespaces/model.js';
-import { openKeyring, readSealConfig, type SealConfig } from '../barrier/seal.js';
+import { openKeyring, openKeyringWithRootKey, readSealConfig, type SealConfig } from '../barrier/seal.js';
 import { UnsealProgress } from '../barrier/unseal-progress.js';
 
 /** sys/namespaces/:path/seal-status (OpenBao's fields). */
@@ -73,6 +73,46 @@ export class NamespaceSeals {
     if (any) this.changed();
   }
 
+  /**
+   * A standby's key sync (docs/namespace-seals.md): forgets the keyrings of namespaces that are gone or were
+   * sealed on purpose (`entries`: the namespace list), and answers the sealable namespaces whose keyrings
+   * this node still needs from the active node.
+   */
+  syncPlan(entries: readonly NamespaceEntry[]): string[] {
+    const wanted = new Set(entries.filter((e) => e.sealable === true && e.manually_sealed !== true).map((e) => e.uuid));
+    this.seal([...this.keyrings.keys()].filter((uuid) => !wanted.has(uuid)));
+    return [...wanted].filter((uuid) => !this.keyrings.has(uuid));
+  }
+
+  /**
+   * The active node's answer to a standby's key sync: each asked-for keyring held here, encrypted with the
+   * root keyring (which every node of the cluster holds) under a path of its own.
+   */
+  exportKeys(root: Barrier, uuids: readonly string[]): [uuid: string, blob: string][] {
+    const out: [string, string][] = [];
+    for (const uuid of uuids) {
+      const ring = this.keyrings.get(uuid);
+      if (ring !== undefined) out.push([uuid, root.encrypt(transferPath(uuid), ring.toBytes()).toString('base64')]);
+    }
+    return out;
+  }
+
+  /** A standby installs keyrings from the active node, each checked against the namespace's stored keyring. */
+  importKeys(root: Barrier, entries: readonly NamespaceEntry[], keys: readonly [string, string][]): number {
+    const wanted = new Set(entries.filter((e) => e.sealable === true && e.manually_sealed !== true).map((e) => e.uuid));
+    let installed = 0;
+    for (const [uuid, blob] of keys) {
+      if (!wanted.has(uuid) || this.keyrings.has(uuid)) continue;
+      const sent = Keyring.fromBytes(root.decrypt(transferPath(uuid), Buffer.from(blob, 'base64')));
+      // The stored keyring, opened with the root key that came: a keyring that does not open it is refused.
+      this.keyrings.set(uuid, openKeyringWithRootKey(sent.rootKey, (k) => this.readPhysical(segment(uuid) + k)));
+      this.progress.delete(uuid);
+      installed++;
+    }
+    if (installed > 0) this.changed();
+    return installed;
+  }
+
   /** The whole node seals: every namespace with it. */
   sealAll(): void {
     const any = this.keyrings.size > 0;
@@ -104,3 +144,5 @@ export class NamespaceSeals {
 }
 
 const segment = (uuid: string) => `namespaces/${uuid}/`;
+/** The associated data of a keyring in transit between nodes (never a storage key). */
+const transferPath = (uuid: string) => `[internal]core/namespace-keys/${uuid}`;

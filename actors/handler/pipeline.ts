@@ -155,10 +155,11 @@ export class Pipeline {
     if (locked !== undefined && relPath !== UNLOCK_PATH) {
       throw new CofferError('COFFER_ERR_NAMESPACE_LOCKED', `API access to this namespace has been locked by an administrator - ${JSON.stringify(locked.path)} must be unlocked to gain access.`);
     }
-    // A sealable namespace (or one below it) whose keyring this node does not hold: sealed, or unsealed
-    // on the active node only (the keyrings stay on the node that unsealed them: docs/namespace-seals.md).
+    // A sealable namespace (or one below it) sealed on purpose (the replicated flag: this node may still
+    // hold a keyring it has yet to forget), or whose keyring this node does not hold: sealed, or unsealed
+    // but not synced here yet (docs/namespace-seals.md). A standby lets the active node decide.
     const owner = ns.id === ROOT_NAMESPACE_ID ? undefined : sealOwner(namespaces, ns);
-    if (owner !== undefined && !(barrier instanceof SegmentedBarrier && barrier.holds(owner.uuid))) {
+    if (owner !== undefined && (owner.manually_sealed === true || !(barrier instanceof SegmentedBarrier && barrier.holds(owner.uuid)))) {
       if (req.standby) forwardToActive();
       throw new CofferError('COFFER_ERR_NAMESPACE_SEALED');
     }

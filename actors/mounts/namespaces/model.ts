@@ -27,6 +27,11 @@ export interface NamespaceEntry {
    * and the segments of its non-sealable descendants, are encrypted with its own keyring.
    */
   sealable?: boolean;
+  /**
+   * Sealed through sys/namespaces/:path/seal (OpenBao's manually_sealed): every node forgets its keyring
+   * when it applies this, and no node hands the keyring to another until an unseal clears it.
+   */
+  manually_sealed?: boolean;
 }
 
 export interface NamespaceTable {

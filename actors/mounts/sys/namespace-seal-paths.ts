@@ -5,7 +5,7 @@
 import { CofferError } from '../../../runtime/errors.js';
 import type { HandlerRequest, LogicalResponse, NamespaceSealOps, StorageView } from '../framework/types.js';
 import { systemView } from '../../expiration/revoke-token.js';
-import type { NamespaceEntry } from '../namespaces/model.js';
+import { NAMESPACES_KEY, type NamespaceEntry, type NamespaceTable } from '../namespaces/model.js';
 import { here, nameOf, readNamespaces } from '../namespaces/requests.js';
 import { removeTree } from './namespaces.js';
 import { badRequest } from './util.js';
@@ -39,16 +39,34 @@ async function run(req: HandlerRequest, storage: StorageView, what: SealOperatio
     case 'unseal': {
       const key = req.data.key;
       if (key !== undefined && typeof key !== 'string') badRequest('key must be a string');
-      return { data: await seals.unseal(sealableUuid(t), (key as string | undefined) ?? null, req.data.reset === true || req.data.reset === 'true') };
+      const status = await seals.unseal(sealableUuid(t), (key as string | undefined) ?? null, req.data.reset === true || req.data.reset === 'true');
+      // Unsealed on purpose: the other nodes may fetch its keyring from this one again.
+      if (status.sealed === false && t.manually_sealed === true) saveSealFlags(root, entries, new Set([t.uuid]), false);
+      return { data: status };
     }
-    case 'seal':
+    case 'seal': {
       sealableUuid(t);
-      // With it, every sealable namespace below it (their seal config is readable only through it).
-      await seals.seal(entries.filter((e) => e.sealable === true && e.path.startsWith(t.path)).map((e) => e.uuid));
+      // With it, every sealable namespace below it (their seal config is readable only through it). The
+      // replicated flag makes every other node forget its copies of their keyrings as it applies it.
+      const sealed = entries.filter((e) => e.sealable === true && e.path.startsWith(t.path));
+      await seals.seal(sealed.map((e) => e.uuid));
+      saveSealFlags(root, entries, new Set(sealed.map((e) => e.uuid)), true);
       return null;
+    }
     case 'delete-sealed':
       return deleteSealed(req, root, entries, t, await statusOf(seals, t));
   }
+}
+
+/** Sets or clears manually_sealed on these namespaces (by uuid), in the request's write-set. */
+function saveSealFlags(root: StorageView, entries: NamespaceEntry[], uuids: ReadonlySet<string>, sealed: boolean): void {
+  const next = entries.map((e) => {
+    if (!uuids.has(e.uuid)) return e;
+    const { manually_sealed: _was, ...rest } = e;
+    void _was;
+    return sealed ? { ...rest, manually_sealed: true } : rest;
+  });
+  root.putJson(NAMESPACES_KEY, { entries: next } satisfies NamespaceTable);
 }
 
 function sealableUuid(target: NamespaceEntry): string {
