@@ -101,6 +101,10 @@ describe('sealable namespaces (one server process)', { timeout: 120_000 }, () =>
     assert.match(wrong.body.errors[0], /^invalid key/);
     assert.equal((await status('tenant')).sealed, true);
 
+    // The key sync's endpoint answers only on the cluster's mutual-TLS forwarding listener, never here.
+    const internal = await call('GET', `sys/internal/coffer/namespace-keys?uuids=${uuid}`);
+    assert.equal(internal.status, 404, internal.text);
+
     // Two right shares (hex and base64 alike) unseal it; then it is a namespace like any other.
     const open = await unsealWith('tenant', [shares[0]!, Buffer.from(shares[2]!, 'hex').toString('base64')]);
     assert.equal(open.sealed, false);
