@@ -1,5 +1,6 @@
 // A typed client for Coffer's (Vault-compatible) HTTP API. The CLI is built on it.
 import type { HealthInfo, InitResult, KeyStatus, SealStatus } from '../actors/core/messages.js';
+import type { NamespaceSealStatus } from '../actors/core/namespace-seals.js';
 
 export class ApiError extends Error {
   constructor(
@@ -36,16 +37,7 @@ export interface NamespaceInfo {
   locked: boolean;
 }
 
-/** A sealable namespace's seal status (sys/namespaces/:path/seal-status, OpenBao's fields). */
-export interface NamespaceSealStatus {
-  type: 'shamir';
-  initialized: boolean;
-  sealed: boolean;
-  t: number;
-  n: number;
-  progress: number;
-  nonce: string;
-}
+export type { NamespaceSealStatus };
 
 export function defaultAddress(): string {
   return process.env.COFFER_ADDR ?? process.env.VAULT_ADDR ?? 'http://127.0.0.1:8200';

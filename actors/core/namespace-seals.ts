@@ -8,17 +8,10 @@ import { SegmentedBarrier } from '../barrier/segmented-barrier.js';
 import { sealOwnersBySegment, type NamespaceEntry } from '../mounts/namespaces/model.js';
 import { openKeyring, openKeyringWithRootKey, readSealConfig, type SealConfig } from '../barrier/seal.js';
 import { UnsealProgress } from '../barrier/unseal-progress.js';
+import type { SealStatus } from './messages.js';
 
-/** sys/namespaces/:path/seal-status (OpenBao's fields). */
-export interface NamespaceSealStatus {
-  type: 'shamir';
-  initialized: true;
-  sealed: boolean;
-  t: number;
-  n: number;
-  progress: number;
-  nonce: string;
-}
+/** sys/namespaces/:path/seal-status: the node seal status's first fields (OpenBao's). */
+export type NamespaceSealStatus = Pick<SealStatus, 'type' | 'initialized' | 'sealed' | 't' | 'n' | 'progress' | 'nonce'>;
 
 export class NamespaceSeals {
   private readonly keyrings = new Map<string, Keyring>();
