@@ -12,6 +12,7 @@ import { open } from 'lmdb';
 import { combine } from 'shamir-secret-sharing';
 import { Barrier } from '../actors/barrier/barrier.js';
 import { openKeyring } from '../actors/barrier/seal.js';
+import { until } from './helpers/cluster.js';
 import { http, runCli, startServerProcess, tempDir, type ServerProcess } from './helpers/server-process.js';
 
 const require = createRequire(import.meta.url);
@@ -182,6 +183,16 @@ describe('sealable namespaces (one server process)', { timeout: 120_000 }, () =>
     const back = await call('GET', 'tenant/kv/data/app');
     assert.equal(back.status, 200, back.text);
     assert.equal(back.body.data.data.password, SECRET);
+  });
+
+  it('a sealed namespace does not stop the front from taking up new rate-limit quotas elsewhere', async () => {
+    assert.equal((await status('other')).sealed, true);
+    assert.equal((await call('POST', 'sys/mounts/limited', { body: { type: 'kv' } })).status, 204);
+    assert.equal((await call('PUT', 'limited/x', { body: { v: 1 } })).status, 204);
+    assert.equal((await call('PUT', 'sys/quotas/rate-limit/limited', { body: { path: 'limited/', rate: 1 } })).status, 204);
+    // The front refreshes its view of mounts and quotas from every namespace but the sealed one.
+    await until('the quota is enforced', 10_000, async () => (await call('GET', 'limited/x')).status === 429);
+    assert.equal((await call('DELETE', 'sys/quotas/rate-limit/limited')).status, 204);
   });
 
   it('holds its non-sealable children under its keyring; delete-sealed needs sudo, and force for a tree', async () => {

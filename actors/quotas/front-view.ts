@@ -6,6 +6,7 @@
 // served a successful write to sys/quotas/*, sys/mounts/*, sys/auth/* or sys/remount. A write made on
 // another node reaches this one by Raft and is seen at the next timer tick. The front never decrypts
 // anything itself and never blocks a request on a refresh.
+import { CofferError } from '../../runtime/errors.js';
 import type { Barrier } from '../barrier/barrier.js';
 import type { PhysicalReader } from '../mounts/framework/storage-view.js';
 import { AUTH_KEY, MOUNTS_KEY, type MountTable } from '../mounts/mount-table.js';
@@ -44,8 +45,16 @@ export function readFrontView(physical: PhysicalReader, barrier: Barrier | null)
   const namespaces = readJson<NamespaceTable>(physical, barrier, NAMESPACES_KEY)?.entries ?? [];
   for (const ns of [ROOT_NAMESPACE, ...namespaces]) {
     const segment = namespaceSegment(ns);
-    for (const e of readJson<MountTable>(physical, barrier, segment + MOUNTS_KEY)?.entries ?? []) mounts.push({ path: ns.path + e.path, type: e.type });
-    for (const e of readJson<MountTable>(physical, barrier, segment + AUTH_KEY)?.entries ?? []) mounts.push({ path: `${ns.path}auth/${e.path}`, type: e.type });
+    let tables: [MountTable | undefined, MountTable | undefined];
+    try {
+      tables = [readJson<MountTable>(physical, barrier, segment + MOUNTS_KEY), readJson<MountTable>(physical, barrier, segment + AUTH_KEY)];
+    } catch (err) {
+      // A sealed namespace's tables cannot be read here, and nothing in it is served: it has no mounts to match.
+      if (err instanceof CofferError && err.value.code === 'COFFER_ERR_NAMESPACE_SEALED') continue;
+      throw err;
+    }
+    for (const e of tables[0]?.entries ?? []) mounts.push({ path: ns.path + e.path, type: e.type });
+    for (const e of tables[1]?.entries ?? []) mounts.push({ path: `${ns.path}auth/${e.path}`, type: e.type });
   }
   const quotas: StoredRateLimitQuota[] = [];
   for (const name of physical.list(QUOTA_PREFIX)) {
