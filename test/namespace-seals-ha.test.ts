@@ -54,6 +54,18 @@ describe('sealable namespaces on a cluster (3 processes)', { timeout: 150_000 },
       });
       assert.equal(r.v, 'through a standby');
     }
+
+    // A rotation of the namespace's keyring (through a standby: forwarded) reaches the standbys' copies.
+    assert.equal((await call(1, 'PUT', 'tenant/sys/rotate')).status, 204);
+    assert.equal((await call(0, 'GET', 'tenant/sys/key-status')).body.data.term, 2);
+    assert.equal((await call(0, 'PUT', 'tenant/kv/data/app', { data: { v: 'under term 2' } })).status, 200);
+    for (const i of [1, 2]) {
+      await until(`n${i + 1} reads a value of the new term itself`, 15_000, async () => {
+        const got = await servedBy(i);
+        return got.status === 200 && got.by === 'standby' && got.v === 'under term 2';
+      });
+    }
+    assert.equal((await call(0, 'PUT', 'tenant/kv/data/app', { data: { v: 'through a standby' } })).status, 200);
   });
 
   it('a seal reaches every node through the log; the keyrings outlive a leadership change and a standby restart', async () => {

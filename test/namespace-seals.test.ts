@@ -183,6 +183,22 @@ describe('sealable namespaces (one server process)', { timeout: 120_000 }, () =>
     const back = await call('GET', 'tenant/kv/data/app');
     assert.equal(back.status, 200, back.text);
     assert.equal(back.body.data.data.password, SECRET);
+
+    // Its own keyring rotates (sys/rotate sent to the namespace); the node's does not move.
+    const nodeTerm = (await call('GET', 'sys/key-status')).body.data.term;
+    assert.equal((await call('GET', 'sys/key-status', { ns: 'tenant' })).body.data.term, 1);
+    assert.equal((await call('PUT', 'sys/rotate', { ns: 'tenant' })).status, 204);
+    assert.equal((await call('GET', 'tenant/sys/key-status')).body.data.term, 2);
+    assert.equal((await call('GET', 'sys/key-status')).body.data.term, nodeTerm);
+    assert.equal((await call('PUT', 'tenant/kv/data/after-rotation', { body: { data: { v: 'term 2' } } })).status, 200);
+    assert.equal((await call('GET', 'tenant/kv/data/after-rotation')).body.data.data.v, 'term 2');
+    assert.equal((await call('GET', 'tenant/kv/data/app')).body.data.data.password, SECRET, 'term 1 still decrypts');
+    const plain = await call('POST', 'tenant/sys/namespaces/plain');
+    assert.equal(plain.status, 200, plain.text);
+    const notOwn = await call('PUT', 'tenant/plain/sys/rotate');
+    assert.equal(notOwn.status, 400, notOwn.text);
+    assert.deepEqual(notOwn.body.errors, ['operation only available in root namespace']);
+    assert.equal((await call('DELETE', 'tenant/sys/namespaces/plain')).status, 204);
   });
 
   it('a sealed namespace does not stop the front from taking up new rate-limit quotas elsewhere', async () => {

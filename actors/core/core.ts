@@ -410,6 +410,13 @@ export class CoreNode {
         this.writePath.reader.refresh();
         return { missing: this.namespaceSeals.syncPlan(this.namespaceEntries(u.barrier)) };
       }
+      case 'ns-rotate':
+        this.requireUnsealed();
+        await this.namespaceSeals.rotate(req.uuid, this.nowMs(), (ops) => this.commit(ops));
+        return null;
+      case 'ns-key-status':
+        this.requireUnsealed();
+        return this.namespaceSeals.keyStatus(req.uuid);
       case 'ns-export':
         return { keys: this.namespaceSeals.exportKeys(this.requireUnsealed().barrier, req.uuids) };
       case 'ns-import': {

@@ -55,6 +55,8 @@ export type CoreRequest =
   | { t: 'ns-seal'; uuids: string[] }
   /** A standby's key sync (HaFront): what to fetch from the active node, the active node's export, the standby's import. */
   | { t: 'ns-sync-plan' }
+  | { t: 'ns-rotate'; uuid: string }
+  | { t: 'ns-key-status'; uuid: string }
   | { t: 'ns-export'; uuids: string[] }
   | { t: 'ns-import'; keys: [string, string][] }
   /** Encryptions a worker did under the keyring's terms since its last report (actors/barrier/encryption-reports.ts). */
@@ -182,6 +184,8 @@ export interface CoreReplies {
   'ns-unseal': NamespaceSealStatus;
   'ns-seal': null;
   'ns-sync-plan': { missing: string[] };
+  'ns-rotate': null;
+  'ns-key-status': KeyStatus;
   'ns-export': { keys: [string, string][] };
   'ns-import': { installed: number };
   encryptions: null;

@@ -6,7 +6,8 @@ import { Barrier } from '../barrier/barrier.js';
 import { Keyring } from '../barrier/keyring.js';
 import { SegmentedBarrier } from '../barrier/segmented-barrier.js';
 import { sealOwnersBySegment, type NamespaceEntry } from '../mounts/namespaces/model.js';
-import { openKeyring, openKeyringWithRootKey, readSealConfig, type SealConfig } from '../barrier/seal.js';
+import { KEYRING_PATH, openKeyring, openKeyringWithRootKey, readSealConfig, rotateKeyring, type SealConfig } from '../barrier/seal.js';
+import type { StorageOp } from '../storage/write-set.js';
 import { UnsealProgress } from '../barrier/unseal-progress.js';
 import type { SealStatus } from './messages.js';
 
@@ -15,6 +16,8 @@ export type NamespaceSealStatus = Pick<SealStatus, 'type' | 'initialized' | 'sea
 
 export class NamespaceSeals {
   private readonly keyrings = new Map<string, Keyring>();
+  /** The stored `core/keyring` ciphertext each keyring was opened from: a rotation elsewhere changes it. */
+  private readonly sources = new Map<string, Buffer>();
   private readonly progress = new Map<string, UnsealProgress>();
 
   /** readPhysical: a fresh read of a storage key; changed: the set of unsealed keyrings changed (bump the seal epoch). */
@@ -46,7 +49,7 @@ export class NamespaceSeals {
     if (result.kind === 'complete') {
       try {
         // A wrong set of shares fails here (the stored keys do not open): progress is already reset.
-        this.keyrings.set(uuid, openKeyring(result.kek, (k) => this.readPhysical(segment(uuid) + k)));
+        this.install(uuid, openKeyring(result.kek, (k) => this.readPhysical(segment(uuid) + k)));
       } finally {
         result.kek.fill(0);
       }
@@ -61,6 +64,7 @@ export class NamespaceSeals {
     let any = false;
     for (const uuid of uuids) {
       any = this.keyrings.delete(uuid) || any;
+      this.sources.delete(uuid);
       this.progress.delete(uuid);
     }
     if (any) this.changed();
@@ -74,7 +78,52 @@ export class NamespaceSeals {
   syncPlan(entries: readonly NamespaceEntry[]): string[] {
     const wanted = new Set(entries.filter((e) => e.sealable === true && e.manually_sealed !== true).map((e) => e.uuid));
     this.seal([...this.keyrings.keys()].filter((uuid) => !wanted.has(uuid)));
+    this.reloadRotated();
     return [...wanted].filter((uuid) => !this.keyrings.has(uuid));
+  }
+
+  /**
+   * A keyring rotated on the active node reaches this one through the log: the stored keyring no longer
+   * is the one this node opened. Reopen it with the root key held here (a rotation keeps the root key).
+   */
+  private reloadRotated(): void {
+    let any = false;
+    for (const [uuid, ring] of this.keyrings) {
+      const blob = this.readPhysical(segment(uuid) + KEYRING_PATH);
+      if (blob === undefined || this.sources.get(uuid)?.equals(blob) === true) continue;
+      try {
+        this.keyrings.set(uuid, openKeyringWithRootKey(ring.rootKey, (k) => this.readPhysical(segment(uuid) + k)));
+        this.sources.set(uuid, Buffer.from(blob));
+        any = true;
+      } catch {
+        // Not openable with this root key: keep the current keyring until the active node's sync replaces it.
+      }
+    }
+    if (any) this.changed();
+  }
+
+  /** sys/rotate in a sealable namespace: a new term of its keyring, written through `commit`, then used here. */
+  async rotate(uuid: string, nowMs: number, commit: (ops: StorageOp[]) => Promise<unknown>): Promise<void> {
+    const ring = this.keyrings.get(uuid);
+    if (ring === undefined) throw new CofferError('COFFER_ERR_NAMESPACE_SEALED');
+    const { keyring, physical } = rotateKeyring(ring, nowMs);
+    await commit(physical.map((w) => ({ t: 'put', key: segment(uuid) + w.key, value: w.value })));
+    this.install(uuid, keyring, physical.find((w) => w.key === KEYRING_PATH)?.value);
+    this.changed();
+  }
+
+  /** sys/key-status in a sealable namespace: its keyring's active term. */
+  keyStatus(uuid: string): { term: number; install_time: string; encryptions: number } {
+    const ring = this.keyrings.get(uuid);
+    if (ring === undefined) throw new CofferError('COFFER_ERR_NAMESPACE_SEALED');
+    const active = ring.activeKey();
+    return { term: active.term, install_time: new Date(active.installTimeMs).toISOString(), encryptions: active.encryptions };
+  }
+
+  /** `source`: the stored keyring it was opened from (default: read now). */
+  private install(uuid: string, keyring: Keyring, source = this.readPhysical(segment(uuid) + KEYRING_PATH)): void {
+    this.keyrings.set(uuid, keyring);
+    if (source !== undefined) this.sources.set(uuid, Buffer.from(source));
   }
 
   /**
@@ -98,7 +147,7 @@ export class NamespaceSeals {
       if (!wanted.has(uuid) || this.keyrings.has(uuid)) continue;
       const sent = Keyring.fromBytes(root.decrypt(transferPath(uuid), Buffer.from(blob, 'base64')));
       // The stored keyring, opened with the root key that came: a keyring that does not open it is refused.
-      this.keyrings.set(uuid, openKeyringWithRootKey(sent.rootKey, (k) => this.readPhysical(segment(uuid) + k)));
+      this.install(uuid, openKeyringWithRootKey(sent.rootKey, (k) => this.readPhysical(segment(uuid) + k)));
       this.progress.delete(uuid);
       installed++;
     }
@@ -110,6 +159,7 @@ export class NamespaceSeals {
   sealAll(): void {
     const any = this.keyrings.size > 0;
     this.keyrings.clear();
+    this.sources.clear();
     this.progress.clear();
     if (any) this.changed();
   }

@@ -46,6 +46,8 @@ const FORWARDED_SEALS: NamespaceSealOps = {
   status: () => forwardToActive(),
   unseal: () => forwardToActive(),
   seal: () => forwardToActive(),
+  rotate: () => forwardToActive(),
+  keyStatus: () => forwardToActive(),
 };
 
 function forwardToActive(): never {

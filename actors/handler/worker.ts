@@ -103,6 +103,10 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
         seal: async (uuids) => {
           await core.ask({ t: 'ns-seal', uuids });
         },
+        rotate: async (uuid) => {
+          await core.ask({ t: 'ns-rotate', uuid });
+        },
+        keyStatus: (uuid) => core.ask({ t: 'ns-key-status', uuid }) as Promise<Record<string, unknown>>,
       },
     });
   },

@@ -83,6 +83,9 @@ export interface NamespaceSealOps {
   status(uuid: string): Promise<Record<string, unknown>>;
   unseal(uuid: string, key: string | null, reset: boolean): Promise<Record<string, unknown>>;
   seal(uuids: string[]): Promise<void>;
+  /** A new term of the namespace's keyring (sys/rotate sent to a sealable namespace). */
+  rotate(uuid: string): Promise<void>;
+  keyStatus(uuid: string): Promise<Record<string, unknown>>;
 }
 
 /** What a login asks the token store to create (Vault's logical.Auth as an auth method fills it). */

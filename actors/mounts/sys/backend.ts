@@ -13,6 +13,7 @@ import { wrappingPaths } from './wrapping.js';
 import { quotaPaths } from './quotas.js';
 import { auditPaths } from './audit.js';
 import { namespacePaths } from './namespaces.js';
+import { namespaceKeyringPaths } from './namespace-seal-paths.js';
 
 /** sys/tools/random and sys/tools/hash: transit's handlers (Vault's are one implementation); no storage, so standbys answer. */
 const toolPaths = randomHashPaths('tools/').map((spec) => ({ ...spec, answersLocally: ['update' as const] }));
@@ -31,7 +32,7 @@ export const systemBackend: BackendFactory = () => ({
 export const namespaceSystemBackend: BackendFactory = () => ({
   type: 'ns_system',
   help: "A namespace's system backend: its secrets engines (sys/mounts), auth methods (sys/auth), ACL policies, capabilities, response wrapping, leases and child namespaces (sys/namespaces).",
-  paths: [...mountPaths, ...remountPaths, ...toolPaths, ...policyPaths, ...capabilitiesPaths, ...rootScoped(wrappingPaths), ...namespacedLeases(leasePaths), ...namespacePaths],
+  paths: [...mountPaths, ...remountPaths, ...toolPaths, ...policyPaths, ...capabilitiesPaths, ...rootScoped(wrappingPaths), ...namespacedLeases(leasePaths), ...namespacePaths, ...namespaceKeyringPaths],
 });
 
 /** The same paths with every operation's handler wrapped. */

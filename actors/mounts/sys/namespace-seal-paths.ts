@@ -3,7 +3,7 @@
 // sys/namespaces path; send them from the parent, since the namespace itself answers 503 while sealed.
 // The seal state lives in the active node's core (actors/core/namespace-seals.ts): a standby forwards.
 import { CofferError } from '../../../runtime/errors.js';
-import type { HandlerRequest, LogicalResponse, NamespaceSealOps, StorageView } from '../framework/types.js';
+import type { HandlerRequest, LogicalResponse, NamespaceSealOps, PathSpec, StorageView } from '../framework/types.js';
 import { systemView } from '../../expiration/revoke-token.js';
 import { NAMESPACES_KEY, type NamespaceEntry, type NamespaceTable } from '../namespaces/model.js';
 import { here, nameOf, readNamespaces } from '../namespaces/requests.js';
@@ -92,3 +92,39 @@ async function deleteSealed(req: HandlerRequest, root: StorageView, entries: Nam
   const result = await removeTree(root, entries, doomed);
   return result ?? { data: { status: 'in-progress' } };
 }
+
+/**
+ * sys/rotate, sys/rotate/keyring and sys/key-status sent to a sealable namespace itself (OpenBao: `bao
+ * operator rotate -ns=tenant`): its own keyring. Root-protected, as the node's. Elsewhere in a namespace
+ * they stay the root namespace's (400 "operation only available in root namespace").
+ */
+async function ownSealable(req: HandlerRequest, storage: StorageView): Promise<{ seals: NamespaceSealOps; uuid: string }> {
+  const seals = req.namespaceSeals;
+  const ns = here(req);
+  const entry = (await readNamespaces(systemView(storage))).find((e) => e.uuid === ns.uuid);
+  if (seals === undefined || entry?.sealable !== true) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'operation only available in root namespace');
+  return { seals, uuid: entry.uuid };
+}
+
+const rotate = async (req: HandlerRequest, storage: StorageView): Promise<LogicalResponse | null> => {
+  const { seals, uuid } = await ownSealable(req, storage);
+  await seals.rotate(uuid);
+  return null;
+};
+
+export const namespaceKeyringPaths: PathSpec[] = [
+  { pattern: 'rotate', sudo: true, operations: { update: rotate }, alwaysWrites: ['update'], help: { synopsis: "Rotate this sealable namespace's keyring.", description: 'Adds a term; older terms still decrypt.' } },
+  { pattern: 'rotate/keyring', sudo: true, operations: { update: rotate }, alwaysWrites: ['update'], help: { synopsis: "Rotate this sealable namespace's keyring.", description: 'Adds a term; older terms still decrypt.' } },
+  {
+    pattern: 'key-status',
+    sudo: true,
+    operations: {
+      read: async (req, storage) => {
+        const { seals, uuid } = await ownSealable(req, storage);
+        return { data: await seals.keyStatus(uuid) };
+      },
+    },
+    alwaysWrites: ['read'],
+    help: { synopsis: "This sealable namespace's keyring: active term, install time, encryptions.", description: 'As sys/key-status, for the namespace.' },
+  },
+];
