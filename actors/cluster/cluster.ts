@@ -369,6 +369,12 @@ export class ClusterCore {
 
   // ---- membership ---------------------------------------------------------------------------------
 
+  /** A node of the current configuration, and not fenced off by a DR promotion (docs/dr.md). */
+  async isMember(nodeId: string): Promise<boolean> {
+    const st = await this.hooks.raft({ t: 'cluster-status' });
+    return (st.conf.voters.includes(nodeId) || st.conf.learners.includes(nodeId)) && !(st.fenced ?? []).includes(nodeId);
+  }
+
   async configuration(): Promise<{ config: { index: number; servers: { node_id: string; address: string; leader: boolean; protocol_version: string; voter: boolean }[] } }> {
     this.requireBarrier();
     const st = await this.hooks.raft({ t: 'cluster-status' });

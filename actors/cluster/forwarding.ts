@@ -183,14 +183,20 @@ export class HaFront {
   }
 
   /** The active node's side of the key sync; false when the request is not one (then it is routed as usual: 404). */
-  async serveNamespaceKeys(api: ApiRequest, res: ServerResponse): Promise<boolean> {
+  async serveNamespaceKeys(api: ApiRequest, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     if (api.path !== NAMESPACE_KEYS_PATH || !stateOf(res).viaForward) return false;
     if (!this.opts.shared.isLeader()) {
       sendError(res, 503, ['not the active node']);
       return true;
     }
     const uuids = (api.query.get('uuids') ?? '').split(',').filter((u) => u !== '');
-    const { keys } = await this.opts.ask({ t: 'ns-export', uuids });
+    // The asking node, as its cluster certificate names it (the listener verified it against the cluster CA).
+    const requester = (req.socket as TLSSocket).getPeerCertificate?.()?.subject?.CN;
+    if (typeof requester !== 'string' || requester === '') {
+      sendError(res, 403, ['permission denied']);
+      return true;
+    }
+    const { keys } = await this.opts.ask({ t: 'ns-export', uuids, requester });
     const body = JSON.stringify({ keys });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);

@@ -417,8 +417,12 @@ export class CoreNode {
       case 'ns-key-status':
         this.requireUnsealed();
         return this.namespaceSeals.keyStatus(req.uuid);
-      case 'ns-export':
-        return { keys: this.namespaceSeals.exportKeys(this.requireUnsealed().barrier, req.uuids) };
+      case 'ns-export': {
+        const u = this.requireUnsealed();
+        // Every member holds the root keyring these travel under; a node fenced off or removed gets nothing.
+        if (!(await this.requireCluster().isMember(req.requester))) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
+        return { keys: this.namespaceSeals.exportKeys(u.barrier, req.uuids) };
+      }
       case 'ns-import': {
         const u = this.requireUnsealed();
         this.writePath.reader.refresh();

@@ -57,7 +57,8 @@ export type CoreRequest =
   | { t: 'ns-sync-plan' }
   | { t: 'ns-rotate'; uuid: string }
   | { t: 'ns-key-status'; uuid: string }
-  | { t: 'ns-export'; uuids: string[] }
+  /** `requester`: the node id of the asking standby's certificate; only a current, unfenced member is answered. */
+  | { t: 'ns-export'; uuids: string[]; requester: string }
   | { t: 'ns-import'; keys: [string, string][] }
   /** Encryptions a worker did under the keyring's terms since its last report (actors/barrier/encryption-reports.ts). */
   | { t: 'encryptions'; counts: [number, number][] }

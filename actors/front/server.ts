@@ -76,7 +76,7 @@ export function createRequestHandler(ask: AskCore, log: Logger, askHandler: AskH
     try {
       api = await parseRequest(req, jsonLimits);
       if (api === null) return sendError(res, 404, []);
-      if (ha && (await ha.serveNamespaceKeys(api, res))) return;
+      if (ha && (await ha.serveNamespaceKeys(api, req, res))) return;
       if (obs && ctx && obs.admit(ctx, api, req, res)) return;
       const route = findRoute(api.path, { generateRoot: listener?.unauthedGenerateRoot === true, rekey: listener?.unauthedRekey === true });
       if (ha && (await ha.before(api, req, res, readsStoredData(api.path, route)))) return;
