@@ -548,9 +548,11 @@ export class Client {
 
   // ---- sealable namespaces (docs/namespace-seals.md; sent from the parent) ----
   /** Creates a namespace with a Shamir seal of its own; answers it with the shares of its unseal key (hex). It starts sealed. */
-  async namespaceCreateSealable(name: string, seal: { shares: number; threshold: number }, customMetadata: Record<string, string> = {}): Promise<NamespaceInfo & { key_shares: string[]; key_threshold: number }> {
+  /** `pgpKeys` (base64 binary public keys, one per share): each share is answered encrypted to its key (hex). */
+  async namespaceCreateSealable(name: string, seal: { shares: number; threshold: number; pgpKeys?: string[] }, customMetadata: Record<string, string> = {}): Promise<NamespaceInfo & { key_shares: string[]; key_threshold: number }> {
     const doc = `seal "shamir" {\n  shares = ${seal.shares}\n  threshold = ${seal.threshold}\n}\n`;
-    return (await this.request<Envelope<NamespaceInfo & { key_shares: string[]; key_threshold: number }>>('PUT', `sys/namespaces/${encodePath(name)}`, { custom_metadata: customMetadata, seal: doc })).body.data;
+    const body = { custom_metadata: customMetadata, seal: doc, ...(seal.pgpKeys !== undefined && seal.pgpKeys.length > 0 ? { pgp_keys: seal.pgpKeys } : {}) };
+    return (await this.request<Envelope<NamespaceInfo & { key_shares: string[]; key_threshold: number }>>('PUT', `sys/namespaces/${encodePath(name)}`, body)).body.data;
   }
   async namespaceSealStatus(name: string): Promise<NamespaceSealStatus> {
     return (await this.request<Envelope<NamespaceSealStatus>>('GET', `sys/namespaces/${encodePath(name)}/seal-status`)).body.data;

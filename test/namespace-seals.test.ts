@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { open } from 'lmdb';
+import * as openpgp from 'openpgp';
 import { combine } from 'shamir-secret-sharing';
 import { Barrier } from '../actors/barrier/barrier.js';
 import { openKeyring } from '../actors/barrier/seal.js';
@@ -249,6 +250,36 @@ describe('sealable namespaces (one server process)', { timeout: 120_000 }, () =>
       assert.equal(r.body.errors[0], message);
     }
     assert.equal((await call('POST', 'sys/namespaces/tenant', { body: { seal: SEAL_3_OF_2 } })).body.errors[0], 'cannot modify existing namespace seal config');
+  });
+
+  it('answers each share encrypted to its PGP key when pgp_keys are given', async () => {
+    const keys = await Promise.all(['tenant-a', 'tenant-b'].map((name) => openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name }], format: 'binary' })));
+    const mismatch = await call('POST', 'sys/namespaces/pgp', { body: { seal: SEAL_3_OF_2, pgp_keys: keys.map((k) => Buffer.from(k.publicKey).toString('base64')) } });
+    assert.equal(mismatch.status, 400, mismatch.text);
+    assert.match(mismatch.body.errors[0], /count mismatch between number of provided PGP keys and number of shares/);
+    const created = await call('POST', 'sys/namespaces/pgp', {
+      body: { seal: 'seal "shamir" {\n  shares = 2\n  threshold = 2\n}', pgp_keys: keys.map((k) => Buffer.from(k.publicKey).toString('base64')) },
+    });
+    assert.equal(created.status, 200, created.text);
+    const encrypted = created.body.data.key_shares as string[];
+    const plain = await Promise.all(
+      encrypted.map(async (hex, i) => {
+        const message = await openpgp.readMessage({ binaryMessage: new Uint8Array(Buffer.from(hex, 'hex')) });
+        const decryptionKeys = await openpgp.readPrivateKey({ binaryKey: keys[i]!.privateKey });
+        return Buffer.from((await openpgp.decrypt({ message, decryptionKeys, format: 'binary' })).data as Uint8Array);
+      }),
+    );
+    for (const share of plain) assert.equal(share.length, 33, 'each decrypts to a 33-byte share');
+    assert.equal((await unsealWith('pgp', plain.map((p) => p.toString('hex')))).sealed, false);
+    assert.equal((await call('PUT', 'sys/namespaces/pgp/seal')).status, 204);
+
+    // The CLI's -pgp-keys: the printed share is the PGP message, which decrypts to a share that unseals.
+    const cli = await runCli(['namespace', 'create', '-key-shares=1', '-key-threshold=1', `-pgp-keys=${Buffer.from(keys[0]!.publicKey).toString('base64')}`, 'pgpcli'], { VAULT_ADDR: server.url, VAULT_TOKEN: root });
+    assert.equal(cli.code, 0, cli.stderr);
+    const printed = /Unseal Key 1: ([0-9a-f]+)/.exec(cli.stdout)?.[1] as string;
+    const message = await openpgp.readMessage({ binaryMessage: new Uint8Array(Buffer.from(printed, 'hex')) });
+    const share = Buffer.from((await openpgp.decrypt({ message, decryptionKeys: await openpgp.readPrivateKey({ binaryKey: keys[0]!.privateKey }), format: 'binary' })).data as Uint8Array);
+    assert.equal((await unsealWith('pgpcli', [share.toString('hex')])).sealed, false);
   });
 
   it('the CLI creates, unseals, reports and seals one', async () => {

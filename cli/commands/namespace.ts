@@ -26,15 +26,17 @@ export function registerNamespace(program: Command): void {
     .option('--custom-metadata <k=v>', 'custom metadata, repeatable', collectRaw, [])
     .option('-n, --key-shares <n>', 'a sealable namespace: shares of its own unseal key')
     .option('-t, --key-threshold <t>', 'a sealable namespace: shares needed to unseal it')
+    .option('--pgp-keys <keys>', 'a sealable namespace: comma-separated base64 PGP public keys, one per share')
     .addOption(formatOption())
-    .action(async (path: string, opts: { customMetadata: string[]; keyShares?: string; keyThreshold?: string; format?: string }) => {
+    .action(async (path: string, opts: { customMetadata: string[]; keyShares?: string; keyThreshold?: string; pgpKeys?: string; format?: string }) => {
       const s = new Session(opts);
       const metadata = pairs(opts.customMetadata, '-custom-metadata');
       if (opts.keyShares === undefined && opts.keyThreshold === undefined) return printNamespace(s, await s.api('creating namespace', (c) => c.namespaceCreate(path, metadata)));
       const shares = Number(opts.keyShares ?? '1');
       const threshold = Number(opts.keyThreshold ?? '1');
       if (!Number.isSafeInteger(shares) || !Number.isSafeInteger(threshold)) throw new CliError('-key-shares and -key-threshold must be integers');
-      const created = await s.api('creating namespace', (c) => c.namespaceCreateSealable(path, { shares, threshold }, metadata));
+      const pgpKeys = (opts.pgpKeys ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
+      const created = await s.api('creating namespace', (c) => c.namespaceCreateSealable(path, { shares, threshold, pgpKeys }, metadata));
       if (s.json) return printJson(s.last?.body);
       const { key_shares: keys, key_threshold: t, ...ns } = created;
       keys.forEach((k, i) => process.stdout.write(`Unseal Key ${i + 1}: ${k}\n`));

@@ -30,6 +30,7 @@ import { storageLimits } from '../../storage/storage-limits.js';
 import { namespaceLockPaths } from './namespace-lock.js';
 import { here, nameOf, readNamespaces } from '../namespaces/requests.js';
 import { createNamespaceSeal, parseNamespaceSeal } from '../namespaces/seal.js';
+import { encryptToPgpKeys } from '../../barrier/pgp.js';
 import { sealOperation } from './namespace-seal-paths.js';
 
 /** Lease revocations a delete does itself (leaving room for the inline purge); the purger does the rest. */
@@ -38,7 +39,7 @@ const DELETE_LEASE_OPS_BUDGET = storageLimits.writeSetOpsMax - PURGE_INLINE_KEYS
 const fields: Record<string, FieldSchema> = {
   custom_metadata: { type: 'map', description: 'Free-form string metadata kept with the namespace.' },
   seal: { type: 'string', description: 'A seal config document (HCL or JSON), `seal "shamir" { shares = 5 threshold = 3 }`: creates a sealable namespace with keys of its own.' },
-  pgp_keys: { type: 'any', description: 'Not supported for namespace seals.' },
+  pgp_keys: { type: 'any', description: 'With seal: base64 binary PGP public keys, one per share; each share is answered encrypted to its key.' },
   key: { type: 'string', description: 'unseal: one share of the namespace unseal key (hex or base64).' },
   reset: { type: 'bool', description: 'unseal: discard the shares given so far.' },
   force: { type: 'bool', description: 'delete-sealed: delete the sealed namespace with every namespace below it.' },
@@ -113,16 +114,27 @@ async function write(req: HandlerRequest, storage: StorageView, patch: boolean):
   }
   // A sealable namespace (docs/namespace-seals.md): its seal material, and its first entries encrypted with
   // its own keyring, in the same write-set as its entry. It starts sealed: only the shares open it.
-  if (Array.isArray(req.data.pgp_keys) && req.data.pgp_keys.length > 0) badRequest('pgp_keys are not supported for namespace seals');
+  const pgpKeys = pgpKeysOf(req.data.pgp_keys);
   const config = await parseNamespaceSeal(sealDoc);
+  if (pgpKeys.length > 0 && pgpKeys.length !== config.shares) badRequest('invalid seal config: count mismatch between number of provided PGP keys and number of shares');
   const material = await createNamespaceSeal(config, req.nowMs);
+  // With pgp_keys each share is encrypted to its key (hex of the PGP message, as OpenBao answers them).
+  const handedOut = pgpKeys.length > 0 ? (await encryptToPgpKeys(material.shares, pgpKeys)).values : material.shares;
   const segment = namespaceSegment(created);
   const raw = root.putRaw?.bind(root) ?? (() => badRequest('this storage cannot hold seal material'));
   for (const w of material.physical) raw(segment + w.key, w.value);
   seedSegment((key, value) => raw(key, material.barrier.encrypt(key, Buffer.from(JSON.stringify(value)))), created, req.nowMs);
   const sealable: NamespaceEntry = { ...created, sealable: true };
   root.putJson(NAMESPACES_KEY, { entries: [...entries, sealable] } satisfies NamespaceTable);
-  return respond({ ...namespaceView(sealable), key_shares: material.shares.map((share) => share.toString('hex')), key_threshold: config.threshold });
+  return respond({ ...namespaceView(sealable), key_shares: handedOut.map((share) => share.toString('hex')), key_threshold: config.threshold });
+}
+
+/** `pgp_keys`: a list (or comma-separated string) of base64 binary PGP public keys, one per share. */
+function pgpKeysOf(value: unknown): string[] {
+  if (value === undefined || value === null || value === '') return [];
+  const list = typeof value === 'string' ? value.split(',') : value;
+  if (!Array.isArray(list) || !list.every((k) => typeof k === 'string')) badRequest('pgp_keys must be a list of strings');
+  return (list as string[]).map((k) => k.trim()).filter((k) => k !== '');
 }
 
 /** A mount of the parent at or under `name/` would be shadowed by the namespace (routing takes namespaces first). */
