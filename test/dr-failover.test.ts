@@ -4,6 +4,7 @@
 // site is killed (SIGKILL); n4 is promoted with the CLI, becomes the active node with every secret written
 // before, takes writes, and n5 follows it. Finally two of the lost voters come back with their old logs
 // (a quorum of the old configuration): they are fenced off, so the DR site keeps its leader and its data.
+// A tenant's sealable namespace, unsealed before the disaster, is served by the DR nodes and stays unsealed.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
@@ -61,6 +62,21 @@ describe('disaster recovery: DR non-voters take over a lost primary site (5 proc
     const primary = nodeVault({ apiVersion: 'v1', endpoint: url(0), token: root });
     await primary.mount({ mount_point: 'secret', type: 'kv', options: { version: '2' } });
     for (let i = 0; i < SECRETS; i++) await primary.write(`secret/data/app/s${i}`, { data: { value: `before-${i}` } });
+
+    // A tenant's sealable namespace (docs/namespace-seals.md), unsealed on the primary site: the DR nodes
+    // sync its keyring like any standby and serve it themselves.
+    const tenant = await http(url(0), 'POST', 'sys/namespaces/tenant', { token: root, body: { seal: 'seal "shamir" {\n  shares = 1\n  threshold = 1\n}' } });
+    assert.equal(tenant.status, 200, tenant.text);
+    assert.equal((await http(url(0), 'PUT', 'sys/namespaces/tenant/unseal', { token: root, body: { key: tenant.body.data.key_shares[0] } })).body.data.sealed, false);
+    assert.equal((await http(url(0), 'POST', 'tenant/sys/mounts/kv', { token: root, body: { type: 'kv' } })).status, 204);
+    assert.equal((await http(url(0), 'PUT', 'tenant/kv/x', { token: root, body: { v: 'tenant data' } })).status, 204);
+    for (const i of [3, 4]) {
+      await until(`n${i + 1} serves the tenant namespace itself`, 20_000, async () => {
+        const r = await fetch(`${url(i)}/v1/tenant/kv/x`, { headers: { 'X-Vault-Token': root } });
+        await r.arrayBuffer();
+        return r.status === 200 && r.headers.get('x-coffer-served-by') === 'standby';
+      });
+    }
     for (const i of [3, 4]) {
       const dr = nodeVault({ apiVersion: 'v1', endpoint: url(i), token: root });
       await until(`n${i + 1} serves the last secret`, 20_000, async () => (await dr.read(`secret/data/app/s${SECRETS - 1}`).catch(() => null))?.data?.data?.value === `before-${SECRETS - 1}`);
@@ -120,6 +136,10 @@ describe('disaster recovery: DR non-voters take over a lost primary site (5 proc
     assert.deepEqual(await configuration(3), ['n4:voter:leader', 'n5:non-voter']);
     const dr = nodeVault({ apiVersion: 'v1', endpoint: url(3), token: root });
     for (let i = 0; i < SECRETS; i++) assert.equal((await dr.read(`secret/data/app/s${i}`)).data.data.value, `before-${i}`);
+    // The tenant's namespace stays unsealed through the failover: the promoted node held its keyring.
+    const tenantRead = await http(url(3), 'GET', 'tenant/kv/x', { token: root });
+    assert.equal(tenantRead.status, 200, tenantRead.text);
+    assert.equal(tenantRead.body.data.v, 'tenant data');
     await dr.write('secret/data/app/after', { data: { value: 'written on the DR site' } });
 
     const n5 = nodeVault({ apiVersion: 'v1', endpoint: url(4), token: root });
