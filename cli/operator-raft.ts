@@ -80,7 +80,7 @@ export function registerOperatorRaft(operator: Command): void {
     .action(async (opts: { format?: string }) => {
       const r = await call('GET', 'sys/storage/raft/dr/status');
       if ((opts.format ?? process.env.VAULT_FORMAT) === 'json') return printJson(r);
-      const d = r.data as { node_id: string; role: string; voter: boolean; leader_id: string; term: number; last_index: number; applied_index: number; voters: { node_id: string; last_contact_ms: number }[]; non_voters: string[]; fenced: string[]; promotable: boolean; required_silence_ms: number };
+      const d = r.data as { node_id: string; role: string; voter: boolean; leader_id: string; term: number; last_index: number; applied_index: number; voters: { node_id: string; last_contact_ms: number }[]; non_voters: string[]; fenced: string[]; promotable: boolean; reason?: string };
       const contact = (ms: number) => (ms < 0 ? 'never' : `${(ms / 1000).toFixed(1)}s ago`);
       printTable(['Key', 'Value'], [
         ['Node', d.node_id],
@@ -92,7 +92,7 @@ export function registerOperatorRaft(operator: Command): void {
         ['Voters', d.voters.map((v) => `${v.node_id} (${contact(v.last_contact_ms)})`).join(', ')],
         ['Non-Voters', d.non_voters.join(', ') || '-'],
         ['Fenced', d.fenced.join(', ') || '-'],
-        ['Promotable', `${d.promotable} (every other voter silent for ${d.required_silence_ms / 1000}s)`],
+        ['Promotable', d.promotable ? 'true' : `false: ${d.reason ?? ''}`],
       ]);
     });
   dr.command('promote')

@@ -86,6 +86,7 @@ describe('disaster recovery: DR non-voters take over a lost primary site (5 proc
     assert.equal(st.voter, false);
     assert.equal(st.leader_id, 'n1');
     assert.equal(st.promotable, false, 'the voters are alive');
+    assert.match(st.reason, /^voter n1 was heard from \d+ ms ago/, 'with the reason the promotion would give');
     assert.deepEqual(st.voters.map((v: { node_id: string }) => v.node_id), ['n1', 'n2', 'n3']);
     assert.deepEqual(st.non_voters, ['n4', 'n5']);
     assert.ok(st.last_index >= st.applied_index && st.applied_index > SECRETS, JSON.stringify(st));
@@ -115,13 +116,18 @@ describe('disaster recovery: DR non-voters take over a lost primary site (5 proc
       await procs[i]!.kill('SIGKILL');
       procs[i] = null;
     }
+    let last: unknown = null;
     const ready = await until('n4 promotable', 20_000, async () => {
       const st = await drStatus(3);
+      last = st;
       return st.promotable === true ? st : null;
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}; last dr/status: ${JSON.stringify(last)}`);
     });
     // -1: a voter this non-voter never heard from (only the leader talks to non-voters).
     assert.ok(ready.voters.every((v: { last_contact_ms: number }) => v.last_contact_ms < 0 || v.last_contact_ms >= ready.required_silence_ms), JSON.stringify(ready));
     assert.ok(ready.voters.some((v: { last_contact_ms: number }) => v.last_contact_ms >= ready.required_silence_ms), JSON.stringify(ready));
+    assert.equal(ready.reason, undefined);
 
     const env = { VAULT_ADDR: url(3), VAULT_TOKEN: root };
     const status = await runCli(['operator', 'raft', 'dr', 'status'], env);

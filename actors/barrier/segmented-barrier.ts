@@ -17,13 +17,13 @@ export function segmentUuidOf(key: string): string | null {
 
 export class SegmentedBarrier extends Barrier {
   /**
-   * root: the root keyring's barrier. sealOwnerOf: for a segment's uuid, the uuid of the sealable
-   * namespace whose keyring encrypts it, or null (root keyring). unsealed: the barriers of the sealable
-   * namespaces whose keyrings this node holds, by uuid.
+   * root: the root keyring's barrier. sealOwnerOf: for a segment's uuid, the sealable namespace whose
+   * keyring encrypts it and whether it was sealed on purpose, or null (root keyring). unsealed: the
+   * barriers of the sealable namespaces whose keyrings this node holds, by uuid.
    */
   constructor(
     readonly root: Barrier,
-    private readonly sealOwnerOf: (segmentUuid: string) => string | null,
+    private readonly sealOwnerOf: (segmentUuid: string) => { uuid: string; sealed: boolean } | null,
     private readonly unsealed: ReadonlyMap<string, Barrier>,
   ) {
     super(root.keyring);
@@ -50,16 +50,22 @@ export class SegmentedBarrier extends Barrier {
   /** The barrier for a storage key; throws COFFER_ERR_NAMESPACE_SEALED for a sealed namespace's key. */
   barrierFor(path: string): Barrier {
     const uuid = segmentUuidOf(path);
-    if (uuid === null) return this.root;
-    const owner = this.sealOwnerOf(uuid);
-    if (owner === null) return this.root;
-    const barrier = this.unsealed.get(owner);
-    if (barrier === undefined) throw new CofferError('COFFER_ERR_NAMESPACE_SEALED');
+    const barrier = uuid === null ? this.root : this.segmentBarrier(uuid);
+    if (barrier === null) throw new CofferError('COFFER_ERR_NAMESPACE_SEALED');
     return barrier;
   }
 
-  /** Whether this node holds the keyring for `ownerUuid` (a sealable namespace). */
-  holds(ownerUuid: string): boolean {
-    return this.unsealed.has(ownerUuid);
+  /**
+   * Whether a namespace's segment can be read and written here: it is under the root keyring, or under a
+   * sealable namespace's keyring that this node holds and that was not sealed on purpose since.
+   */
+  available(segmentUuid: string): boolean {
+    return this.segmentBarrier(segmentUuid) !== null;
+  }
+
+  private segmentBarrier(segmentUuid: string): Barrier | null {
+    const owner = this.sealOwnerOf(segmentUuid);
+    if (owner === null) return this.root;
+    return owner.sealed ? null : (this.unsealed.get(owner.uuid) ?? null);
   }
 }

@@ -6,7 +6,7 @@
 // Both run on the node that receives them, never forwarded: there is no active node to forward to.
 import { CofferError } from '../../runtime/errors.js';
 import { raftLimits } from '../../runtime/limits.js';
-import { FENCED_KEY, PEERS_KEY, type PeerMap } from '../raft/host.js';
+import { FENCED_KEY, PEERS_KEY, parseFencedList, type PeerMap } from '../raft/host.js';
 import type { CoreHooks } from './cluster.js';
 
 export interface DrStatus {
@@ -26,8 +26,10 @@ export interface DrStatus {
   fenced: string[];
   /** How long every voter must have been silent before dr/promote is accepted. */
   required_silence_ms: number;
-  /** Whether dr/promote would be accepted now (not the leader, every other voter silent long enough). */
+  /** Whether dr/promote would be accepted now (the same checks as the promotion itself). */
   promotable: boolean;
+  /** When not promotable: why (the promotion's 400 message). */
+  reason?: string;
 }
 
 export interface DrPromoted {
@@ -43,9 +45,9 @@ export async function drStatus(hooks: CoreHooks, nodeId: string): Promise<DrStat
   const st = await hooks.raft({ t: 'cluster-status' });
   if (!st.started) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'raft is not started on this node (not initialised or not joined)');
   const contact = st.contactMs ?? {};
-  const silence = raftLimits.drSilenceMs;
   const voters = st.conf.voters.map((id) => ({ node_id: id, last_contact_ms: id === nodeId ? 0 : (contact[id] ?? -1) }));
-  const others = voters.filter((v) => v.node_id !== nodeId);
+  // null: promotable; absent: the group is not running on this node.
+  const refusal = st.recoveryRefusal === undefined ? 'raft is not running on this node' : st.recoveryRefusal;
   return {
     node_id: nodeId,
     role: st.role ?? 'follower',
@@ -58,8 +60,9 @@ export async function drStatus(hooks: CoreHooks, nodeId: string): Promise<DrStat
     voters,
     non_voters: [...st.conf.learners],
     fenced: st.fenced ?? [],
-    required_silence_ms: silence,
-    promotable: st.role !== 'leader' && others.every((v) => v.last_contact_ms < 0 || v.last_contact_ms >= silence),
+    required_silence_ms: raftLimits.drSilenceMs,
+    promotable: refusal === null,
+    ...(refusal !== null ? { reason: refusal } : {}),
   };
 }
 
@@ -88,10 +91,7 @@ export function readPeerMap(hooks: Pick<CoreHooks, 'readPhysical'>): PeerMap {
 }
 
 export function readFencedList(hooks: Pick<CoreHooks, 'readPhysical'>): string[] {
-  const bytes = hooks.readPhysical(FENCED_KEY);
-  if (bytes === undefined) return [];
-  const ids: unknown = JSON.parse(bytes.toString('utf8'));
-  return Array.isArray(ids) ? ids.filter((x): x is string => typeof x === 'string') : [];
+  return parseFencedList(hooks.readPhysical(FENCED_KEY)) ?? [];
 }
 
 /** The peer map and the fence list are written together: the raft host reads the list whenever the map changes. */

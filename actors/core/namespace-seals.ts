@@ -76,7 +76,7 @@ export class NamespaceSeals {
    * this node still needs from the active node.
    */
   syncPlan(entries: readonly NamespaceEntry[]): string[] {
-    const wanted = new Set(entries.filter((e) => e.sealable === true && e.manually_sealed !== true).map((e) => e.uuid));
+    const wanted = syncable(entries);
     this.seal([...this.keyrings.keys()].filter((uuid) => !wanted.has(uuid)));
     this.reloadRotated();
     return [...wanted].filter((uuid) => !this.keyrings.has(uuid));
@@ -141,7 +141,7 @@ export class NamespaceSeals {
 
   /** A standby installs keyrings from the active node, each checked against the namespace's stored keyring. */
   importKeys(root: Barrier, entries: readonly NamespaceEntry[], keys: readonly [string, string][]): number {
-    const wanted = new Set(entries.filter((e) => e.sealable === true && e.manually_sealed !== true).map((e) => e.uuid));
+    const wanted = syncable(entries);
     let installed = 0;
     for (const [uuid, blob] of keys) {
       if (!wanted.has(uuid) || this.keyrings.has(uuid)) continue;
@@ -187,5 +187,7 @@ export class NamespaceSeals {
 }
 
 const segment = (uuid: string) => `namespaces/${uuid}/`;
+/** The sealable namespaces whose keyrings nodes may hand each other: all but those sealed on purpose. */
+const syncable = (entries: readonly NamespaceEntry[]) => new Set(entries.filter((e) => e.sealable === true && e.manually_sealed !== true).map((e) => e.uuid));
 /** The associated data of a keyring in transit between nodes (never a storage key). */
 const transferPath = (uuid: string) => `[internal]core/namespace-keys/${uuid}`;

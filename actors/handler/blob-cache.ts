@@ -6,6 +6,12 @@ import type { PhysicalReader } from '../mounts/framework/storage-view.js';
 
 interface Cached<T> {
   blob: Buffer;
+  /**
+   * The buffer the reader last answered for this key. The handler's snapshot memo answers the same buffer
+   * until the FSM moves, and readers never change a buffer they answered: the same object means the same
+   * bytes, so the memcmp is skipped (the namespace list is compared on every storage access in a namespace).
+   */
+  seen: Buffer;
   value: T;
   /** Unique per decode: changes exactly when the stored ciphertext changed (see getStamped). */
   stamp: number;
@@ -35,10 +41,13 @@ export class BlobCache<T> {
       return undefined;
     }
     const hit = this.entries.get(key);
-    if (hit && hit.blob.equals(blob)) return hit;
+    if (hit !== undefined && (hit.seen === blob || hit.blob.equals(blob))) {
+      hit.seen = blob;
+      return hit;
+    }
     const value = decode(blob);
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
-    const entry = { blob: Buffer.from(blob), value, stamp: this.nextStamp++ };
+    const entry = { blob: Buffer.from(blob), seen: blob, value, stamp: this.nextStamp++ };
     this.entries.set(key, entry);
     return entry;
   }

@@ -160,8 +160,8 @@ export class Pipeline {
     // A sealable namespace (or one below it) sealed on purpose (the replicated flag: this node may still
     // hold a keyring it has yet to forget), or whose keyring this node does not hold: sealed, or unsealed
     // but not synced here yet (docs/namespace-seals.md). A standby lets the active node decide.
-    const owner = ns.id === ROOT_NAMESPACE_ID ? undefined : sealOwner(namespaces, ns);
-    if (owner !== undefined && (owner.manually_sealed === true || !(barrier instanceof SegmentedBarrier && barrier.holds(owner.uuid)))) {
+    const available = ns.id === ROOT_NAMESPACE_ID || (barrier instanceof SegmentedBarrier ? barrier.available(ns.uuid) : sealOwner(namespaces, ns) === undefined);
+    if (!available) {
       if (req.standby) forwardToActive();
       throw new CofferError('COFFER_ERR_NAMESPACE_SEALED');
     }

@@ -6,7 +6,8 @@ import { Barrier } from '../barrier/barrier.js';
 import { Keyring } from '../barrier/keyring.js';
 import { CachingBarrier } from './caching-barrier.js';
 import { SegmentedBarrier } from '../barrier/segmented-barrier.js';
-import { NAMESPACES_KEY, sealOwnersBySegment, type NamespaceTable } from '../mounts/namespaces/model.js';
+import { NAMESPACES_KEY, sealOwnersBySegment, type NamespaceTable, type SealOwner } from '../mounts/namespaces/model.js';
+import { BlobCache } from './blob-cache.js';
 import { EncryptionReports } from '../barrier/encryption-reports.js';
 
 /** Decrypted values a handler worker keeps (each checked against the stored ciphertext on use). */
@@ -47,16 +48,9 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
     let held: { epoch: number; barrier: Barrier | null; source: Buffer | null; asked: Buffer | null } = { epoch: -1, barrier: null, source: null, asked: null };
     // Which sealable namespace's keyring encrypts each namespace segment (docs/namespace-seals.md), from the
     // namespace list of the current snapshot, rebuilt when the list's ciphertext changes.
-    let owners: { blob: Buffer | null; bySegment: Map<string, string | null> } = { blob: null, bySegment: new Map() };
-    const sealOwnerOf = (root: Barrier) => (segmentUuid: string): string | null => {
-      const blob = memo.get(NAMESPACES_KEY);
-      if (blob === undefined) return null;
-      if (owners.blob === null || !owners.blob.equals(blob)) {
-        const entries = (JSON.parse(root.decrypt(NAMESPACES_KEY, blob).toString('utf8')) as NamespaceTable).entries;
-        owners = { blob: Buffer.from(blob), bySegment: sealOwnersBySegment(entries) };
-      }
-      return owners.bySegment.get(segmentUuid) ?? null;
-    };
+    const owners = new BlobCache<Map<string, SealOwner | null>>(1);
+    const sealOwnerOf = (root: Barrier) => (segmentUuid: string): SealOwner | null =>
+      owners.get(memo, NAMESPACES_KEY, (blob) => sealOwnersBySegment((JSON.parse(root.decrypt(NAMESPACES_KEY, blob).toString('utf8')) as NamespaceTable).entries))?.get(segmentUuid) ?? null;
     const segmented = (rootKeyring: Uint8Array, namespaces: [string, Uint8Array][]): SegmentedBarrier => {
       const root = new CachingBarrier(Keyring.fromBytes(rootKeyring), DECRYPT_CACHE_ENTRIES);
       const unsealed = new Map(namespaces.map(([uuid, ring]) => [uuid, new CachingBarrier(Keyring.fromBytes(ring), DECRYPT_CACHE_ENTRIES)] as const));

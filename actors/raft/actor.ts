@@ -12,6 +12,7 @@
 //   The transport starts when the core hands over the node certificate (`set-tls`, on unseal) or with
 //   `join`; its peer set follows the replicated peer map (core/raft/peers) filtered by the configuration.
 import { CofferError } from '../../runtime/errors.js';
+import { raftLimits } from '../../runtime/limits.js';
 import { serveActor, type ActorContext } from '../../runtime/host/worker-host.js';
 import { decodeRecord, encodeRecord } from '../storage/records.js';
 import { LogStore } from '../storage/log-store.js';
@@ -192,6 +193,7 @@ function clusterStatus(): ClusterStatus {
     peers: host.peerMap(),
     contactMs: host.lastContact(),
     fenced: host.fencedPeers(),
+    recoveryRefusal: host.recoveryRefusal(raftLimits.drSilenceMs),
     transportUp: transport !== null,
     silentRedials: silentRedials(),
     host: host.stats(),

@@ -53,16 +53,15 @@ export const PEERS_KEY = 'core/raft/peers';
  */
 export const FENCED_KEY = 'core/raft/fenced';
 
-function readFenced(bytes: Uint8Array | undefined, log: Logger): string[] {
+/** The fence list as stored (FENCED_KEY): [] when absent, null when it is not a JSON array of ids. */
+export function parseFencedList(bytes: Uint8Array | undefined): string[] | null {
   if (bytes === undefined) return [];
   try {
     const ids: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
-    if (Array.isArray(ids) && ids.every((x) => typeof x === 'string')) return ids as string[];
+    return Array.isArray(ids) && ids.every((x) => typeof x === 'string') ? (ids as string[]) : null;
   } catch {
-    // reported below
+    return null;
   }
-  log.error('raft: the replicated fence list is not a JSON array of ids; ignored');
-  return [];
 }
 /** Key of the boot marker in the `hard` db: how this node's Raft group was started (see RaftHost.open). */
 export const KEY_BOOT = 'raft-boot';
@@ -456,6 +455,19 @@ export class RaftHost {
     return target;
   }
 
+  /** Why recoverAsSoleVoter would refuse now (sys/storage/raft/dr/status shows it), or null. */
+  recoveryRefusal(silenceMs: number): string | null {
+    const now = Date.now();
+    const status = this.node.status();
+    if (status.role === 'leader') return 'this node is the raft leader: its quorum is reachable, so change membership with promote and remove-peer';
+    for (const id of status.conf.voters) {
+      const heard = id === this.opts.id ? undefined : this.lastHeard.get(id);
+      if (heard !== undefined && now - heard < silenceMs) return `voter ${id} was heard from ${now - heard} ms ago; recovery is only for a lost quorum (no voter heard from for ${silenceMs} ms)`;
+    }
+    if (now - this.startedAt < silenceMs) return `this node started ${now - this.startedAt} ms ago; it must have heard from no voter for ${silenceMs} ms before it can take over`;
+    return null;
+  }
+
   /**
    * Disaster recovery (sys/storage/raft/dr/promote, docs/dr.md): this node, cut off from every voter,
    * becomes the only voter of a configuration whose non-voters are `learners`, and elects itself. Every
@@ -467,16 +479,9 @@ export class RaftHost {
   async recoverAsSoleVoter(learners: string[], silenceMs: number, timeoutMs = 20_000): Promise<{ index: number; term: number }> {
     if (this.failure !== null) throw this.failure;
     if (this.closed) throw new CofferError('COFFER_ERR_INTERNAL', 'raft is closed');
-    const now = Date.now();
+    const refusal = this.recoveryRefusal(silenceMs);
+    if (refusal !== null) throw new CofferError('COFFER_ERR_INVALID_REQUEST', refusal);
     const status = this.node.status();
-    if (status.role === 'leader') throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'this node is the raft leader: its quorum is reachable, so change membership with promote and remove-peer');
-    for (const id of status.conf.voters) {
-      const heard = id === this.opts.id ? undefined : this.lastHeard.get(id);
-      if (heard !== undefined && now - heard < silenceMs) {
-        throw new CofferError('COFFER_ERR_INVALID_REQUEST', `voter ${id} was heard from ${now - heard} ms ago; recovery is only for a lost quorum (no voter heard from for ${silenceMs} ms)`);
-      }
-    }
-    if (now - this.startedAt < silenceMs) throw new CofferError('COFFER_ERR_INVALID_REQUEST', `this node started ${now - this.startedAt} ms ago; it must have heard from no voter for ${silenceMs} ms before it can take over`);
     const r = this.node.recoverAsSoleVoter?.(learners) ?? { ok: false as const, error: 'busy' as const };
     if (!r.ok) {
       if (r.error === 'busy') throw new CofferError('COFFER_ERR_BACKPRESSURE', 'raft is busy (a snapshot transfer or a write in progress); retry');
@@ -984,7 +989,9 @@ export class RaftHost {
       }
     }
     this.peers = peers;
-    this.fenced = new Set(readFenced(this.env.fsm.get(FENCED_KEY), this.opts.log));
+    const fenced = parseFencedList(this.env.fsm.get(FENCED_KEY));
+    if (fenced === null) this.opts.log.error('raft: the replicated fence list is not a JSON array of ids; ignored');
+    this.fenced = new Set(fenced ?? []);
     this.opts.onPeers?.(peers, confCopy(this.appliedConf), [...this.fenced]);
   }
 

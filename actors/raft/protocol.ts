@@ -138,6 +138,8 @@ export interface ClusterStatus {
   contactMs?: Record<string, number>;
   /** Node ids fenced off by a disaster-recovery promotion (FSM core/raft/fenced). */
   fenced?: string[];
+  /** Why a disaster-recovery promotion would be refused now (RaftHost.recoveryRefusal), or null. */
+  recoveryRefusal?: string | null;
   transportUp: boolean;
   /** Outbound peer connections dropped and redialled because the peer stopped answering pings on them. */
   silentRedials: number;

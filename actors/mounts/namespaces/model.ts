@@ -132,6 +132,11 @@ export function namespaceView(entry: NamespaceEntry): Record<string, unknown> {
   return { id: entry.id, uuid: entry.uuid, path: entry.path, custom_metadata: { ...entry.custom_metadata }, tainted: false, locked: entry.locked === true };
 }
 
+export interface SealOwner {
+  uuid: string;
+  sealed: boolean;
+}
+
 /**
  * The sealable namespace whose keyring encrypts `ns`'s segment: `ns` itself when sealable, else its
  * nearest sealable ancestor; undefined when the root keyring does (no sealable namespace above it).
@@ -142,9 +147,17 @@ export function sealOwner(entries: readonly NamespaceEntry[], ns: NamespaceRef):
   return found;
 }
 
-/** For each namespace's segment uuid, the uuid of the sealable namespace whose keyring encrypts it (or null: the root's). */
-export function sealOwnersBySegment(entries: readonly NamespaceEntry[]): Map<string, string | null> {
-  return new Map(entries.map((e) => [e.uuid, sealOwner(entries, e)?.uuid ?? null]));
+/**
+ * For each namespace's segment uuid, the sealable namespace whose keyring encrypts it (null: the root's),
+ * and whether that one was sealed on purpose (then no node may use its keyring, held or not).
+ */
+export function sealOwnersBySegment(entries: readonly NamespaceEntry[]): Map<string, SealOwner | null> {
+  return new Map(
+    entries.map((e) => {
+      const owner = sealOwner(entries, e);
+      return [e.uuid, owner === undefined ? null : { uuid: owner.uuid, sealed: owner.manually_sealed === true }];
+    }),
+  );
 }
 
 /** The outermost locked namespace at or above `ns` (OpenBao's locking namespace), or undefined. */

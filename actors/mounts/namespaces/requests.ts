@@ -8,6 +8,11 @@ export async function readNamespaces(root: StorageView): Promise<NamespaceEntry[
   return (await root.getJson<NamespaceTable>(NAMESPACES_KEY))?.entries ?? [];
 }
 
+/** Writes the namespace list (through the root view, in the request's write-set). */
+export function writeNamespaces(root: StorageView, entries: NamespaceEntry[]): void {
+  root.putJson(NAMESPACES_KEY, { entries } satisfies NamespaceTable);
+}
+
 /** The namespace the request runs in (its mount's). */
 export function here(req: HandlerRequest): NamespaceRef {
   return req.mount.namespace ?? ROOT_NAMESPACE;

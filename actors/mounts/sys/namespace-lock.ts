@@ -5,8 +5,8 @@
 import { randomBase62, safeEqual } from '../../core/tokens.js';
 import { systemView } from '../../expiration/revoke-token.js';
 import type { HandlerRequest, LogicalResponse, PathSpec, StorageView } from '../framework/types.js';
-import { lockingNamespace, NAMESPACES_KEY, type NamespaceEntry, type NamespaceTable } from '../namespaces/model.js';
-import { here, nameOf, readNamespaces } from '../namespaces/requests.js';
+import { lockingNamespace, type NamespaceEntry } from '../namespaces/model.js';
+import { here, nameOf, readNamespaces, writeNamespaces } from '../namespaces/requests.js';
 import { badRequest } from './util.js';
 
 /** The namespace an api-lock path names: the request's own namespace, or one below it. */
@@ -22,7 +22,7 @@ async function lockTarget(req: HandlerRequest, storage: StorageView): Promise<{ 
 }
 
 function saveLock(storage: StorageView, entries: NamespaceEntry[], target: NamespaceEntry, next: NamespaceEntry): void {
-  systemView(storage).putJson(NAMESPACES_KEY, { entries: entries.map((e) => (e === target ? next : e)) } satisfies NamespaceTable);
+  writeNamespaces(systemView(storage), entries.map((e) => (e === target ? next : e)));
 }
 
 async function lock(req: HandlerRequest, storage: StorageView): Promise<LogicalResponse> {

@@ -5,8 +5,8 @@
 import { CofferError } from '../../../runtime/errors.js';
 import type { HandlerRequest, LogicalResponse, NamespaceSealOps, PathSpec, StorageView } from '../framework/types.js';
 import { systemView } from '../../expiration/revoke-token.js';
-import { NAMESPACES_KEY, type NamespaceEntry, type NamespaceTable } from '../namespaces/model.js';
-import { here, nameOf, readNamespaces } from '../namespaces/requests.js';
+import type { NamespaceEntry } from '../namespaces/model.js';
+import { here, nameOf, readNamespaces, writeNamespaces } from '../namespaces/requests.js';
 import { removeTree } from './namespaces.js';
 import { badRequest } from './util.js';
 
@@ -31,11 +31,11 @@ async function run(req: HandlerRequest, storage: StorageView, what: SealOperatio
   const root = systemView(storage);
   const entries = await readNamespaces(root);
   const target = entries.find((e) => e.path === targetPath);
-  if (target === undefined) badRequest(`namespace ${JSON.stringify(targetPath)} doesn't exist`);
-  const t = target as NamespaceEntry;
+  if (target === undefined) return badRequest(`namespace ${JSON.stringify(targetPath)} doesn't exist`);
+  const t = target;
   switch (what) {
     case 'seal-status':
-      return { data: await statusOf(seals, t) };
+      return { data: await seals.status(sealableUuid(t)) };
     case 'unseal': {
       const key = req.data.key;
       if (key !== undefined && typeof key !== 'string') badRequest('key must be a string');
@@ -54,7 +54,7 @@ async function run(req: HandlerRequest, storage: StorageView, what: SealOperatio
       return null;
     }
     case 'delete-sealed':
-      return deleteSealed(req, root, entries, t, await statusOf(seals, t));
+      return deleteSealed(req, root, entries, t, await seals.status(sealableUuid(t)));
   }
 }
 
@@ -66,16 +66,12 @@ function saveSealFlags(root: StorageView, entries: NamespaceEntry[], uuids: Read
     void _was;
     return sealed ? { ...rest, manually_sealed: true } : rest;
   });
-  root.putJson(NAMESPACES_KEY, { entries: next } satisfies NamespaceTable);
+  writeNamespaces(root, next);
 }
 
 function sealableUuid(target: NamespaceEntry): string {
   if (target.sealable !== true) badRequest('namespace is not sealable');
   return target.uuid;
-}
-
-async function statusOf(seals: NamespaceSealOps, target: NamespaceEntry): Promise<Record<string, unknown>> {
-  return seals.status(sealableUuid(target));
 }
 
 /** DELETE <name>/delete-sealed[?force=true]: needs sudo; the namespace must be sealed (else delete it as usual). */

@@ -11,13 +11,10 @@ import {
   namespaceNameError,
   namespaceSegment,
   namespaceView,
-  NAMESPACES_KEY,
   newNamespaceId,
-  ROOT_NAMESPACE,
   sealOwner,
   type NamespaceEntry,
   type NamespaceRef,
-  type NamespaceTable,
 } from '../namespaces/model.js';
 import { DEFAULT_POLICY_HCL } from '../policy/builtin.js';
 import { revokeLeasesUpTo } from './leases.js';
@@ -28,7 +25,7 @@ import { badRequest, stringMap } from './util.js';
 import { purgePrefix } from './deferred-purge.js';
 import { storageLimits } from '../../storage/storage-limits.js';
 import { namespaceLockPaths } from './namespace-lock.js';
-import { here, nameOf, readNamespaces } from '../namespaces/requests.js';
+import { here, nameOf, readNamespaces, writeNamespaces } from '../namespaces/requests.js';
 import { createNamespaceSeal, parseNamespaceSeal } from '../namespaces/seal.js';
 import { encryptToPgpKeys } from '../../barrier/pgp.js';
 import { sealOperation } from './namespace-seal-paths.js';
@@ -96,7 +93,7 @@ async function write(req: HandlerRequest, storage: StorageView, patch: boolean):
     if (patch && req.data.custom_metadata === undefined) badRequest('missing required field "custom_metadata"');
     const merged = patch ? mergePatch(existing.custom_metadata, req.data.custom_metadata) : (metadata ?? {});
     const updated = { ...existing, custom_metadata: merged };
-    root.putJson(NAMESPACES_KEY, { entries: entries.map((e) => (e === existing ? updated : e)) } satisfies NamespaceTable);
+    writeNamespaces(root, entries.map((e) => (e === existing ? updated : e)));
     return respond(namespaceView(updated));
   }
   if (patch) throw new CofferError('COFFER_ERR_NOT_FOUND', 'namespace not found');
@@ -109,7 +106,7 @@ async function write(req: HandlerRequest, storage: StorageView, patch: boolean):
     const owner = sealOwner(entries, created);
     const via = owner === undefined ? null : `${namespaceSegment(owner)}core/mounts`;
     seedSegment((key, value) => (via !== null && root.putJsonVia ? root.putJsonVia(key, value, via) : root.putJson(key, value)), created, req.nowMs);
-    root.putJson(NAMESPACES_KEY, { entries: [...entries, created] } satisfies NamespaceTable);
+    writeNamespaces(root, [...entries, created]);
     return respond(namespaceView(created));
   }
   // A sealable namespace (docs/namespace-seals.md): its seal material, and its first entries encrypted with
@@ -125,7 +122,7 @@ async function write(req: HandlerRequest, storage: StorageView, patch: boolean):
   for (const w of material.physical) raw(segment + w.key, w.value);
   seedSegment((key, value) => raw(key, material.barrier.encrypt(key, Buffer.from(JSON.stringify(value)))), created, req.nowMs);
   const sealable: NamespaceEntry = { ...created, sealable: true };
-  root.putJson(NAMESPACES_KEY, { entries: [...entries, sealable] } satisfies NamespaceTable);
+  writeNamespaces(root, [...entries, sealable]);
   return respond({ ...namespaceView(sealable), key_shares: handedOut.map((share) => share.toString('hex')), key_threshold: config.threshold });
 }
 
@@ -191,7 +188,7 @@ export async function removeTree(root: StorageView, entries: NamespaceEntry[], d
     await deleteNamespaceQuotas(root, target.path);
   }
   const gone = new Set(doomed.map((e) => e.uuid));
-  root.putJson(NAMESPACES_KEY, { entries: entries.filter((e) => !gone.has(e.uuid)) } satisfies NamespaceTable);
+  writeNamespaces(root, entries.filter((e) => !gone.has(e.uuid)));
   // The segments: in this write-set when they fit (204), else by the purger, as OpenBao deletes in the
   // background and answers "in-progress" (the entries are gone already, so nothing reaches the segments).
   let inProgress = false;
