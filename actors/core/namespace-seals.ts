@@ -5,7 +5,8 @@ import { CofferError } from '../../runtime/errors.js';
 import { Barrier } from '../barrier/barrier.js';
 import { Keyring } from '../barrier/keyring.js';
 import { SegmentedBarrier } from '../barrier/segmented-barrier.js';
-import { sealOwnersBySegment, type NamespaceEntry } from '../mounts/namespaces/model.js';
+import type { NamespaceEntry } from '../mounts/namespaces/model.js';
+import { NamespaceIndex } from '../mounts/namespaces/namespace-index.js';
 import { KEYRING_PATH, openKeyring, openKeyringWithRootKey, readSealConfig, rotateKeyring, type SealConfig } from '../barrier/seal.js';
 import type { StorageOp } from '../storage/write-set.js';
 import { UnsealProgress } from '../barrier/unseal-progress.js';
@@ -174,7 +175,7 @@ export class NamespaceSeals {
    * namespace unsealed here. `entries` is the namespace list.
    */
   segmented(root: Barrier, entries: readonly NamespaceEntry[]): SegmentedBarrier {
-    const owners = sealOwnersBySegment(entries);
+    const owners = new NamespaceIndex(entries).sealOwnersBySegment();
     const unsealed = new Map([...this.keyrings].map(([uuid, ring]) => [uuid, new Barrier(ring)] as const));
     return new SegmentedBarrier(root, (uuid) => owners.get(uuid) ?? null, unsealed);
   }

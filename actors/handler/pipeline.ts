@@ -13,9 +13,11 @@ import { helpResponse } from '../mounts/framework/help.js';
 import { compileBackend, type CompiledBackend } from '../mounts/framework/router.js';
 import type { PhysicalReader, WriteSetWithGuards } from '../mounts/framework/storage-view.js';
 import type { CallerInfo, HandlerResult, MountInfo, NamespaceSealOps, Operation } from '../mounts/framework/types.js';
-import { AUTH_KEY, MOUNTS_KEY, longestPrefix, mountInfoOf, type MountTable } from '../mounts/mount-table.js';
+import { AUTH_KEY, MOUNTS_KEY, mountInfoOf, type MountTable } from '../mounts/mount-table.js';
+import { PrefixIndex } from '../mounts/prefix-index.js';
 import { SegmentedBarrier } from '../barrier/segmented-barrier.js';
-import { NAMESPACES_KEY, sealOwner, namespaceOfPath, namespaceSegment, ROOT_NAMESPACE, ROOT_NAMESPACE_ID, lockingNamespace, namespaceHeaderPath, refOf, rootOnlySysPath, withinNamespace, type NamespaceEntry, type NamespaceRef, type NamespaceTable } from '../mounts/namespaces/model.js';
+import { NAMESPACES_KEY, namespaceSegment, ROOT_NAMESPACE, ROOT_NAMESPACE_ID, namespaceHeaderPath, rootOnlySysPath, withinNamespace, type NamespaceRef, type NamespaceTable } from '../mounts/namespaces/model.js';
+import { NamespaceIndex } from '../mounts/namespaces/namespace-index.js';
 import { Acl } from '../mounts/policy/acl.js';
 import { isSysRootPath, RESPONSE_WRAPPING_POLICY_HCL, RESPONSE_WRAPPING_POLICY_NAME } from '../mounts/policy/builtin.js';
 import { parsePolicy } from '../mounts/policy/parse.js';
@@ -62,11 +64,16 @@ interface ServeScope {
   committed: boolean;
 }
 
+const NO_NAMESPACES = new NamespaceIndex([]);
+
 /** The one path a locked namespace still serves (to itself): its unlock. */
 const UNLOCK_PATH = 'sys/namespaces/api-lock/unlock';
 
 /** Mount tables remembered (two per namespace); more namespaces in use just decode again. */
 const MOUNT_TABLES_CACHED = 512;
+
+/** Compiled mount backends kept at once; more mounts in use just compile again. */
+const COMPILED_BACKENDS = 1024;
 
 /** Distinct tokens remembered (each ~1 KiB with its ciphertext); more in use just decode again. */
 const TOKEN_ENTRIES_CACHED = 4096;
@@ -84,9 +91,9 @@ const ANONYMOUS: CallerInfo = { tokenKey: null, accessor: null, policies: [], is
 export class Pipeline {
   /** Mount and auth tables by storage key: two per namespace. */
   private readonly tables = new BlobCache<MountInfo[]>(MOUNT_TABLES_CACHED);
-  private readonly namespaces = new BlobCache<NamespaceTable>(1);
+  private readonly namespaces = new BlobCache<NamespaceIndex>(1);
   /** Each namespace's mount and auth tables joined, with the stamps of the two tables they were joined from. */
-  private readonly joinedTables = new Map<string, { a: number; b: number; mounts: MountInfo[] }>();
+  private readonly joinedTables = new Map<string, { a: number; b: number; mounts: PrefixIndex<MountInfo> }>();
   private readonly salt = new BlobCache<string>(1);
   private readonly policies = new BlobCache<Promise<Policy>>(1024);
   /**
@@ -97,7 +104,9 @@ export class Pipeline {
   private readonly tokenEntries = new BlobCache<TokenEntry>(TOKEN_ENTRIES_CACHED);
   private readonly cachedTokenEntry: TokenEntryReader = (physical, crypto, key) =>
     this.tokenEntries.get(physical, key, (blob) => deepFreeze(decodeTokenEntry(crypto, key, blob)));
+  /** Backends by mount, compiled on first use (lazy loading of mounts); the oldest leave first. */
   private readonly compiled = new Map<string, CompiledBackend>();
+  private readonly compiledByMount = new WeakMap<MountInfo, CompiledBackend>();
   private readonly acls = new Map<string, Acl>();
   private wrappingPolicy: Promise<Policy> | null = null;
 
@@ -147,25 +156,25 @@ export class Pipeline {
     // Namespaces first (Vault's order): the longest namespace path in front of the request path picks the
     // namespace, and the rest is routed against that namespace's own mount tables.
     const namespaces = this.namespaceTable(barrier);
-    const ns = namespaceOfPath(namespaces, req.path);
+    const ns = namespaces.ofPath(req.path);
     // The header must name a namespace that exists (the path prefix alone is just a path: no such route).
     const named = namespaceHeaderPath(req.headers['x-vault-namespace']);
-    if (named !== '' && !namespaces.some((n) => n.path === named)) throw new CofferError('COFFER_ERR_NOT_FOUND', 'namespace not found');
+    if (named !== '' && namespaces.byPath(named) === undefined) throw new CofferError('COFFER_ERR_NOT_FOUND', 'namespace not found');
     const relPath = req.path.slice(ns.path.length);
     // An API-locked namespace (or one below it) answers nothing but its own unlock (OpenBao).
-    const locked = ns.id === ROOT_NAMESPACE_ID ? undefined : lockingNamespace(namespaces, ns);
+    const locked = ns.id === ROOT_NAMESPACE_ID ? undefined : namespaces.locking(ns);
     if (locked !== undefined && relPath !== UNLOCK_PATH) {
       throw new CofferError('COFFER_ERR_NAMESPACE_LOCKED', `API access to this namespace has been locked by an administrator - ${JSON.stringify(locked.path)} must be unlocked to gain access.`);
     }
     // A sealable namespace (or one below it) sealed on purpose (the replicated flag: this node may still
     // hold a keyring it has yet to forget), or whose keyring this node does not hold: sealed, or unsealed
     // but not synced here yet (docs/namespace-seals.md). A standby lets the active node decide.
-    const available = ns.id === ROOT_NAMESPACE_ID || (barrier instanceof SegmentedBarrier ? barrier.available(ns.uuid) : sealOwner(namespaces, ns) === undefined);
+    const available = ns.id === ROOT_NAMESPACE_ID || (barrier instanceof SegmentedBarrier ? barrier.available(ns.uuid) : namespaces.sealOwner(ns) === undefined);
     if (!available) {
       if (req.standby) forwardToActive();
       throw new CofferError('COFFER_ERR_NAMESPACE_SEALED');
     }
-    const mount = longestPrefix(this.mountTable(barrier, ns), relPath);
+    const mount = this.mountTable(barrier, ns).longest(relPath);
     let caller = this.caller(barrier, req.token, nowMs, req.remoteAddr, namespaces, ns);
     if (req.standby) forwardBeforeRunning({ token: req.token, path: relPath }, caller, wrapTtlS); // writes known in advance go to the active node
     if (caller !== null && req.token && (caller.entry?.num_uses as number | undefined) !== undefined && (caller.entry?.num_uses as number) > 0 && !wrappingTokenSpendsInHandler(caller, relPath)) {
@@ -284,15 +293,15 @@ export class Pipeline {
    * the namespace it was created in and in that namespace's descendants only (and in none once its
    * namespace is deleted).
    */
-  private placed(caller: CallerInfo | null, namespaces: readonly NamespaceRef[], requestNs: NamespaceRef): CallerInfo | null {
+  private placed(caller: CallerInfo | null, namespaces: NamespaceIndex, requestNs: NamespaceRef): CallerInfo | null {
     if (caller === null) return null;
     const id = (caller.entry?.namespace_id as string | undefined) ?? ROOT_NAMESPACE_ID;
-    const home = id === ROOT_NAMESPACE_ID ? ROOT_NAMESPACE : namespaces.find((n) => n.id === id);
+    const home = id === ROOT_NAMESPACE_ID ? ROOT_NAMESPACE : namespaces.byId(id);
     if (home === undefined || !withinNamespace(home, requestNs)) return null;
-    return home === ROOT_NAMESPACE ? caller : { ...caller, namespace: refOf(home) };
+    return home === ROOT_NAMESPACE ? caller : { ...caller, namespace: home };
   }
 
-  private caller(barrier: Barrier, token: string | null, nowMs: number, remoteAddr: string | undefined, namespaces: readonly NamespaceRef[], requestNs: NamespaceRef): CallerInfo | null {
+  private caller(barrier: Barrier, token: string | null, nowMs: number, remoteAddr: string | undefined, namespaces: NamespaceIndex, requestNs: NamespaceRef): CallerInfo | null {
     if (!token) return null;
     const salt = this.salt.get(this.deps.physical, TOKEN_SALT_KEY, (blob) => barrier.decrypt(TOKEN_SALT_KEY, blob).toString('utf8'));
     if (salt === undefined) return null;
@@ -304,12 +313,12 @@ export class Pipeline {
     return this.placed(resolved?.caller ?? null, namespaces, requestNs);
   }
 
-  private namespaceTable(barrier: Barrier): readonly NamespaceEntry[] {
-    return this.namespaces.get(this.deps.physical, NAMESPACES_KEY, (blob) => JSON.parse(barrier.decrypt(NAMESPACES_KEY, blob).toString('utf8')) as NamespaceTable)?.entries ?? [];
+  private namespaceTable(barrier: Barrier): NamespaceIndex {
+    return this.namespaces.get(this.deps.physical, NAMESPACES_KEY, (blob) => new NamespaceIndex((JSON.parse(barrier.decrypt(NAMESPACES_KEY, blob).toString('utf8')) as NamespaceTable).entries)) ?? NO_NAMESPACES;
   }
 
   /** A namespace's mounts, paths relative to the namespace, each knowing its namespace (and so its storage segment). */
-  private mountTable(barrier: Barrier, ns: NamespaceRef): MountInfo[] {
+  private mountTable(barrier: Barrier, ns: NamespaceRef): PrefixIndex<MountInfo> {
     const segment = namespaceSegment(ns);
     const load = (key: string, table: 'mounts' | 'auth') =>
       this.tables.getStamped(this.deps.physical, key, (blob) =>
@@ -322,21 +331,27 @@ export class Pipeline {
     const b = auth?.stamp ?? 0;
     const joined = this.joinedTables.get(segment);
     if (joined !== undefined && joined.a === a && joined.b === b) return joined.mounts;
-    const all = [...(mounts?.value ?? []), ...(auth?.value ?? [])];
-    if (this.joinedTables.size >= MOUNT_TABLES_CACHED) this.joinedTables.clear();
+    const all = new PrefixIndex([...(mounts?.value ?? []), ...(auth?.value ?? [])]);
+    if (this.joinedTables.size >= MOUNT_TABLES_CACHED) this.joinedTables.delete(this.joinedTables.keys().next().value as string);
     this.joinedTables.set(segment, { a, b, mounts: all });
     return all;
   }
 
   private compiledFor(mount: MountInfo): CompiledBackend {
+    // The same MountInfo object comes with every request until its table changes: no key to build then.
+    const known = this.compiledByMount.get(mount);
+    if (known !== undefined) return known;
     const key = `${mount.uuid}|${mount.type}|${JSON.stringify(mount.options)}|${mount.path}`;
     let compiled = this.compiled.get(key);
     if (!compiled) {
       const factory = backendFactories[mount.type];
       if (!factory) throw new CofferError('COFFER_ERR_INTERNAL', `mount ${mount.path} has unknown type ${mount.type}`);
       compiled = compileBackend(factory(mount));
+      // Loaded on first use, and at most COMPILED_BACKENDS at once: mounts nobody uses cost nothing.
+      if (this.compiled.size >= COMPILED_BACKENDS) this.compiled.delete(this.compiled.keys().next().value as string);
       this.compiled.set(key, compiled);
     }
+    this.compiledByMount.set(mount, compiled);
     return compiled;
   }
 

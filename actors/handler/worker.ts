@@ -6,7 +6,8 @@ import { Barrier } from '../barrier/barrier.js';
 import { Keyring } from '../barrier/keyring.js';
 import { CachingBarrier } from './caching-barrier.js';
 import { SegmentedBarrier } from '../barrier/segmented-barrier.js';
-import { NAMESPACES_KEY, sealOwnersBySegment, type NamespaceTable, type SealOwner } from '../mounts/namespaces/model.js';
+import { NAMESPACES_KEY, type NamespaceTable, type SealOwner } from '../mounts/namespaces/model.js';
+import { NamespaceIndex } from '../mounts/namespaces/namespace-index.js';
 import { BlobCache } from './blob-cache.js';
 import { EncryptionReports } from '../barrier/encryption-reports.js';
 
@@ -18,7 +19,7 @@ import type { RaftReply, RaftRequest } from '../raft/protocol.js';
 import { openStorageEnv } from '../storage/env.js';
 import { FsmReader } from '../storage/fsm-reader.js';
 import { SnapshotMemoReader } from './snapshot-memo-reader.js';
-import { readFrontView, type FrontView, type FrontViewMessage } from '../quotas/front-view.js';
+import { readFrontView, type FrontView, type FrontViewMessage, type FrontViewTables } from '../quotas/front-view.js';
 import { serialisedReply, type HandlerMessage, type LogicalReply } from './messages.js';
 import { FRONT_SERVED } from '../mounts/sys/metrics.js';
 import { Pipeline } from './pipeline.js';
@@ -50,7 +51,7 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
     // namespace list of the current snapshot, rebuilt when the list's ciphertext changes.
     const owners = new BlobCache<Map<string, SealOwner | null>>(1);
     const sealOwnerOf = (root: Barrier) => (segmentUuid: string): SealOwner | null =>
-      owners.get(memo, NAMESPACES_KEY, (blob) => sealOwnersBySegment((JSON.parse(root.decrypt(NAMESPACES_KEY, blob).toString('utf8')) as NamespaceTable).entries))?.get(segmentUuid) ?? null;
+      owners.get(memo, NAMESPACES_KEY, (blob) => new NamespaceIndex((JSON.parse(root.decrypt(NAMESPACES_KEY, blob).toString('utf8')) as NamespaceTable).entries).sealOwnersBySegment())?.get(segmentUuid) ?? null;
     const segmented = (rootKeyring: Uint8Array, namespaces: [string, Uint8Array][]): SegmentedBarrier => {
       const root = new CachingBarrier(Keyring.fromBytes(rootKeyring), DECRYPT_CACHE_ENTRIES);
       const unsealed = new Map(namespaces.map(([uuid, ring]) => [uuid, new CachingBarrier(Keyring.fromBytes(ring), DECRYPT_CACHE_ENTRIES)] as const));
@@ -74,10 +75,11 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
       }
       return held.barrier;
     };
+    const frontTables = { current: new Map() as FrontViewTables };
     frontView = async () => {
       memo.refresh(); // before the keyring check, as in Pipeline.serve
       const b = await barrier();
-      return readFrontView(memo, b);
+      return readFrontView(memo, b, frontTables);
     };
     pipeline = new Pipeline({
       physical: memo,

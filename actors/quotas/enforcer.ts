@@ -1,11 +1,10 @@
 // Rate-limit enforcement in the HTTP front, before a request is dispatched (Vault's
 // rateLimitQuotaWrapping): exempt paths pass, otherwise the most specific quota's limiter takes one
 // token for the client IP; a refusal is a 429 with Vault's message. Limiter state is per node.
-import { longestPrefix } from '../mounts/mount-table.js';
+import { PrefixIndex } from '../mounts/prefix-index.js';
 import { EMPTY_FRONT_VIEW, type FrontView } from './front-view.js';
 import { RateLimiter, type TakeResult } from './limiter.js';
 import { QuotaIndex, isExempt } from './model.js';
-import { namespaceHolds } from '../mounts/namespaces/model.js';
 
 export interface QuotaDecision extends TakeResult {
   quota: string;
@@ -14,6 +13,9 @@ export interface QuotaDecision extends TakeResult {
 export class QuotaEnforcer {
   private view: FrontView = EMPTY_FRONT_VIEW;
   private index = new QuotaIndex([]);
+  /** The view's mounts and namespaces by path: each request's lookups walk its own path, not every tenant's mounts. */
+  private mounts = new PrefixIndex<{ path: string; type: string }>([]);
+  private namespaces = new PrefixIndex<{ path: string }>([]);
   private readonly limiters = new Map<string, { generation: string; limiter: RateLimiter }>();
 
   constructor(private readonly nowMs: () => number = Date.now) {}
@@ -21,6 +23,8 @@ export class QuotaEnforcer {
   setView(view: FrontView): void {
     this.view = view;
     this.index = new QuotaIndex(view.quotas);
+    this.mounts = new PrefixIndex(view.mounts);
+    this.namespaces = new PrefixIndex(view.namespaces.map((path) => ({ path })));
     // A changed definition starts fresh buckets, as Vault re-initialises an updated quota.
     const names = new Set<string>();
     for (const q of view.quotas) {
@@ -40,14 +44,12 @@ export class QuotaEnforcer {
 
   /** The longest mount path that prefixes `path` ("" when none). */
   mountOf(path: string): { path: string; type: string } | null {
-    return longestPrefix(this.view.mounts, path);
+    return this.mounts.longest(path);
   }
 
   /** The path of the namespace `path` runs in ("" for the root): the longest namespace path in front of it. */
   namespaceOf(path: string): string {
-    let best = '';
-    for (const ns of this.view.namespaces) if (ns.length > best.length && namespaceHolds(ns, path)) best = ns;
-    return best;
+    return this.namespaces.longest(path)?.path ?? '';
   }
 
   /** True when some role-based quota applies to this path's mount (the caller then passes the login's role). */

@@ -147,19 +147,6 @@ export function sealOwner(entries: readonly NamespaceEntry[], ns: NamespaceRef):
   return found;
 }
 
-/**
- * For each namespace's segment uuid, the sealable namespace whose keyring encrypts it (null: the root's),
- * and whether that one was sealed on purpose (then no node may use its keyring, held or not).
- */
-export function sealOwnersBySegment(entries: readonly NamespaceEntry[]): Map<string, SealOwner | null> {
-  return new Map(
-    entries.map((e) => {
-      const owner = sealOwner(entries, e);
-      return [e.uuid, owner === undefined ? null : { uuid: owner.uuid, sealed: owner.manually_sealed === true }];
-    }),
-  );
-}
-
 /** The outermost locked namespace at or above `ns` (OpenBao's locking namespace), or undefined. */
 export function lockingNamespace(entries: readonly NamespaceEntry[], ns: NamespaceRef): NamespaceEntry | undefined {
   let found: NamespaceEntry | undefined;
