@@ -8,7 +8,8 @@ import { assert } from '../../runtime/assert.js';
 import { CofferError } from '../../runtime/errors.js';
 import { failpoint } from '../../runtime/failpoints.js';
 import { Barrier } from '../barrier/barrier.js';
-import { NAMESPACES_KEY, type NamespaceEntry, type NamespaceTable } from '../mounts/namespaces/model.js';
+import type { NamespaceEntry } from '../mounts/namespaces/model.js';
+import { NamespaceDirectory } from '../mounts/namespaces/directory.js';
 import { ABSOLUTE_MAX_OPERATIONS, ABSOLUTE_MIN_OPERATIONS, Keyring, MIN_ROTATION_INTERVAL_MS, type RotationConfig } from '../barrier/keyring.js';
 import { parseDurationSeconds } from '../mounts/framework/router.js';
 import { goDuration } from '../mounts/token/entries.js';
@@ -132,6 +133,8 @@ export class CoreNode {
   private readonly sealEpoch: Int32Array | null;
   /** The sealable namespaces this node has unsealed (their keyrings live only here and in the handlers). */
   private readonly namespaceSeals: NamespaceSeals;
+  /** Namespace entries for the seal-sync questions (all of them), cached by their stored ciphertext. */
+  private namespaceDirectory: NamespaceDirectory | null = null;
   /** The core/keyring ciphertext the current keyring was opened from (see syncKeyring). */
   private keyringSource: Buffer | null = null;
   /** Serialises init and unseal: each reads state, awaits, then changes it. */
@@ -602,8 +605,8 @@ export class CoreNode {
   }
 
   private namespaceEntries(barrier: Barrier): NamespaceEntry[] {
-    const blob = this.readPhysical(NAMESPACES_KEY);
-    return blob === undefined ? [] : (JSON.parse(barrier.decrypt(NAMESPACES_KEY, blob).toString('utf8')) as NamespaceTable).entries;
+    this.namespaceDirectory ??= new NamespaceDirectory({ get: (k) => this.readPhysical(k), list: (p) => this.writePath.reader.list(p) });
+    return this.namespaceDirectory.all((key, blob) => barrier.decrypt(key, blob));
   }
 
   private bumpSealEpoch(): void {

@@ -16,8 +16,8 @@ import type { CallerInfo, HandlerResult, MountInfo, NamespaceSealOps, Operation 
 import { AUTH_KEY, MOUNTS_KEY, mountInfoOf, type MountTable } from '../mounts/mount-table.js';
 import { PrefixIndex } from '../mounts/prefix-index.js';
 import { SegmentedBarrier } from '../barrier/segmented-barrier.js';
-import { NAMESPACES_KEY, namespaceSegment, ROOT_NAMESPACE, ROOT_NAMESPACE_ID, namespaceHeaderPath, rootOnlySysPath, withinNamespace, type NamespaceRef, type NamespaceTable } from '../mounts/namespaces/model.js';
-import { NamespaceIndex } from '../mounts/namespaces/namespace-index.js';
+import { namespaceSegment, ROOT_NAMESPACE, ROOT_NAMESPACE_ID, namespaceHeaderPath, rootOnlySysPath, withinNamespace, type NamespaceRef } from '../mounts/namespaces/model.js';
+import { lockingIn, NamespaceDirectory, sealOwnerIn, type DecryptFn } from '../mounts/namespaces/directory.js';
 import { Acl } from '../mounts/policy/acl.js';
 import { isSysRootPath, RESPONSE_WRAPPING_POLICY_HCL, RESPONSE_WRAPPING_POLICY_NAME } from '../mounts/policy/builtin.js';
 import { parsePolicy } from '../mounts/policy/parse.js';
@@ -64,8 +64,6 @@ interface ServeScope {
   committed: boolean;
 }
 
-const NO_NAMESPACES = new NamespaceIndex([]);
-
 /** The one path a locked namespace still serves (to itself): its unlock. */
 const UNLOCK_PATH = 'sys/namespaces/api-lock/unlock';
 
@@ -91,7 +89,6 @@ const ANONYMOUS: CallerInfo = { tokenKey: null, accessor: null, policies: [], is
 export class Pipeline {
   /** Mount and auth tables by storage key: two per namespace. */
   private readonly tables = new BlobCache<MountInfo[]>(MOUNT_TABLES_CACHED);
-  private readonly namespaces = new BlobCache<NamespaceIndex>(1);
   /** Each namespace's mount and auth tables joined, with the stamps of the two tables they were joined from. */
   private readonly joinedTables = new Map<string, { a: number; b: number; mounts: PrefixIndex<MountInfo> }>();
   private readonly salt = new BlobCache<string>(1);
@@ -112,7 +109,11 @@ export class Pipeline {
 
   private readonly audit: AuditBroker;
 
+  /** Namespaces, loaded as requests reach them. */
+  private readonly namespaces: NamespaceDirectory;
+
   constructor(private readonly deps: PipelineDeps) {
+    this.namespaces = new NamespaceDirectory(deps.physical);
     this.audit = new AuditBroker({ physical: deps.physical, barrier: () => deps.barrier() });
   }
 
@@ -155,30 +156,30 @@ export class Pipeline {
     const wrapTtlS = parseWrapTtl(req.headers);
     // Namespaces first (Vault's order): the longest namespace path in front of the request path picks the
     // namespace, and the rest is routed against that namespace's own mount tables.
-    const namespaces = this.namespaceTable(barrier);
-    const ns = namespaces.ofPath(req.path);
+    const decrypt: DecryptFn = (key, blob) => barrier.decrypt(key, blob);
+    const { ns, chain } = this.namespaces.place(decrypt, req.path);
     // The header must name a namespace that exists (the path prefix alone is just a path: no such route).
     const named = namespaceHeaderPath(req.headers['x-vault-namespace']);
-    if (named !== '' && namespaces.byPath(named) === undefined) throw new CofferError('COFFER_ERR_NOT_FOUND', 'namespace not found');
+    if (named !== '' && this.namespaces.lookup(decrypt, named) === undefined) throw new CofferError('COFFER_ERR_NOT_FOUND', 'namespace not found');
     const relPath = req.path.slice(ns.path.length);
     // An API-locked namespace (or one below it) answers nothing but its own unlock (OpenBao).
-    const locked = ns.id === ROOT_NAMESPACE_ID ? undefined : namespaces.locking(ns);
+    const locked = lockingIn(chain);
     if (locked !== undefined && relPath !== UNLOCK_PATH) {
       throw new CofferError('COFFER_ERR_NAMESPACE_LOCKED', `API access to this namespace has been locked by an administrator - ${JSON.stringify(locked.path)} must be unlocked to gain access.`);
     }
     // A sealable namespace (or one below it) sealed on purpose (the replicated flag: this node may still
     // hold a keyring it has yet to forget), or whose keyring this node does not hold: sealed, or unsealed
     // but not synced here yet (docs/namespace-seals.md). A standby lets the active node decide.
-    const available = ns.id === ROOT_NAMESPACE_ID || (barrier instanceof SegmentedBarrier ? barrier.available(ns.uuid) : namespaces.sealOwner(ns) === undefined);
+    const available = ns.id === ROOT_NAMESPACE_ID || (barrier instanceof SegmentedBarrier ? barrier.available(ns.uuid) : sealOwnerIn(chain) === null);
     if (!available) {
       if (req.standby) forwardToActive();
       throw new CofferError('COFFER_ERR_NAMESPACE_SEALED');
     }
     const mount = this.mountTable(barrier, ns).longest(relPath);
-    let caller = this.caller(barrier, req.token, nowMs, req.remoteAddr, namespaces, ns);
+    let caller = this.caller(barrier, req.token, nowMs, req.remoteAddr, ns);
     if (req.standby) forwardBeforeRunning({ token: req.token, path: relPath }, caller, wrapTtlS); // writes known in advance go to the active node
     if (caller !== null && req.token && (caller.entry?.num_uses as number | undefined) !== undefined && (caller.entry?.num_uses as number) > 0 && !wrappingTokenSpendsInHandler(caller, relPath)) {
-      caller = this.placed(await this.consumeUse(barrier, req.token, nowMs), namespaces, ns);
+      caller = this.placed(barrier, await this.consumeUse(barrier, req.token, nowMs), ns);
     }
     trail.identify(caller, mount);
 
@@ -293,15 +294,16 @@ export class Pipeline {
    * the namespace it was created in and in that namespace's descendants only (and in none once its
    * namespace is deleted).
    */
-  private placed(caller: CallerInfo | null, namespaces: NamespaceIndex, requestNs: NamespaceRef): CallerInfo | null {
+  private placed(barrier: Barrier, caller: CallerInfo | null, requestNs: NamespaceRef): CallerInfo | null {
     if (caller === null) return null;
     const id = (caller.entry?.namespace_id as string | undefined) ?? ROOT_NAMESPACE_ID;
-    const home = id === ROOT_NAMESPACE_ID ? ROOT_NAMESPACE : namespaces.byId(id);
-    if (home === undefined || !withinNamespace(home, requestNs)) return null;
+    // The token names its namespace by path and id: a namespace deleted and made again under that path is another one.
+    const home = id === ROOT_NAMESPACE_ID ? ROOT_NAMESPACE : this.namespaces.lookup((key, blob) => barrier.decrypt(key, blob), (caller.entry?.namespace_path as string | undefined) ?? '');
+    if (home === undefined || home.id !== id || !withinNamespace(home, requestNs)) return null;
     return home === ROOT_NAMESPACE ? caller : { ...caller, namespace: home };
   }
 
-  private caller(barrier: Barrier, token: string | null, nowMs: number, remoteAddr: string | undefined, namespaces: NamespaceIndex, requestNs: NamespaceRef): CallerInfo | null {
+  private caller(barrier: Barrier, token: string | null, nowMs: number, remoteAddr: string | undefined, requestNs: NamespaceRef): CallerInfo | null {
     if (!token) return null;
     const salt = this.salt.get(this.deps.physical, TOKEN_SALT_KEY, (blob) => barrier.decrypt(TOKEN_SALT_KEY, blob).toString('utf8'));
     if (salt === undefined) return null;
@@ -310,11 +312,7 @@ export class Pipeline {
     // those addresses; without a known client address it is refused (fail closed).
     const bound = (resolved?.entry as TokenEntry | undefined)?.bound_cidrs;
     if (bound && bound.length > 0 && !addressInCidrs(remoteAddr, bound)) return null;
-    return this.placed(resolved?.caller ?? null, namespaces, requestNs);
-  }
-
-  private namespaceTable(barrier: Barrier): NamespaceIndex {
-    return this.namespaces.get(this.deps.physical, NAMESPACES_KEY, (blob) => new NamespaceIndex((JSON.parse(barrier.decrypt(NAMESPACES_KEY, blob).toString('utf8')) as NamespaceTable).entries)) ?? NO_NAMESPACES;
+    return this.placed(barrier, resolved?.caller ?? null, requestNs);
   }
 
   /** A namespace's mounts, paths relative to the namespace, each knowing its namespace (and so its storage segment). */

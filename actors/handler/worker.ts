@@ -6,9 +6,8 @@ import { Barrier } from '../barrier/barrier.js';
 import { Keyring } from '../barrier/keyring.js';
 import { CachingBarrier } from './caching-barrier.js';
 import { SegmentedBarrier } from '../barrier/segmented-barrier.js';
-import { NAMESPACES_KEY, type NamespaceTable, type SealOwner } from '../mounts/namespaces/model.js';
-import { NamespaceIndex } from '../mounts/namespaces/namespace-index.js';
-import { BlobCache } from './blob-cache.js';
+import type { SealOwner } from '../mounts/namespaces/model.js';
+import { NamespaceDirectory } from '../mounts/namespaces/directory.js';
 import { EncryptionReports } from '../barrier/encryption-reports.js';
 
 /** Decrypted values a handler worker keeps (each checked against the stored ciphertext on use). */
@@ -19,7 +18,7 @@ import type { RaftReply, RaftRequest } from '../raft/protocol.js';
 import { openStorageEnv } from '../storage/env.js';
 import { FsmReader } from '../storage/fsm-reader.js';
 import { SnapshotMemoReader } from './snapshot-memo-reader.js';
-import { readFrontView, type FrontView, type FrontViewMessage, type FrontViewTables } from '../quotas/front-view.js';
+import { frontViewState, readFrontView, type FrontView, type FrontViewMessage, type FrontViewScope } from '../quotas/front-view.js';
 import { serialisedReply, type HandlerMessage, type LogicalReply } from './messages.js';
 import { FRONT_SERVED } from '../mounts/sys/metrics.js';
 import { Pipeline } from './pipeline.js';
@@ -35,9 +34,9 @@ export interface HandlerWorkerData {
 
 let pipeline: Pipeline | null = null;
 /** For the front's cached view (mounts, quotas): actors/quotas/front-view.ts. */
-let frontView: (() => Promise<FrontView>) | null = null;
+let frontView: ((scope?: FrontViewScope) => Promise<FrontView>) | null = null;
 
-serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) => (msg.t === 'front-view' ? (frontView as () => Promise<FrontView>)() : (pipeline as Pipeline).handle(msg.req).then((r) => serialisedReply(r, FRONT_SERVED))), {
+serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) => (msg.t === 'front-view' ? (frontView as (scope?: FrontViewScope) => Promise<FrontView>)(msg.scope) : (pipeline as Pipeline).handle(msg.req).then((r) => serialisedReply(r, FRONT_SERVED))), {
   init: (ctx) => {
     const data = ctx.workerData as HandlerWorkerData;
     setAuditSettings(data.audit);
@@ -48,10 +47,9 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
     const epoch = new Int32Array(data.sealEpoch);
     let held: { epoch: number; barrier: Barrier | null; source: Buffer | null; asked: Buffer | null } = { epoch: -1, barrier: null, source: null, asked: null };
     // Which sealable namespace's keyring encrypts each namespace segment (docs/namespace-seals.md), from the
-    // namespace list of the current snapshot, rebuilt when the list's ciphertext changes.
-    const owners = new BlobCache<Map<string, SealOwner | null>>(1);
-    const sealOwnerOf = (root: Barrier) => (segmentUuid: string): SealOwner | null =>
-      owners.get(memo, NAMESPACES_KEY, (blob) => new NamespaceIndex((JSON.parse(root.decrypt(NAMESPACES_KEY, blob).toString('utf8')) as NamespaceTable).entries).sealOwnersBySegment())?.get(segmentUuid) ?? null;
+    // namespace entries of the current snapshot (validate-on-read: a changed entry is seen at once).
+    const directory = new NamespaceDirectory(memo);
+    const sealOwnerOf = (root: Barrier) => (segmentUuid: string): SealOwner | null => directory.sealOwnerOfSegment((key, blob) => root.decrypt(key, blob), segmentUuid);
     const segmented = (rootKeyring: Uint8Array, namespaces: [string, Uint8Array][]): SegmentedBarrier => {
       const root = new CachingBarrier(Keyring.fromBytes(rootKeyring), DECRYPT_CACHE_ENTRIES);
       const unsealed = new Map(namespaces.map(([uuid, ring]) => [uuid, new CachingBarrier(Keyring.fromBytes(ring), DECRYPT_CACHE_ENTRIES)] as const));
@@ -75,11 +73,11 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
       }
       return held.barrier;
     };
-    const frontTables = { current: new Map() as FrontViewTables };
-    frontView = async () => {
+    const frontState = frontViewState(memo);
+    frontView = async (scope) => {
       memo.refresh(); // before the keyring check, as in Pipeline.serve
       const b = await barrier();
-      return readFrontView(memo, b, frontTables);
+      return readFrontView(memo, b, frontState, scope);
     };
     pipeline = new Pipeline({
       physical: memo,

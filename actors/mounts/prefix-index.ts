@@ -40,6 +40,15 @@ export class PrefixIndex<T extends { path: string }> {
     return this.byPath.get('') ?? null;
   }
 
+  /** Adds or replaces the item at its path. */
+  set(item: T): void {
+    this.byPath.set(item.path, item);
+  }
+
+  delete(path: string): void {
+    this.byPath.delete(path);
+  }
+
   values(): IterableIterator<T> {
     return this.byPath.values();
   }

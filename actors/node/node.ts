@@ -180,7 +180,7 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger(c
       const s = (await raft.ask({ t: 'cluster-status' }, 2_000)) as ClusterStatus;
       return { commit: s.commit, applied: s.applied, term: s.term, role: s.role, silentRedials: s.silentRedials, ...(s.host ? { host: s.host } : {}) };
     },
-    frontView: () => (handlers[next++ % handlers.length] as unknown as ActorRef<FrontViewMessage, FrontView>).ask({ t: 'front-view' }, 5_000),
+    frontView: (scope) => (handlers[next++ % handlers.length] as unknown as ActorRef<FrontViewMessage, FrontView>).ask({ t: 'front-view', ...(scope ? { scope } : {}) }, 5_000),
     role: async () => {
       const h = await ask({ t: 'health' });
       return h.sealed ? null : h.standby ? 'standby' : 'active';

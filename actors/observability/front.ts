@@ -10,7 +10,7 @@ import type { ApiRequest } from '../front/request.js';
 import { sendError } from '../front/respond.js';
 import type { LogicalReply } from '../handler/messages.js';
 import { FRONT_SERVED } from '../mounts/sys/metrics.js';
-import { FRONT_VIEW_REFRESH_MS, type FrontView } from '../quotas/front-view.js';
+import { FRONT_VIEW_REFRESH_MS, frontViewScopeOf, type FrontView, type FrontViewScope } from '../quotas/front-view.js';
 import { QuotaEnforcer, rateLimitedMessage } from '../quotas/enforcer.js';
 import { InFlight } from './in-flight.js';
 import { Metrics, type RuntimeSources, type ServedBy } from './metrics.js';
@@ -24,8 +24,6 @@ export function redactPath(path: string): string {
 }
 
 /** Writes that change what the front caches (in any namespace's sys/): refresh the view before answering. */
-const VIEW_PATHS = /^(.+\/)?sys\/(quotas\/|mounts\/|auth\/|remount|namespaces\/)/;
-
 export interface RequestContext {
   inFlightId: number;
   startedMs: number;
@@ -33,8 +31,8 @@ export interface RequestContext {
 }
 
 export interface FrontSources extends RuntimeSources {
-  /** Reads the front view through a handler worker. */
-  frontView(): Promise<FrontView>;
+  /** Reads the front view (all of it, or the part `scope` names) through a handler worker. */
+  frontView(scope?: FrontViewScope): Promise<FrontView>;
   /** The node's current role from the core (health): null while unknown or sealed. */
   role(): Promise<ServedBy | null>;
   /**
@@ -48,12 +46,23 @@ export interface FrontSources extends RuntimeSources {
 /** Even with an unchanged changeKey, the timer refreshes this often (a missed change heals itself). */
 const VIEW_RECHECK_MS = 30_000;
 
+/**
+ * A full view costs the handler thread time in proportion to the namespaces and mounts (a list and a few
+ * gets each): the timer waits at least this many times the last full refresh's duration before the next,
+ * so its share of a handler stays near 2% with any number of tenants. Local writes refresh their part at once.
+ */
+const FULL_REFRESH_COST_FACTOR = 50;
+
 export class FrontObservability {
   readonly metrics: Metrics;
   readonly inFlight = new InFlight();
   readonly quotas = new QuotaEnforcer();
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
+  /** The newest partial refresh (refreshPart), which later ones and full ones wait for. */
+  private parts: Promise<void> = Promise.resolve();
+  /** How long the last full refresh took (ms). */
+  private fullRefreshMs = 0;
   /** changeKey() as of the last refresh that read both the view and the role. */
   private refreshedKey: string | null = null;
   private refreshedAt = 0;
@@ -79,8 +88,33 @@ export class FrontObservability {
     const src = this.sources;
     if (src?.changeKey === undefined) return this.refresh();
     const key = src.changeKey();
-    if (key === this.refreshedKey && Date.now() - this.refreshedAt < VIEW_RECHECK_MS) return Promise.resolve();
+    const since = Date.now() - this.refreshedAt;
+    if (key === this.refreshedKey && since < VIEW_RECHECK_MS) return Promise.resolve();
+    if (since < this.fullRefreshMs * FULL_REFRESH_COST_FACTOR) return Promise.resolve();
     return this.refresh();
+  }
+
+  /**
+   * After a local write that changed `scope`'s part of the view: read that part, after any refresh in
+   * flight (which may have started before the write and would otherwise land after this one).
+   */
+  private async refreshPart(scope: FrontViewScope): Promise<void> {
+    const src = this.sources;
+    if (src === null) return;
+    // Both taken now: a full refresh started later waits for this one instead (no cycle).
+    const previous = this.parts;
+    const inFlight = this.refreshing;
+    const mine = (async () => {
+      await previous;
+      await inFlight;
+      try {
+        this.quotas.setView(await src.frontView(scope));
+      } catch (err) {
+        this.log.debug({ err }, 'front view refresh failed');
+      }
+    })();
+    this.parts = mine;
+    await mine;
   }
 
   stop(): void {
@@ -97,8 +131,11 @@ export class FrontObservability {
     const key = src.changeKey?.() ?? null;
     this.refreshing = (async () => {
       let complete = true;
+      await this.parts; // a partial refresh in flight read newer data than this one may: let it land first
+      const started = performance.now();
       try {
         this.quotas.setView(await src.frontView());
+        this.fullRefreshMs = performance.now() - started;
       } catch (err) {
         complete = false;
         this.log.debug({ err }, 'front view refresh failed');
@@ -148,7 +185,8 @@ export class FrontObservability {
    * True when the response was written here.
    */
   async afterHandler(api: ApiRequest, reply: LogicalReply, res: ServerResponse): Promise<boolean> {
-    if (reply.status < 400 && api.operation !== 'read' && api.operation !== 'list' && VIEW_PATHS.test(api.path)) await this.refresh();
+    const scope = reply.status < 400 && api.operation !== 'read' && api.operation !== 'list' ? frontViewScopeOf(api.path) : null;
+    if (scope !== null) await (scope.t === 'all' ? this.refresh() : this.refreshPart(scope));
     const body = reply.body as Record<string, unknown> | null;
     if (reply.status !== 200 || body === null || typeof body !== 'object' || !(FRONT_SERVED in body)) return false;
     const path = api.path.replace(/\/$/, '');

@@ -13,9 +13,11 @@ export interface QuotaDecision extends TakeResult {
 export class QuotaEnforcer {
   private view: FrontView = EMPTY_FRONT_VIEW;
   private index = new QuotaIndex([]);
-  /** The view's mounts and namespaces by path: each request's lookups walk its own path, not every tenant's mounts. */
-  private mounts = new PrefixIndex<{ path: string; type: string }>([]);
-  private namespaces = new PrefixIndex<{ path: string }>([]);
+  /**
+   * The namespaces ("" the root) with their mounts, by path: a request's lookups walk its own path, not
+   * every tenant's mounts, and a partial view replaces only the namespaces it covers.
+   */
+  private namespaces = new PrefixIndex<{ path: string; mounts: PrefixIndex<{ path: string; type: string }> }>([]);
   private readonly limiters = new Map<string, { generation: string; limiter: RateLimiter }>();
 
   constructor(private readonly nowMs: () => number = Date.now) {}
@@ -23,8 +25,7 @@ export class QuotaEnforcer {
   setView(view: FrontView): void {
     this.view = view;
     this.index = new QuotaIndex(view.quotas);
-    this.mounts = new PrefixIndex(view.mounts);
-    this.namespaces = new PrefixIndex(view.namespaces.map((path) => ({ path })));
+    this.mergeNamespaces(view);
     // A changed definition starts fresh buckets, as Vault re-initialises an updated quota.
     const names = new Set<string>();
     for (const q of view.quotas) {
@@ -38,13 +39,18 @@ export class QuotaEnforcer {
     for (const name of this.limiters.keys()) if (!names.has(name)) this.limiters.delete(name);
   }
 
-  get current(): FrontView {
-    return this.view;
+  private mergeNamespaces(view: FrontView): void {
+    const scope = view.scope;
+    if (scope.t === 'quotas') return;
+    if (scope.t === 'all') this.namespaces = new PrefixIndex([]);
+    else if (scope.t === 'namespace') this.namespaces.delete(scope.path);
+    else for (const ns of [...this.namespaces.values()]) if (ns.path.startsWith(scope.path)) this.namespaces.delete(ns.path);
+    for (const ns of view.namespaces) this.namespaces.set({ path: ns.path, mounts: new PrefixIndex(ns.mounts) });
   }
 
   /** The longest mount path that prefixes `path` ("" when none). */
   mountOf(path: string): { path: string; type: string } | null {
-    return this.mounts.longest(path);
+    return this.namespaces.longest(path)?.mounts.longest(path) ?? null;
   }
 
   /** The path of the namespace `path` runs in ("" for the root): the longest namespace path in front of it. */

@@ -1,11 +1,9 @@
 // Namespaces (Vault Enterprise's and OpenBao's): each is a mini-Coffer with its own mount table, auth
 // table, policies and mount data. Everything a namespace owns lives under one storage segment,
 // `namespaces/<id>/` (OpenBao's layout), so that a later step can give each segment a Raft group of its own.
-// The namespace list itself is one barrier-encrypted JSON value in the root segment (`core/namespaces`):
-// one read guards the whole list, so two concurrent creates of one path cannot both win.
+// Each namespace's entry is a value of its own in the root segment (store.ts), read as requests reach it
+// (directory.ts).
 import { randomBase62 } from '../../core/tokens.js';
-
-export const NAMESPACES_KEY = 'core/namespaces';
 
 export const ROOT_NAMESPACE_ID = 'root';
 
@@ -61,21 +59,6 @@ export function isRootNamespace(ns: NamespaceRef | undefined): boolean {
 }
 
 /**
- * The namespace a full request path belongs to: the longest namespace path that prefixes it (the root
- * when none does). `team1/dev/secret/x` → team1/dev/; `team1` alone (no trailing slash) → team1/.
- */
-export function namespaceOfPath(entries: readonly NamespaceRef[], path: string): NamespaceRef {
-  let best: NamespaceRef | null = null;
-  for (const e of entries) if (namespaceHolds(e.path, path) && (best === null || e.path.length > best.path.length)) best = e;
-  return best === null ? ROOT_NAMESPACE : refOf(best);
-}
-
-/** Whether a request path runs in the namespace at `nsPath` or below it ("team1/x" and "team1" in "team1/"). */
-export function namespaceHolds(nsPath: string, path: string): boolean {
-  return path.startsWith(nsPath) || path === nsPath.slice(0, -1);
-}
-
-/**
  * The namespace an X-Vault-Namespace header names, as a path prefix: "team1/" for "team1", "/team1/" or
  * "team1/"; "" for the root ("", "/", "root", "root/"). Vault Enterprise and OpenBao put it in front of the
  * request path.
@@ -122,11 +105,6 @@ export function newNamespaceId(taken: ReadonlySet<string>): string {
   }
 }
 
-/** The direct children of `parent` (their paths are the parent's plus one segment). */
-export function childrenOf(entries: readonly NamespaceEntry[], parent: NamespaceRef): NamespaceEntry[] {
-  return entries.filter((e) => e.path.startsWith(parent.path) && e.path !== parent.path && !e.path.slice(parent.path.length, -1).includes('/'));
-}
-
 /** The public shape of a namespace (OpenBao's: `path` is always the full path). */
 export function namespaceView(entry: NamespaceEntry): Record<string, unknown> {
   return { id: entry.id, uuid: entry.uuid, path: entry.path, custom_metadata: { ...entry.custom_metadata }, tainted: false, locked: entry.locked === true };
@@ -137,19 +115,3 @@ export interface SealOwner {
   sealed: boolean;
 }
 
-/**
- * The sealable namespace whose keyring encrypts `ns`'s segment: `ns` itself when sealable, else its
- * nearest sealable ancestor; undefined when the root keyring does (no sealable namespace above it).
- */
-export function sealOwner(entries: readonly NamespaceEntry[], ns: NamespaceRef): NamespaceEntry | undefined {
-  let found: NamespaceEntry | undefined;
-  for (const e of entries) if (e.sealable === true && ns.path.startsWith(e.path) && (found === undefined || e.path.length > found.path.length)) found = e;
-  return found;
-}
-
-/** The outermost locked namespace at or above `ns` (OpenBao's locking namespace), or undefined. */
-export function lockingNamespace(entries: readonly NamespaceEntry[], ns: NamespaceRef): NamespaceEntry | undefined {
-  let found: NamespaceEntry | undefined;
-  for (const e of entries) if (e.locked === true && ns.path.startsWith(e.path) && (found === undefined || e.path.length < found.path.length)) found = e;
-  return found;
-}

@@ -1,17 +1,7 @@
-// What sys/namespaces' handlers share: the namespace list, the namespace a request runs in, and the
-// name its path gives.
-import type { HandlerRequest, StorageView } from '../framework/types.js';
-import { NAMESPACES_KEY, ROOT_NAMESPACE, type NamespaceEntry, type NamespaceRef, type NamespaceTable } from './model.js';
-
-/** The namespace list, read through the root view (in the request's write-set: the read guards it). */
-export async function readNamespaces(root: StorageView): Promise<NamespaceEntry[]> {
-  return (await root.getJson<NamespaceTable>(NAMESPACES_KEY))?.entries ?? [];
-}
-
-/** Writes the namespace list (through the root view, in the request's write-set). */
-export function writeNamespaces(root: StorageView, entries: NamespaceEntry[]): void {
-  root.putJson(NAMESPACES_KEY, { entries } satisfies NamespaceTable);
-}
+// What sys/namespaces' handlers share: the namespace a request runs in, and the name its path gives.
+// (Reading and writing namespaces: store.ts.)
+import type { HandlerRequest } from '../framework/types.js';
+import { ROOT_NAMESPACE, type NamespaceRef } from './model.js';
 
 /** The namespace the request runs in (its mount's). */
 export function here(req: HandlerRequest): NamespaceRef {

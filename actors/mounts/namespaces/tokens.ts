@@ -4,7 +4,7 @@
 import type { TokenEntry } from '../../core/tokens.js';
 import type { StorageView } from '../framework/types.js';
 import { isRootNamespace, refOf, ROOT_NAMESPACE, type NamespaceRef } from './model.js';
-import { readNamespaces } from './requests.js';
+import { readNamespace } from './store.js';
 
 /**
  * A token or accessor made in `ns`: Vault's and OpenBao's `.<namespace id>` suffix outside the root
@@ -25,6 +25,7 @@ export function placeInNamespace(entry: TokenEntry, ns: NamespaceRef | undefined
 /** The token's namespace as stored now (read through the root segment), or undefined once it was deleted. */
 export async function namespaceOfToken(root: StorageView, entry: TokenEntry): Promise<NamespaceRef | undefined> {
   if (entry.namespace_id === undefined) return ROOT_NAMESPACE;
-  const found = (await readNamespaces(root)).find((e) => e.id === entry.namespace_id);
-  return found && refOf(found);
+  // By path, then id: a namespace deleted and made again under the same path is another namespace.
+  const found = await readNamespace(root, (entry.namespace_path as string | undefined) ?? '');
+  return found !== undefined && found.id === entry.namespace_id ? refOf(found) : undefined;
 }

@@ -21,7 +21,8 @@ import { hasSegmentWildcards } from '../policy/acl.js';
 import type { Capability, Policy } from '../policy/types.js';
 import { revokeLeasesUnder } from './leases.js';
 import { systemView } from '../../expiration/revoke-token.js';
-import { NAMESPACES_KEY, namespaceSegment, ROOT_NAMESPACE, type NamespaceRef, type NamespaceTable } from '../namespaces/model.js';
+import { namespaceSegment, ROOT_NAMESPACE, type NamespaceRef } from '../namespaces/model.js';
+import { readNamespace } from '../namespaces/store.js';
 import { purgePrefix } from './deferred-purge.js';
 import { deleteMountQuotas } from './mount-quotas.js';
 import { aclOf } from './policy-store.js';
@@ -133,7 +134,9 @@ async function enable(table: TableName, rawPath: string, req: HandlerRequest, st
   // Routing takes namespaces first: a mount under a child namespace's name could never be reached.
   const here = req.mount.namespace ?? ROOT_NAMESPACE;
   const routed = table === 'auth' ? `${here.path}auth/${path}` : `${here.path}${path}`;
-  const shadow = ((await systemView(storage).getJson<NamespaceTable>(NAMESPACES_KEY))?.entries ?? []).find((n) => routed.startsWith(n.path) && n.path.length > here.path.length);
+  // Namespaces exist only below their parents: a child of this one whose name starts the path is enough.
+  const firstSegment = routed.slice(here.path.length).split('/')[0] ?? '';
+  const shadow = firstSegment === '' ? undefined : await readNamespace(systemView(storage), `${here.path}${firstSegment}/`);
   if (shadow) badRequest(`cannot mount at "${path}": it is inside namespace "${shadow.path}"`);
   const f = req.fields;
   const noun = table === 'auth' ? 'auth' : 'mount';

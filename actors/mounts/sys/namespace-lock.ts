@@ -5,33 +5,35 @@
 import { randomBase62, safeEqual } from '../../core/tokens.js';
 import { systemView } from '../../expiration/revoke-token.js';
 import type { HandlerRequest, LogicalResponse, PathSpec, StorageView } from '../framework/types.js';
-import { lockingNamespace, type NamespaceEntry } from '../namespaces/model.js';
-import { here, nameOf, readNamespaces, writeNamespaces } from '../namespaces/requests.js';
+import type { NamespaceEntry } from '../namespaces/model.js';
+import { lockingIn } from '../namespaces/directory.js';
+import { here, nameOf } from '../namespaces/requests.js';
+import { namespaceChain, putNamespace } from '../namespaces/store.js';
 import { badRequest } from './util.js';
 
 /** The namespace an api-lock path names: the request's own namespace, or one below it. */
-async function lockTarget(req: HandlerRequest, storage: StorageView): Promise<{ entries: NamespaceEntry[]; target: NamespaceEntry }> {
+async function lockTarget(req: HandlerRequest, storage: StorageView): Promise<{ chain: NamespaceEntry[]; target: NamespaceEntry }> {
   const from = here(req);
   const rel = nameOf(req);
   const path = rel === '' ? from.path : `${from.path}${rel}/`;
   if (path === '') badRequest('root namespace cannot be locked/unlocked');
-  const entries = await readNamespaces(systemView(storage));
-  const target = entries.find((e) => e.path === path);
-  if (!target) badRequest('requested namespace does not exist');
-  return { entries, target };
+  const chain = await namespaceChain(systemView(storage), path);
+  const target = chain[chain.length - 1];
+  if (target === undefined || target.path !== path) badRequest('requested namespace does not exist');
+  return { chain, target };
 }
 
-function saveLock(storage: StorageView, entries: NamespaceEntry[], target: NamespaceEntry, next: NamespaceEntry): void {
-  writeNamespaces(systemView(storage), entries.map((e) => (e === target ? next : e)));
+function saveLock(storage: StorageView, next: NamespaceEntry): Promise<void> {
+  return putNamespace(systemView(storage), next);
 }
 
 async function lock(req: HandlerRequest, storage: StorageView): Promise<LogicalResponse> {
-  const { entries, target } = await lockTarget(req, storage);
-  const locking = lockingNamespace(entries, target);
+  const { chain, target } = await lockTarget(req, storage);
+  const locking = lockingIn(chain);
   if (locking === target) badRequest(`cannot lock namespace ${JSON.stringify(target.path)}: is already locked`);
   if (locking !== undefined) badRequest(`cannot lock namespace ${JSON.stringify(target.path)}: ancestor namespace ${JSON.stringify(locking.path)} is already locked`);
   const unlockKey = randomBase62(24);
-  saveLock(storage, entries, target, { ...target, locked: true, unlock_key: unlockKey });
+  await saveLock(storage, { ...target, locked: true, unlock_key: unlockKey });
   return { data: { unlock_key: unlockKey } };
 }
 
@@ -40,14 +42,14 @@ async function unlock(req: HandlerRequest, storage: StorageView): Promise<Logica
   // Without the key only a caller with sudo on this path may unlock (OpenBao).
   const sudo = req.caller.isRoot || req.caller.sudo === true;
   if (key === '' && !sudo) badRequest('provided empty key');
-  const { entries, target } = await lockTarget(req, storage);
+  const { chain, target } = await lockTarget(req, storage);
   if (target.locked !== true) badRequest(`namespace ${JSON.stringify(target.path)} is not locked`);
-  const locking = lockingNamespace(entries, target);
+  const locking = lockingIn(chain);
   if (locking !== undefined && locking !== target) badRequest(`cannot unlock ${JSON.stringify(target.path)} with namespace ${JSON.stringify(locking.path)} being locked`);
   if (key !== '' && !safeEqual(key, target.unlock_key ?? '')) badRequest('incorrect unlock key');
   const { unlock_key: _dropped, ...rest } = target;
   void _dropped;
-  saveLock(storage, entries, target, { ...rest, locked: false });
+  await saveLock(storage, { ...rest, locked: false });
   return key === '' ? { data: null, warnings: ['Namespace unlocked using sudo capabilities'] } : null;
 }
 

@@ -6,7 +6,8 @@ import { CofferError } from '../../../runtime/errors.js';
 import type { HandlerRequest, LogicalResponse, NamespaceSealOps, PathSpec, StorageView } from '../framework/types.js';
 import { systemView } from '../../expiration/revoke-token.js';
 import type { NamespaceEntry } from '../namespaces/model.js';
-import { here, nameOf, readNamespaces, writeNamespaces } from '../namespaces/requests.js';
+import { here, nameOf } from '../namespaces/requests.js';
+import { descendantNamespaces, putNamespace, readNamespace } from '../namespaces/store.js';
 import { removeTree } from './namespaces.js';
 import { badRequest } from './util.js';
 
@@ -29,8 +30,7 @@ async function run(req: HandlerRequest, storage: StorageView, what: SealOperatio
   const seals = req.namespaceSeals;
   if (seals === undefined) throw new CofferError('COFFER_ERR_INTERNAL', 'namespace seals are not available here');
   const root = systemView(storage);
-  const entries = await readNamespaces(root);
-  const target = entries.find((e) => e.path === targetPath);
+  const target = await readNamespace(root, targetPath);
   if (target === undefined) return badRequest(`namespace ${JSON.stringify(targetPath)} doesn't exist`);
   const t = target;
   switch (what) {
@@ -41,32 +41,30 @@ async function run(req: HandlerRequest, storage: StorageView, what: SealOperatio
       if (key !== undefined && typeof key !== 'string') badRequest('key must be a string');
       const status = await seals.unseal(sealableUuid(t), (key as string | undefined) ?? null, req.data.reset === true || req.data.reset === 'true');
       // Unsealed on purpose: the other nodes may fetch its keyring from this one again.
-      if (status.sealed === false && t.manually_sealed === true) saveSealFlags(root, entries, new Set([t.uuid]), false);
+      if (status.sealed === false && t.manually_sealed === true) await saveSealFlags(root, [t], false);
       return { data: status };
     }
     case 'seal': {
       sealableUuid(t);
       // With it, every sealable namespace below it (their seal config is readable only through it). The
       // replicated flag makes every other node forget its copies of their keyrings as it applies it.
-      const sealed = entries.filter((e) => e.sealable === true && e.path.startsWith(t.path));
+      const sealed = [t, ...(await descendantNamespaces(root, t))].filter((e) => e.sealable === true);
       await seals.seal(sealed.map((e) => e.uuid));
-      saveSealFlags(root, entries, new Set(sealed.map((e) => e.uuid)), true);
+      await saveSealFlags(root, sealed, true);
       return null;
     }
     case 'delete-sealed':
-      return deleteSealed(req, root, entries, t, await seals.status(sealableUuid(t)));
+      return deleteSealed(req, root, t, await seals.status(sealableUuid(t)));
   }
 }
 
-/** Sets or clears manually_sealed on these namespaces (by uuid), in the request's write-set. */
-function saveSealFlags(root: StorageView, entries: NamespaceEntry[], uuids: ReadonlySet<string>, sealed: boolean): void {
-  const next = entries.map((e) => {
-    if (!uuids.has(e.uuid)) return e;
+/** Sets or clears manually_sealed on these namespaces, in the request's write-set. */
+async function saveSealFlags(root: StorageView, entries: readonly NamespaceEntry[], sealed: boolean): Promise<void> {
+  for (const e of entries) {
     const { manually_sealed: _was, ...rest } = e;
     void _was;
-    return sealed ? { ...rest, manually_sealed: true } : rest;
-  });
-  writeNamespaces(root, next);
+    await putNamespace(root, sealed ? { ...rest, manually_sealed: true } : rest);
+  }
 }
 
 function sealableUuid(target: NamespaceEntry): string {
@@ -75,17 +73,17 @@ function sealableUuid(target: NamespaceEntry): string {
 }
 
 /** DELETE <name>/delete-sealed[?force=true]: needs sudo; the namespace must be sealed (else delete it as usual). */
-async function deleteSealed(req: HandlerRequest, root: StorageView, entries: NamespaceEntry[], target: NamespaceEntry, status: Record<string, unknown>): Promise<LogicalResponse | null> {
+async function deleteSealed(req: HandlerRequest, root: StorageView, target: NamespaceEntry, status: Record<string, unknown>): Promise<LogicalResponse | null> {
   if (!req.caller.isRoot && req.caller.sudo !== true) throw new CofferError('COFFER_ERR_PERMISSION_DENIED');
   if (status.sealed !== true) badRequest('namespace is not sealed');
-  const below = entries.filter((e) => e.path.startsWith(target.path) && e !== target);
+  const below = await descendantNamespaces(root, target);
   const force = req.data.force === true || req.data.force === 'true';
   if (below.length > 0 && !force) {
     throw new CofferError('COFFER_ERR_CONFLICT', 'sealed namespace has leftover child namespaces; pass force=true to delete the entire tree, or unseal the namespace and delete children individually');
   }
   // Deepest first; the whole tree in one write-set (segments beyond its budget go to the purger).
   const doomed = [...below.sort((a, b) => b.path.length - a.path.length), target];
-  const result = await removeTree(root, entries, doomed);
+  const result = await removeTree(root, doomed);
   return result ?? { data: { status: 'in-progress' } };
 }
 
@@ -97,7 +95,8 @@ async function deleteSealed(req: HandlerRequest, root: StorageView, entries: Nam
 async function ownSealable(req: HandlerRequest, storage: StorageView): Promise<{ seals: NamespaceSealOps; uuid: string }> {
   const seals = req.namespaceSeals;
   const ns = here(req);
-  const entry = (await readNamespaces(systemView(storage))).find((e) => e.uuid === ns.uuid);
+  const found = await readNamespace(systemView(storage), ns.path);
+  const entry = found?.uuid === ns.uuid ? found : undefined;
   if (seals === undefined || entry?.sealable !== true) throw new CofferError('COFFER_ERR_INVALID_REQUEST', 'operation only available in root namespace');
   return { seals, uuid: entry.uuid };
 }

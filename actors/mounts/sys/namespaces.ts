@@ -7,12 +7,10 @@ import type { FieldSchema, HandlerRequest, LogicalResponse, PathSpec, StorageVie
 import { systemView } from '../../expiration/revoke-token.js';
 import { AUTH_KEY, builtinMountEntry, MOUNTS_KEY, type MountTable } from '../mount-table.js';
 import {
-  childrenOf,
   namespaceNameError,
   namespaceSegment,
   namespaceView,
   newNamespaceId,
-  sealOwner,
   type NamespaceEntry,
   type NamespaceRef,
 } from '../namespaces/model.js';
@@ -25,7 +23,9 @@ import { badRequest, stringMap } from './util.js';
 import { purgePrefix } from './deferred-purge.js';
 import { storageLimits } from '../../storage/storage-limits.js';
 import { namespaceLockPaths } from './namespace-lock.js';
-import { here, nameOf, readNamespaces, writeNamespaces } from '../namespaces/requests.js';
+import { here, nameOf } from '../namespaces/requests.js';
+import { childNamespaces, deleteNamespaceEntry, namespaceChain, putNamespace, readNamespace } from '../namespaces/store.js';
+import { sealOwnerIn } from '../namespaces/directory.js';
 import { createNamespaceSeal, parseNamespaceSeal } from '../namespaces/seal.js';
 import { encryptToPgpKeys } from '../../barrier/pgp.js';
 import { sealOperation } from './namespace-seal-paths.js';
@@ -46,7 +46,7 @@ const respond = (data: Record<string, unknown>): LogicalResponse => ({ data });
 
 async function list(req: HandlerRequest, storage: StorageView): Promise<LogicalResponse | null> {
   const from = here(req);
-  const children = childrenOf(await readNamespaces(systemView(storage)), from).sort((a, b) => a.path.localeCompare(b.path));
+  const children = await childNamespaces(systemView(storage), from);
   if (children.length === 0) return null;
   const keys = children.map((c) => c.path.slice(from.path.length));
   const keyInfo: Record<string, unknown> = {};
@@ -56,7 +56,7 @@ async function list(req: HandlerRequest, storage: StorageView): Promise<LogicalR
 
 async function read(req: HandlerRequest, storage: StorageView): Promise<LogicalResponse | null> {
   const from = here(req);
-  const entry = (await readNamespaces(systemView(storage))).find((e) => e.path === `${from.path}${nameOf(req)}/`);
+  const entry = await readNamespace(systemView(storage), `${from.path}${nameOf(req)}/`);
   return entry ? respond(namespaceView(entry)) : null;
 }
 
@@ -82,9 +82,8 @@ async function write(req: HandlerRequest, storage: StorageView, patch: boolean):
   const invalid = namespaceNameError(name);
   if (invalid) badRequest(invalid);
   const root = systemView(storage);
-  const entries = await readNamespaces(root);
   const path = `${from.path}${name}/`;
-  const existing = entries.find((e) => e.path === path);
+  const existing = await readNamespace(root, path);
   const metadata = req.data.custom_metadata === undefined ? null : stringMap(req.data.custom_metadata, 'custom_metadata');
   const sealDoc = req.data.seal;
   if (existing) {
@@ -93,20 +92,21 @@ async function write(req: HandlerRequest, storage: StorageView, patch: boolean):
     if (patch && req.data.custom_metadata === undefined) badRequest('missing required field "custom_metadata"');
     const merged = patch ? mergePatch(existing.custom_metadata, req.data.custom_metadata) : (metadata ?? {});
     const updated = { ...existing, custom_metadata: merged };
-    writeNamespaces(root, entries.map((e) => (e === existing ? updated : e)));
+    await putNamespace(root, updated);
     return respond(namespaceView(updated));
   }
   if (patch) throw new CofferError('COFFER_ERR_NOT_FOUND', 'namespace not found');
   const clash = await mountClash(root, from, name);
   if (clash !== null) badRequest(`new namespace conflicts with existing mount: ${clash}`);
-  const created: NamespaceEntry = { id: newNamespaceId(new Set(entries.map((e) => e.id))), uuid: randomUUID(), path, custom_metadata: metadata ?? {} };
+  // A 6-character base62 id (62^6 of them): drawn at random, as OpenBao does; a clash is not checked.
+  const created: NamespaceEntry = { id: newNamespaceId(new Set()), uuid: randomUUID(), path, custom_metadata: metadata ?? {} };
   if (sealDoc === undefined || sealDoc === '') {
     // Below a sealable namespace its entries are encrypted with that namespace's keyring, as all its data
-    // will be; the committed list does not name it yet, so the keyring is named through its owner's segment.
-    const owner = sealOwner(entries, created);
-    const via = owner === undefined ? null : `${namespaceSegment(owner)}core/mounts`;
+    // will be; no stored entry names it yet, so the keyring is named through its owner's segment.
+    const owner = sealOwnerIn(await namespaceChain(root, from.path));
+    const via = owner === null ? null : `namespaces/${owner.uuid}/${MOUNTS_KEY}`;
     seedSegment((key, value) => (via !== null && root.putJsonVia ? root.putJsonVia(key, value, via) : root.putJson(key, value)), created, req.nowMs);
-    writeNamespaces(root, [...entries, created]);
+    await putNamespace(root, created, true);
     return respond(namespaceView(created));
   }
   // A sealable namespace (docs/namespace-seals.md): its seal material, and its first entries encrypted with
@@ -122,7 +122,7 @@ async function write(req: HandlerRequest, storage: StorageView, patch: boolean):
   for (const w of material.physical) raw(segment + w.key, w.value);
   seedSegment((key, value) => raw(key, material.barrier.encrypt(key, Buffer.from(JSON.stringify(value)))), created, req.nowMs);
   const sealable: NamespaceEntry = { ...created, sealable: true };
-  writeNamespaces(root, [...entries, sealable]);
+  await putNamespace(root, sealable, true);
   return respond({ ...namespaceView(sealable), key_shares: handedOut.map((share) => share.toString('hex')), key_threshold: config.threshold });
 }
 
@@ -166,20 +166,19 @@ function mergePatch(current: Record<string, string>, patch: unknown): Record<str
 async function remove(req: HandlerRequest, storage: StorageView): Promise<LogicalResponse | null> {
   const from = here(req);
   const root = systemView(storage);
-  const entries = await readNamespaces(root);
-  const target = entries.find((e) => e.path === `${from.path}${nameOf(req)}/`);
+  const target = await readNamespace(root, `${from.path}${nameOf(req)}/`);
   if (!target) return { data: null, warnings: ['requested namespace does not exist'] };
   // A sealed namespace is deleted with delete-sealed (sudo), as OpenBao does.
   if (target.sealable === true && (await req.namespaceSeals?.status(target.uuid))?.sealed !== false) throw new CofferError('COFFER_ERR_NAMESPACE_SEALED');
-  if (childrenOf(entries, target).length > 0) badRequest('unable to delete namespace containing child namespaces');
-  return removeTree(root, entries, [target]);
+  if ((await childNamespaces(root, target)).length > 0) badRequest('unable to delete namespace containing child namespaces');
+  return removeTree(root, [target]);
 }
 
 /**
  * Deletes `doomed` (a namespace, or a sealed one with every namespace below it) from the list in one
  * write-set: their leases (so their tokens) as far as this write-set goes, their quotas, their segments.
  */
-export async function removeTree(root: StorageView, entries: NamespaceEntry[], doomed: NamespaceEntry[]): Promise<LogicalResponse | null> {
+export async function removeTree(root: StorageView, doomed: NamespaceEntry[]): Promise<LogicalResponse | null> {
   // Their leases (so their tokens) as far as this write-set goes; the purger revokes the rest. Their tokens
   // stop working with this commit anyway: the pipeline refuses a token whose namespace is gone.
   const allRevoked: boolean[] = [];
@@ -187,8 +186,7 @@ export async function removeTree(root: StorageView, entries: NamespaceEntry[], d
     allRevoked.push(await revokeLeasesUpTo(root, target.path, Math.floor(DELETE_LEASE_OPS_BUDGET / doomed.length), true));
     await deleteNamespaceQuotas(root, target.path);
   }
-  const gone = new Set(doomed.map((e) => e.uuid));
-  writeNamespaces(root, entries.filter((e) => !gone.has(e.uuid)));
+  for (const target of doomed) await deleteNamespaceEntry(root, target);
   // The segments: in this write-set when they fit (204), else by the purger, as OpenBao deletes in the
   // background and answers "in-progress" (the entries are gone already, so nothing reaches the segments).
   let inProgress = false;

@@ -18,7 +18,8 @@ import {
 import { readTable } from './mounts.js';
 import { allQuotas } from './mount-quotas.js';
 import { badRequest, sanitizePath, subView } from './util.js';
-import { NAMESPACES_KEY, namespaceOfPath, namespaceSegment, type NamespaceTable } from '../namespaces/model.js';
+import { namespaceSegment } from '../namespaces/model.js';
+import { namespaceOfFullPath } from '../namespaces/store.js';
 
 /** Vault's GenericNameRegex. */
 const NAME = /^\w(?:[\w\-.@]*\w)?$/;
@@ -80,8 +81,7 @@ async function writeQuota(req: HandlerRequest, storage: StorageView): Promise<nu
   let mountPath = sanitizePath((req.fields.path as string | undefined) ?? '');
   let pathSuffix = '';
   // A path in a namespace names the namespace itself ("team1/": a namespace-wide quota) or one of its mounts.
-  const namespaces = (await storage.getJson<NamespaceTable>(NAMESPACES_KEY))?.entries ?? [];
-  const ns = namespaceOfPath(namespaces, mountPath);
+  const ns = await namespaceOfFullPath(storage, mountPath);
   mountPath = mountPath.slice(ns.path.length);
   if (mountPath !== '') {
     const tables = subView(storage, namespaceSegment(ns));

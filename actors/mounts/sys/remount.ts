@@ -12,7 +12,8 @@ import { randomUUID } from 'node:crypto';
 import type { HandlerRequest, LogicalResponse, PathSpec, StorageView } from '../framework/types.js';
 import { systemView } from '../../expiration/revoke-token.js';
 import { mountDataPrefix } from '../mount-table.js';
-import { NAMESPACES_KEY, namespaceOfPath, namespaceSegment, ROOT_NAMESPACE, type NamespaceRef, type NamespaceTable } from '../namespaces/model.js';
+import { namespaceSegment, ROOT_NAMESPACE, type NamespaceRef } from '../namespaces/model.js';
+import { namespaceOfFullPath } from '../namespaces/store.js';
 import { storageLimits } from '../../storage/storage-limits.js';
 import { revokeLeasesUnder } from './leases.js';
 import { moveMountQuotas } from './mount-quotas.js';
@@ -60,8 +61,7 @@ interface Side {
 
 /** Paths are relative to the request's namespace and may name a child namespace's mount ("team1/secret/"). */
 async function locate(root: StorageView, here: NamespaceRef, path: string): Promise<Side> {
-  const namespaces = (await root.getJson<NamespaceTable>(NAMESPACES_KEY))?.entries ?? [];
-  const ns = namespaceOfPath(namespaces, here.path + path);
+  const ns = await namespaceOfFullPath(root, here.path + path);
   return { ns, path: (here.path + path).slice(ns.path.length), view: subView(root, namespaceSegment(ns)) };
 }
 
