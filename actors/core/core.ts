@@ -133,7 +133,7 @@ export class CoreNode {
   private readonly sealEpoch: Int32Array | null;
   /** The sealable namespaces this node has unsealed (their keyrings live only here and in the handlers). */
   private readonly namespaceSeals: NamespaceSeals;
-  /** Namespace entries for the seal-sync questions (all of them), cached by their stored ciphertext. */
+  /** Namespace entries for the core (seal sync, sys/raw), cached by their stored ciphertext. */
   private namespaceDirectory: NamespaceDirectory | null = null;
   /** The core/keyring ciphertext the current keyring was opened from (see syncKeyring). */
   private keyringSource: Buffer | null = null;
@@ -411,7 +411,7 @@ export class CoreNode {
       case 'ns-sync-plan': {
         const u = this.requireUnsealed();
         this.writePath.reader.refresh();
-        return { missing: this.namespaceSeals.syncPlan(this.namespaceEntries(u.barrier)) };
+        return { missing: this.namespaceSeals.syncPlan(this.sealableNamespaces(u.barrier)) };
       }
       case 'ns-rotate':
         this.requireUnsealed();
@@ -429,7 +429,7 @@ export class CoreNode {
       case 'ns-import': {
         const u = this.requireUnsealed();
         this.writePath.reader.refresh();
-        return { installed: this.namespaceSeals.importKeys(u.barrier, this.namespaceEntries(u.barrier), req.keys) };
+        return { installed: this.namespaceSeals.importKeys(u.barrier, this.sealableNamespaces(u.barrier), req.keys) };
       }
       case 'encryptions': {
         // Counts of a worker's encryptions: they belong to this node's keyring (workers hold copies of it).
@@ -604,9 +604,19 @@ export class CoreNode {
     this.raftOps?.onUnsealed();
   }
 
-  private namespaceEntries(barrier: Barrier): NamespaceEntry[] {
+  private get directory(): NamespaceDirectory {
     this.namespaceDirectory ??= new NamespaceDirectory({ get: (k) => this.readPhysical(k), list: (p) => this.writePath.reader.list(p) });
-    return this.namespaceDirectory.all((key, blob) => barrier.decrypt(key, blob));
+    return this.namespaceDirectory;
+  }
+
+  /** Every namespace (sys/raw's seal owners). */
+  private namespaceEntries(barrier: Barrier): NamespaceEntry[] {
+    return this.directory.all((key, blob) => barrier.decrypt(key, blob));
+  }
+
+  /** The sealable ones (a standby's key sync, every second). */
+  private sealableNamespaces(barrier: Barrier): NamespaceEntry[] {
+    return this.directory.sealable((key, blob) => barrier.decrypt(key, blob));
   }
 
   private bumpSealEpoch(): void {

@@ -7,7 +7,7 @@ import { BlobCache } from '../../handler/blob-cache.js';
 import type { PhysicalReader } from '../framework/storage-view.js';
 import { ROOT_NAMESPACE, refOf, type NamespaceEntry, type NamespaceRef, type NamespaceTable, type SealOwner } from './model.js';
 import { NamespaceIndex } from './namespace-index.js';
-import { LEGACY_NAMESPACES_KEY, NAMESPACE_PREFIX, namespaceKey, namespaceUuidKey, type NamespaceUuidRecord } from './store.js';
+import { LEGACY_NAMESPACES_KEY, NAMESPACE_PREFIX, namespaceKey, namespaceUuidKey, SEALABLE_NAMESPACE_PREFIX, type NamespaceUuidRecord } from './store.js';
 
 /** Decoded namespace entries kept per reader; more namespaces in use just decode again. */
 const ENTRIES_CACHED = 4096;
@@ -99,6 +99,21 @@ export class NamespaceDirectory {
   /** Every namespace, parents before children: for the views that need all of them (the front's, the core's). */
   all(decrypt: DecryptFn): NamespaceEntry[] {
     return this.below(decrypt, '');
+  }
+
+  /** The sealable namespaces (OpenBao 2.6's): through their own index, however many namespaces there are. */
+  sealable(decrypt: DecryptFn): NamespaceEntry[] {
+    const old = this.legacyIndex(decrypt);
+    if (old !== undefined) return old.entries.filter((e) => e.sealable === true);
+    const out: NamespaceEntry[] = [];
+    for (const uuid of this.physical.list(SEALABLE_NAMESPACE_PREFIX)) {
+      const key = SEALABLE_NAMESPACE_PREFIX + uuid;
+      const blob = this.physical.get(key);
+      if (blob === undefined) continue;
+      const entry = this.load(decrypt, (JSON.parse(decrypt(key, blob).toString('utf8')) as NamespaceUuidRecord).path)?.entry;
+      if (entry?.uuid === uuid) out.push(entry);
+    }
+    return out;
   }
 
   /** Every namespace below the one at `path` ("" for the root), parents before children. */

@@ -113,6 +113,7 @@ describe('NamespaceIndex and PrefixIndex', () => {
         const view = new ScopedStorage('', physical, testCrypto);
         const sortedPaths = (list: readonly NamespaceEntry[]) => list.map((e) => e.path).sort();
         assert.deepEqual(sortedPaths(dir.all(decrypt)), sortedPaths(entries), `${layout} seed ${seed}: all`);
+        assert.deepEqual(sortedPaths(dir.sealable(decrypt)), sortedPaths(entries.filter((e) => e.sealable === true)), `${layout} seed ${seed}: sealable`);
         for (let k = 0; k < 100; k++) {
           const path = randomPath(rand, entries);
           const place = dir.place(decrypt, path);

@@ -15,6 +15,8 @@ import { ROOT_NAMESPACE, type NamespaceEntry, type NamespaceRef, type NamespaceT
 
 export const NAMESPACE_PREFIX = 'core/namespace/';
 export const NAMESPACE_UUID_PREFIX = 'core/namespace-uuid/';
+/** The sealable namespaces by uuid (path): the seal sync of every standby lists these, not every namespace. */
+export const SEALABLE_NAMESPACE_PREFIX = 'core/namespace-sealable/';
 /** The single-value list of earlier versions: read while present, migrated by the first change. */
 export const LEGACY_NAMESPACES_KEY = 'core/namespaces';
 
@@ -96,6 +98,7 @@ async function migrate(root: StorageView): Promise<void> {
 function writeEntry(root: StorageView, entry: NamespaceEntry): void {
   root.putJson(namespaceKey(entry.path), entry);
   root.putJson(namespaceUuidKey(entry.uuid), { path: entry.path } satisfies NamespaceUuidRecord);
+  if (entry.sealable === true) root.putJson(SEALABLE_NAMESPACE_PREFIX + entry.uuid, { path: entry.path } satisfies NamespaceUuidRecord);
 }
 
 /**
@@ -116,6 +119,7 @@ export async function deleteNamespaceEntry(root: StorageView, entry: NamespaceEn
   await migrate(root);
   root.delete(namespaceKey(entry.path));
   root.delete(namespaceUuidKey(entry.uuid));
+  if (entry.sealable === true) root.delete(SEALABLE_NAMESPACE_PREFIX + entry.uuid);
 }
 
 function byPath(a: NamespaceEntry, b: NamespaceEntry): number {
