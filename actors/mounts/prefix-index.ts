@@ -3,17 +3,19 @@
 // every path per request made each request pay for every tenant: with 2,000 namespaces (4,000 mounts)
 // the front's mount lookup and the pipeline's namespace lookup cost more than serving the read itself.
 //
-// Every indexed path ends with "/", so the candidates for a request path are its prefixes that end at
-// a "/" (and the whole path with a "/" added: "team1" names "team1/"), tried longest first.
+// Every indexed path ends with "/", so the candidates for a request path are its prefixes that end at a
+// "/" (and the whole path with a "/" added: "secret" names "secret/"). They are tried shortest first, and
+// the walk stops at the first prefix that no indexed path starts with (the index keeps every such
+// prefix, counted), so "secret/data/app/x" costs one or two lookups when only "secret/" is mounted.
 
 export class PrefixIndex<T extends { path: string }> {
   private readonly byPath = new Map<string, T>();
+  /** Every "/"-ended prefix of an indexed path (the path itself included), with how many paths have it. */
+  private readonly prefixes = new Map<string, number>();
 
   constructor(items: Iterable<T>) {
-    for (const item of items) {
-      // The first of two equal paths wins, as the linear scans did (only a longer path replaced a match).
-      if (!this.byPath.has(item.path)) this.byPath.set(item.path, item);
-    }
+    // The first of two equal paths wins, as the linear scans did (only a longer path replaced a match).
+    for (const item of items) if (!this.byPath.has(item.path)) this.set(item);
   }
 
   get size(): number {
@@ -25,31 +27,40 @@ export class PrefixIndex<T extends { path: string }> {
     return this.byPath.get(path);
   }
 
-  /** The item with the longest path that prefixes `path`, or `path` + "/" itself; null when none does. */
+  /** The item with the longest path that prefixes `path`, or is `path` + "/"; the "" item, else null, when none does. */
   longest(path: string): T | null {
-    if (this.byPath.size === 0) return null;
-    if (!path.endsWith('/')) {
-      const whole = this.byPath.get(`${path}/`);
-      if (whole !== undefined) return whole;
+    let best = this.byPath.get('') ?? null;
+    for (let start = 0; ; ) {
+      const slash = path.indexOf('/', start);
+      const prefix = slash < 0 ? `${path}/` : path.slice(0, slash + 1);
+      if (!this.prefixes.has(prefix)) return best;
+      const hit = this.byPath.get(prefix);
+      if (hit !== undefined) best = hit;
+      if (slash < 0 || slash === path.length - 1) return best;
+      start = slash + 1;
     }
-    for (let end = path.lastIndexOf('/'); end >= 0; end = end === 0 ? -1 : path.lastIndexOf('/', end - 1)) {
-      const hit = this.byPath.get(path.slice(0, end + 1));
-      if (hit !== undefined) return hit;
-    }
-    // The root's own paths are "" for some tables (the root namespace): a path of "" prefixes everything.
-    return this.byPath.get('') ?? null;
   }
 
   /** Adds or replaces the item at its path. */
   set(item: T): void {
+    if (!this.byPath.has(item.path)) this.countPrefixes(item.path, 1);
     this.byPath.set(item.path, item);
   }
 
   delete(path: string): void {
-    this.byPath.delete(path);
+    if (this.byPath.delete(path)) this.countPrefixes(path, -1);
   }
 
   values(): IterableIterator<T> {
     return this.byPath.values();
+  }
+
+  private countPrefixes(path: string, by: 1 | -1): void {
+    for (let slash = path.indexOf('/'); slash >= 0; slash = path.indexOf('/', slash + 1)) {
+      const prefix = path.slice(0, slash + 1);
+      const n = (this.prefixes.get(prefix) ?? 0) + by;
+      if (n > 0) this.prefixes.set(prefix, n);
+      else this.prefixes.delete(prefix);
+    }
   }
 }

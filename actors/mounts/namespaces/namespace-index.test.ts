@@ -98,6 +98,21 @@ describe('NamespaceIndex and PrefixIndex', () => {
     assert.equal(new PrefixIndex([{ path: 'secret/' }]).longest('secret')?.path, 'secret/');
     assert.equal(new PrefixIndex([{ path: 'secret/' }]).longest('secrets/x'), null);
     assert.equal(new PrefixIndex<{ path: string }>([]).longest('x'), null);
+    // Changed in place (the front's view): answers follow every set and delete.
+    const live = new PrefixIndex(mounts);
+    const kept = new Set(mounts);
+    for (let k = 0; k < 300; k++) {
+      const m = mounts[Math.floor(rand() * mounts.length)] as { path: string };
+      if (kept.has(m)) {
+        live.delete(m.path);
+        kept.delete(m);
+      } else {
+        live.set(m);
+        kept.add(m);
+      }
+      const path = Array.from({ length: 1 + Math.floor(rand() * 4) }, () => NAMES[Math.floor(rand() * NAMES.length)]).join('/');
+      assert.equal(live.longest(path)?.path, longestPrefix([...kept], path)?.path, `after ${k} changes: ${path}`);
+    }
   });
 
   it('the stored entries (and a list of the earlier layout) answer what the scans over the list answer', async () => {
