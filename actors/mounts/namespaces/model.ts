@@ -98,10 +98,11 @@ export function namespaceNameError(name: string): string | null {
   return null;
 }
 
-export function newNamespaceId(taken: ReadonlySet<string>): string {
+/** A new namespace id: 6 base62 characters, drawn until `taken` says no namespace has it. */
+export async function newNamespaceId(taken: (id: string) => Promise<boolean>): Promise<string> {
   for (;;) {
     const id = randomBase62(6);
-    if (!taken.has(id) && id !== ROOT_NAMESPACE_ID) return id;
+    if (id !== ROOT_NAMESPACE_ID && !(await taken(id))) return id;
   }
 }
 

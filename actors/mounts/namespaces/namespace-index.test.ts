@@ -9,7 +9,7 @@ import { refOf, ROOT_NAMESPACE, type NamespaceEntry, type NamespaceRef } from '.
 import { MemoryPhysical, ScopedStorage, testCrypto } from '../framework/storage-view.js';
 import { NamespaceDirectory } from './directory.js';
 import { NamespaceIndex } from './namespace-index.js';
-import { childNamespaces, deleteNamespaceEntry, descendantNamespaces, LEGACY_NAMESPACES_KEY, namespaceOfFullPath, putNamespace, readNamespace } from './store.js';
+import { childNamespaces, deleteNamespaceEntry, descendantNamespaces, LEGACY_NAMESPACES_KEY, namespaceIdTaken, namespaceOfFullPath, putNamespace, readNamespace } from './store.js';
 
 const rng = seededRandom;
 
@@ -126,6 +126,7 @@ describe('NamespaceIndex and PrefixIndex', () => {
       for (const [layout, physical] of [['per key', perKey], ['legacy', legacyStore]] as const) {
         const dir = new NamespaceDirectory(physical);
         const view = new ScopedStorage('', physical, testCrypto);
+        assert.equal(await namespaceIdTaken(view, 'free01'), false);
         const sortedPaths = (list: readonly NamespaceEntry[]) => list.map((e) => e.path).sort();
         assert.deepEqual(sortedPaths(dir.all(decrypt)), sortedPaths(entries), `${layout} seed ${seed}: all`);
         assert.deepEqual(sortedPaths(dir.sealable(decrypt)), sortedPaths(entries.filter((e) => e.sealable === true)), `${layout} seed ${seed}: sealable`);
@@ -141,6 +142,7 @@ describe('NamespaceIndex and PrefixIndex', () => {
           const owner = sealOwner(entries, e);
           assert.deepEqual(dir.sealOwnerOfSegment(decrypt, e.uuid), owner === undefined ? null : { uuid: owner.uuid, sealed: owner.manually_sealed === true }, `${layout} seed ${seed}: seal owner of ${e.path}`);
           assert.deepEqual(dir.lookup(decrypt, e.path), refOf(e));
+          assert.equal(await namespaceIdTaken(view, e.id), true, `${layout} seed ${seed}: id of ${e.path} taken`);
           const children = entries.filter((c) => c.path.startsWith(e.path) && c.path !== e.path && !c.path.slice(e.path.length, -1).includes('/'));
           assert.deepEqual(sortedPaths(await childNamespaces(view, e)), sortedPaths(children), `${layout} seed ${seed}: children of ${e.path}`);
           assert.deepEqual(sortedPaths(await descendantNamespaces(view, e)), sortedPaths(entries.filter((c) => c.path.startsWith(e.path) && c !== e)));
@@ -158,6 +160,7 @@ describe('NamespaceIndex and PrefixIndex', () => {
     assert.equal(physical.get(LEGACY_NAMESPACES_KEY), undefined);
     const view = new ScopedStorage('', physical, testCrypto);
     for (const e of entries) assert.deepEqual(await readNamespace(view, e.path), e === victim ? undefined : e);
+    for (const e of entries) assert.equal(await namespaceIdTaken(view, e.id), e !== victim, `id of ${e.path} after the migration`);
     assert.equal(new NamespaceDirectory(physical).all(decrypt).length, entries.length - 1);
   });
 

@@ -15,6 +15,8 @@ import { ROOT_NAMESPACE, type NamespaceEntry, type NamespaceRef, type NamespaceT
 
 export const NAMESPACE_PREFIX = 'core/namespace/';
 export const NAMESPACE_UUID_PREFIX = 'core/namespace-uuid/';
+/** Each namespace's path by its id: a new id is checked against these (and tokens name their namespace by id). */
+export const NAMESPACE_ID_PREFIX = 'core/namespace-id/';
 /** The sealable namespaces by uuid (path): the seal sync of every standby lists these, not every namespace. */
 export const SEALABLE_NAMESPACE_PREFIX = 'core/namespace-sealable/';
 /** The single-value list of earlier versions: read while present, migrated by the first change. */
@@ -95,9 +97,17 @@ async function migrate(root: StorageView): Promise<void> {
   root.delete(LEGACY_NAMESPACES_KEY);
 }
 
+/** Whether a namespace has this id (the read guards it: two creates drawing one id cannot both commit). */
+export async function namespaceIdTaken(root: StorageView, id: string): Promise<boolean> {
+  const old = await legacy(root);
+  if (old !== undefined && old.some((e) => e.id === id)) return true;
+  return (await root.get(NAMESPACE_ID_PREFIX + id)) !== undefined;
+}
+
 function writeEntry(root: StorageView, entry: NamespaceEntry): void {
   root.putJson(namespaceKey(entry.path), entry);
   root.putJson(namespaceUuidKey(entry.uuid), { path: entry.path } satisfies NamespaceUuidRecord);
+  root.putJson(NAMESPACE_ID_PREFIX + entry.id, { path: entry.path } satisfies NamespaceUuidRecord);
   if (entry.sealable === true) root.putJson(SEALABLE_NAMESPACE_PREFIX + entry.uuid, { path: entry.path } satisfies NamespaceUuidRecord);
 }
 
@@ -119,6 +129,7 @@ export async function deleteNamespaceEntry(root: StorageView, entry: NamespaceEn
   await migrate(root);
   root.delete(namespaceKey(entry.path));
   root.delete(namespaceUuidKey(entry.uuid));
+  root.delete(NAMESPACE_ID_PREFIX + entry.id);
   if (entry.sealable === true) root.delete(SEALABLE_NAMESPACE_PREFIX + entry.uuid);
 }
 

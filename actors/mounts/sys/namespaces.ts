@@ -24,7 +24,7 @@ import { purgePrefix } from './deferred-purge.js';
 import { storageLimits } from '../../storage/storage-limits.js';
 import { namespaceLockPaths } from './namespace-lock.js';
 import { here, nameOf } from '../namespaces/requests.js';
-import { childNamespaces, deleteNamespaceEntry, namespaceChain, putNamespace, readNamespace } from '../namespaces/store.js';
+import { childNamespaces, deleteNamespaceEntry, namespaceChain, namespaceIdTaken, putNamespace, readNamespace } from '../namespaces/store.js';
 import { sealOwnerIn } from '../namespaces/directory.js';
 import { createNamespaceSeal, parseNamespaceSeal } from '../namespaces/seal.js';
 import { encryptToPgpKeys } from '../../barrier/pgp.js';
@@ -98,8 +98,7 @@ async function write(req: HandlerRequest, storage: StorageView, patch: boolean):
   if (patch) throw new CofferError('COFFER_ERR_NOT_FOUND', 'namespace not found');
   const clash = await mountClash(root, from, name);
   if (clash !== null) badRequest(`new namespace conflicts with existing mount: ${clash}`);
-  // A 6-character base62 id (62^6 of them): drawn at random, as OpenBao does; a clash is not checked.
-  const created: NamespaceEntry = { id: newNamespaceId(new Set()), uuid: randomUUID(), path, custom_metadata: metadata ?? {} };
+  const created: NamespaceEntry = { id: await newNamespaceId((id) => namespaceIdTaken(root, id)), uuid: randomUUID(), path, custom_metadata: metadata ?? {} };
   if (sealDoc === undefined || sealDoc === '') {
     // Below a sealable namespace its entries are encrypted with that namespace's keyring, as all its data
     // will be; no stored entry names it yet, so the keyring is named through its owner's segment.
