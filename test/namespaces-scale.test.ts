@@ -15,7 +15,7 @@ const require = createRequire(import.meta.url);
 const nodeVault = require('node-vault') as (opts: { apiVersion?: string; endpoint: string; token?: string; namespace?: string }) => any;
 
 const ROOT = 'scale-root';
-/** More namespaces than the handler keeps mount tables (512, two per namespace) and compiled backends (1,024) for. */
+/** Enough namespaces that every lookup would show a list scan; ~3 writes each. */
 const TENANTS = 320;
 
 describe('many namespaces', () => {
@@ -33,13 +33,13 @@ describe('many namespaces', () => {
     await dev?.kill();
   });
 
-  it(`${TENANTS} namespaces each serve their own mount and secret, in any order, past every cache bound`, async () => {
+  it(`${TENANTS} namespaces each serve their own mount and secret, in any order`, async () => {
     for (let i = 0; i < TENANTS; i++) {
       await ok('POST', `sys/namespaces/tenant${i}`);
       await ok('POST', 'sys/mounts/kv', { type: 'kv', options: { version: '2' } }, `tenant${i}`);
       await ok('POST', `tenant${i}/kv/data/app`, { data: { owner: `tenant${i}` } });
     }
-    // Twice over, in two orders (the second evicts what the first loaded), by path prefix and by header.
+    // Twice over, in two orders, by path prefix and by header.
     const order = [...Array(TENANTS).keys()];
     for (const round of [order, order.map((i) => (i * 7919) % TENANTS)]) {
       for (const i of round) {

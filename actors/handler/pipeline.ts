@@ -67,11 +67,11 @@ interface ServeScope {
 /** The one path a locked namespace still serves (to itself): its unlock. */
 const UNLOCK_PATH = 'sys/namespaces/api-lock/unlock';
 
-/** Mount tables remembered (two per namespace); more namespaces in use just decode again. */
-const MOUNT_TABLES_CACHED = 512;
+/** Mount tables remembered (two per namespace: ~2,000 namespaces in use); more just decode again. */
+const MOUNT_TABLES_CACHED = 4096;
 
-/** Compiled mount backends kept at once; more mounts in use just compile again. */
-const COMPILED_BACKENDS = 1024;
+/** Compiled backends (one per type and options) kept at once; more variants just compile again. */
+const COMPILED_BACKENDS = 256;
 
 /** Distinct tokens remembered (each ~1 KiB with its ciphertext); more in use just decode again. */
 const TOKEN_ENTRIES_CACHED = 4096;
@@ -101,7 +101,7 @@ export class Pipeline {
   private readonly tokenEntries = new BlobCache<TokenEntry>(TOKEN_ENTRIES_CACHED);
   private readonly cachedTokenEntry: TokenEntryReader = (physical, crypto, key) =>
     this.tokenEntries.get(physical, key, (blob) => deepFreeze(decodeTokenEntry(crypto, key, blob)));
-  /** Backends by mount, compiled on first use (lazy loading of mounts); the oldest leave first. */
+  /** Backends by type and options, compiled on first use; the oldest leave first. */
   private readonly compiled = new Map<string, CompiledBackend>();
   private readonly compiledByMount = new WeakMap<MountInfo, CompiledBackend>();
   private readonly acls = new Map<string, Acl>();
@@ -339,13 +339,14 @@ export class Pipeline {
     // The same MountInfo object comes with every request until its table changes: no key to build then.
     const known = this.compiledByMount.get(mount);
     if (known !== undefined) return known;
-    const key = `${mount.uuid}|${mount.type}|${JSON.stringify(mount.options)}|${mount.path}`;
+    // By type and options only (BackendFactory's contract): 2,000 KV v2 mounts share one compiled router.
+    const key = `${mount.type}|${JSON.stringify(mount.options)}`;
     let compiled = this.compiled.get(key);
     if (!compiled) {
       const factory = backendFactories[mount.type];
       if (!factory) throw new CofferError('COFFER_ERR_INTERNAL', `mount ${mount.path} has unknown type ${mount.type}`);
       compiled = compileBackend(factory(mount));
-      // Loaded on first use, and at most COMPILED_BACKENDS at once: mounts nobody uses cost nothing.
+      // Compiled on first use, and at most COMPILED_BACKENDS variants at once.
       if (this.compiled.size >= COMPILED_BACKENDS) this.compiled.delete(this.compiled.keys().next().value as string);
       this.compiled.set(key, compiled);
     }

@@ -21,8 +21,8 @@ import type { FsmReader } from '../storage/fsm-reader.js';
 import type { StorageEnv } from '../storage/env.js';
 
 /** Memo bounds: a read-only workload over more keys (or bytes) than this just re-reads (the memo restarts). */
-const MAX_MEMO_ENTRIES = 8192;
-/** Without a byte bound, 8192 values of up to 512 KiB each could pin gigabytes in the handler (issue #8). */
+const MAX_MEMO_ENTRIES = 32_768;
+/** Without a byte bound, 32,768 values of up to 512 KiB each could pin gigabytes in the handler (issue #8). */
 export const MAX_MEMO_BYTES = 8 * 1024 * 1024;
 /** A value this large is read again each time rather than remembered (one would take an eighth of the memo). */
 export const MAX_MEMO_VALUE_BYTES = 1024 * 1024;

@@ -241,5 +241,9 @@ export interface Backend {
   renewLogin?: (login: { meta: Record<string, string>; policies: string[] }, storage: StorageView) => Promise<void>;
 }
 
-/** A backend factory per mount type; options select variants (KV version). */
+/**
+ * A backend factory per mount type; options select variants (KV version). The backend may depend on the
+ * mount's type and options only (everything else reaches handlers at run time): the handler compiles one
+ * per type and options and shares it between mounts.
+ */
 export type BackendFactory = (mount: MountInfo) => Backend;
