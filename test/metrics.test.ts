@@ -35,6 +35,32 @@ describe('sys/metrics and sys/in-flight-req', () => {
     return r.text;
   };
 
+  it("a namespace's mounts carry their full path as the mount label at once, and lose it with the namespace", async () => {
+    // Each write below refreshes only the part of the front's view it changed (a namespace's tables, a subtree).
+    const ok = async (method: string, path: string, body?: unknown) => {
+      const r = await call(method, path, body);
+      assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${r.text}`);
+    };
+    await ok('POST', 'sys/namespaces/mtenant');
+    await ok('POST', 'mtenant/sys/namespaces/inner');
+    await ok('POST', 'mtenant/sys/mounts/kv', { type: 'kv', options: { version: '2' } });
+    await ok('POST', 'mtenant/inner/sys/mounts/kv', { type: 'kv', options: { version: '2' } });
+    await ok('POST', 'mtenant/kv/data/a', { data: { v: 1 } });
+    await ok('POST', 'mtenant/inner/kv/data/a', { data: { v: 1 } });
+    await ok('GET', 'mtenant/kv/data/a');
+    await ok('GET', 'mtenant/inner/kv/data/a');
+    let text = await prometheus();
+    assert.equal(sample(text, 'coffer_requests_total', { mount: 'mtenant/kv/', operation: 'read', status: '200' }), 1);
+    assert.equal(sample(text, 'coffer_requests_total', { mount: 'mtenant/inner/kv/', operation: 'read', status: '200' }), 1);
+    // Deleted with its subtree: its paths match no mount any more (the parent's label is not borrowed either).
+    await ok('DELETE', 'mtenant/sys/namespaces/inner');
+    assert.equal((await call('GET', 'mtenant/inner/kv/data/a')).status, 404);
+    text = await prometheus();
+    assert.equal(sample(text, 'coffer_requests_total', { mount: 'mtenant/inner/kv/', operation: 'read', status: '404' }), null);
+    assert.equal(sample(text, 'coffer_requests_total', { mount: '', operation: 'read', status: '404' }) !== null, true);
+    assert.equal(sample(text, 'coffer_requests_total', { mount: 'mtenant/kv/', operation: 'read', status: '200' }), 1);
+  });
+
   it('needs a token; unknown formats are a 400', async () => {
     assert.equal((await call('GET', 'sys/metrics?format=prometheus', undefined, null)).status, 403);
     const bad = await call('GET', 'sys/metrics?format=xml');
