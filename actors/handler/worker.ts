@@ -18,6 +18,7 @@ import type { RaftReply, RaftRequest } from '../raft/protocol.js';
 import { openStorageEnv } from '../storage/env.js';
 import { FsmReader } from '../storage/fsm-reader.js';
 import { SnapshotMemoReader } from './snapshot-memo-reader.js';
+import { HeldKeyring } from './held-keyring.js';
 import { frontViewState, readFrontView, type FrontView, type FrontViewMessage, type FrontViewScope } from '../quotas/front-view.js';
 import { serialisedReply, type HandlerMessage, type LogicalReply } from './messages.js';
 import { FRONT_SERVED } from '../mounts/sys/metrics.js';
@@ -45,7 +46,6 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
     const core = ctx.peer<CoreRequest, CoreReply>('core');
     const raft = ctx.peer<RaftRequest, RaftReply>('raft');
     const epoch = new Int32Array(data.sealEpoch);
-    let held: { epoch: number; barrier: Barrier | null; source: Buffer | null; asked: Buffer | null } = { epoch: -1, barrier: null, source: null, asked: null };
     // Which sealable namespace's keyring encrypts each namespace segment (docs/namespace-seals.md), from the
     // namespace entries of the current snapshot (validate-on-read: a changed entry is seen at once).
     const directory = new NamespaceDirectory(memo);
@@ -55,24 +55,17 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
       const unsealed = new Map(namespaces.map(([uuid, ring]) => [uuid, new CachingBarrier(Keyring.fromBytes(ring), DECRYPT_CACHE_ENTRIES)] as const));
       return new SegmentedBarrier(root, sealOwnerOf(root), unsealed);
     };
-    const reports = new EncryptionReports(() => held.barrier, (counts) => core.ask({ t: 'encryptions', counts }));
-    const barrier = async (): Promise<Barrier | null> => {
-      const now = Atomics.load(epoch, 0);
-      let stale = now !== held.epoch;
-      if (!stale && held.source !== null) {
-        // Validate-on-read for the keyring too: a rotation on the active node reaches this snapshot through
-        // the log; the core reloads it with its root key (docs/ha-standby-reads.md).
-        const blob = memo.get('core/keyring');
-        stale = blob !== undefined && !held.source.equals(blob) && !(held.asked !== null && held.asked.equals(blob));
-        if (stale) held.asked = Buffer.from(blob as Buffer);
-      }
-      if (stale) {
+    const keyring: HeldKeyring<Barrier> = new HeldKeyring<Barrier>({
+      epoch: () => Atomics.load(epoch, 0),
+      stored: () => memo.get('core/keyring'),
+      fetch: async () => {
         const reply = (await core.ask({ t: 'keyring' })) as KeyringReply;
-        reports.flush(held.barrier);
-        held = { epoch: reply.epoch, barrier: reply.keyring ? segmented(reply.keyring, reply.namespaces ?? []) : null, source: reply.source ? Buffer.from(reply.source) : null, asked: held.asked };
-      }
-      return held.barrier;
-    };
+        return { epoch: reply.epoch, barrier: reply.keyring ? segmented(reply.keyring, reply.namespaces ?? []) : null, source: reply.source ? Buffer.from(reply.source) : null };
+      },
+      replacing: (old) => reports.flush(old),
+    });
+    const reports = new EncryptionReports(() => keyring.barrier, (counts) => core.ask({ t: 'encryptions', counts }));
+    const barrier = (): Promise<Barrier | null> => keyring.current();
     const frontState = frontViewState(memo);
     frontView = async (scope) => {
       memo.refresh(); // before the keyring check, as in Pipeline.serve
