@@ -1,7 +1,7 @@
-// The namespace list indexed once per stored version, for the per-request questions: which namespace a
-// path runs in, whether a header names one, which namespace a token belongs to, and which ancestor
-// locks or seals it. Each answer walks the request path's own prefixes (its depth), never the list,
-// so a cluster with thousands of tenants serves each request at the cost of one.
+// A list of namespaces indexed once: which namespace a path runs in, which namespace an id or path names,
+// and which ancestor locks or seals it, each by walking the path's own prefixes (its depth), never the
+// list. Used where a whole list is in hand: a data file of the earlier layout (one list value, answered
+// by directory.ts until its first change migrates it), and the seal owners of every segment (sys/raw).
 import { PrefixIndex } from '../prefix-index.js';
 import { ROOT_NAMESPACE, refOf, type NamespaceEntry, type NamespaceRef, type SealOwner } from './model.js';
 
