@@ -14,16 +14,14 @@ import { startCofferCluster, type CofferCluster } from './lib/coffer-cluster.js'
 import { cpuSecondsOf } from './lib/dev-server.js';
 import { runLoad, type LoadResult } from './lib/load.js';
 import { writeReport } from './lib/report.js';
+import { benchFlags } from './lib/args.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+const flags = benchFlags();
+const flag = flags.value;
 const durationS = Number(flag('duration') ?? 0) || 8;
 const connections = Number(flag('connections') ?? 0) || 48;
 const warmupS = Number(flag('warmup') ?? 0) || 2;
-const json = args.includes('--json');
+const json = flags.has('json');
 /** Alone/spread read runs alternate this many times (--pairs, default 2). */
 const pairs = Number(flag('pairs') ?? 0) || 2;
 

@@ -12,17 +12,15 @@ import { startBareServer } from './lib/bare-server.js';
 import { cpuSecondsOf, memoryOf, startDevServer } from './lib/dev-server.js';
 import { runLoad, type LoadResult } from './lib/load.js';
 import { machineSummary, writeReport } from './lib/report.js';
+import { benchFlags } from './lib/args.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+const flags = benchFlags();
+const flag = flags.value;
 const durationS = Number(flag('duration') ?? 0) || 10;
 const connections = Number(flag('connections') ?? 0) || 50;
 const warmupS = Number(flag('warmup') ?? 0) || 2;
 const cpuProfDir = flag('cpu-prof');
-const json = args.includes('--json');
+const json = flags.has('json');
 
 const VALUE = 'v'.repeat(100);
 const WRITE_BODY = JSON.stringify({ data: { value: VALUE } });

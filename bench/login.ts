@@ -7,17 +7,15 @@ import { Client } from '../sdk/client.js';
 import { cpuSecondsOf, memoryOf, startDevServer, type BenchServer } from './lib/dev-server.js';
 import { runLoad, type LoadResult, type LoadSpec } from './lib/load.js';
 import { machineSummary, writeReport } from './lib/report.js';
+import { benchFlags } from './lib/args.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+const flags = benchFlags();
+const flag = flags.value;
 const durationS = Number(flag('duration') ?? 0) || 5;
 const warmupS = Number(flag('warmup') ?? 0) || 1;
 const loginConnections = Number(flag('login-connections') ?? 0) || 16;
 const readConnections = Number(flag('read-connections') ?? 0) || 50;
-const json = args.includes('--json');
+const json = flags.has('json');
 
 const USER = 'bench';
 const PASSWORD = 'bench-password-0123456789';

@@ -8,17 +8,15 @@
 import { cpuSecondsOf, memoryOf, startDevServer, type BenchServer } from './lib/dev-server.js';
 import { runLoad, type LoadResult } from './lib/load.js';
 import { machineSummary, writeReport } from './lib/report.js';
+import { benchFlags } from './lib/args.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const quick = args.includes('--quick');
+const flags = benchFlags();
+const flag = flags.value;
+const quick = flags.has('quick');
 const many = Number(flag('namespaces') ?? 0) || (quick ? 500 : 2000);
 const durationS = Number(flag('duration') ?? 0) || (quick ? 3 : 5);
 const warmupS = Number(flag('warmup') ?? 0) || 1;
-const json = args.includes('--json');
+const json = flags.has('json');
 const FEW = 10;
 const CONNECTIONS = 32;
 const CREATES = 50;

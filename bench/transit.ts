@@ -7,16 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { cpuSecondsOf, memoryOf, startDevServer, type BenchServer } from './lib/dev-server.js';
 import { runLoad, type LoadResult } from './lib/load.js';
 import { machineSummary, writeReport } from './lib/report.js';
+import { benchFlags } from './lib/args.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+const flags = benchFlags();
+const flag = flags.value;
 const durationS = Number(flag('duration') ?? 0) || 5;
 const connections = Number(flag('connections') ?? 0) || 50;
 const warmupS = Number(flag('warmup') ?? 0) || 1;
-const json = args.includes('--json');
+const json = flags.has('json');
 
 const PLAINTEXT = randomBytes(1024).toString('base64');
 const BATCH_ITEMS = 100;

@@ -611,12 +611,12 @@ export class CoreNode {
 
   /** Every namespace (sys/raw's seal owners). */
   private namespaceEntries(barrier: Barrier): NamespaceEntry[] {
-    return this.directory.all((key, blob) => barrier.decrypt(key, blob));
+    return this.directory.all(barrier);
   }
 
   /** The sealable ones (a standby's key sync, every second). */
   private sealableNamespaces(barrier: Barrier): NamespaceEntry[] {
-    return this.directory.sealable((key, blob) => barrier.decrypt(key, blob));
+    return this.directory.sealable(barrier);
   }
 
   private bumpSealEpoch(): void {

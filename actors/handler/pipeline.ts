@@ -17,7 +17,7 @@ import { AUTH_KEY, MOUNTS_KEY, mountInfoOf, type MountTable } from '../mounts/mo
 import { PrefixIndex } from '../mounts/prefix-index.js';
 import { SegmentedBarrier } from '../barrier/segmented-barrier.js';
 import { namespaceSegment, ROOT_NAMESPACE, ROOT_NAMESPACE_ID, namespaceHeaderPath, rootOnlySysPath, withinNamespace, type NamespaceRef } from '../mounts/namespaces/model.js';
-import { lockingIn, NamespaceDirectory, sealOwnerIn, type DecryptFn } from '../mounts/namespaces/directory.js';
+import { lockingIn, NamespaceDirectory, sealOwnerIn } from '../mounts/namespaces/directory.js';
 import { Acl } from '../mounts/policy/acl.js';
 import { isSysRootPath, RESPONSE_WRAPPING_POLICY_HCL, RESPONSE_WRAPPING_POLICY_NAME } from '../mounts/policy/builtin.js';
 import { parsePolicy } from '../mounts/policy/parse.js';
@@ -156,11 +156,10 @@ export class Pipeline {
     const wrapTtlS = parseWrapTtl(req.headers);
     // Namespaces first (Vault's order): the longest namespace path in front of the request path picks the
     // namespace, and the rest is routed against that namespace's own mount tables.
-    const decrypt: DecryptFn = (key, blob) => barrier.decrypt(key, blob);
-    const { ns, chain } = this.namespaces.place(decrypt, req.path);
+    const { ns, chain } = this.namespaces.place(barrier, req.path);
     // The header must name a namespace that exists (the path prefix alone is just a path: no such route).
     const named = namespaceHeaderPath(req.headers['x-vault-namespace']);
-    if (named !== '' && this.namespaces.lookup(decrypt, named) === undefined) throw new CofferError('COFFER_ERR_NOT_FOUND', 'namespace not found');
+    if (named !== '' && this.namespaces.lookup(barrier, named) === undefined) throw new CofferError('COFFER_ERR_NOT_FOUND', 'namespace not found');
     const relPath = req.path.slice(ns.path.length);
     // An API-locked namespace (or one below it) answers nothing but its own unlock (OpenBao).
     const locked = lockingIn(chain);
@@ -298,7 +297,7 @@ export class Pipeline {
     if (caller === null) return null;
     const id = (caller.entry?.namespace_id as string | undefined) ?? ROOT_NAMESPACE_ID;
     // The token names its namespace by path and id: a namespace deleted and made again under that path is another one.
-    const home = id === ROOT_NAMESPACE_ID ? ROOT_NAMESPACE : this.namespaces.lookup((key, blob) => barrier.decrypt(key, blob), (caller.entry?.namespace_path as string | undefined) ?? '');
+    const home = id === ROOT_NAMESPACE_ID ? ROOT_NAMESPACE : this.namespaces.lookup(barrier, (caller.entry?.namespace_path as string | undefined) ?? '');
     if (home === undefined || home.id !== id || !withinNamespace(home, requestNs)) return null;
     return home === ROOT_NAMESPACE ? caller : { ...caller, namespace: home };
   }

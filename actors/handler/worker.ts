@@ -49,7 +49,7 @@ serveActor<HandlerMessage | FrontViewMessage, LogicalReply | FrontView>((msg) =>
     // Which sealable namespace's keyring encrypts each namespace segment (docs/namespace-seals.md), from the
     // namespace entries of the current snapshot (validate-on-read: a changed entry is seen at once).
     const directory = new NamespaceDirectory(memo);
-    const sealOwnerOf = (root: Barrier) => (segmentUuid: string): SealOwner | null => directory.sealOwnerOfSegment((key, blob) => root.decrypt(key, blob), segmentUuid);
+    const sealOwnerOf = (root: Barrier) => (segmentUuid: string): SealOwner | null => directory.sealOwnerOfSegment(root, segmentUuid);
     const segmented = (rootKeyring: Uint8Array, namespaces: [string, Uint8Array][]): SegmentedBarrier => {
       const root = new CachingBarrier(Keyring.fromBytes(rootKeyring), DECRYPT_CACHE_ENTRIES);
       const unsealed = new Map(namespaces.map(([uuid, ring]) => [uuid, new CachingBarrier(Keyring.fromBytes(ring), DECRYPT_CACHE_ENTRIES)] as const));

@@ -100,14 +100,13 @@ export function frontViewState(physical: PhysicalReader): FrontViewState {
 /** Runs in a handler worker. */
 export function readFrontView(physical: PhysicalReader, barrier: Barrier | null, state: FrontViewState = frontViewState(physical), scope: FrontViewScope = { t: 'all' }): FrontView {
   if (barrier === null) return EMPTY_FRONT_VIEW;
-  const decrypt = (key: string, blob: Buffer) => barrier.decrypt(key, blob);
   let covered: NamespaceRef[];
-  if (scope.t === 'all') covered = [ROOT_NAMESPACE, ...state.namespaces.all(decrypt)];
+  if (scope.t === 'all') covered = [ROOT_NAMESPACE, ...state.namespaces.all(barrier)];
   else if (scope.t === 'quotas') covered = [];
-  else if (scope.path === '') covered = scope.t === 'namespace' ? [ROOT_NAMESPACE] : [ROOT_NAMESPACE, ...state.namespaces.all(decrypt)];
+  else if (scope.path === '') covered = scope.t === 'namespace' ? [ROOT_NAMESPACE] : [ROOT_NAMESPACE, ...state.namespaces.all(barrier)];
   else {
-    const top = state.namespaces.lookup(decrypt, scope.path);
-    covered = top === undefined ? [] : scope.t === 'namespace' ? [top] : [top, ...state.namespaces.below(decrypt, top.path)];
+    const top = state.namespaces.lookup(barrier, scope.path);
+    covered = top === undefined ? [] : scope.t === 'namespace' ? [top] : [top, ...state.namespaces.below(barrier, top.path)];
   }
   // A full view starts the table cache afresh (deleted tables leave); a partial one adds to it.
   const next: FrontViewTables = scope.t === 'all' ? new Map() : state.tables;

@@ -12,7 +12,10 @@ import { LEGACY_NAMESPACES_KEY, NAMESPACE_PREFIX, namespaceKey, namespaceUuidKey
 /** Decoded namespace entries kept per reader; more namespaces in use just decode again. */
 const ENTRIES_CACHED = 4096;
 
-export type DecryptFn = (key: string, blob: Buffer) => Buffer;
+/** Decrypts a stored value (the node's barrier, passed as it is: no closure per request). */
+export interface Decrypter {
+  decrypt(key: string, blob: Uint8Array): Buffer;
+}
 
 /** Where a request path runs: its namespace, and that namespace with its ancestors, outermost first. */
 export interface NamespacePlace {
@@ -29,35 +32,35 @@ export class NamespaceDirectory {
 
   constructor(private readonly physical: PhysicalReader) {}
 
-  private legacyIndex(decrypt: DecryptFn): NamespaceIndex | undefined {
-    return this.legacy.get(this.physical, LEGACY_NAMESPACES_KEY, (blob) => new NamespaceIndex((JSON.parse(decrypt(LEGACY_NAMESPACES_KEY, blob).toString('utf8')) as NamespaceTable).entries));
+  private legacyIndex(crypto: Decrypter): NamespaceIndex | undefined {
+    return this.legacy.get(this.physical, LEGACY_NAMESPACES_KEY, (blob) => new NamespaceIndex((JSON.parse(crypto.decrypt(LEGACY_NAMESPACES_KEY, blob).toString('utf8')) as NamespaceTable).entries));
   }
 
-  private load(decrypt: DecryptFn, path: string): { entry: NamespaceEntry; ref: NamespaceRef } | undefined {
+  private load(crypto: Decrypter, path: string): { entry: NamespaceEntry; ref: NamespaceRef } | undefined {
     const key = namespaceKey(path);
     return this.entries.get(this.physical, key, (blob) => {
-      const entry = JSON.parse(decrypt(key, blob).toString('utf8')) as NamespaceEntry;
+      const entry = JSON.parse(crypto.decrypt(key, blob).toString('utf8')) as NamespaceEntry;
       return { entry, ref: Object.freeze(refOf(entry)) };
     });
   }
 
   /** The namespace at exactly `path` ("team1/"), as a shared ref; undefined when there is none. */
-  lookup(decrypt: DecryptFn, path: string): NamespaceRef | undefined {
+  lookup(crypto: Decrypter, path: string): NamespaceRef | undefined {
     if (path === '') return undefined;
-    const old = this.legacyIndex(decrypt);
+    const old = this.legacyIndex(crypto);
     if (old !== undefined) {
       const e = old.byPath(path);
       return e === undefined ? undefined : old.ofPath(path);
     }
-    return this.load(decrypt, path)?.ref;
+    return this.load(crypto, path)?.ref;
   }
 
   /**
    * The namespace a full request path runs in ("team1" alone names team1/) with its chain. A namespace
    * exists only below an existing parent, so the walk stops at the first segment that names none.
    */
-  place(decrypt: DecryptFn, path: string): NamespacePlace {
-    const old = this.legacyIndex(decrypt);
+  place(crypto: Decrypter, path: string): NamespacePlace {
+    const old = this.legacyIndex(crypto);
     if (old !== undefined) {
       const ns = old.ofPath(path);
       if (ns === ROOT_NAMESPACE) return ROOT_PLACE;
@@ -73,7 +76,7 @@ export class NamespaceDirectory {
     for (let end = path.indexOf('/'); ; end = path.indexOf('/', end + 1)) {
       const prefix = end < 0 ? `${path}/` : path.slice(0, end + 1);
       if (prefix === '/') break;
-      const hit = this.load(decrypt, prefix);
+      const hit = this.load(crypto, prefix);
       if (hit === undefined) break;
       if (found !== undefined) (chain ??= [found.entry]).push(hit.entry);
       found = hit;
@@ -87,44 +90,44 @@ export class NamespaceDirectory {
    * The sealable namespace whose keyring encrypts the segment `namespaces/<uuid>/` (itself or its
    * nearest sealable ancestor), and whether it was sealed on purpose; null for the root's keyring.
    */
-  sealOwnerOfSegment(decrypt: DecryptFn, uuid: string): SealOwner | null {
-    const old = this.legacyIndex(decrypt);
+  sealOwnerOfSegment(crypto: Decrypter, uuid: string): SealOwner | null {
+    const old = this.legacyIndex(crypto);
     if (old !== undefined) return old.sealOwnersBySegment().get(uuid) ?? null;
     const uuidKey = namespaceUuidKey(uuid);
-    const path = this.uuids.get(this.physical, uuidKey, (blob) => (JSON.parse(decrypt(uuidKey, blob).toString('utf8')) as NamespaceUuidRecord).path);
+    const path = this.uuids.get(this.physical, uuidKey, (blob) => (JSON.parse(crypto.decrypt(uuidKey, blob).toString('utf8')) as NamespaceUuidRecord).path);
     if (path === undefined) return null;
-    return sealOwnerIn(this.place(decrypt, path).chain);
+    return sealOwnerIn(this.place(crypto, path).chain);
   }
 
   /** Every namespace, parents before children: for the views that need all of them (the front's, the core's). */
-  all(decrypt: DecryptFn): NamespaceEntry[] {
-    return this.below(decrypt, '');
+  all(crypto: Decrypter): NamespaceEntry[] {
+    return this.below(crypto, '');
   }
 
   /** The sealable namespaces (OpenBao 2.6's): through their own index, however many namespaces there are. */
-  sealable(decrypt: DecryptFn): NamespaceEntry[] {
-    const old = this.legacyIndex(decrypt);
+  sealable(crypto: Decrypter): NamespaceEntry[] {
+    const old = this.legacyIndex(crypto);
     if (old !== undefined) return old.entries.filter((e) => e.sealable === true);
     const out: NamespaceEntry[] = [];
     for (const uuid of this.physical.list(SEALABLE_NAMESPACE_PREFIX)) {
       const key = SEALABLE_NAMESPACE_PREFIX + uuid;
       const blob = this.physical.get(key);
       if (blob === undefined) continue;
-      const entry = this.load(decrypt, (JSON.parse(decrypt(key, blob).toString('utf8')) as NamespaceUuidRecord).path)?.entry;
+      const entry = this.load(crypto, (JSON.parse(crypto.decrypt(key, blob).toString('utf8')) as NamespaceUuidRecord).path)?.entry;
       if (entry?.uuid === uuid) out.push(entry);
     }
     return out;
   }
 
   /** Every namespace below the one at `path` ("" for the root), parents before children. */
-  below(decrypt: DecryptFn, path: string): NamespaceEntry[] {
-    const old = this.legacyIndex(decrypt);
+  below(crypto: Decrypter, path: string): NamespaceEntry[] {
+    const old = this.legacyIndex(crypto);
     if (old !== undefined) return old.entries.filter((e) => e.path.startsWith(path) && e.path !== path);
     const out: NamespaceEntry[] = [];
     const walk = (prefix: string): void => {
       for (const name of this.physical.list(prefix)) {
         if (name.endsWith('/')) continue;
-        const hit = this.load(decrypt, `${prefix.slice(NAMESPACE_PREFIX.length)}${name}/`);
+        const hit = this.load(crypto, `${prefix.slice(NAMESPACE_PREFIX.length)}${name}/`);
         if (hit === undefined) continue;
         out.push(hit.entry);
         walk(`${prefix}${name}/`);

@@ -61,7 +61,6 @@ async function commit(physical: MemoryPhysical, f: (root: ScopedStorage) => Prom
   if (conflict !== null) throw new Error(`conflict on ${conflict}`);
 }
 
-const decrypt = (key: string, blob: Buffer) => testCrypto.decrypt(key, blob);
 
 describe('NamespaceIndex and PrefixIndex', () => {
   it('answer what the linear scans answer, on 40 random trees', () => {
@@ -128,11 +127,11 @@ describe('NamespaceIndex and PrefixIndex', () => {
         const view = new ScopedStorage('', physical, testCrypto);
         assert.equal(await namespaceIdTaken(view, 'free01'), false);
         const sortedPaths = (list: readonly NamespaceEntry[]) => list.map((e) => e.path).sort();
-        assert.deepEqual(sortedPaths(dir.all(decrypt)), sortedPaths(entries), `${layout} seed ${seed}: all`);
-        assert.deepEqual(sortedPaths(dir.sealable(decrypt)), sortedPaths(entries.filter((e) => e.sealable === true)), `${layout} seed ${seed}: sealable`);
+        assert.deepEqual(sortedPaths(dir.all(testCrypto)), sortedPaths(entries), `${layout} seed ${seed}: all`);
+        assert.deepEqual(sortedPaths(dir.sealable(testCrypto)), sortedPaths(entries.filter((e) => e.sealable === true)), `${layout} seed ${seed}: sealable`);
         for (let k = 0; k < 100; k++) {
           const path = randomPath(rand, entries);
-          const place = dir.place(decrypt, path);
+          const place = dir.place(testCrypto, path);
           const expected = namespaceOfPath(entries, path);
           assert.deepEqual(place.ns, expected, `${layout} seed ${seed}: namespace of ${path}`);
           assert.deepEqual(await namespaceOfFullPath(view, path), expected, `${layout} seed ${seed}: handler's namespace of ${path}`);
@@ -140,8 +139,8 @@ describe('NamespaceIndex and PrefixIndex', () => {
         }
         for (const e of entries) {
           const owner = sealOwner(entries, e);
-          assert.deepEqual(dir.sealOwnerOfSegment(decrypt, e.uuid), owner === undefined ? null : { uuid: owner.uuid, sealed: owner.manually_sealed === true }, `${layout} seed ${seed}: seal owner of ${e.path}`);
-          assert.deepEqual(dir.lookup(decrypt, e.path), refOf(e));
+          assert.deepEqual(dir.sealOwnerOfSegment(testCrypto, e.uuid), owner === undefined ? null : { uuid: owner.uuid, sealed: owner.manually_sealed === true }, `${layout} seed ${seed}: seal owner of ${e.path}`);
+          assert.deepEqual(dir.lookup(testCrypto, e.path), refOf(e));
           assert.equal(await namespaceIdTaken(view, e.id), true, `${layout} seed ${seed}: id of ${e.path} taken`);
           const children = entries.filter((c) => c.path.startsWith(e.path) && c.path !== e.path && !c.path.slice(e.path.length, -1).includes('/'));
           assert.deepEqual(sortedPaths(await childNamespaces(view, e)), sortedPaths(children), `${layout} seed ${seed}: children of ${e.path}`);
@@ -161,7 +160,7 @@ describe('NamespaceIndex and PrefixIndex', () => {
     const view = new ScopedStorage('', physical, testCrypto);
     for (const e of entries) assert.deepEqual(await readNamespace(view, e.path), e === victim ? undefined : e);
     for (const e of entries) assert.equal(await namespaceIdTaken(view, e.id), e !== victim, `id of ${e.path} after the migration`);
-    assert.equal(new NamespaceDirectory(physical).all(decrypt).length, entries.length - 1);
+    assert.equal(new NamespaceDirectory(physical).all(testCrypto).length, entries.length - 1);
   });
 
   it('a child created while its parent is deleted makes one of the two write-sets conflict', async () => {
